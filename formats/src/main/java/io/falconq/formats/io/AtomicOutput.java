@@ -1,0 +1,145 @@
+package io.falconq.formats.io;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * The one way falconq writes a file: into {@code <target>.partial-<pid>} in the same directory, then
+ * {@code force(true)} and an atomic rename onto the target. A reader never sees a half-written output;
+ * on any failure (or {@link #close()} without {@link #commit()}) the temporary file is deleted.
+ *
+ * <pre>{@code
+ * try (AtomicOutput out = AtomicOutput.create(path, force)) {
+ *     write(out.channel());
+ *     out.commit();
+ * }
+ * }</pre>
+ */
+public final class AtomicOutput implements AutoCloseable {
+    private final Path target;
+    private final Path temp;
+    private final boolean force;
+    private final FileChannel channel;
+    private boolean committed;
+
+    private AtomicOutput(Path target, Path temp, boolean force, FileChannel channel) {
+        this.target = target;
+        this.temp = temp;
+        this.force = force;
+        this.channel = channel;
+    }
+
+    /**
+     * Opens a temporary file beside {@code target}. Refuses an existing target unless {@code force}; the check
+     * is repeated at commit time.
+     */
+    public static AtomicOutput create(Path target, boolean force) {
+        Path absolute = target.toAbsolutePath();
+        checkOverwrite(absolute, force);
+        Path dir = absolute.getParent();
+        if (dir != null && !Files.isDirectory(dir)) {
+            throw new OutputException(absolute + ": output directory " + dir + " does not exist");
+        }
+        Path temp = absolute.resolveSibling(absolute.getFileName() + ".partial-" + ProcessHandle.current().pid());
+        try {
+            FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                    StandardOpenOption.WRITE, StandardOpenOption.READ);
+            return new AtomicOutput(absolute, temp, force, channel);
+        } catch (IOException e) {
+            throw new OutputException(absolute + ": cannot create temporary file " + temp + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Writes {@code bytes} to {@code target} atomically. */
+    public static void writeBytes(Path target, byte[] bytes, boolean force) {
+        try (AtomicOutput out = create(target, force)) {
+            try (OutputStream os = out.stream()) {
+                os.write(bytes);
+            } catch (IOException e) {
+                throw new OutputException(target + ": write failed: " + e.getMessage(), e);
+            }
+            out.commit();
+        }
+    }
+
+    public static void checkOverwrite(Path target, boolean force) {
+        if (!force && Files.exists(target)) {
+            throw new OutputException(target + ": output exists (use --force to overwrite)");
+        }
+        if (Files.isDirectory(target)) {
+            throw new OutputException(target + ": output is a directory");
+        }
+    }
+
+    public Path target() {
+        return target;
+    }
+
+    public Path tempPath() {
+        return temp;
+    }
+
+    public FileChannel channel() {
+        return channel;
+    }
+
+    /** A stream over the channel; closing the stream does not close this output. */
+    public OutputStream stream() {
+        OutputStream raw = Channels.newOutputStream(channel);
+        return new java.io.FilterOutputStream(new java.io.BufferedOutputStream(raw, 1 << 20)) {
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                out.write(b, off, len);
+            }
+
+            @Override
+            public void close() throws IOException {
+                flush();
+            }
+        };
+    }
+
+    /** fsyncs the data and renames the temporary file onto the target. */
+    public void commit() {
+        try {
+            channel.force(true);
+            channel.close();
+            checkOverwrite(target, force);
+            try {
+                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
+            }
+            committed = true;
+        } catch (FileAlreadyExistsException e) {
+            throw new OutputException(target + ": output exists (use --force to overwrite)", e);
+        } catch (IOException e) {
+            throw new OutputException(target + ": cannot commit output: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (committed) {
+            return;
+        }
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // the temporary file is deleted next; a close failure changes nothing for the user
+        }
+        try {
+            Files.deleteIfExists(temp);
+        } catch (IOException ignored) {
+            // best effort: the name carries the pid, so a leftover is recognisable
+        }
+    }
+}
