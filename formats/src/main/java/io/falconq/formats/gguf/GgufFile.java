@@ -1,0 +1,121 @@
+package io.falconq.formats.gguf;
+
+import io.falconq.formats.io.InvalidInputException;
+import io.falconq.formats.io.MappedFile;
+import io.falconq.formats.tensor.TensorSource;
+import io.falconq.formats.tensor.TensorView;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * An open, validated GGUF file: header fields, metadata, tensor infos, and tensor views that slice one read-only
+ * mapping of the file. View shapes are in PyTorch order (see {@link GgufTensorInfo#shape()}); {@link #info} gives
+ * the raw {@code ne}. Close to unmap.
+ */
+public final class GgufFile implements TensorSource {
+    private final MappedFile mapped;
+    private final int version;
+    private final int alignment;
+    private final GgufMetadata metadata;
+    private final List<GgufTensorInfo> tensors;
+    private final Map<String, GgufTensorInfo> byName;
+    private final long dataOffset;
+
+    GgufFile(MappedFile mapped, int version, int alignment, GgufMetadata metadata, List<GgufTensorInfo> tensors,
+             long dataOffset) {
+        this.mapped = mapped;
+        this.version = version;
+        this.alignment = alignment;
+        this.metadata = metadata;
+        this.tensors = List.copyOf(tensors);
+        this.byName = new LinkedHashMap<>();
+        for (GgufTensorInfo t : tensors) {
+            byName.put(t.name(), t);
+        }
+        this.dataOffset = dataOffset;
+    }
+
+    public Path path() {
+        return mapped.path();
+    }
+
+    public long fileSize() {
+        return mapped.size();
+    }
+
+    /** GGUF version: 2 or 3. */
+    public int version() {
+        return version;
+    }
+
+    /** Data alignment in bytes: {@code general.alignment} or 32. */
+    public int alignment() {
+        return alignment;
+    }
+
+    /** Read-only metadata in file order. */
+    public GgufMetadata metadata() {
+        return metadata;
+    }
+
+    /** Tensor infos in file (and data) order. */
+    public List<GgufTensorInfo> tensorInfos() {
+        return tensors;
+    }
+
+    /** Absolute file offset of the data section. */
+    public long dataOffset() {
+        return dataOffset;
+    }
+
+    public GgufTensorInfo info(String name) {
+        GgufTensorInfo t = byName.get(name);
+        if (t == null) {
+            throw new InvalidInputException(path() + ": no tensor named \"" + name + "\"");
+        }
+        return t;
+    }
+
+    public boolean contains(String name) {
+        return byName.containsKey(name);
+    }
+
+    /** The bytes of tensor {@code name} (without padding), a slice of the mapping. */
+    public MemorySegment rawBytes(String name) {
+        GgufTensorInfo t = info(name);
+        return mapped.segment().asSlice(dataOffset + t.offset(), t.byteSize());
+    }
+
+    /** Names in file order. */
+    @Override
+    public List<String> names() {
+        return List.copyOf(byName.keySet());
+    }
+
+    @Override
+    public Optional<TensorView> find(String name) {
+        return contains(name) ? Optional.of(view(name)) : Optional.empty();
+    }
+
+    /** The tensor with its shape in PyTorch order (reversed {@code ne}, trailing 1s of {@code ne} dropped). */
+    @Override
+    public TensorView view(String name) {
+        GgufTensorInfo t = info(name);
+        return new TensorView(name, t.type(), t.shape(), rawBytes(name));
+    }
+
+    @Override
+    public void close() {
+        mapped.close();
+    }
+
+    @Override
+    public String toString() {
+        return path() + " (GGUF v" + version + ", " + metadata.size() + " keys, " + tensors.size() + " tensors)";
+    }
+}

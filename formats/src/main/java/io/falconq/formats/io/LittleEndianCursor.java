@@ -1,0 +1,153 @@
+package io.falconq.formats.io;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+
+/**
+ * A read position over a little-endian {@link MemorySegment}. Every read is bounds-checked and a failure is a
+ * {@link FormatException} naming the file, the offset and what was being read, so a truncated or corrupt file
+ * can never surface as an {@code IndexOutOfBoundsException}.
+ */
+public final class LittleEndianCursor {
+    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private final Path file;
+    private final MemorySegment segment;
+    private long position;
+
+    public LittleEndianCursor(Path file, MemorySegment segment, long position) {
+        this.file = file;
+        this.segment = segment;
+        this.position = position;
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    public long position() {
+        return position;
+    }
+
+    public long size() {
+        return segment.byteSize();
+    }
+
+    public long remaining() {
+        return segment.byteSize() - position;
+    }
+
+    /** Moves to {@code offset}, which may equal the end of the segment but not pass it. */
+    public void seek(long offset, String what) {
+        if (offset < 0 || offset > segment.byteSize()) {
+            throw error(position, what + " at offset " + offset + " is past the end of the file (size "
+                    + segment.byteSize() + "; truncated?)");
+        }
+        position = offset;
+    }
+
+    /** Fails unless {@code n} more bytes are available for {@code what}. */
+    public void require(long n, String what) {
+        if (n < 0 || n > remaining()) {
+            throw error(position, "truncated: " + what + " needs " + (n < 0 ? Long.toUnsignedString(n) : n)
+                    + " bytes but only " + remaining() + " remain (file size " + segment.byteSize() + "; truncated download?)");
+        }
+    }
+
+    /** A {@link FormatException} at {@code offset} in this cursor's file. */
+    public FormatException error(long offset, String what) {
+        return new FormatException(file, offset, what);
+    }
+
+    public byte i8(String what) {
+        require(1, what);
+        byte v = segment.get(ValueLayout.JAVA_BYTE, position);
+        position += 1;
+        return v;
+    }
+
+    public int u8(String what) {
+        return i8(what) & 0xff;
+    }
+
+    public short i16(String what) {
+        require(2, what);
+        short v = segment.get(I16, position);
+        position += 2;
+        return v;
+    }
+
+    public int u16(String what) {
+        return i16(what) & 0xffff;
+    }
+
+    public int i32(String what) {
+        require(4, what);
+        int v = segment.get(I32, position);
+        position += 4;
+        return v;
+    }
+
+    /** An unsigned 32-bit value widened to a long. */
+    public long u32(String what) {
+        return Integer.toUnsignedLong(i32(what));
+    }
+
+    /** A 64-bit value; for a {@code uint64_t} field, values of 2^63 and above come back negative. */
+    public long i64(String what) {
+        require(8, what);
+        long v = segment.get(I64, position);
+        position += 8;
+        return v;
+    }
+
+    public float f32(String what) {
+        require(4, what);
+        float v = segment.get(F32, position);
+        position += 4;
+        return v;
+    }
+
+    public double f64(String what) {
+        require(8, what);
+        double v = segment.get(F64, position);
+        position += 8;
+        return v;
+    }
+
+    public byte[] bytes(long n, String what) {
+        require(n, what);
+        if (n > Integer.MAX_VALUE - 8) {
+            throw error(position, what + " of " + n + " bytes is too large to hold in memory");
+        }
+        byte[] b = segment.asSlice(position, n).toArray(ValueLayout.JAVA_BYTE);
+        position += n;
+        return b;
+    }
+
+    /**
+     * {@code uint64_t len; char data[len]} decoded as UTF-8 (invalid sequences become U+FFFD, as the C reader does
+     * not validate encoding). Lengths above {@code maxLength} or past the end of the file are rejected before
+     * anything is allocated.
+     */
+    public String string(long maxLength, String what) {
+        long at = position;
+        long len = i64(what + " length");
+        if (len < 0 || len > maxLength) {
+            throw error(at, what + ": string length " + Long.toUnsignedString(len) + " exceeds the limit of "
+                    + maxLength + " bytes (corrupt file?)");
+        }
+        if (len > remaining()) {
+            throw error(at, what + ": string length " + len + " runs past the end of the file (" + remaining()
+                    + " bytes remain; truncated download?)");
+        }
+        return new String(bytes(len, what), StandardCharsets.UTF_8);
+    }
+}
