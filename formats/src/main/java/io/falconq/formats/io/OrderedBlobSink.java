@@ -1,0 +1,182 @@
+package io.falconq.formats.io;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The data half of a format writer: accepts tensor blobs only in the declared order and only with exactly the
+ * declared byte counts, zero-pads each blob to {@code alignment}, and streams everything to an
+ * {@link AtomicOutput} so memory stays bounded by one caller-supplied chunk. A wrong name, a short or a long blob
+ * is an {@link IllegalStateException} (a bug in the caller, as in gguf-py's {@code WriterState} checks).
+ * {@link #finish()} commits the output; {@link #close()} without it deletes the temporary file.
+ *
+ * <p>Shared by {@code GgufWriter} (alignment 32) and {@code SafetensorsWriter} (alignment 1).
+ */
+public final class OrderedBlobSink implements AutoCloseable {
+    /** A declared blob: its name and exact byte count. */
+    public record Blob(String name, long size) {
+        public Blob {
+            if (size < 0) {
+                throw new IllegalArgumentException("blob " + name + " has negative size " + size);
+            }
+        }
+    }
+
+    /** Largest slice handed to one {@code FileChannel.write}; keeps ByteBuffer views far from the 2 GiB limit. */
+    private static final long WRITE_SLICE = 8L << 20;
+    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 16).asReadOnlyBuffer();
+
+    private final AtomicOutput out;
+    private final FileChannel channel;
+    private final List<Blob> blobs;
+    private final long alignment;
+    private int next;
+    private Blob current;
+    private long currentWritten;
+    private boolean failed;
+    private boolean finished;
+
+    /**
+     * @param out       the output, already holding the header; blobs are appended at its channel's position
+     * @param alignment pad each blob to a multiple of this many bytes, counted from the file start (1 = no padding)
+     */
+    public OrderedBlobSink(AtomicOutput out, List<Blob> blobs, long alignment) {
+        if (alignment <= 0) {
+            throw new IllegalArgumentException("alignment " + alignment);
+        }
+        this.out = out;
+        this.channel = out.channel();
+        this.blobs = List.copyOf(new ArrayList<>(blobs));
+        this.alignment = alignment;
+    }
+
+    public Blob nextBlob() {
+        return next < blobs.size() ? blobs.get(next) : null;
+    }
+
+    /** Starts the next declared blob, which must be {@code name}. */
+    public void startTensor(String name) {
+        checkUsable();
+        if (current != null) {
+            throw new IllegalStateException("tensor '" + current.name() + "' is still open (" + currentWritten + " of "
+                    + current.size() + " bytes written); call endTensor() first");
+        }
+        if (next >= blobs.size()) {
+            throw new IllegalStateException("all " + blobs.size() + " declared tensors are written; got extra tensor '" + name + "'");
+        }
+        Blob expected = blobs.get(next);
+        if (!expected.name().equals(name)) {
+            throw new IllegalStateException("expected tensor '" + expected.name() + "' (" + (next + 1) + " of "
+                    + blobs.size() + ") next, got '" + name + "'");
+        }
+        current = expected;
+        currentWritten = 0;
+    }
+
+    /** Appends bytes to the open blob; more than its declared size is an {@link IllegalStateException}. */
+    public void writeChunk(MemorySegment chunk) {
+        checkUsable();
+        if (current == null) {
+            throw new IllegalStateException("no tensor is open; call startTensor(name) first");
+        }
+        long n = chunk.byteSize();
+        if (n > current.size() - currentWritten) {
+            throw new IllegalStateException("tensor '" + current.name() + "' is declared as " + current.size()
+                    + " bytes, but " + (currentWritten + n) + " were written");
+        }
+        for (long off = 0; off < n; off += WRITE_SLICE) {
+            writeFully(chunk.asSlice(off, Math.min(WRITE_SLICE, n - off)).asByteBuffer());
+        }
+        currentWritten += n;
+    }
+
+    /** Ends the open blob, which must be complete, and writes its zero padding. */
+    public void endTensor() {
+        checkUsable();
+        if (current == null) {
+            throw new IllegalStateException("no tensor is open");
+        }
+        if (currentWritten != current.size()) {
+            throw new IllegalStateException("tensor '" + current.name() + "' is declared as " + current.size()
+                    + " bytes, but only " + currentWritten + " were written");
+        }
+        pad();
+        current = null;
+        next++;
+    }
+
+    /** A whole blob: {@code startTensor}, one chunk, {@code endTensor}. */
+    public void write(String name, MemorySegment bytes) {
+        startTensor(name);
+        if (bytes.byteSize() != current.size()) {
+            long declared = current.size();
+            current = null;
+            throw new IllegalStateException("tensor '" + name + "' is declared as " + declared + " bytes, got "
+                    + bytes.byteSize());
+        }
+        writeChunk(bytes);
+        endTensor();
+    }
+
+    /** Checks that every declared blob was written, fsyncs and atomically renames the output into place. */
+    public void finish() {
+        checkUsable();
+        if (current != null || next != blobs.size()) {
+            throw new IllegalStateException("cannot finish: " + (blobs.size() - next) + " of " + blobs.size()
+                    + " declared tensors not written" + (current != null ? " ('" + current.name() + "' is open)" : "")
+                    + (next < blobs.size() ? "; next is '" + blobs.get(next).name() + "'" : ""));
+        }
+        out.commit();
+        finished = true;
+    }
+
+    public boolean finished() {
+        return finished;
+    }
+
+    /** Deletes the temporary file unless {@link #finish()} succeeded. */
+    @Override
+    public void close() {
+        out.close();
+    }
+
+    private void pad() {
+        try {
+            long pos = channel.position();
+            long padding = (alignment - pos % alignment) % alignment;
+            while (padding > 0) {
+                ByteBuffer z = ZEROS.duplicate();
+                z.limit((int) Math.min(z.capacity(), padding));
+                padding -= z.remaining();
+                writeFully(z);
+            }
+        } catch (IOException e) {
+            failed = true;
+            throw new OutputException(out.target() + ": write failed: " + e.getMessage(), e);
+        }
+    }
+
+    private void writeFully(ByteBuffer b) {
+        try {
+            while (b.hasRemaining()) {
+                channel.write(b);
+            }
+        } catch (IOException e) {
+            failed = true;
+            throw new OutputException(out.target() + ": write failed: " + e.getMessage(), e);
+        }
+    }
+
+    private void checkUsable() {
+        if (finished) {
+            throw new IllegalStateException("output " + out.target() + " is already finished");
+        }
+        if (failed) {
+            throw new IllegalStateException("output " + out.target() + " failed earlier; it cannot be continued");
+        }
+    }
+}
