@@ -1,0 +1,27 @@
+package io.falconq.cli.report;
+
+import java.util.Objects;
+
+/**
+ * How every perplexity, KL divergence and top-1 number in a report was measured. The baseline and all variants of
+ * all models are scored on exactly these tokens, which is what makes Δppl and KLD meaningful.
+ *
+ * @param protocol       {@code "falconq"} or {@code "llama.cpp"} (SPEC §4)
+ * @param dataset        the evaluation text as given (path or bundled-set name)
+ * @param datasetSha256  SHA-256 of the text's bytes, lower-case hex
+ * @param contextLength  tokens per window
+ * @param chunks         windows evaluated (a limit given with {@code --chunks}, or all of them)
+ * @param scoredTokens   tokens whose negative log-likelihood enters ppl (and positions entering KLD/top-1)
+ */
+public record EvaluationSetup(String protocol, String dataset, String datasetSha256, int contextLength, int chunks,
+                              long scoredTokens) {
+    public EvaluationSetup {
+        Objects.requireNonNull(protocol, "protocol");
+        Objects.requireNonNull(dataset, "dataset");
+        Objects.requireNonNull(datasetSha256, "datasetSha256");
+        if (contextLength <= 0 || chunks <= 0 || scoredTokens <= 0) {
+            throw new IllegalArgumentException("contextLength, chunks and scoredTokens must be positive: "
+                    + contextLength + ", " + chunks + ", " + scoredTokens);
+        }
+    }
+}

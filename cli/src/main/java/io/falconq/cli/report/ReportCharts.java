@@ -1,0 +1,139 @@
+package io.falconq.cli.report;
+
+import org.jfree.chart.ChartUtils;
+import org.jfree.chart.JFreeChart;
+import org.jfree.chart.axis.LogAxis;
+import org.jfree.chart.axis.NumberAxis;
+import org.jfree.chart.axis.NumberTickUnit;
+import org.jfree.chart.axis.ValueAxis;
+import org.jfree.chart.labels.ItemLabelAnchor;
+import org.jfree.chart.labels.ItemLabelPosition;
+import org.jfree.chart.plot.XYPlot;
+import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
+import org.jfree.chart.ui.TextAnchor;
+import org.jfree.data.xy.XYSeries;
+import org.jfree.data.xy.XYSeriesCollection;
+
+import java.awt.BasicStroke;
+import java.awt.Color;
+import java.awt.Font;
+import java.awt.geom.Ellipse2D;
+import java.awt.geom.Rectangle2D;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * The two scatter charts of each model in the HTML report: artifact size against ΔPPL and against mean KLD, every
+ * point labelled with its variant name. Rendered off-screen into PNG bytes by JFreeChart.
+ */
+public final class ReportCharts {
+    public static final int WIDTH = 600;
+    public static final int HEIGHT = 420;
+    static final Color BACKGROUND = Color.WHITE;
+
+    static {
+        // charts are drawn into BufferedImages only; without this a JVM on a machine with a broken DISPLAY can
+        // still try to reach an X server when fonts are first used
+        if (System.getProperty("java.awt.headless") == null) {
+            System.setProperty("java.awt.headless", "true");
+        }
+    }
+
+    private ReportCharts() {
+    }
+
+    /** Size (MiB) against ΔPPL, with the original model at ΔPPL 0 for scale. */
+    public static byte[] sizeVsDeltaPpl(ModelReport model) {
+        List<Point> points = new ArrayList<>();
+        points.add(new Point(model.source().dtype() + " (original)", mib(model.baseline().fileSizeBytes()), 0.0, true));
+        points.addAll(variantPoints(model, VariantReport::deltaPpl));
+        return png(model.name() + ": size vs ΔPPL", "ΔPPL (lower is better)", points, false);
+    }
+
+    /** Size (MiB) against mean KLD; a log axis when every KLD is positive, since types span orders of magnitude. */
+    public static byte[] sizeVsKld(ModelReport model) {
+        List<Point> points = variantPoints(model, v -> v.kld().mean());
+        boolean logScale = !points.isEmpty() && points.stream().allMatch(p -> p.y() > 0);
+        return png(model.name() + ": size vs KL divergence", "mean KLD, nats" + (logScale ? " (log scale)" : ""),
+                points, logScale);
+    }
+
+    private record Point(String label, double x, double y, boolean original) {
+    }
+
+    private static List<Point> variantPoints(ModelReport model, ToDoubleFunction<VariantReport> y) {
+        List<Point> points = new ArrayList<>();
+        for (VariantReport v : model.variants()) {
+            points.add(new Point(v.name(), mib(v.fileSizeBytes()), y.applyAsDouble(v), false));
+        }
+        return points;
+    }
+
+    private static double mib(long bytes) {
+        return bytes / (1024.0 * 1024.0);
+    }
+
+    private static byte[] png(String title, String yLabel, List<Point> points, boolean logY) {
+        // series 0: variants, series 1: the original; neither sorted, so item i is points' i-th of that series
+        XYSeries variants = new XYSeries("variants", false, true);
+        XYSeries original = new XYSeries("original", false, true);
+        List<List<String>> labels = List.of(new ArrayList<>(), new ArrayList<>());
+        for (Point p : points) {
+            (p.original() ? original : variants).add(p.x(), p.y());
+            labels.get(p.original() ? 1 : 0).add(p.label());
+        }
+        XYSeriesCollection dataset = new XYSeriesCollection();
+        dataset.addSeries(variants);
+        dataset.addSeries(original);
+
+        NumberAxis xAxis = new NumberAxis("artifact size, MiB");
+        xAxis.setAutoRangeIncludesZero(true);
+        ValueAxis yAxis;
+        if (logY) {
+            LogAxis log = new LogAxis(yLabel);
+            log.setSmallestValue(1e-9);
+            // whole decades only: JFreeChart's automatic ticks pick fractional powers (10^-0.2) on short ranges
+            log.setAutoTickUnitSelection(false);
+            log.setTickUnit(new NumberTickUnit(1.0));
+            yAxis = log;
+        } else {
+            NumberAxis linear = new NumberAxis(yLabel);
+            linear.setAutoRangeIncludesZero(true);
+            yAxis = linear;
+        }
+        yAxis.setUpperMargin(0.12);
+        xAxis.setUpperMargin(0.12);
+
+        XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(false, true);
+        renderer.setSeriesPaint(0, new Color(0x1f, 0x77, 0xb4));
+        renderer.setSeriesPaint(1, new Color(0x7f, 0x7f, 0x7f));
+        renderer.setSeriesShape(0, new Ellipse2D.Double(-5, -5, 10, 10));
+        renderer.setSeriesShape(1, new Rectangle2D.Double(-5, -5, 10, 10));
+        renderer.setDefaultItemLabelGenerator((data, series, item) -> labels.get(series).get(item));
+        renderer.setDefaultItemLabelsVisible(true);
+        renderer.setDefaultItemLabelFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
+        renderer.setDefaultPositiveItemLabelPosition(
+                new ItemLabelPosition(ItemLabelAnchor.OUTSIDE12, TextAnchor.BOTTOM_CENTER));
+
+        XYPlot plot = new XYPlot(dataset, xAxis, yAxis, renderer);
+        plot.setBackgroundPaint(BACKGROUND);
+        plot.setDomainGridlinePaint(new Color(0xdd, 0xdd, 0xdd));
+        plot.setRangeGridlinePaint(new Color(0xdd, 0xdd, 0xdd));
+        plot.setDomainGridlineStroke(new BasicStroke(1f));
+        plot.setRangeGridlineStroke(new BasicStroke(1f));
+
+        JFreeChart chart = new JFreeChart(title, new Font(Font.SANS_SERIF, Font.BOLD, 15), plot, true);
+        chart.setBackgroundPaint(BACKGROUND);
+        ByteArrayOutputStream png = new ByteArrayOutputStream();
+        try {
+            ChartUtils.writeChartAsPNG(png, chart, WIDTH, HEIGHT);
+        } catch (IOException e) {
+            throw new UncheckedIOException("PNG encoding into memory failed", e);
+        }
+        return png.toByteArray();
+    }
+}

@@ -1,0 +1,74 @@
+package io.falconq.cli.report;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+
+import java.util.Collections;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+
+/**
+ * One quantized artifact and how far its predictions moved from the original model's.
+ *
+ * @param name            variant name as given in the variant list ({@code Q4_K_M}, {@code w4-gptq} …)
+ * @param kind            {@code gguf} file or {@code gptq} safetensors folder
+ * @param typeMix         number of tensors stored in each type (ggml type names for GGUF; for GPTQ the packed
+ *                        linears are counted as {@code gptq-int4}/{@code gptq-int8} and the rest by dtype)
+ * @param fileSizeBytes   bytes of the artifact (sum over the folder's files for GPTQ)
+ * @param bitsPerWeight   8 · tensor bytes / the model's parameterCount (headers and metadata excluded)
+ * @param ppl             perplexity of the variant
+ * @param pplError        one standard error of {@code ppl}
+ * @param deltaPpl        {@code ppl − baseline.ppl}
+ * @param kld             KL divergence of the variant's next-token distribution from the baseline's, per position
+ * @param top1Percent     % of scored positions where the variant's most likely token equals the baseline's
+ * @param tokensPerSecond scoring throughput of falconq's runtime on this machine
+ * @param artifact        where the artifact is and its checksum
+ */
+public record VariantReport(String name, Kind kind, Map<String, Integer> typeMix, long fileSizeBytes,
+                            double bitsPerWeight, double ppl, double pplError, double deltaPpl, KldStats kld,
+                            double top1Percent, double tokensPerSecond, ArtifactRef artifact) {
+
+    public enum Kind {
+        @JsonProperty("gguf") GGUF,
+        @JsonProperty("gptq") GPTQ
+    }
+
+    public VariantReport {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(kind, "kind");
+        Objects.requireNonNull(kld, name + ": kld");
+        Objects.requireNonNull(artifact, name + ": artifact");
+        // sorted so JSON, Markdown and HTML list types in one stable order
+        typeMix = Collections.unmodifiableMap(new TreeMap<>(typeMix));
+        ReportChecks.requireFinite(name, "bitsPerWeight", bitsPerWeight);
+        ReportChecks.requireFinite(name, "ppl", ppl);
+        ReportChecks.requireFinite(name, "pplError", pplError);
+        ReportChecks.requireFinite(name, "deltaPpl", deltaPpl);
+        ReportChecks.requireFinite(name, "top1Percent", top1Percent);
+        ReportChecks.requireFinite(name, "tokensPerSecond", tokensPerSecond);
+        if (fileSizeBytes <= 0) {
+            throw new IllegalArgumentException(name + ": fileSizeBytes must be positive, found " + fileSizeBytes);
+        }
+    }
+
+    /** Statistics over the per-position KL divergences, in nats. */
+    public record KldStats(double mean, double median, double p99, double max) {
+        public KldStats {
+            ReportChecks.requireFinite("kld", "mean", mean);
+            ReportChecks.requireFinite("kld", "median", median);
+            ReportChecks.requireFinite("kld", "p99", p99);
+            ReportChecks.requireFinite("kld", "max", max);
+        }
+    }
+
+    /**
+     * @param path   relative to the report's folder, with {@code /} separators
+     * @param sha256 lower-case hex; for a GPTQ folder, of its {@code model.safetensors}
+     */
+    public record ArtifactRef(String path, String sha256) {
+        public ArtifactRef {
+            Objects.requireNonNull(path, "path");
+            Objects.requireNonNull(sha256, "sha256");
+        }
+    }
+}

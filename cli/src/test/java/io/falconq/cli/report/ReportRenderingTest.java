@@ -1,0 +1,106 @@
+package io.falconq.cli.report;
+
+import org.junit.jupiter.api.Test;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.util.Base64;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ReportRenderingTest {
+    private final Report report = SampleReports.tinyReport();
+
+    @Test
+    void markdownHasOneTablePerModelWithTheReportNumbers() {
+        String md = MarkdownReport.render(report);
+        assertTrue(md.contains("## falcon-h1-tiny\n"), md);
+        assertTrue(md.contains("## falcon-h1-tiny-sharded\n"), md);
+        assertEquals(2, count(md, "| Variant | Kind | Type mix | Size | Bits/weight | PPL | ΔPPL | KLD mean | KLD p99 | Top-1 | Tokens/s |"));
+        // Q4_K_M row, every value from SampleReports: 4,400,000 B = 4.196167 MiB; KLD p99 = 8 · 0.021987
+        assertTrue(md.contains("| Q4_K_M | gguf | F32 49, Q8_0 30 | 4.20 MiB | 4.89 | 65.4321 ± 0.0123 | +1.3720 | 0.021987 | 0.175896 | 93.50 % | 1234.5 |"), md);
+        assertTrue(md.contains("| w4-gptq | gptq | BF16 21, gptq-int4 28 | 3.91 MiB | 4.25 | 66.0100 ± 0.0123 | +1.9499 | 0.031250 | 0.250000 | 92.00 % | 1234.5 |"), md);
+        // baseline row: 13,100,000 B = 12.493134 MiB
+        assertTrue(md.contains("| BF16 (original) | original | — | 12.49 MiB | 16.00 | 64.0601 ± 0.5432 | — | — | — | — | 987.6 |"), md);
+        assertTrue(md.contains("2044 scored tokens"), md);
+        assertTrue(md.contains(SampleReports.CREATED_AT), md);
+        assertTrue(md.contains("6,543,360 parameters"), md);
+    }
+
+    @Test
+    void htmlHasTheSameCellsAndTwoDecodableChartsPerModel() throws IOException {
+        String html = HtmlReport.render(report);
+        for (String cell : List.of("Q4_K_M", "65.4321 ± 0.0123", "+1.3720", "0.021987", "93.50 %", "4.20 MiB",
+                "+17.8399", "0.345600", "71.25 %", "64.0601 ± 0.5432", "+0.2399")) {
+            assertTrue(html.contains("<td>" + cell + "</td>") || html.contains("<td class=\"num\">" + cell + "</td>"),
+                    "missing cell " + cell);
+        }
+        Matcher img = Pattern.compile("<img class=\"chart\"[^>]*src=\"data:image/png;base64,([A-Za-z0-9+/=]+)\"")
+                .matcher(html);
+        int charts = 0;
+        while (img.find()) {
+            BufferedImage image = ImageIO.read(new ByteArrayInputStream(Base64.getDecoder().decode(img.group(1))));
+            assertNotNull(image, "chart " + charts + " is not a decodable PNG");
+            assertEquals(ReportCharts.WIDTH, image.getWidth());
+            assertEquals(ReportCharts.HEIGHT, image.getHeight());
+            assertTrue(distinctColours(image) > 20, "chart " + charts + " looks blank");
+            charts++;
+        }
+        assertEquals(4, charts, "two charts for each of the two models");
+        assertTrue(html.contains("data-charts-loaded"), "the load script marks decoded charts for headless checks");
+        assertTrue(!html.contains("http://") && !html.contains("https://"), "self-contained: no external resources");
+    }
+
+    @Test
+    void chartsDrawPointsWhereTheDataIs() throws IOException {
+        BufferedImage chart = ImageIO.read(new ByteArrayInputStream(ReportCharts.sizeVsDeltaPpl(report.models().get(0))));
+        // the variant series is drawn in the one blue used for it; at least one filled marker's worth of pixels
+        int blue = 0;
+        for (int y = 0; y < chart.getHeight(); y++) {
+            for (int x = 0; x < chart.getWidth(); x++) {
+                if ((chart.getRGB(x, y) & 0xffffff) == 0x1f77b4) {
+                    blue++;
+                }
+            }
+        }
+        assertTrue(blue > 4 * 40, "expected four markers of the variant colour, found " + blue + " pixels");
+    }
+
+    @Test
+    void renderingIsDeterministic() {
+        assertEquals(MarkdownReport.render(report), MarkdownReport.render(SampleReports.tinyReport()));
+        assertEquals(HtmlReport.render(report), HtmlReport.render(SampleReports.tinyReport()));
+        assertEquals(ReportJson.render(report), ReportJson.render(SampleReports.tinyReport()));
+    }
+
+    @Test
+    void markupInNamesIsEscaped() {
+        assertEquals("a&lt;b&gt;&amp;&quot;&#39;", HtmlReport.escape("a<b>&\"'"));
+        assertEquals("a\\|b", MarkdownReport.escape("a|b"));
+    }
+
+    private static int count(String text, String needle) {
+        int n = 0;
+        for (int i = text.indexOf(needle); i >= 0; i = text.indexOf(needle, i + 1)) {
+            n++;
+        }
+        return n;
+    }
+
+    static int distinctColours(BufferedImage image) {
+        java.util.Set<Integer> colours = new java.util.HashSet<>();
+        for (int y = 0; y < image.getHeight(); y += 2) {
+            for (int x = 0; x < image.getWidth(); x += 2) {
+                colours.add(image.getRGB(x, y));
+            }
+        }
+        return colours.size();
+    }
+}

@@ -1,0 +1,42 @@
+package io.falconq.cli.report;
+
+import java.util.List;
+import java.util.Map;
+
+/** Reports built from explicit values, so every rendered number can be checked against its source here. */
+final class SampleReports {
+    static final String CREATED_AT = "2025-01-31T12:00:00Z";
+
+    private SampleReports() {
+    }
+
+    static VariantReport variant(String name, VariantReport.Kind kind, long size, double bpw, double ppl,
+                                 double deltaPpl, double kldMean, double top1) {
+        String file = kind == VariantReport.Kind.GGUF ? "tiny/tiny-" + name + ".gguf"
+                : "tiny/tiny-" + name + "/model.safetensors";
+        return new VariantReport(name, kind,
+                kind == VariantReport.Kind.GGUF ? Map.of("F32", 49, "Q8_0", 30) : Map.of("gptq-int4", 28, "BF16", 21),
+                size, bpw, ppl, 0.0123, deltaPpl,
+                new VariantReport.KldStats(kldMean, kldMean * 0.5, kldMean * 8, kldMean * 20), top1, 1234.5,
+                new VariantReport.ArtifactRef(file, "ab".repeat(32)));
+    }
+
+    static Report tinyReport() {
+        ModelReport tiny = new ModelReport("falcon-h1-tiny",
+                new ModelReport.ModelSource("../shared/models/falcon-h1-tiny", "cd".repeat(32), "BF16"),
+                6_543_360L,
+                new ModelReport.BaselineResult(13_100_000L, 16.0, 64.0601, 0.5432, 987.6),
+                List.of(variant("Q8_0", VariantReport.Kind.GGUF, 7_200_000L, 8.5, 64.1002, 0.0401, 0.000312, 99.12),
+                        variant("Q4_K_M", VariantReport.Kind.GGUF, 4_400_000L, 4.89, 65.4321, 1.3720, 0.021987, 93.5),
+                        variant("Q2_K", VariantReport.Kind.GGUF, 2_900_000L, 3.2, 81.9, 17.8399, 0.3456, 71.25),
+                        variant("w4-gptq", VariantReport.Kind.GPTQ, 4_100_000L, 4.25, 66.01, 1.9499, 0.03125, 92.0)));
+        ModelReport other = new ModelReport("falcon-h1-tiny-sharded",
+                new ModelReport.ModelSource("../shared/models/falcon-h1-tiny-sharded", "ef".repeat(32), "BF16"),
+                6_543_360L,
+                new ModelReport.BaselineResult(13_100_500L, 16.0, 64.0601, 0.5432, 990.1),
+                List.of(variant("Q6_K", VariantReport.Kind.GGUF, 5_500_000L, 6.56, 64.3, 0.2399, 0.0021, 97.8)));
+        return Report.of("0.1.0-test", CREATED_AT,
+                new EvaluationSetup("falconq", "corpus/valid.txt", "01".repeat(32), 512, 4, 2044),
+                List.of(tiny, other));
+    }
+}

@@ -1,0 +1,99 @@
+package io.falconq.it;
+
+import io.falconq.cli.report.EvaluationSetup;
+import io.falconq.cli.report.HtmlReport;
+import io.falconq.cli.report.ModelReport;
+import io.falconq.cli.report.Report;
+import io.falconq.cli.report.ReportFiles;
+import io.falconq.cli.report.VariantReport;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * report.html as a browser shows it: headless Chromium loads the file, every chart image decodes (the page's own
+ * load script counts them), and the screenshot contains the charts' marker colour, which nothing else on the page
+ * uses.
+ */
+class ReportRenderIT {
+    /** The colour ReportCharts draws variant markers in (JFreeChart renders it exactly; Chromium shows PNGs 1:1). */
+    private static final int MARKER_RGB = 0x1f77b4;
+
+    @TempDir
+    Path dir;
+
+    private static VariantReport variant(String name, long size, double deltaPpl, double kld, double top1) {
+        return new VariantReport(name, VariantReport.Kind.GGUF, Map.of("F32", 49, "Q6_K", 30), size,
+                8.0 * size / 6_543_360, 64.06 + deltaPpl, 0.5, deltaPpl,
+                new VariantReport.KldStats(kld, kld / 2, kld * 8, kld * 30), top1, 900.0,
+                new VariantReport.ArtifactRef("tiny/tiny-" + name + ".gguf", "0".repeat(64)));
+    }
+
+    static Report report() {
+        ModelReport tiny = new ModelReport("falcon-h1-tiny",
+                new ModelReport.ModelSource("models/falcon-h1-tiny", "1".repeat(64), "BF16"), 6_543_360L,
+                new ModelReport.BaselineResult(13_090_000L, 16.0, 64.06, 0.5, 950.0),
+                List.of(variant("Q8_0", 7_000_000L, 0.03, 0.0003, 99.2),
+                        variant("Q5_K_M", 5_200_000L, 0.4, 0.004, 97.0),
+                        variant("Q4_K_M", 4_500_000L, 1.3, 0.02, 93.0),
+                        variant("Q2_K", 2_900_000L, 17.8, 0.35, 71.0)));
+        return Report.of("it", "2025-01-31T12:00:00Z",
+                new EvaluationSetup("falconq", "corpus/valid.txt", "2".repeat(64), 512, 2, 1022), List.of(tiny));
+    }
+
+    @Test
+    void chromiumLoadsEveryChartAndTheScreenshotShowsThem() throws Exception {
+        Path dist = dir.resolve("dist");
+        java.nio.file.Files.createDirectories(dist);
+        ReportFiles.writeAll(report(), dist);
+        Path html = dist.resolve(HtmlReport.FILE_NAME);
+        HeadlessChromium chromium = new HeadlessChromium(dir);
+
+        String dom = chromium.dumpDom(html);
+        Matcher loaded = Pattern.compile("data-charts-loaded=\"(\\d+)\"").matcher(dom);
+        Matcher total = Pattern.compile("data-charts-total=\"(\\d+)\"").matcher(dom);
+        assertTrue(loaded.find() && total.find(), "the page's load script did not run: " + dom.substring(0, Math.min(400, dom.length())));
+        assertEquals("2", total.group(1), "two charts for the one model");
+        assertEquals("2", loaded.group(1), "every chart image decoded in the browser");
+        assertTrue(dom.contains("+17.8000"), "the Q2_K ΔPPL cell is in the rendered table");
+
+        BufferedImage shot = ImageIO.read(chromium.screenshot(html, 1280, 1400).toFile());
+        assertNotNull(shot, "screenshot is a PNG");
+        int markerPixels = 0;
+        int nonWhite = 0;
+        for (int y = 0; y < shot.getHeight(); y++) {
+            for (int x = 0; x < shot.getWidth(); x++) {
+                int rgb = shot.getRGB(x, y) & 0xffffff;
+                if (rgb != 0xffffff) {
+                    nonWhite++;
+                }
+                if (near(rgb, MARKER_RGB, 3)) {
+                    markerPixels++;
+                }
+            }
+        }
+        assertTrue(nonWhite > shot.getWidth() * shot.getHeight() / 100, "screenshot is blank: " + nonWhite + " non-white pixels");
+        // 4 variant markers in each of the two charts, each a filled 10 px circle (~70 px of the exact colour)
+        assertTrue(markerPixels > 2 * 4 * 40, "chart markers not visible in the screenshot: " + markerPixels + " pixels");
+    }
+
+    private static boolean near(int rgb, int target, int tolerance) {
+        for (int shift = 0; shift <= 16; shift += 8) {
+            if (Math.abs(((rgb >> shift) & 0xff) - ((target >> shift) & 0xff)) > tolerance) {
+                return false;
+            }
+        }
+        return true;
+    }
+}
