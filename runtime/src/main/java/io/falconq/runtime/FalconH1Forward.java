@@ -1,0 +1,506 @@
+package io.falconq.runtime;
+
+import io.falconq.formats.io.InvalidInputException;
+import io.falconq.model.FalconH1Config;
+import io.falconq.runtime.kernel.AttentionKernel;
+import io.falconq.runtime.kernel.KernelMode;
+import io.falconq.runtime.kernel.MatMul;
+import io.falconq.runtime.kernel.ScanKernel;
+import io.falconq.runtime.kernel.VectorOps;
+import io.falconq.runtime.kernel.WorkerPool;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The Falcon-H1 forward pass (SPEC.md §1.3; {@code ../shared/reference/falcon_h1.py} is the PyTorch original, and
+ * every step below names the reference line it mirrors).
+ *
+ * <p>One method serves both modes: {@link #forward} runs n tokens starting at the state's position. A window of
+ * T tokens from a fresh state (evaluation, calibration) does every linear layer as one matrix–matrix product over
+ * the T rows; generation calls it with n = 1, where each linear layer is a matrix–vector product and the state
+ * carries the KV cache, the conv inputs and the SSM state between calls. A prompt may be run as one window and
+ * continued token by token.
+ *
+ * <p>Work is split into tasks that are a fixed function of the shapes (panels of output features, blocks of rows,
+ * heads), never of the thread count, so results are bit-identical for any number of threads.
+ *
+ * <p>Not thread-safe: one instance runs one forward pass at a time (it owns its work buffers).
+ */
+public final class FalconH1Forward implements AutoCloseable {
+    private static final VectorSpecies<Float> F = KernelMode.FLOATS;
+    private static final int L = F.length();
+    /** Token rows per task for the element-wise parts. */
+    private static final int ROWS_PER_TASK = 8;
+    /** Query rows per attention task. */
+    private static final int QUERIES_PER_TASK = 16;
+
+    private final FalconH1Model model;
+    private final FalconH1Config c;
+    private final FalconH1Weights w;
+    private final Multipliers m;
+    private final WorkerPool pool;
+    private final boolean ownsPool;
+    private final MatMul mm;
+    private final Rope rope;
+    private final float attentionScale;
+    // sizes
+    private final int hidden;
+    private final int qSize;
+    private final int kvSize;
+    private final int headDim;
+    private final int di;
+    private final int convDim;
+    private final int inProj;
+    private final int ssmHeads;
+    private final int ssmHeadDim;
+    private final int groups;
+    private final int stateSize;
+    private final int convKernel;
+    private final int ffn;
+    private final int vocab;
+    private final float eps;
+
+    // work buffers, (rows, width) row-major, grown on demand
+    private int rowCapacity;
+    private int logitRowCapacity;
+    private float[] h;          // (T, H) residual stream
+    private float[] normed;     // (T, H)
+    private float[] scaled;     // (T, H) branch input × multiplier
+    private float[] zxbcdt;     // (T, d_in_proj)
+    private float[] xbc;        // (T, conv_dim)
+    private float[] dt;         // (T, Hs)
+    private float[] y;          // (T, Di)
+    private float[] q;          // (T, nh·hd)
+    private float[] k;          // (T, nkv·hd)
+    private float[] v;          // (T, nkv·hd)
+    private float[] attn;       // (T, nh·hd)
+    private float[] mambaOut;   // (T, H)
+    private float[] attnOut;    // (T, H)
+    private float[] gate;       // (T, F)
+    private float[] up;         // (T, F)
+    private float[] mlpOut;     // (T, H)
+    private float[] logits;     // (T', V)
+    private final float[][] scores;   // per worker, attention scores
+
+    public FalconH1Forward(FalconH1Model model, int threads) {
+        this(model, new WorkerPool(threads), true);
+    }
+
+    public FalconH1Forward(FalconH1Model model, WorkerPool pool) {
+        this(model, pool, false);
+    }
+
+    private FalconH1Forward(FalconH1Model model, WorkerPool pool, boolean ownsPool) {
+        this.model = model;
+        this.c = model.config();
+        this.w = model.weights();
+        this.m = model.multipliers();
+        this.pool = pool;
+        this.ownsPool = ownsPool;
+        this.mm = new MatMul(pool);
+        this.rope = new Rope(c.headDim(), c.ropeTheta());
+        this.attentionScale = (float) Math.pow(c.headDim(), -0.5);
+        this.hidden = c.hiddenSize();
+        this.qSize = c.qSize();
+        this.kvSize = c.kvSize();
+        this.headDim = c.headDim();
+        this.di = c.ssmInnerSize();
+        this.convDim = c.convDim();
+        this.inProj = c.inProjSize();
+        this.ssmHeads = c.ssmHeads();
+        this.ssmHeadDim = c.ssmHeadDim();
+        this.groups = c.ssmGroups();
+        this.stateSize = c.ssmStateSize();
+        this.convKernel = c.convKernel();
+        this.ffn = c.intermediateSize();
+        this.vocab = c.vocabSize();
+        this.eps = (float) c.rmsNormEps();
+        this.scores = new float[pool.threads()][];
+    }
+
+    public FalconH1Model model() {
+        return model;
+    }
+
+    public int threads() {
+        return pool.threads();
+    }
+
+    /** A fresh, empty sequence state for up to {@code capacity} tokens. */
+    public InferenceState newState(int capacity) {
+        return new InferenceState(c, capacity);
+    }
+
+    /** Logits of one token (a copy), advancing the state by one position: the generation step. */
+    public float[] forwardToken(InferenceState state, int token) {
+        float[] out = forward(state, new int[] {token}, 0, 1, 0, null);
+        return java.util.Arrays.copyOf(out, vocab);
+    }
+
+    /**
+     * Runs {@code ids[off .. off+n)} at positions {@code state.position() ..} and advances the state.
+     *
+     * @param logitsFrom first row (0-based within the n tokens) whose logits are computed; rows before it skip the
+     *                   final norm and lm_head (llama.cpp's protocol scores only the second half of a chunk)
+     * @param observer   receives intermediate activations, or null
+     * @return logits {@code ((n − logitsFrom) × V)}, row-major, in a buffer that the next call overwrites
+     */
+    public float[] forward(InferenceState state, int[] ids, int off, int n, int logitsFrom, ActivationObserver observer) {
+        if (n < 1) {
+            throw new IllegalArgumentException("no tokens");
+        }
+        if (logitsFrom < 0 || logitsFrom > n) {
+            throw new IllegalArgumentException("logitsFrom " + logitsFrom + " outside [0, " + n + "]");
+        }
+        int pos0 = state.position();
+        if (pos0 + n > state.capacity()) {
+            throw new IllegalArgumentException("sequence of " + (pos0 + n) + " tokens exceeds the state capacity "
+                    + state.capacity());
+        }
+        ensureRows(n, n - logitsFrom);
+        rope.prepare(pos0 + n);
+
+        // h = embed_tokens(ids) * embedding_multiplier                               (FalconH1Model.forward)
+        for (int t = 0; t < n; t++) {
+            int id = ids[off + t];
+            if (id < 0 || id >= vocab) {
+                throw new InvalidInputException("token id " + id + " outside the vocabulary [0, " + vocab + ")");
+            }
+            w.embeddings().decodeRow(id, h, t * hidden);
+        }
+        scaleIfNeeded(h, n * hidden, m.embedding());
+        emit(observer, "embeddings", h, n, hidden);
+
+        for (int layer = 0; layer < c.numLayers(); layer++) {
+            LayerWeights lw = w.layers().get(layer);
+            String prefix = "layer" + layer + ".";
+            // h_norm = input_layernorm(x): one norm feeds both branches                    (DecoderLayer.forward)
+            rmsNormRows(h, normed, n, lw.inputNorm());
+            mamba(layer, lw, state, n, observer, prefix);
+            attention(layer, lw, state, pos0, n, observer, prefix);
+            emit(observer, prefix + "input_layernorm", normed, n, hidden);
+            // x = x + (m + a)
+            forRows(n, (t0, t1, worker) -> {
+                for (int i = t0 * hidden; i < t1 * hidden; i++) {
+                    h[i] = h[i] + (mambaOut[i] + attnOut[i]);
+                }
+            });
+            emit(observer, prefix + "post_mixer_residual", h, n, hidden);
+            mlp(lw, n, observer, prefix);
+            emit(observer, prefix + "mlp_out", mlpOut, n, hidden);
+            forRows(n, (t0, t1, worker) -> VectorOps.addInPlace(h, t0 * hidden, mlpOut, t0 * hidden, (t1 - t0) * hidden));
+            emit(observer, prefix + "output", h, n, hidden);
+        }
+        state.advance(n);
+
+        // logits = lm_head(final_layernorm(h)) * lm_head_multiplier                   (FalconH1ForCausalLM.forward)
+        int first = observer != null ? 0 : logitsFrom;
+        int rows = n - first;
+        forRows(rows, (t0, t1, worker) -> {
+            for (int t = t0; t < t1; t++) {
+                VectorOps.rmsNorm(h, (first + t) * hidden, hidden, w.finalNorm(), 0, eps, normed, t * hidden);
+            }
+        });
+        emit(observer, "final_layernorm", normed, rows, hidden);
+        if (first != logitsFrom) {
+            System.arraycopy(normed, (logitsFrom - first) * hidden, normed, 0, (n - logitsFrom) * hidden);
+        }
+        int logitRows = n - logitsFrom;
+        if (logitRows > 0) {
+            mm.multiply(normed, logitRows, w.lmHead(), logits);
+            scaleIfNeeded(logits, logitRows * vocab, m.lmHead());
+        }
+        if (observer != null && logitsFrom == 0) {
+            emit(observer, "logits", logits, logitRows, vocab);
+        }
+        return logits;
+    }
+
+    // ---- Mamba2 branch (FalconH1Mixer.forward) --------------------------------------------------------------
+
+    private void mamba(int layer, LayerWeights lw, InferenceState state, int n, ActivationObserver observer, String prefix) {
+        // zxbcdt = in_proj(u * ssm_in_multiplier) * mup_vector
+        float[] in = inputTimes(normed, n, m.ssmIn());
+        mm.multiply(in, n, lw.ssmIn(), zxbcdt);
+        int gs = groups * stateSize;
+        float[] segmentStart = {0, di, 2 * di, 2 * di + gs, 2 * di + 2 * gs};
+        float[] mup = {m.ssmZ(), m.ssmX(), m.ssmB(), m.ssmC(), m.ssmDt()};
+        forRows(n, (t0, t1, worker) -> {
+            for (int t = t0; t < t1; t++) {
+                for (int s = 0; s < 5; s++) {
+                    int from = (int) segmentStart[s];
+                    int to = s == 4 ? inProj : (int) segmentStart[s + 1];
+                    if (mup[s] != 1f) {
+                        VectorOps.scale(zxbcdt, t * inProj + from, to - from, mup[s]);
+                    }
+                }
+            }
+        });
+        emit(observer, prefix + "mamba.zxbcdt", zxbcdt, n, inProj);
+
+        // xBC = silu(conv1d(xBC) + bias), causal, with the previous K−1 inputs from the state
+        float[] convState = state.convState[layer];
+        forRows(n, (t0, t1, worker) -> causalConv(lw, convState, t0, t1));
+        updateConvState(convState, n);
+        emit(observer, prefix + "mamba.xBC_conv_silu", xbc, n, convDim);
+
+        // dt = softplus(dt + dt_bias)
+        float[] dtBias = lw.dtBias();
+        for (int t = 0; t < n; t++) {
+            int base = t * inProj + 2 * di + 2 * gs;
+            for (int hh = 0; hh < ssmHeads; hh++) {
+                dt[t * ssmHeads + hh] = VectorOps.softplus(zxbcdt[base + hh] + dtBias[hh]);
+            }
+        }
+        emit(observer, prefix + "mamba.dt_softplus", dt, n, ssmHeads);
+
+        // y = ssd_sequential(x, dt, A, B, C) + D * x, one task per head (head h uses group h / (Hs/G))
+        float[] ssm = state.ssmState[layer];
+        int headsPerGroup = c.ssmHeadsPerGroup();
+        float[] a = lw.a();
+        float[] d = lw.d();
+        pool.forEach(ssmHeads, (head, worker) -> {
+            int g = head / headsPerGroup;
+            ScanKernel.scanHead(n, xbc, convDim, head * ssmHeadDim, di + g * stateSize, di + gs + g * stateSize,
+                    dt, ssmHeads, head, a[head], d[head], ssm, head * stateSize * ssmHeadDim, ssmHeadDim, stateSize,
+                    y, di, head * ssmHeadDim);
+        });
+        emit(observer, prefix + "mamba.y_ssm_plus_D", y, n, di);
+
+        // y = norm(y, gate) (FalconH1RMSNormGated) or y * silu(gate)
+        forRows(n, (t0, t1, worker) -> gatedNorm(lw, t0, t1));
+        emit(observer, prefix + "mamba.y_gated", y, n, di);
+
+        // m = out_proj(y) * ssm_out_multiplier
+        mm.multiply(y, n, lw.ssmOut(), mambaOut);
+        scaleIfNeeded(mambaOut, n * hidden, m.ssmOut());
+        emit(observer, prefix + "mamba_branch", mambaOut, n, hidden);
+    }
+
+    /** out[t, c] = silu(bias[c] + Σ_k w[k, c] · in[t − K + 1 + k, c]), inputs before the window from the state. */
+    private void causalConv(LayerWeights lw, float[] convState, int t0, int t1) {
+        float[] wt = lw.convWeight();
+        float[] bias = lw.convBias();
+        int kk = convKernel;
+        for (int t = t0; t < t1; t++) {
+            int outBase = t * convDim;
+            int cv = KernelMode.VECTOR ? convDim - convDim % L : 0;
+            for (int ch = 0; ch < cv; ch += L) {
+                FloatVector acc = FloatVector.zero(F);
+                for (int j = 0; j < kk; j++) {
+                    int src = t - (kk - 1) + j;
+                    FloatVector x = src >= 0
+                            ? FloatVector.fromArray(F, zxbcdt, src * inProj + di + ch)
+                            : FloatVector.fromArray(F, convState, (kk - 1 + src) * convDim + ch);
+                    acc = FloatVector.fromArray(F, wt, j * convDim + ch).fma(x, acc);
+                }
+                acc.add(FloatVector.fromArray(F, bias, ch)).intoArray(xbc, outBase + ch);
+            }
+            for (int ch = cv; ch < convDim; ch++) {
+                float acc = 0f;
+                for (int j = 0; j < kk; j++) {
+                    int src = t - (kk - 1) + j;
+                    float x = src >= 0 ? zxbcdt[src * inProj + di + ch] : convState[(kk - 1 + src) * convDim + ch];
+                    acc += wt[j * convDim + ch] * x;
+                }
+                xbc[outBase + ch] = acc + bias[ch];
+            }
+            VectorOps.siluInPlace(xbc, outBase, convDim);
+        }
+    }
+
+    /** Keeps the last K−1 pre-convolution inputs of (state ‖ this call's tokens). */
+    private void updateConvState(float[] convState, int n) {
+        int keep = convKernel - 1;
+        if (keep == 0) {
+            return;
+        }
+        float[] next = new float[keep * convDim];
+        for (int r = 0; r < keep; r++) {
+            int idx = n + r; // index in the concatenation of keep state rows and n new rows
+            if (idx < keep) {
+                System.arraycopy(convState, idx * convDim, next, r * convDim, convDim);
+            } else {
+                System.arraycopy(zxbcdt, (idx - keep) * inProj + di, next, r * convDim, convDim);
+            }
+        }
+        System.arraycopy(next, 0, convState, 0, next.length);
+    }
+
+    private void gatedNorm(LayerWeights lw, int t0, int t1) {
+        float[] norm = lw.ssmNorm();
+        int groupSize = di / groups;
+        for (int t = t0; t < t1; t++) {
+            int yb = t * di;
+            int zb = t * inProj;
+            if (norm == null) {
+                for (int i = 0; i < di; i++) {
+                    y[yb + i] = y[yb + i] * VectorOps.silu(zxbcdt[zb + i]);
+                }
+            } else if (!c.ssmNormBeforeGate()) {
+                // h = h * silu(gate); h = h * rsqrt(mean(h²) + eps) per group; weight * h
+                for (int i = 0; i < di; i++) {
+                    y[yb + i] = y[yb + i] * VectorOps.silu(zxbcdt[zb + i]);
+                }
+                for (int g = 0; g < groups; g++) {
+                    VectorOps.rmsNorm(y, yb + g * groupSize, groupSize, norm, g * groupSize, eps, y, yb + g * groupSize);
+                }
+            } else {
+                for (int g = 0; g < groups; g++) {
+                    VectorOps.rmsNorm(y, yb + g * groupSize, groupSize, norm, g * groupSize, eps, y, yb + g * groupSize);
+                }
+                for (int i = 0; i < di; i++) {
+                    y[yb + i] = y[yb + i] * VectorOps.silu(zxbcdt[zb + i]);
+                }
+            }
+        }
+    }
+
+    // ---- attention branch (FalconH1Attention.forward) -------------------------------------------------------
+
+    private void attention(int layer, LayerWeights lw, InferenceState state, int pos0, int n,
+                           ActivationObserver observer, String prefix) {
+        float[] in = inputTimes(normed, n, m.attentionIn());
+        mm.multiply(in, n, lw.q(), q);
+        mm.multiply(in, n, lw.k(), k);
+        mm.multiply(in, n, lw.v(), v);
+        scaleIfNeeded(k, n * kvSize, m.key());
+        int nh = c.numHeads();
+        int nkv = c.numKvHeads();
+        forRows(n, (t0, t1, worker) -> {
+            for (int t = t0; t < t1; t++) {
+                rope.apply(q, t * qSize, nh, pos0 + t);
+                rope.apply(k, t * kvSize, nkv, pos0 + t);
+            }
+        });
+        float[] keysT = state.keysT[layer];
+        float[] values = state.values[layer];
+        int ks = state.keyStride;
+        for (int t = 0; t < n; t++) {
+            int pos = pos0 + t;
+            for (int g = 0; g < nkv; g++) {
+                int kb = g * headDim * ks + pos;
+                for (int dd = 0; dd < headDim; dd++) {
+                    keysT[kb + dd * ks] = k[t * kvSize + g * headDim + dd];
+                }
+            }
+            System.arraycopy(v, t * kvSize, values, pos * kvSize, kvSize);
+        }
+        int blocks = (n + QUERIES_PER_TASK - 1) / QUERIES_PER_TASK;
+        int rep = c.gqaGroupSize();
+        int needed = AttentionKernel.paddedCapacity(pos0 + n);
+        pool.forEach(nh * blocks, (task, worker) -> {
+            int head = task / blocks;
+            int t0 = (task % blocks) * QUERIES_PER_TASK;
+            int t1 = Math.min(n, t0 + QUERIES_PER_TASK);
+            int g = head / rep;
+            float[] sc = scores[worker];
+            if (sc == null || sc.length < needed) {
+                sc = new float[Math.max(needed, 64)];
+                scores[worker] = sc;
+            }
+            AttentionKernel.attend(q, qSize, head * headDim, t0, t1, pos0, keysT, g * headDim * ks, ks, values,
+                    kvSize, g * headDim, headDim, attentionScale, attn, qSize, head * headDim, sc);
+        });
+        emit(observer, prefix + "attn_heads", attn, n, qSize); // o_proj input, for calibration
+        mm.multiply(attn, n, lw.o(), attnOut);
+        scaleIfNeeded(attnOut, n * hidden, m.attentionOut());
+        emit(observer, prefix + "attn_branch", attnOut, n, hidden);
+    }
+
+    // ---- MLP (FalconH1MLP.forward) -------------------------------------------------------------------------
+
+    private void mlp(LayerWeights lw, int n, ActivationObserver observer, String prefix) {
+        rmsNormRows(h, normed, n, lw.preFfNorm());
+        emit(observer, prefix + "pre_ff_layernorm", normed, n, hidden); // gate/up input, for calibration
+        mm.multiply(normed, n, lw.gate(), gate);
+        mm.multiply(normed, n, lw.up(), up);
+        float gm = m.mlpGate();
+        // y = up(x) * silu(gate(x) * gate_multiplier)
+        forRows(n, (t0, t1, worker) -> {
+            for (int i = t0 * ffn; i < t1 * ffn; i++) {
+                gate[i] = up[i] * VectorOps.silu(gate[i] * gm);
+            }
+        });
+        emit(observer, prefix + "mlp_act", gate, n, ffn); // down_proj input, for calibration
+        // down(y) * down_multiplier
+        mm.multiply(gate, n, lw.down(), mlpOut);
+        scaleIfNeeded(mlpOut, n * hidden, m.mlpDown());
+    }
+
+    // ---- helpers --------------------------------------------------------------------------------------------
+
+    @FunctionalInterface
+    private interface RowTask {
+        void run(int t0, int t1, int worker);
+    }
+
+    private void forRows(int n, RowTask body) {
+        int tasks = (n + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
+        pool.forEach(tasks, (task, worker) -> body.run(task * ROWS_PER_TASK, Math.min(n, (task + 1) * ROWS_PER_TASK), worker));
+    }
+
+    private void rmsNormRows(float[] src, float[] dst, int n, float[] weight) {
+        forRows(n, (t0, t1, worker) -> {
+            for (int t = t0; t < t1; t++) {
+                VectorOps.rmsNorm(src, t * hidden, hidden, weight, 0, eps, dst, t * hidden);
+            }
+        });
+    }
+
+    /** {@code x · mult} into the scratch buffer, or x itself when the multiplier is 1. */
+    private float[] inputTimes(float[] x, int n, float mult) {
+        if (mult == 1f) {
+            return x;
+        }
+        VectorOps.scaleInto(x, 0, mult, scaled, 0, n * hidden);
+        return scaled;
+    }
+
+    private void scaleIfNeeded(float[] x, int count, float mult) {
+        if (mult != 1f) {
+            VectorOps.scale(x, 0, count, mult);
+        }
+    }
+
+    private static void emit(ActivationObserver observer, String name, float[] data, int rows, int cols) {
+        if (observer != null) {
+            observer.onActivation(name, data, rows, cols);
+        }
+    }
+
+    private void ensureRows(int n, int logitRows) {
+        if (n > rowCapacity) {
+            int cap = Math.max(n, 1);
+            h = new float[cap * hidden];
+            normed = new float[cap * hidden];
+            scaled = new float[cap * hidden];
+            zxbcdt = new float[cap * inProj];
+            xbc = new float[cap * convDim];
+            dt = new float[cap * ssmHeads];
+            y = new float[cap * di];
+            q = new float[cap * qSize];
+            k = new float[cap * kvSize];
+            v = new float[cap * kvSize];
+            attn = new float[cap * qSize];
+            mambaOut = new float[cap * hidden];
+            attnOut = new float[cap * hidden];
+            gate = new float[cap * ffn];
+            up = new float[cap * ffn];
+            mlpOut = new float[cap * hidden];
+            rowCapacity = cap;
+        }
+        int lr = Math.max(logitRows, 1);
+        if (lr > logitRowCapacity) {
+            logits = new float[Math.multiplyExact(lr, vocab)];
+            logitRowCapacity = lr;
+        }
+    }
+
+    @Override
+    public void close() {
+        if (ownsPool) {
+            pool.close();
+        }
+    }
+}

@@ -1,0 +1,102 @@
+package io.falconq.runtime;
+
+import io.falconq.formats.io.InvalidInputException;
+import io.falconq.formats.tensor.TensorSource;
+import io.falconq.model.FalconH1Config;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * A loaded Falcon-H1 model: its config, its weights (memory-mapped, not copied), the µP multipliers the forward
+ * pass must still apply, and the file(s) behind them. Close it to unmap the weights.
+ *
+ * <p>{@link #load(Path)} accepts a Hugging Face checkpoint folder (config.json + model.safetensors or shards) or a
+ * llama.cpp GGUF file with F32/F16/BF16 tensors.
+ */
+public final class FalconH1Model implements AutoCloseable {
+
+    /** Where the weights came from; decides which multipliers are folded. */
+    public enum Format {
+        HF_SAFETENSORS, GGUF
+    }
+
+    private final FalconH1Config config;
+    private final FalconH1Weights weights;
+    private final Multipliers multipliers;
+    private final Format format;
+    private final Path path;
+    private final Path tokenizerDir;
+    private final TensorSource source;
+
+    FalconH1Model(FalconH1Config config, FalconH1Weights weights, Multipliers multipliers, Format format, Path path,
+                  Path tokenizerDir, TensorSource source) {
+        this.config = config;
+        this.weights = weights;
+        this.multipliers = multipliers;
+        this.format = format;
+        this.path = path;
+        this.tokenizerDir = tokenizerDir;
+        this.source = source;
+    }
+
+    /** Loads an HF checkpoint folder, or a {@code .gguf} file (recognised by its magic). */
+    public static FalconH1Model load(Path path) {
+        if (Files.isDirectory(path)) {
+            return HfModelLoader.load(path);
+        }
+        if (!Files.isRegularFile(path)) {
+            throw new InvalidInputException(path + ": no such model folder or file");
+        }
+        if (isGguf(path)) {
+            return GgufModelLoader.load(path);
+        }
+        if (path.getFileName().toString().endsWith(".safetensors")) {
+            return HfModelLoader.load(path);
+        }
+        throw new InvalidInputException(path + ": neither a Hugging Face checkpoint folder nor a GGUF file");
+    }
+
+    private static boolean isGguf(Path path) {
+        try (InputStream in = Files.newInputStream(path)) {
+            byte[] magic = in.readNBytes(4);
+            return magic.length == 4 && magic[0] == 'G' && magic[1] == 'G' && magic[2] == 'U' && magic[3] == 'F';
+        } catch (IOException e) {
+            throw new InvalidInputException(path + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    public FalconH1Config config() {
+        return config;
+    }
+
+    public FalconH1Weights weights() {
+        return weights;
+    }
+
+    public Multipliers multipliers() {
+        return multipliers;
+    }
+
+    public Format format() {
+        return format;
+    }
+
+    /** The folder or file this model was loaded from. */
+    public Path path() {
+        return path;
+    }
+
+    /** The folder holding tokenizer.json / tokenizer_config.json, if known. */
+    public Optional<Path> tokenizerDir() {
+        return Optional.ofNullable(tokenizerDir);
+    }
+
+    @Override
+    public void close() {
+        source.close();
+    }
+}

@@ -1,0 +1,121 @@
+package io.falconq.runtime;
+
+import io.falconq.formats.hf.HfCheckpoint;
+import io.falconq.formats.io.InvalidInputException;
+import io.falconq.formats.tensor.TensorView;
+import io.falconq.model.FalconH1Config;
+import io.falconq.runtime.kernel.DenseWeightMatrix;
+import io.falconq.runtime.kernel.WeightMatrix;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Builds a {@link FalconH1Model} from a Hugging Face checkpoint (SPEC.md §1.2 names and shapes). Weights are used
+ * as stored; the forward pass applies the config's µP multipliers to activations, as transformers does.
+ */
+final class HfModelLoader {
+    private HfModelLoader() {
+    }
+
+    static FalconH1Model load(Path path) {
+        HfCheckpoint ckpt = HfCheckpoint.open(path);
+        try {
+            if (ckpt.configJson() == null) {
+                throw new InvalidInputException(ckpt.dir() + ": no config.json beside the weights");
+            }
+            FalconH1Config cfg = FalconH1Config.parse(ckpt.configJson(), ckpt.dir().resolve("config.json").toString());
+            checkSupported(cfg, ckpt.dir());
+            FalconH1Weights weights = readWeights(ckpt, cfg);
+            Path tokDir = Files.isRegularFile(ckpt.dir().resolve("tokenizer.json")) ? ckpt.dir() : null;
+            return new FalconH1Model(cfg, weights, Multipliers.of(cfg), FalconH1Model.Format.HF_SAFETENSORS,
+                    path, tokDir, ckpt);
+        } catch (RuntimeException e) {
+            ckpt.close();
+            throw e;
+        }
+    }
+
+    static void checkSupported(FalconH1Config cfg, Object where) {
+        List<String> biases = new ArrayList<>();
+        if (cfg.attentionBias()) {
+            biases.add("attention_bias");
+        }
+        if (cfg.mlpBias()) {
+            biases.add("mlp_bias");
+        }
+        if (cfg.ssmProjBias()) {
+            biases.add("mamba_proj_bias");
+        }
+        if (cfg.projectorsBias()) {
+            biases.add("projectors_bias");
+        }
+        if (!biases.isEmpty()) {
+            throw new InvalidInputException(where + ": " + String.join(", ", biases)
+                    + " = true is not supported (no released Falcon-H1 model has projection biases)");
+        }
+    }
+
+    private static FalconH1Weights readWeights(HfCheckpoint src, FalconH1Config c) {
+        long h = c.hiddenSize();
+        WeightMatrix embed = matrix(src.view("model.embed_tokens.weight"), c.vocabSize(), h);
+        List<LayerWeights> layers = new ArrayList<>();
+        for (int i = 0; i < c.numLayers(); i++) {
+            String p = "model.layers." + i + ".";
+            float[] convBias;
+            if (c.convBias()) {
+                convBias = TensorFloats.read(src.view(p + "mamba.conv1d.bias"), c.convDim());
+            } else {
+                convBias = new float[c.convDim()];
+            }
+            float[] conv = TensorFloats.read(src.view(p + "mamba.conv1d.weight"), c.convDim(), 1, c.convKernel());
+            float[] aLog = TensorFloats.read(src.view(p + "mamba.A_log"), c.ssmHeads());
+            float[] a = new float[aLog.length];
+            for (int j = 0; j < a.length; j++) {
+                a[j] = -(float) Math.exp(aLog[j]);
+            }
+            float[] ssmNorm = c.ssmRmsNorm() ? TensorFloats.read(src.view(p + "mamba.norm.weight"), c.ssmInnerSize()) : null;
+            layers.add(new LayerWeights(
+                    TensorFloats.read(src.view(p + "input_layernorm.weight"), h),
+                    matrix(src.view(p + "self_attn.q_proj.weight"), c.qSize(), h),
+                    matrix(src.view(p + "self_attn.k_proj.weight"), c.kvSize(), h),
+                    matrix(src.view(p + "self_attn.v_proj.weight"), c.kvSize(), h),
+                    matrix(src.view(p + "self_attn.o_proj.weight"), h, c.qSize()),
+                    matrix(src.view(p + "mamba.in_proj.weight"), c.inProjSize(), h),
+                    TensorFloats.transpose(conv, c.convDim(), c.convKernel()),
+                    convBias,
+                    TensorFloats.read(src.view(p + "mamba.dt_bias"), c.ssmHeads()),
+                    a,
+                    TensorFloats.read(src.view(p + "mamba.D"), c.ssmHeads()),
+                    ssmNorm,
+                    matrix(src.view(p + "mamba.out_proj.weight"), h, c.ssmInnerSize()),
+                    TensorFloats.read(src.view(p + "pre_ff_layernorm.weight"), h),
+                    matrix(src.view(p + "feed_forward.gate_proj.weight"), c.intermediateSize(), h),
+                    matrix(src.view(p + "feed_forward.up_proj.weight"), c.intermediateSize(), h),
+                    matrix(src.view(p + "feed_forward.down_proj.weight"), h, c.intermediateSize())));
+        }
+        float[] finalNorm = TensorFloats.read(src.view("model.final_layernorm.weight"), h);
+        WeightMatrix lmHead;
+        var lm = src.find("lm_head.weight");
+        if (lm.isPresent()) {
+            lmHead = matrix(lm.get(), c.vocabSize(), h);
+        } else if (c.tieWordEmbeddings()) {
+            lmHead = embed;
+        } else {
+            throw new InvalidInputException(src.dir() + ": no lm_head.weight and tie_word_embeddings is false");
+        }
+        return new FalconH1Weights(embed, layers, finalNorm, lmHead);
+    }
+
+    private static WeightMatrix matrix(TensorView v, long rows, long cols) {
+        long[] expected = {rows, cols};
+        if (!Arrays.equals(v.shape(), expected)) {
+            throw new InvalidInputException(v.name() + ": shape " + Arrays.toString(v.shape()) + ", expected "
+                    + Arrays.toString(expected) + " from the config");
+        }
+        return DenseWeightMatrix.of(v);
+    }
+}

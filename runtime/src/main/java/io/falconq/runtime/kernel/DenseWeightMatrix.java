@@ -1,0 +1,200 @@
+package io.falconq.runtime.kernel;
+
+import io.falconq.formats.gguf.GgmlType;
+import io.falconq.formats.io.InvalidInputException;
+import io.falconq.formats.tensor.TensorView;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * An unquantized weight matrix (F32, F16 or BF16) read in place from a memory-mapped file.
+ *
+ * <p>BF16 → F32 is exact (the 16 stored bits are the high half of the float); F16 → F32 is exact too
+ * ({@link Float#float16ToFloat}). The vector paths therefore decode bit-identically to the scalar ones; only
+ * {@link #dot} sums in a different (fixed) order.
+ */
+public final class DenseWeightMatrix implements WeightMatrix {
+    private static final VectorSpecies<Float> F = KernelMode.FLOATS;
+    private static final int L = F.length();
+    private static final VectorSpecies<Short> SHORTS =
+            VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
+    private static final VectorSpecies<Integer> INTS = VectorSpecies.of(int.class, F.vectorShape());
+    private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private final String name;
+    private final GgmlType type;
+    private final int rows;
+    private final int cols;
+    private final long rowBytes;
+    private final MemorySegment data;
+
+    public DenseWeightMatrix(String name, GgmlType type, int rows, int cols, MemorySegment data) {
+        if (type != GgmlType.F32 && type != GgmlType.F16 && type != GgmlType.BF16) {
+            throw new InvalidInputException(name + ": weight type " + type
+                    + " is not supported by the float runtime (F32, F16, BF16; quantized types need their codec)");
+        }
+        this.name = name;
+        this.type = type;
+        this.rows = rows;
+        this.cols = cols;
+        this.rowBytes = (long) cols * type.typeSize();
+        long expected = rowBytes * rows;
+        if (data.byteSize() != expected) {
+            throw new InvalidInputException(name + ": " + data.byteSize() + " bytes of data, expected " + expected
+                    + " for " + rows + " × " + cols + " " + type);
+        }
+        this.data = data;
+    }
+
+    /** A 2-D tensor {@code [rows, cols]}, PyTorch order. */
+    public static DenseWeightMatrix of(TensorView view) {
+        if (view.rank() != 2) {
+            throw new InvalidInputException(view.name() + ": expected a 2-D weight, found shape " + view);
+        }
+        return new DenseWeightMatrix(view.name(), view.type(), Math.toIntExact(view.dim(0)),
+                Math.toIntExact(view.dim(1)), view.data());
+    }
+
+    /** A float32 matrix over a heap array, for tests and for weights the loader had to transform. */
+    public static DenseWeightMatrix ofFloats(String name, int rows, int cols, float[] values) {
+        MemorySegment seg = MemorySegment.ofArray(values.clone());
+        return new DenseWeightMatrix(name, GgmlType.F32, rows, cols, seg);
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public int rows() {
+        return rows;
+    }
+
+    @Override
+    public int cols() {
+        return cols;
+    }
+
+    @Override
+    public GgmlType type() {
+        return type;
+    }
+
+    @Override
+    public void decodeRow(int row, float[] dst, int dstOff) {
+        if (KernelMode.VECTOR) {
+            decodeRowVector(row, dst, dstOff);
+        } else {
+            decodeRowScalar(row, dst, dstOff);
+        }
+    }
+
+    @Override
+    public float dot(int row, float[] x, int xOff) {
+        return KernelMode.VECTOR ? dotVector(row, x, xOff) : dotScalar(row, x, xOff);
+    }
+
+    // ---- scalar reference ------------------------------------------------------------------------------------
+
+    private float element(long base, int k) {
+        return switch (type) {
+            case F32 -> data.get(F32_LE, base + 4L * k);
+            case BF16 -> Float.intBitsToFloat((data.get(I16_LE, base + 2L * k) & 0xFFFF) << 16);
+            case F16 -> Float.float16ToFloat(data.get(I16_LE, base + 2L * k));
+            default -> throw new AssertionError(type);
+        };
+    }
+
+    public void decodeRowScalar(int row, float[] dst, int dstOff) {
+        long base = row * rowBytes;
+        for (int k = 0; k < cols; k++) {
+            dst[dstOff + k] = element(base, k);
+        }
+    }
+
+    public float dotScalar(int row, float[] x, int xOff) {
+        long base = row * rowBytes;
+        float sum = 0f;
+        for (int k = 0; k < cols; k++) {
+            sum += element(base, k) * x[xOff + k];
+        }
+        return sum;
+    }
+
+    // ---- Vector API ------------------------------------------------------------------------------------------
+
+    private FloatVector loadBf16(long offset) {
+        ShortVector s = ShortVector.fromMemorySegment(SHORTS, data, offset, ByteOrder.LITTLE_ENDIAN);
+        return ((IntVector) s.convertShape(VectorOperators.S2I, INTS, 0)).lanewise(VectorOperators.LSHL, 16)
+                .reinterpretAsFloats();
+    }
+
+    public void decodeRowVector(int row, float[] dst, int dstOff) {
+        long base = row * rowBytes;
+        int k = 0;
+        switch (type) {
+            case F32 -> {
+                for (; k <= cols - L; k += L) {
+                    FloatVector.fromMemorySegment(F, data, base + 4L * k, ByteOrder.LITTLE_ENDIAN).intoArray(dst, dstOff + k);
+                }
+            }
+            case BF16 -> {
+                for (; k <= cols - L; k += L) {
+                    loadBf16(base + 2L * k).intoArray(dst, dstOff + k);
+                }
+            }
+            case F16 -> {
+                // Float.float16ToFloat is a JIT intrinsic (vcvtph2ps); C2 vectorises this loop.
+                for (; k < cols; k++) {
+                    dst[dstOff + k] = Float.float16ToFloat(data.get(I16_LE, base + 2L * k));
+                }
+            }
+            default -> throw new AssertionError(type);
+        }
+        for (; k < cols; k++) {
+            dst[dstOff + k] = element(base, k);
+        }
+    }
+
+    public float dotVector(int row, float[] x, int xOff) {
+        long base = row * rowBytes;
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        int k = 0;
+        switch (type) {
+            case F32 -> {
+                for (; k <= cols - 2 * L; k += 2 * L) {
+                    FloatVector w0 = FloatVector.fromMemorySegment(F, data, base + 4L * k, ByteOrder.LITTLE_ENDIAN);
+                    FloatVector w1 = FloatVector.fromMemorySegment(F, data, base + 4L * (k + L), ByteOrder.LITTLE_ENDIAN);
+                    acc0 = w0.fma(FloatVector.fromArray(F, x, xOff + k), acc0);
+                    acc1 = w1.fma(FloatVector.fromArray(F, x, xOff + k + L), acc1);
+                }
+            }
+            case BF16 -> {
+                for (; k <= cols - 2 * L; k += 2 * L) {
+                    acc0 = loadBf16(base + 2L * k).fma(FloatVector.fromArray(F, x, xOff + k), acc0);
+                    acc1 = loadBf16(base + 2L * (k + L)).fma(FloatVector.fromArray(F, x, xOff + k + L), acc1);
+                }
+            }
+            case F16 -> {
+                return dotScalar(row, x, xOff);
+            }
+            default -> throw new AssertionError(type);
+        }
+        float sum = VectorOps.sumLanes(acc0.add(acc1));
+        for (; k < cols; k++) {
+            sum += element(base, k) * x[xOff + k];
+        }
+        return sum;
+    }
+}
