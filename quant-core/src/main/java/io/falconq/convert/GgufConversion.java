@@ -1,0 +1,498 @@
+package io.falconq.convert;
+
+import io.falconq.convert.recipe.FallbackChain;
+import io.falconq.convert.recipe.QuantRecipe;
+import io.falconq.convert.recipe.RecipeContext;
+import io.falconq.formats.gguf.GgmlType;
+import io.falconq.formats.gguf.GgufFile;
+import io.falconq.formats.gguf.GgufMetadata;
+import io.falconq.formats.gguf.GgufTensorInfo;
+import io.falconq.formats.gguf.GgufWriter;
+import io.falconq.formats.hf.HfCheckpoint;
+import io.falconq.formats.imatrix.ImatrixFile;
+import io.falconq.formats.io.InvalidInputException;
+import io.falconq.formats.io.ProgressListener;
+import io.falconq.formats.tensor.TensorSource;
+import io.falconq.formats.tensor.TensorView;
+import io.falconq.model.FalconH1Config;
+import io.falconq.model.MupFolding;
+import io.falconq.model.TensorNameMap;
+import io.falconq.model.TensorNameMap.RoleAt;
+import io.falconq.model.TensorRole;
+import io.falconq.quant.BlockCodec;
+import io.falconq.quant.QuantType;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.Function;
+
+/**
+ * Converts a Hugging Face Falcon-H1 checkpoint, or an F32/F16/BF16 GGUF, into a GGUF that llama.cpp loads unchanged,
+ * in two phases: {@code plan*} decides every name, shape, type and metadata key (a {@link ConversionPlan}); then
+ * {@link #run} streams the tensors through the {@link GgufWriter} one at a time.
+ *
+ * <p>What is produced is defined by llama.cpp's own tools, so that our files can be compared byte for byte:
+ * <ul>
+ *   <li>{@code F32} from a HF checkpoint: exactly what {@code convert_hf_to_gguf.py --outtype f32} writes
+ *       ({@link ConversionPlan.Layout#CONVERTER}): BF16 upcast to float32, µP multipliers folded in float32
+ *       ({@link MupFolding}), {@code A = −exp(A_log)}, the reshapes of {@link TensorRole#convertedShape}, every
+ *       tensor F32.</li>
+ *   <li>Any other type from a HF checkpoint: that F32 conversion followed by {@code llama-quantize} with the named
+ *       {@link QuantRecipe}. The intermediate F32 file is never written: each tensor is converted to float32 rows
+ *       and quantized directly.</li>
+ *   <li>From a GGUF ({@code requantize}): what {@code llama-quantize IN OUT TYPE} writes.</li>
+ * </ul>
+ *
+ * <p>Determinism: every row is quantized independently ({@code ggml_quantize_chunk} has no cross-row state), and
+ * chunks of rows are written at their own position in the output, so the bytes do not depend on the thread count.
+ * Memory: a bounded window of row chunks per tensor (a few MiB), independent of the model size.
+ */
+public final class GgufConversion {
+    /** Elements per work chunk (floats); llama-quantize uses at least 32·512 per chunk. */
+    static final int CHUNK_ELEMENTS = 1 << 18;
+
+    private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    /**
+     * Conversion settings.
+     *
+     * @param recipe        target type or mix
+     * @param imatrix       importance matrix, or null
+     * @param imatrixLabel  the imatrix path as the user gave it, recorded in {@code quantize.imatrix.file} (llama-quantize
+     *                      records its argument verbatim)
+     * @param modelName     {@code general.name} for conversions from HF (the converter uses the model folder's name)
+     */
+    public record Options(QuantRecipe recipe, ImatrixFile imatrix, String imatrixLabel, String modelName) {
+        public static Options of(QuantRecipe recipe) {
+            return new Options(recipe, null, null, null);
+        }
+    }
+
+    private GgufConversion() {
+    }
+
+    // ---- planning: HF checkpoint ------------------------------------------------------------------------------
+
+    /** Plans the conversion of a Hugging Face checkpoint. */
+    public static ConversionPlan planFromHf(HfCheckpoint ckpt, Options options) {
+        Path configPath = ckpt.configPath().orElseThrow(
+                () -> new InvalidInputException(ckpt.dir() + ": no config.json"));
+        FalconH1Config config = FalconH1Config.read(configPath);
+        FalconH1GgufMetadata.checkRepresentable(config, ckpt.configJson(), configPath.toString());
+        List<String> notes = new ArrayList<>(config.warnings());
+
+        // every HF tensor must map to a role; llama.cpp's converter fails on unmapped names too
+        Map<String, RoleAt> byName = new HashMap<>();
+        for (String name : ckpt.names()) {
+            RoleAt r = TensorNameMap.fromHf(name).orElseThrow(() -> new InvalidInputException(ckpt.dir()
+                    + ": tensor \"" + name + "\" is not part of a Falcon-H1 checkpoint (cannot map it to GGUF)"));
+            if (r.layer() >= config.numLayers()) {
+                throw new InvalidInputException(ckpt.dir() + ": tensor \"" + name + "\" is in layer " + r.layer()
+                        + " but num_hidden_layers is " + config.numLayers());
+            }
+            if (!r.role().presentIn(config)) {
+                throw new InvalidInputException(ckpt.dir() + ": tensor \"" + name + "\" is present but config.json says "
+                        + (r.role() == TensorRole.SSM_NORM ? "mamba_rms_norm=false" : "mamba_conv_bias=false"));
+            }
+            byName.put(name, r);
+        }
+
+        // converter order: global tensors, then each layer in role order
+        List<RoleAt> wanted = new ArrayList<>();
+        for (TensorRole role : TensorRole.values()) {
+            if (!role.perLayer() && role.presentIn(config)) {
+                wanted.add(new RoleAt(role, -1));
+            }
+        }
+        for (int layer = 0; layer < config.numLayers(); layer++) {
+            for (TensorRole role : TensorRole.values()) {
+                if (role.perLayer() && role.presentIn(config)) {
+                    wanted.add(new RoleAt(role, layer));
+                }
+            }
+        }
+
+        QuantRecipe recipe = options.recipe();
+        boolean converterLayout = recipe.base() == GgmlType.F32;
+        int gqa = config.gqaGroupSize();
+        List<PlannedTensor> tensors = new ArrayList<>();
+        for (RoleAt at : wanted) {
+            String source = at.hfName();
+            if (!ckpt.contains(source)) {
+                if (at.role() == TensorRole.OUTPUT && config.tieWordEmbeddings()) {
+                    // tied: llama.cpp would reuse token_embd, which carries embedding_multiplier; write lm_head explicitly
+                    source = TensorRole.TOKEN_EMBD.hfName(-1);
+                    notes.add("tie_word_embeddings: output.weight written from " + source + " × lm_head_multiplier");
+                } else {
+                    throw new InvalidInputException(ckpt.dir() + ": checkpoint has no tensor \"" + source + "\"");
+                }
+            }
+            TensorView view = ckpt.view(source);
+            checkSourceType(ckpt.dir().toString(), view);
+            long[] expected = at.role().hfShape(config);
+            if (!Arrays.equals(view.shape(), expected)) {
+                throw new InvalidInputException(ckpt.dir() + ": tensor \"" + source + "\" has shape "
+                        + Arrays.toString(view.shape()) + ", expected " + Arrays.toString(expected) + " from config.json");
+            }
+            long[] shape = at.role().convertedShape(config);
+            long[] ne = converterLayout ? reverse(shape) : ggmlNDims(reverse(shape));
+            String target = at.ggufName();
+            RecipeContext ctx = new RecipeContext(at.role(), at.layer(), config.numLayers(), gqa,
+                    options.imatrix() != null, ne[0], true);
+            TypeChoice choice = chooseType(recipe, ctx, target, GgmlType.F32, options, notes);
+            tensors.add(new PlannedTensor(at.role(), at.layer(), source, view.type(), target, choice.type, ne,
+                    choice.type.bytesFor(product(ne)), MupFolding.of(at.role(), config), at.role().transform(),
+                    choice.resolution, choice.importance));
+        }
+
+        String name = options.modelName() != null ? options.modelName() : ckpt.dir().getFileName().toString();
+        GgufMetadata metadata = FalconH1GgufMetadata.architecture(config, name, QuantRecipe.F32.ftype());
+        GgufTokenizerMetadata.append(ckpt.dir(), ckpt.configJson(), metadata);
+        if (!converterLayout) {
+            metadata = FalconH1GgufMetadata.requantized(metadata, recipe.ftype());
+            addImatrixKeys(metadata, options);
+            tensors.sort(LOADER_ORDER);
+        }
+        return new ConversionPlan(recipe, converterLayout ? ConversionPlan.Layout.CONVERTER : ConversionPlan.Layout.QUANTIZE,
+                metadata, tensors, notes);
+    }
+
+    // ---- planning: GGUF (requantize) --------------------------------------------------------------------------
+
+    /** Plans {@code llama-quantize IN OUT TYPE} for an F32, F16 or BF16 Falcon-H1 GGUF. */
+    public static ConversionPlan planFromGguf(GgufFile in, Options options) {
+        GgufMetadata meta = in.metadata();
+        String arch = meta.find("general.architecture").map(v -> String.valueOf(v.value())).orElse("(none)");
+        if (!FalconH1GgufMetadata.ARCH.equals(arch)) {
+            throw new InvalidInputException(in.path() + ": general.architecture is " + arch + ", expected "
+                    + FalconH1GgufMetadata.ARCH + " (falconq's recipes are Falcon-H1 tables)");
+        }
+        int layers = meta.getU32AsInt(FalconH1GgufMetadata.ARCH + ".block_count");
+        int heads = meta.getU32AsInt(FalconH1GgufMetadata.ARCH + ".attention.head_count");
+        int kvHeads = meta.containsKey(FalconH1GgufMetadata.ARCH + ".attention.head_count_kv")
+                ? meta.getU32AsInt(FalconH1GgufMetadata.ARCH + ".attention.head_count_kv") : heads;
+        boolean hasOutput = in.contains(TensorRole.OUTPUT.ggufName(-1));
+        List<String> notes = new ArrayList<>();
+
+        List<GgufTensorInfo> infos = new ArrayList<>(in.tensorInfos());
+        infos.sort(Comparator.comparing(GgufTensorInfo::name, LOADER_NAME_ORDER));
+        List<PlannedTensor> tensors = new ArrayList<>();
+        QuantRecipe recipe = options.recipe();
+        for (GgufTensorInfo info : infos) {
+            RoleAt at = TensorNameMap.fromGguf(info.name()).orElseThrow(() -> new InvalidInputException(in.path()
+                    + ": tensor \"" + info.name() + "\" is not a Falcon-H1 tensor"));
+            if (info.type() != GgmlType.F32 && info.type() != GgmlType.F16 && info.type() != GgmlType.BF16) {
+                throw new InvalidInputException(in.path() + ": tensor \"" + info.name() + "\" is " + info.type()
+                        + "; requantize reads F32, F16 or BF16 GGUFs only (requantizing quantized weights loses accuracy)");
+            }
+            long[] ne = ggmlNDims(info.ne());
+            RecipeContext ctx = new RecipeContext(at.role(), at.layer(), layers, heads / kvHeads,
+                    options.imatrix() != null, ne[0], hasOutput);
+            TypeChoice choice = chooseType(recipe, ctx, info.name(), info.type(), options, notes);
+            tensors.add(new PlannedTensor(at.role(), at.layer(), info.name(), info.type(), info.name(), choice.type, ne,
+                    choice.type.bytesFor(product(ne)), null, TensorRole.Transform.NONE, choice.resolution,
+                    choice.importance));
+        }
+        GgufMetadata metadata = FalconH1GgufMetadata.requantized(meta, recipe.ftype());
+        addImatrixKeys(metadata, options);
+        return new ConversionPlan(recipe, ConversionPlan.Layout.QUANTIZE, metadata, tensors, notes);
+    }
+
+    private record TypeChoice(GgmlType type, FallbackChain.Resolution resolution, float[] importance) {
+    }
+
+    private static TypeChoice chooseType(QuantRecipe recipe, RecipeContext ctx, String target, GgmlType storedAs,
+                                         Options options, List<String> notes) {
+        FallbackChain.Resolution r = recipe.chooseType(ctx, target);
+        if (r == null) {
+            // never quantized: the converter writes F32; llama-quantize copies the stored type
+            return new TypeChoice(storedAs, null, null);
+        }
+        if (r.isFallback()) {
+            notes.add(target + ": " + r.reason() + " -> falling back to " + r.type());
+        }
+        float[] importance = null;
+        if (options.imatrix() != null && r.type().isQuantized()) {
+            Optional<float[]> imp = options.imatrix().importance(target);
+            if (imp.isEmpty()) {
+                notes.add(target + ": no imatrix entry; quantized without importance");
+            } else if (imp.get().length != ctx.rowLength()) {
+                // llama-quantize aborts on a size mismatch, except for the token embedding, which only warns
+                String msg = "imatrix entry for " + target + " has " + imp.get().length + " values, the tensor has "
+                        + ctx.rowLength() + " columns";
+                if (ctx.role() != TensorRole.TOKEN_EMBD) {
+                    throw new InvalidInputException(options.imatrix().path() + ": " + msg);
+                }
+                notes.add(msg + "; ignored for the token embedding");
+            } else {
+                importance = imp.get();
+                for (float v : importance) {
+                    if (!Float.isFinite(v)) {
+                        throw new InvalidInputException(options.imatrix().path() + ": imatrix for " + target
+                                + " contains non-finite value " + v);
+                    }
+                }
+            }
+        }
+        if (importance == null && recipe.requiresImatrix(ctx.role(), r.type())) {
+            throw new InvalidInputException(target + ": type " + r.type() + " in a " + recipe.name()
+                    + " file requires an importance matrix (--imatrix)");
+        }
+        return new TypeChoice(r.type(), r, importance);
+    }
+
+    /** llama-quantize's imatrix keys ({@code quantize.imatrix.*}), appended after {@code general.file_type}. */
+    private static void addImatrixKeys(GgufMetadata m, Options options) {
+        ImatrixFile im = options.imatrix();
+        if (im == null || im.entries().isEmpty()) {
+            return;
+        }
+        String label = options.imatrixLabel() != null ? options.imatrixLabel() : im.path().toString();
+        m.putString("quantize.imatrix.file", truncate127(label));
+        if (!im.datasets().isEmpty()) {
+            m.putString("quantize.imatrix.dataset", truncate127(im.datasets().getFirst()));
+        }
+        m.putU32("quantize.imatrix.entries_count", im.entries().size());
+        if (im.chunkCount() > 0) {
+            m.putU32("quantize.imatrix.chunks_count", im.chunkCount());
+        }
+    }
+
+    /** llama-quantize passes these strings through a 128-byte {@code kv_override} buffer. */
+    private static String truncate127(String s) {
+        byte[] b = s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        return b.length <= 127 ? s : new String(Arrays.copyOf(b, 127), java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    // ---- running ----------------------------------------------------------------------------------------------
+
+    /** {@link #run(ConversionPlan, TensorSource, Path, boolean, int, Function, ProgressListener)} with falconq's codecs. */
+    public static ConversionReport run(ConversionPlan plan, TensorSource source, Path out, boolean force, int threads,
+                                       ProgressListener progress) {
+        return run(plan, source, out, force, threads, GgufConversion::codecOrNull, progress);
+    }
+
+    /** The codec of {@link QuantType}, or null for types falconq cannot write. */
+    public static BlockCodec codecOrNull(GgmlType type) {
+        try {
+            return QuantType.of(type).codec();
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Writes the planned file atomically.
+     *
+     * @param codecs  the codec for each written type
+     * @param threads worker threads (1 = the calling thread only); the output bytes do not depend on it
+     */
+    public static ConversionReport run(ConversionPlan plan, TensorSource source, Path out, boolean force, int threads,
+                                       Function<GgmlType, BlockCodec> codecs, ProgressListener progress) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+        }
+        Map<GgmlType, BlockCodec> codecByType = new HashMap<>();
+        for (PlannedTensor t : plan.tensors()) {
+            codecByType.computeIfAbsent(t.type(), type -> {
+                BlockCodec c = codecs.apply(type);
+                if (c == null) {
+                    throw new InvalidInputException("type " + type + " (for " + t.targetName()
+                            + ") has no quantizer in this build");
+                }
+                return c;
+            });
+        }
+        long start = System.nanoTime();
+        ExecutorService pool = threads > 1 ? Executors.newFixedThreadPool(threads, r -> {
+            Thread th = new Thread(r, "falconq-convert");
+            th.setDaemon(true);
+            return th;
+        }) : null;
+        try (GgufWriter writer = GgufWriter.begin(out, plan.metadata(), plan.tensors().stream()
+                .map(PlannedTensor::forWriter).toList(), force)) {
+            int i = 0;
+            for (PlannedTensor t : plan.tensors()) {
+                writeTensor(t, source.view(t.sourceName()), codecByType.get(t.type()), writer, pool, threads);
+                i++;
+                progress.onStep(i, plan.tensors().size(), String.format("%-32s %-6s %s", t.targetName(), t.type(),
+                        humanBytes(t.bytes())));
+            }
+            writer.finish();
+            long fileBytes = writer.fileSize();
+            List<String> fallbacks = plan.tensors().stream().filter(t -> t.fallback() != null && t.fallback().isFallback())
+                    .map(t -> t.targetName() + ": " + t.fallback().reason() + " -> " + t.type()).toList();
+            return new ConversionReport(out, plan.recipe().name(), fileBytes, plan.tensors(), fallbacks,
+                    System.nanoTime() - start, threads);
+        } finally {
+            if (pool != null) {
+                pool.shutdownNow();
+            }
+        }
+    }
+
+    private static void writeTensor(PlannedTensor t, TensorView view, BlockCodec codec, GgufWriter writer,
+                                    ExecutorService pool, int threads) {
+        long rows = t.rowCount();
+        int rowLength = Math.toIntExact(t.rowLength());
+        long expectedElements = t.elementCount();
+        if (view.elementCount() != expectedElements || view.type() != t.sourceType()) {
+            throw new IllegalStateException(t.sourceName() + ": source changed since planning");
+        }
+        long rowBytes = t.type().bytesFor(rowLength);
+        int chunkRows = (int) Math.max(1, Math.min(rows, CHUNK_ELEMENTS / Math.max(1, rowLength)));
+        writer.startTensor(t.targetName());
+        if (pool == null) {
+            for (long r0 = 0; r0 < rows; r0 += chunkRows) {
+                int n = (int) Math.min(chunkRows, rows - r0);
+                writer.writeChunk(MemorySegment.ofArray(convertRows(t, view, codec, r0, n, rowLength, rowBytes)));
+            }
+        } else {
+            // a sliding window of chunks: workers convert ahead, the writer drains in row order
+            Deque<Future<byte[]>> window = new ArrayDeque<>();
+            long next = 0;
+            int maxInFlight = 2 * threads;
+            try {
+                while (next < rows || !window.isEmpty()) {
+                    while (next < rows && window.size() < maxInFlight) {
+                        long r0 = next;
+                        int n = (int) Math.min(chunkRows, rows - r0);
+                        window.add(pool.submit(() -> convertRows(t, view, codec, r0, n, rowLength, rowBytes)));
+                        next += n;
+                    }
+                    writer.writeChunk(MemorySegment.ofArray(window.removeFirst().get()));
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while converting " + t.targetName(), e);
+            } catch (ExecutionException e) {
+                window.forEach(f -> f.cancel(true));
+                if (e.getCause() instanceof RuntimeException re) {
+                    throw re;
+                }
+                throw new IllegalStateException(t.targetName() + ": " + e.getCause(), e.getCause());
+            }
+        }
+        writer.endTensor();
+    }
+
+    /** Rows {@code [r0, r0+n)}: decode to float32, transform and fold, check finiteness, encode. */
+    private static byte[] convertRows(PlannedTensor t, TensorView view, BlockCodec codec, long r0, int n, int rowLength,
+                                      long rowBytes) {
+        float[] buf = new float[n * rowLength];
+        decode(view, r0 * rowLength, buf);
+        for (int i = 0; i < n; i++) {
+            int off = i * rowLength;
+            long row = r0 + i;
+            for (int j = off; j < off + rowLength; j++) {
+                if (!Float.isFinite(buf[j])) {
+                    throw new InvalidInputException(t.sourceName() + ": non-finite weight " + buf[j] + " at row " + row
+                            + ", column " + (j - off) + " (the source checkpoint is corrupt)");
+                }
+            }
+            if (t.transform() == TensorRole.Transform.NEG_EXP) {
+                for (int j = off; j < off + rowLength; j++) {
+                    buf[j] = -NumpyFloat32Exp.exp(buf[j]);
+                }
+            }
+            if (t.folding() != null && !t.folding().isIdentity()) {
+                t.folding().applyToRow(row, buf, off, rowLength);
+            }
+        }
+        byte[] out = new byte[Math.toIntExact(n * rowBytes)];
+        MemorySegment seg = MemorySegment.ofArray(out);
+        for (int i = 0; i < n; i++) {
+            codec.quantizeRow(buf, i * rowLength, rowLength, t.importance(), seg, i * rowBytes);
+        }
+        return out;
+    }
+
+    /** Elements {@code [first, first+dst.length)} of a BF16, F16 or F32 tensor as float32 (exact widening). */
+    private static void decode(TensorView view, long first, float[] dst) {
+        MemorySegment d = view.data();
+        switch (view.type()) {
+            case F32 -> MemorySegment.copy(d, F32_LE, 4 * first, dst, 0, dst.length);
+            case BF16 -> {
+                for (int i = 0; i < dst.length; i++) {
+                    dst[i] = Float.intBitsToFloat((d.get(I16_LE, 2 * (first + i)) & 0xFFFF) << 16);
+                }
+            }
+            case F16 -> {
+                for (int i = 0; i < dst.length; i++) {
+                    dst[i] = Float.float16ToFloat(d.get(I16_LE, 2 * (first + i)));
+                }
+            }
+            default -> throw new IllegalStateException(view.name() + ": cannot decode " + view.type());
+        }
+    }
+
+    // ---- helpers ----------------------------------------------------------------------------------------------
+
+    private static void checkSourceType(String where, TensorView v) {
+        if (v.type() != GgmlType.BF16 && v.type() != GgmlType.F16 && v.type() != GgmlType.F32) {
+            throw new InvalidInputException(where + ": tensor \"" + v.name() + "\" is " + v.type()
+                    + "; only BF16, F16 and F32 checkpoints can be converted");
+        }
+    }
+
+    /**
+     * llama.cpp's loader order ({@code weight_name_comparer}, llama-model-loader.h): by the layer number parsed from
+     * {@code blk.N.} (-1 for global tensors), then by name (byte order).
+     */
+    static final Comparator<String> LOADER_NAME_ORDER = Comparator
+            .comparingInt(TensorNameMap::ggufLayerOf).thenComparing(Comparator.naturalOrder());
+
+    private static final Comparator<PlannedTensor> LOADER_ORDER =
+            Comparator.comparing(PlannedTensor::targetName, LOADER_NAME_ORDER);
+
+    private static long[] reverse(long[] shape) {
+        long[] ne = new long[shape.length];
+        for (int i = 0; i < shape.length; i++) {
+            ne[i] = shape[shape.length - 1 - i];
+        }
+        return ne;
+    }
+
+    /** {@code ggml_n_dims}: trailing dimensions of 1 dropped, at least one kept. */
+    static long[] ggmlNDims(long[] ne) {
+        int n = ne.length;
+        while (n > 1 && ne[n - 1] == 1) {
+            n--;
+        }
+        return Arrays.copyOf(ne, n);
+    }
+
+    private static long product(long[] ne) {
+        long n = 1;
+        for (long d : ne) {
+            n = Math.multiplyExact(n, d);
+        }
+        return n;
+    }
+
+    static String humanBytes(long b) {
+        if (b >= 1L << 30) {
+            return String.format("%.2f GiB", b / (double) (1L << 30));
+        }
+        if (b >= 1L << 20) {
+            return String.format("%.2f MiB", b / (double) (1L << 20));
+        }
+        return String.format("%.1f KiB", b / 1024.0);
+    }
+}
