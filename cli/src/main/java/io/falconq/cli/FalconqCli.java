@@ -31,6 +31,8 @@ import java.util.concurrent.Callable;
         description = "Convert Hugging Face Falcon-H1 checkpoints to quantized GGUF and int8/int4 safetensors, "
                 + "and measure their accuracy.",
         subcommands = {
+                InspectCommand.class,
+                CalibrateCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class FalconqCli implements Callable<Integer> {
