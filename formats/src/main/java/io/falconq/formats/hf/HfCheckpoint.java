@@ -113,8 +113,8 @@ public final class HfCheckpoint implements TensorSource {
                     if (!shard.contains(e.getKey())) {
                         SafetensorsFile actual = shardByTensor.get(e.getKey());
                         throw new FormatException(index.file(), -1, "tensor \"" + e.getKey() + "\" is indexed in shard "
-                                + e.getValue() + " but " + (actual == null ? "no shard contains it"
-                                : "is stored in " + actual.path().getFileName()));
+                                + e.getValue() + ", which does not contain it" + (actual == null ? ""
+                                : " (it is stored in " + actual.path().getFileName() + ")"));
                     }
                 }
                 for (String name : shardByTensor.keySet()) {

@@ -60,7 +60,14 @@ public final class StrictJson {
             if (loc != null && loc.getCharOffset() >= 0 && loc.getCharOffset() <= text.length()) {
                 at += text.substring(0, (int) loc.getCharOffset()).getBytes(StandardCharsets.UTF_8).length;
             }
-            throw new FormatException(file, at, what + " is not valid JSON: " + e.getOriginalMessage(), e);
+            String msg = e.getOriginalMessage();
+            if (msg != null && msg.startsWith("Duplicate field ")) {
+                throw new FormatException(file, at, what + " has a duplicate key " + msg.substring("Duplicate field ".length()), e);
+            }
+            if (msg != null && msg.startsWith("Trailing token")) {
+                throw new FormatException(file, at, what + " is not valid JSON: unexpected content after the end of the value", e);
+            }
+            throw new FormatException(file, at, what + " is not valid JSON: " + msg, e);
         }
     }
 
