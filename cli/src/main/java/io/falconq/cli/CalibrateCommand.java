@@ -1,0 +1,177 @@
+package io.falconq.cli;
+
+import io.falconq.calib.ImportanceCollector;
+import io.falconq.calib.ImportanceStats;
+import io.falconq.calibration.CalibrationSets;
+import io.falconq.cli.options.OutputOptions;
+import io.falconq.cli.options.ThreadsOption;
+import io.falconq.cli.options.VerbosityMixin;
+import io.falconq.cli.progress.Progress;
+import io.falconq.formats.imatrix.ImatrixEntry;
+import io.falconq.formats.imatrix.ImatrixFile;
+import io.falconq.formats.imatrix.ImatrixReader;
+import io.falconq.formats.imatrix.ImatrixWriter;
+import io.falconq.formats.io.InvalidInputException;
+import io.falconq.runtime.FalconH1Model;
+import io.falconq.runtime.calib.CalibrationRunner;
+import io.falconq.runtime.text.HfTokenizer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code falconq calibrate}: llama.cpp-compatible importance matrix from calibration text. */
+@Command(name = "calibrate",
+        description = {
+                "Run calibration text through the model and write an importance matrix (per input channel of every "
+                        + "linear layer: sum of squared activations and token count) in llama.cpp's imatrix format, "
+                        + "usable by llama-quantize --imatrix and falconq convert --imatrix.",
+                "Protocol as llama-imatrix: ids = [BOS] + encode(text), whole chunks of --ctx tokens, each from an "
+                        + "empty state with its first token set to BOS, every token counted."})
+public final class CalibrateCommand implements Callable<Integer> {
+    @Spec
+    private CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "MODEL", description = "Hugging Face model folder or GGUF file.")
+    private Path model;
+
+    @Option(names = "--data", required = true, paramLabel = "TEXT",
+            description = "Calibration text: builtin:NAME (bundled sets: en, es) or a UTF-8 file.")
+    private String data;
+
+    @Option(names = "--ctx", paramLabel = "N", defaultValue = "512", description = "Tokens per chunk (default ${DEFAULT-VALUE}).")
+    private int ctx;
+
+    @Option(names = "--chunks", paramLabel = "N", defaultValue = "-1",
+            description = "Use at most N chunks (default: all whole chunks of the text).")
+    private int chunks;
+
+    @Option(names = "--process-output", description = "Also collect the LM head's input (llama-imatrix --process-output).")
+    private boolean processOutput;
+
+    @Option(names = "--in-file", paramLabel = "FILE",
+            description = "Add the statistics of an existing imatrix (GGUF or legacy .dat), as llama-imatrix --in-file.")
+    private List<Path> inFiles = new ArrayList<>();
+
+    @Option(names = "--output-format", paramLabel = "gguf|dat", defaultValue = "gguf",
+            description = "gguf (default) or the legacy dat format.")
+    private String outputFormat;
+
+    @Mixin
+    private OutputOptions output;
+
+    @Mixin
+    private ThreadsOption threads;
+
+    @Mixin
+    private VerbosityMixin verbosity;
+
+    @Override
+    public Integer call() {
+        if (output.output() == null) {
+            throw new ParameterException(spec.commandLine(), "missing -o/--output FILE");
+        }
+        if (ctx < 16) {
+            throw new ParameterException(spec.commandLine(), "--ctx must be at least 16 (llama-imatrix ignores "
+                    + "batches of fewer than 16 tokens), found " + ctx);
+        }
+        if (!outputFormat.equals("gguf") && !outputFormat.equals("dat")) {
+            throw new ParameterException(spec.commandLine(), "--output-format must be gguf or dat, found " + outputFormat);
+        }
+        Path out = output.checkWritable(output.output());
+        String text = readText(data);
+        PrintWriter err = spec.commandLine().getErr();
+
+        ImportanceCollector collector = new ImportanceCollector(processOutput);
+        List<String> datasets = new ArrayList<>();
+        for (Path f : inFiles) {
+            ImatrixFile prev = ImatrixReader.read(f);
+            datasets.addAll(prev.datasets());
+            collector.mergeAll(asStats(prev, ctx));
+        }
+        datasets.add(data);
+
+        CalibrationRunner.Summary summary;
+        try (FalconH1Model m = FalconH1Model.load(model)) {
+            Path tokDir = m.tokenizerDir().orElseThrow(() -> new InvalidInputException(model
+                    + ": no tokenizer.json beside the model (needed to tokenize the calibration text)"));
+            int[] ids;
+            int bos;
+            try (HfTokenizer tok = HfTokenizer.load(tokDir)) {
+                ids = tok.encodeForModel(text);
+                bos = tok.addsBos() && tok.bosId().isPresent() ? tok.bosId().getAsInt() : -1;
+            }
+            int n = CalibrationRunner.chunkCount(ids.length, ctx, chunks);
+            err.printf("calibrate: %s, %d tokens, %d chunks of %d%n", data, ids.length, n, ctx);
+            err.flush();
+            try (Progress progress = Progress.create(spec, verbosity, "calibrate")) {
+                summary = CalibrationRunner.run(m, threads.threads(), ids, bos, ctx, chunks, collector, progress);
+            }
+        }
+        List<ImatrixEntry> entries = new ArrayList<>();
+        long maxCount = 0;
+        for (ImportanceStats s : collector.stats().values()) {
+            entries.add(new ImatrixEntry(s.name(), s.sumSq(), new long[] {s.count()}));
+            maxCount = Math.max(maxCount, s.count());
+        }
+        int chunkCount = (int) (maxCount / ctx);
+        if (outputFormat.equals("gguf")) {
+            ImatrixWriter.writeGguf(out, datasets, chunkCount, ctx, entries, output.force());
+        } else {
+            ImatrixWriter.writeLegacy(out, data, chunkCount, ctx, entries, output.force());
+        }
+        err.printf("calibrate: %d chunks, %d tokens in %.1f s (%.0f tokens/s); %d tensors -> %s%n", summary.chunks(),
+                summary.tokens(), summary.seconds(), summary.tokensPerSecond(), entries.size(), out);
+        err.flush();
+        return ExitCodes.OK;
+    }
+
+    /** The calibration text named by {@code --data}. */
+    static String readText(String data) {
+        if (data.startsWith(CalibrationSets.SCHEME)) {
+            return CalibrationSets.find(data).orElseThrow(() -> new InvalidInputException("--data " + data
+                    + ": no such bundled set (bundled: " + CalibrationSets.names() + ")")).text();
+        }
+        Path p = Path.of(data);
+        try {
+            return Files.readString(p, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new InvalidInputException("--data " + data + ": cannot read as UTF-8 text: " + e.getMessage(), e);
+        }
+    }
+
+    /** An imatrix file as raw sums and counts, as llama-imatrix's {@code load_imatrix} reconstructs them. */
+    static Map<String, ImportanceStats> asStats(ImatrixFile f, int chunkSize) {
+        Map<String, ImportanceStats> out = new java.util.TreeMap<>();
+        for (ImatrixEntry e : f.entries().values()) {
+            if (e.counts().length != 1) {
+                throw new InvalidInputException(f.path() + ": " + e.name() + " has " + e.counts().length
+                        + " matrices (MoE); Falcon-H1 has dense weights only");
+            }
+            float[] sums = e.sums();
+            long count = e.counts()[0];
+            if (f.legacy()) {
+                // legacy stores (sum/count)·ncall and ncall: raw form = values·chunk_size, count = ncall·chunk_size
+                for (int i = 0; i < sums.length; i++) {
+                    sums[i] *= chunkSize;
+                }
+                count *= chunkSize;
+            }
+            out.put(e.name(), ImportanceStats.ofSums(e.name(), sums, count));
+        }
+        return out;
+    }
+}
