@@ -26,7 +26,7 @@ import java.util.stream.Stream;
  * record (re-made next time), or a temporary {@code *.partial-<pid>} file, which the next run deletes.
  */
 public final class PipelineRunner {
-    private static final Pattern PARTIAL = Pattern.compile(".*\\.partial-(\\d+)$");
+    private static final Pattern PARTIAL = Pattern.compile(".*\\.partial-(\\d+)(-old)?$");
 
     private final Path dist;
     private final StepStore store;
