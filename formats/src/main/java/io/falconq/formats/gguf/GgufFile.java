@@ -1,7 +1,6 @@
 package io.falconq.formats.gguf;
 
 import io.falconq.formats.io.InvalidInputException;
-import io.falconq.formats.io.MappedFile;
 import io.falconq.formats.tensor.TensorSource;
 import io.falconq.formats.tensor.TensorView;
 
@@ -18,7 +17,9 @@ import java.util.Optional;
  * the raw {@code ne}. Close to unmap.
  */
 public final class GgufFile implements TensorSource {
-    private final MappedFile mapped;
+    private final Path path;
+    private final MemorySegment contents;
+    private final AutoCloseable owner;
     private final int version;
     private final int alignment;
     private final GgufMetadata metadata;
@@ -26,9 +27,11 @@ public final class GgufFile implements TensorSource {
     private final Map<String, GgufTensorInfo> byName;
     private final long dataOffset;
 
-    GgufFile(MappedFile mapped, int version, int alignment, GgufMetadata metadata, List<GgufTensorInfo> tensors,
+    GgufFile(Path path, MemorySegment contents, AutoCloseable owner, int version, int alignment, GgufMetadata metadata, List<GgufTensorInfo> tensors,
              long dataOffset) {
-        this.mapped = mapped;
+        this.path = path;
+        this.contents = contents;
+        this.owner = owner;
         this.version = version;
         this.alignment = alignment;
         this.metadata = metadata;
@@ -41,11 +44,11 @@ public final class GgufFile implements TensorSource {
     }
 
     public Path path() {
-        return mapped.path();
+        return path;
     }
 
     public long fileSize() {
-        return mapped.size();
+        return contents.byteSize();
     }
 
     /** GGUF version: 2 or 3. */
@@ -88,7 +91,7 @@ public final class GgufFile implements TensorSource {
     /** The bytes of tensor {@code name} (without padding), a slice of the mapping. */
     public MemorySegment rawBytes(String name) {
         GgufTensorInfo t = info(name);
-        return mapped.segment().asSlice(dataOffset + t.offset(), t.byteSize());
+        return contents.asSlice(dataOffset + t.offset(), t.byteSize());
     }
 
     /** Names in file order. */
@@ -111,7 +114,13 @@ public final class GgufFile implements TensorSource {
 
     @Override
     public void close() {
-        mapped.close();
+        if (owner != null) {
+            try {
+                owner.close();
+            } catch (Exception e) {
+                throw new IllegalStateException(path + ": cannot release: " + e.getMessage(), e);
+            }
+        }
     }
 
     @Override

@@ -5,6 +5,7 @@ import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.io.LittleEndianCursor;
 import io.falconq.formats.io.MappedFile;
 
+import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,16 +43,23 @@ public final class GgufReader {
         }
         MappedFile mapped = MappedFile.open(path);
         try {
-            return parse(mapped);
+            return parse(path, mapped.segment(), mapped);
         } catch (RuntimeException e) {
             mapped.close();
             throw e;
         }
     }
 
-    private static GgufFile parse(MappedFile mapped) {
-        Path path = mapped.path();
-        LittleEndianCursor in = new LittleEndianCursor(path, mapped.segment(), 0);
+    /**
+     * Validates GGUF {@code contents} already in memory (the caller keeps it alive; {@code close()} of the result
+     * releases nothing). {@code path} only names the data in messages.
+     */
+    public static GgufFile read(Path path, MemorySegment contents) {
+        return parse(path, contents, null);
+    }
+
+    private static GgufFile parse(Path path, MemorySegment contents, AutoCloseable owner) {
+        LittleEndianCursor in = new LittleEndianCursor(path, contents, 0);
 
         // uint32_t magic
         if (in.remaining() < 4) {
@@ -208,7 +216,7 @@ public final class GgufReader {
             }
             expected = padded(t.offset() + size, alignment);
         }
-        return new GgufFile(mapped, (int) version, alignment, metadata.readOnlyCopy(path.toString()), infos, dataOffset);
+        return new GgufFile(path, contents, owner, (int) version, alignment, metadata.readOnlyCopy(path.toString()), infos, dataOffset);
     }
 
     private static GgufValueType valueType(LittleEndianCursor in, long id, long at, String key) {

@@ -119,6 +119,26 @@ public final class GgufWriter implements AutoCloseable {
         return new GgufWriter(new OrderedBlobSink(output, blobs, alignment), layout, dataOffset, alignment);
     }
 
+    /**
+     * The size of the file {@link #begin} and the tensors would make, computed without writing anything (dry runs
+     * and size predictions use it, so a prediction is the writer's own arithmetic).
+     */
+    public static long plannedFileSize(GgufMetadata metadata, List<PlannedTensor> tensors) {
+        int alignment;
+        try {
+            alignment = metadata.alignment();
+        } catch (InvalidInputException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+        List<GgufTensorInfo> layout = layout(tensors, alignment);
+        long dataOffset = padded(header(metadata, layout).length, alignment);
+        if (layout.isEmpty()) {
+            return dataOffset;
+        }
+        GgufTensorInfo last = layout.getLast();
+        return dataOffset + padded(last.offset() + last.byteSize(), alignment);
+    }
+
     /** The tensor infos as written, with their data-section offsets. */
     public List<GgufTensorInfo> layout() {
         return layout;

@@ -2,7 +2,6 @@ package io.falconq.formats.safetensors;
 
 import io.falconq.formats.gguf.GgmlType;
 import io.falconq.formats.io.InvalidInputException;
-import io.falconq.formats.io.MappedFile;
 import io.falconq.formats.tensor.TensorSource;
 import io.falconq.formats.tensor.TensorView;
 
@@ -18,13 +17,18 @@ import java.util.Optional;
  * (no copies). Opening reads only the header. Close it to unmap; views must not be used afterwards.
  */
 public final class SafetensorsFile implements TensorSource {
-    private final MappedFile mapped;
+    private final Path path;
+    private final MemorySegment contents;
+    private final AutoCloseable owner;
     private final SafetensorsHeader header;
     private final Map<String, SafetensorsTensorInfo> byName;
     private final List<String> names;
 
-    SafetensorsFile(MappedFile mapped, SafetensorsHeader header) {
-        this.mapped = mapped;
+    /** @param owner released by {@link #close()} (the mapping), or null when the caller owns {@code contents} */
+    SafetensorsFile(Path path, MemorySegment contents, AutoCloseable owner, SafetensorsHeader header) {
+        this.path = path;
+        this.contents = contents;
+        this.owner = owner;
         this.header = header;
         this.byName = new LinkedHashMap<>();
         for (SafetensorsTensorInfo t : header.tensors()) {
@@ -34,7 +38,7 @@ public final class SafetensorsFile implements TensorSource {
     }
 
     public Path path() {
-        return mapped.path();
+        return path;
     }
 
     public SafetensorsHeader header() {
@@ -53,7 +57,7 @@ public final class SafetensorsFile implements TensorSource {
 
     /** Size of the file in bytes. */
     public long fileSize() {
-        return mapped.size();
+        return contents.byteSize();
     }
 
     /** Names in storage (offset) order. */
@@ -78,7 +82,7 @@ public final class SafetensorsFile implements TensorSource {
     /** The bytes of tensor {@code name}, for any dtype (a slice of the mapping). */
     public MemorySegment rawBytes(String name) {
         SafetensorsTensorInfo info = info(name);
-        return mapped.segment().asSlice(header.dataOffset() + info.begin(), info.byteSize());
+        return contents.asSlice(header.dataOffset() + info.begin(), info.byteSize());
     }
 
     @Override
@@ -101,7 +105,13 @@ public final class SafetensorsFile implements TensorSource {
 
     @Override
     public void close() {
-        mapped.close();
+        if (owner != null) {
+            try {
+                owner.close();
+            } catch (Exception e) {
+                throw new IllegalStateException(path + ": cannot release: " + e.getMessage(), e);
+            }
+        }
     }
 
     @Override

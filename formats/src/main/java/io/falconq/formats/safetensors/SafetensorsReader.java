@@ -3,6 +3,7 @@ package io.falconq.formats.safetensors;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.io.MappedFile;
 
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -18,10 +19,18 @@ public final class SafetensorsReader {
         }
         MappedFile mapped = MappedFile.open(path);
         try {
-            return new SafetensorsFile(mapped, SafetensorsHeader.parse(path, mapped.segment()));
+            return new SafetensorsFile(path, mapped.segment(), mapped, SafetensorsHeader.parse(path, mapped.segment()));
         } catch (RuntimeException e) {
             mapped.close();
             throw e;
         }
+    }
+
+    /**
+     * Validates safetensors {@code contents} already in memory (the caller keeps it alive; {@code close()} of the
+     * result releases nothing). {@code path} only names the data in messages.
+     */
+    public static SafetensorsFile read(Path path, MemorySegment contents) {
+        return new SafetensorsFile(path, contents, null, SafetensorsHeader.parse(path, contents));
     }
 }

@@ -110,6 +110,12 @@ public final class SafetensorsWriter implements AutoCloseable {
         return new SafetensorsWriter(new OrderedBlobSink(output, blobs, 1), order, header.length);
     }
 
+    /** The size of the file {@link #begin} and the tensors would make, computed without writing anything. */
+    public static long plannedFileSize(Map<String, String> metadata, List<PlannedTensor> tensors) {
+        List<SafetensorsTensorInfo> order = layout(tensors);
+        return 8 + header(metadata, order).length + (order.isEmpty() ? 0 : order.getLast().end());
+    }
+
     /** The tensors in the order their data must be written, with their offsets. */
     public List<SafetensorsTensorInfo> order() {
         return order;
