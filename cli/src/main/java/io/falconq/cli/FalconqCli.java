@@ -32,6 +32,8 @@ import java.util.concurrent.Callable;
                 + "and measure their accuracy.",
         subcommands = {
                 InspectCommand.class,
+                ConvertCommand.class,
+                RequantizeCommand.class,
                 CalibrateCommand.class,
                 CommandLine.HelpCommand.class,
         })
@@ -41,7 +43,7 @@ public final class FalconqCli implements Callable<Integer> {
     static final Map<String, List<String>> COMMAND_GROUPS = groups(
             "Inspect", List.of("inspect"),
             "Convert and quantize", List.of("convert", "requantize", "calibrate", "quantize", "pipeline"),
-            "Run and measure", List.of("eval", "generate", "synth"));
+            "Run and measure", List.of("eval", "generate", "synth", "report"));
 
     @Spec
     private CommandSpec spec;
