@@ -1,0 +1,54 @@
+package io.falconq.cli;
+
+import io.falconq.cli.options.OutputOptions;
+import io.falconq.cli.options.ThreadsOption;
+import io.falconq.cli.options.VerbosityMixin;
+import io.falconq.convert.ConversionPlan;
+import io.falconq.convert.GgufConversion;
+import io.falconq.formats.gguf.GgufFile;
+import io.falconq.formats.gguf.GgufReader;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/** {@code falconq requantize}: what {@code llama-quantize IN OUT TYPE} does, for F32/F16/BF16 Falcon-H1 GGUFs. */
+@Command(name = "requantize",
+        description = {
+                "Quantize an F32, F16 or BF16 Falcon-H1 GGUF to another type or llama-quantize mix, writing what "
+                        + "llama-quantize writes (same tensor order, types, bytes and metadata).",
+                "Already-quantized inputs are refused: requantizing compounds the error; convert from the checkpoint."})
+public final class RequantizeCommand implements Callable<Integer> {
+    @Spec
+    private CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "IN.gguf", description = "F32, F16 or BF16 Falcon-H1 GGUF.")
+    private Path input;
+
+    @Mixin
+    private ConvertCommand.TypeOptions type;
+
+    @Mixin
+    private OutputOptions output;
+
+    @Mixin
+    private ThreadsOption threads;
+
+    @Mixin
+    private VerbosityMixin verbosity;
+
+    @Override
+    public Integer call() {
+        try (GgufFile in = GgufReader.open(input)) {
+            ConversionPlan plan = GgufConversion.planFromGguf(in,
+                    new GgufConversion.Options(type.recipe(), type.imatrix(), type.imatrixLabel(), null));
+            String base = input.getFileName().toString().replaceFirst("(?i)\\.gguf$", "");
+            Path out = output.outputOr(Path.of(base + "-" + plan.recipe().name() + ".gguf"));
+            return type.execute(spec, plan, in, out, output, threads, verbosity);
+        }
+    }
+}
