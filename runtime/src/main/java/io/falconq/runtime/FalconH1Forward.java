@@ -3,6 +3,7 @@ package io.falconq.runtime;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.model.FalconH1Config;
 import io.falconq.runtime.kernel.AttentionKernel;
+import io.falconq.runtime.kernel.Exp;
 import io.falconq.runtime.kernel.KernelMode;
 import io.falconq.runtime.kernel.MatMul;
 import io.falconq.runtime.kernel.ScanKernel;
@@ -126,6 +127,11 @@ public final class FalconH1Forward implements AutoCloseable {
         return pool.threads();
     }
 
+    /** The workers this forward pass runs on; free for other parallel work between forward calls. */
+    public WorkerPool pool() {
+        return pool;
+    }
+
     /** A fresh, empty sequence state for up to {@code capacity} tokens. */
     public InferenceState newState(int capacity) {
         return new InferenceState(c, capacity);
@@ -176,9 +182,9 @@ public final class FalconH1Forward implements AutoCloseable {
             String prefix = "layer" + layer + ".";
             // h_norm = input_layernorm(x): one norm feeds both branches                    (DecoderLayer.forward)
             rmsNormRows(h, normed, n, lw.inputNorm());
+            emit(observer, prefix + "input_layernorm", normed, n, hidden);
             mamba(layer, lw, state, n, observer, prefix);
             attention(layer, lw, state, pos0, n, observer, prefix);
-            emit(observer, prefix + "input_layernorm", normed, n, hidden);
             // x = x + (m + a)
             forRows(n, (t0, t1, worker) -> {
                 for (int i = t0 * hidden; i < t1 * hidden; i++) {
@@ -305,7 +311,7 @@ public final class FalconH1Forward implements AutoCloseable {
                 }
                 xbc[outBase + ch] = acc + bias[ch];
             }
-            VectorOps.siluInPlace(xbc, outBase, convDim);
+            Exp.siluInPlace(xbc, outBase, convDim);
         }
     }
 
@@ -334,14 +340,10 @@ public final class FalconH1Forward implements AutoCloseable {
             int yb = t * di;
             int zb = t * inProj;
             if (norm == null) {
-                for (int i = 0; i < di; i++) {
-                    y[yb + i] = y[yb + i] * VectorOps.silu(zxbcdt[zb + i]);
-                }
+                Exp.mulSilu(y, yb, zxbcdt, zb, di);
             } else if (!c.ssmNormBeforeGate()) {
                 // h = h * silu(gate); h = h * rsqrt(mean(h²) + eps) per group; weight * h
-                for (int i = 0; i < di; i++) {
-                    y[yb + i] = y[yb + i] * VectorOps.silu(zxbcdt[zb + i]);
-                }
+                Exp.mulSilu(y, yb, zxbcdt, zb, di);
                 for (int g = 0; g < groups; g++) {
                     VectorOps.rmsNorm(y, yb + g * groupSize, groupSize, norm, g * groupSize, eps, y, yb + g * groupSize);
                 }
@@ -349,9 +351,7 @@ public final class FalconH1Forward implements AutoCloseable {
                 for (int g = 0; g < groups; g++) {
                     VectorOps.rmsNorm(y, yb + g * groupSize, groupSize, norm, g * groupSize, eps, y, yb + g * groupSize);
                 }
-                for (int i = 0; i < di; i++) {
-                    y[yb + i] = y[yb + i] * VectorOps.silu(zxbcdt[zb + i]);
-                }
+                Exp.mulSilu(y, yb, zxbcdt, zb, di);
             }
         }
     }
@@ -388,7 +388,7 @@ public final class FalconH1Forward implements AutoCloseable {
         }
         int blocks = (n + QUERIES_PER_TASK - 1) / QUERIES_PER_TASK;
         int rep = c.gqaGroupSize();
-        int needed = AttentionKernel.paddedCapacity(pos0 + n);
+        int needed = AttentionKernel.scratchSize(pos0 + n);
         pool.forEach(nh * blocks, (task, worker) -> {
             int head = task / blocks;
             int t0 = (task % blocks) * QUERIES_PER_TASK;
@@ -402,7 +402,7 @@ public final class FalconH1Forward implements AutoCloseable {
             AttentionKernel.attend(q, qSize, head * headDim, t0, t1, pos0, keysT, g * headDim * ks, ks, values,
                     kvSize, g * headDim, headDim, attentionScale, attn, qSize, head * headDim, sc);
         });
-        emit(observer, prefix + "attn_heads", attn, n, qSize); // o_proj input, for calibration
+        emit(observer, prefix + "attn_heads", attn, n, qSize);
         mm.multiply(attn, n, lw.o(), attnOut);
         scaleIfNeeded(attnOut, n * hidden, m.attentionOut());
         emit(observer, prefix + "attn_branch", attnOut, n, hidden);
@@ -417,12 +417,8 @@ public final class FalconH1Forward implements AutoCloseable {
         mm.multiply(normed, n, lw.up(), up);
         float gm = m.mlpGate();
         // y = up(x) * silu(gate(x) * gate_multiplier)
-        forRows(n, (t0, t1, worker) -> {
-            for (int i = t0 * ffn; i < t1 * ffn; i++) {
-                gate[i] = up[i] * VectorOps.silu(gate[i] * gm);
-            }
-        });
-        emit(observer, prefix + "mlp_act", gate, n, ffn); // down_proj input, for calibration
+        forRows(n, (t0, t1, worker) -> Exp.swiglu(gate, up, t0 * ffn, (t1 - t0) * ffn, gm));
+        emit(observer, prefix + "mlp_act", gate, n, ffn);
         // down(y) * down_multiplier
         mm.multiply(gate, n, lw.down(), mlpOut);
         scaleIfNeeded(mlpOut, n * hidden, m.mlpDown());

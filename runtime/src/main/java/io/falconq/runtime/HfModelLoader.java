@@ -5,6 +5,7 @@ import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.tensor.TensorView;
 import io.falconq.model.FalconH1Config;
 import io.falconq.runtime.kernel.DenseWeightMatrix;
+import io.falconq.runtime.kernel.GptqWeightMatrix;
 import io.falconq.runtime.kernel.WeightMatrix;
 
 import java.nio.file.Files;
@@ -80,22 +81,22 @@ final class HfModelLoader {
             float[] ssmNorm = c.ssmRmsNorm() ? TensorFloats.read(src.view(p + "mamba.norm.weight"), c.ssmInnerSize()) : null;
             layers.add(new LayerWeights(
                     TensorFloats.read(src.view(p + "input_layernorm.weight"), h),
-                    matrix(src.view(p + "self_attn.q_proj.weight"), c.qSize(), h),
-                    matrix(src.view(p + "self_attn.k_proj.weight"), c.kvSize(), h),
-                    matrix(src.view(p + "self_attn.v_proj.weight"), c.kvSize(), h),
-                    matrix(src.view(p + "self_attn.o_proj.weight"), h, c.qSize()),
-                    matrix(src.view(p + "mamba.in_proj.weight"), c.inProjSize(), h),
+                    linear(src, c, p + "self_attn.q_proj", c.qSize(), h),
+                    linear(src, c, p + "self_attn.k_proj", c.kvSize(), h),
+                    linear(src, c, p + "self_attn.v_proj", c.kvSize(), h),
+                    linear(src, c, p + "self_attn.o_proj", h, c.qSize()),
+                    linear(src, c, p + "mamba.in_proj", c.inProjSize(), h),
                     TensorFloats.transpose(conv, c.convDim(), c.convKernel()),
                     convBias,
                     TensorFloats.read(src.view(p + "mamba.dt_bias"), c.ssmHeads()),
                     a,
                     TensorFloats.read(src.view(p + "mamba.D"), c.ssmHeads()),
                     ssmNorm,
-                    matrix(src.view(p + "mamba.out_proj.weight"), h, c.ssmInnerSize()),
+                    linear(src, c, p + "mamba.out_proj", h, c.ssmInnerSize()),
                     TensorFloats.read(src.view(p + "pre_ff_layernorm.weight"), h),
-                    matrix(src.view(p + "feed_forward.gate_proj.weight"), c.intermediateSize(), h),
-                    matrix(src.view(p + "feed_forward.up_proj.weight"), c.intermediateSize(), h),
-                    matrix(src.view(p + "feed_forward.down_proj.weight"), h, c.intermediateSize())));
+                    linear(src, c, p + "feed_forward.gate_proj", c.intermediateSize(), h),
+                    linear(src, c, p + "feed_forward.up_proj", c.intermediateSize(), h),
+                    linear(src, c, p + "feed_forward.down_proj", h, c.intermediateSize())));
         }
         float[] finalNorm = TensorFloats.read(src.view("model.final_layernorm.weight"), h);
         WeightMatrix lmHead;
@@ -108,6 +109,15 @@ final class HfModelLoader {
             throw new InvalidInputException(src.dir() + ": no lm_head.weight and tie_word_embeddings is false");
         }
         return new FalconH1Weights(embed, layers, finalNorm, lmHead);
+    }
+
+    /** A linear layer: {@code module.weight}, or the GPTQ tensors of {@code module} in a GPTQ checkpoint. */
+    private static WeightMatrix linear(HfCheckpoint src, FalconH1Config c, String module, long rows, long cols) {
+        if (GptqWeightMatrix.present(src, module)) {
+            return GptqWeightMatrix.read(src, module, Math.toIntExact(rows), Math.toIntExact(cols),
+                    src.configJson().get("quantization_config"));
+        }
+        return matrix(src.view(module + ".weight"), rows, cols);
     }
 
     private static WeightMatrix matrix(TensorView v, long rows, long cols) {

@@ -21,6 +21,22 @@ final class TensorFloats {
         return decode(v);
     }
 
+    /**
+     * Like {@link #read} but compares shapes with size-1 dimensions removed: writers differ on whether a (1, n)
+     * or (n, 1) tensor keeps its unit dimension.
+     */
+    static float[] readSqueezed(TensorView v, long... expectedShape) {
+        if (!Arrays.equals(squeeze(v.shape()), squeeze(expectedShape))) {
+            throw new InvalidInputException(v.name() + ": shape " + Arrays.toString(v.shape()) + ", expected "
+                    + Arrays.toString(expectedShape) + " (unit dimensions aside)");
+        }
+        return decode(v);
+    }
+
+    private static long[] squeeze(long[] shape) {
+        return Arrays.stream(shape).filter(d -> d != 1).toArray();
+    }
+
     static void checkShape(TensorView v, long... expectedShape) {
         if (!Arrays.equals(v.shape(), expectedShape)) {
             throw new InvalidInputException(v.name() + ": shape " + Arrays.toString(v.shape()) + ", expected "

@@ -162,21 +162,9 @@ public final class VectorOps {
         }
     }
 
-    /** silu(v) = v · sigmoid(v) = v / (1 + e^−v). */
-    public static float silu(float v) {
-        return v / (1f + (float) Math.exp(-v));
-    }
-
     /** softplus(v) = log(1 + e^v), and v itself above 20 (PyTorch's threshold, also ggml's). */
     public static float softplus(float v) {
         return v > 20f ? v : (float) Math.log1p(Math.exp(v));
-    }
-
-    /** {@code x[off+i] = silu(x[off+i])}. */
-    public static void siluInPlace(float[] x, int off, int n) {
-        for (int i = 0; i < n; i++) {
-            x[off + i] = silu(x[off + i]);
-        }
     }
 
     /** max over {@code x[off .. off+n)}. */
