@@ -58,6 +58,42 @@ class MalformedInputIT {
         expectInvalidInput(dir, c.expectedMessageFragment(), dir.toString(), "inspect", dir);
     }
 
+    /** A writing command on the same inputs: exit 3 before anything reaches the output folder (no temp file either). */
+    @ParameterizedTest
+    @EnumSource(SafetensorsCorruption.class)
+    void convertRefusesCorruptSafetensors(SafetensorsCorruption c) throws IOException {
+        Path dir = Files.createDirectory(tmp.resolve("in"));
+        Path file = dir.resolve("model.safetensors");
+        Files.write(file, c.apply(CorruptionCatalog.validSafetensors()));
+        Path out = Files.createDirectory(tmp.resolve("out"));
+        expectInvalidInput(dir, c.expectedMessageFragment(), file.toString(),
+                "convert", "--type", "Q8_0", "-o", out.resolve("model.gguf"), file);
+        assertEquals(Map.of(out, -1L), listing(out), "output folder stays empty");
+    }
+
+    @ParameterizedTest
+    @EnumSource(CheckpointCorruption.class)
+    void convertRefusesCorruptShardedCheckpoints(CheckpointCorruption c) throws IOException {
+        Path dir = c.apply(tmp.resolve("ckpt"));
+        Path out = Files.createDirectory(tmp.resolve("out"));
+        expectInvalidInput(dir, c.expectedMessageFragment(), dir.toString(),
+                "convert", "--type", "Q4_K_M", "-o", out.resolve("model.gguf"), dir);
+        assertEquals(Map.of(out, -1L), listing(out), "output folder stays empty");
+    }
+
+    @Test
+    void existingOutputIsRefusedWithoutForce() throws IOException {
+        Path out = Files.createDirectory(tmp.resolve("out"));
+        Path target = out.resolve("tiny.gguf");
+        Files.writeString(target, "an earlier result");
+        CliRun run = CliRun.of("convert", "--type", "Q8_0", "-o", target, CliRun.shared("models/falcon-h1-tiny"));
+        assertEquals(ExitCodes.OUTPUT, run.exitCode(), run.describe());
+        assertEquals(List.of("error: " + target.toAbsolutePath() + ": output exists (use --force to overwrite)"),
+                run.err().lines().filter(l -> !l.startsWith("note: ")).toList());
+        assertEquals("an earlier result", Files.readString(target));
+        assertEquals(Map.of(out, -1L, target, (long) "an earlier result".length()), listing(out));
+    }
+
     @Test
     void catalogueIsLargeEnough() {
         // the issue asks for at least 15 cases per format
