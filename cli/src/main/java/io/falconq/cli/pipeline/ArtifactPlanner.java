@@ -1,0 +1,158 @@
+package io.falconq.cli.pipeline;
+
+import io.falconq.convert.ConversionPlan;
+import io.falconq.convert.FalconH1GgufMetadata;
+import io.falconq.convert.GgufConversion;
+import io.falconq.convert.PlannedTensor;
+import io.falconq.convert.recipe.FallbackChain;
+import io.falconq.convert.recipe.QuantRecipe;
+import io.falconq.convert.recipe.RecipeContext;
+import io.falconq.formats.gguf.GgmlType;
+import io.falconq.formats.gguf.GgufMetadata;
+import io.falconq.formats.gguf.GgufWriter;
+import io.falconq.formats.hf.HfCheckpoint;
+import io.falconq.formats.imatrix.ImatrixFile;
+import io.falconq.model.FalconH1Config;
+import io.falconq.model.TensorRole;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Predicts each artifact's size before anything is made, from the same planning code that makes it:
+ * <ul>
+ *   <li>GGUF from a checkpoint folder: {@link GgufConversion#planFromHf} (every tensor's type and the complete
+ *       metadata, tokenizer included) laid out by {@link GgufWriter#plannedFileSize}, the writer's own arithmetic:
+ *       the prediction is exact;</li>
+ *   <li>GGUF from a config alone: the tensors and types of the same recipe rules ({@link QuantRecipe}) and the
+ *       architecture metadata, exact; only the tokenizer part of the header is estimated
+ *       ({@link #estimatedTokenizerBytes}), since there is no tokenizer.json.</li>
+ * </ul>
+ */
+public final class ArtifactPlanner {
+    /**
+     * Average bytes of a token string of a byte-level BPE vocabulary, for the tokenizer-size estimate of a
+     * config-only plan. Falcon-H1's published tokenizers are not in this repository; 6.5 bytes is typical of
+     * byte-level BPE vocabularies of 32k–131k entries (GPT-2's 50,257 tokens average 6.2 bytes in their GGUF
+     * encoding). An error of ±3 bytes moves a 0.5B Q2_K file by about ±0.3 MB (±0.1%).
+     */
+    static final double TOKEN_BYTES_ESTIMATE = 6.5;
+
+    /** The dataset label and chunk count an imatrix variant will record (llama-quantize's quantize.imatrix.* keys). */
+    public record ImatrixLabel(String file, String dataset, int chunks) {
+    }
+
+    /**
+     * @param path        relative to dist
+     * @param fileBytes   predicted size of the file (for folders, of all its files)
+     * @param tensorBytes tensor data only
+     * @param elements    weights stored (the denominator of bits/weight)
+     * @param typeMix     tensors per storage type
+     * @param exact       true when every byte is computed; false when part of the header is estimated
+     */
+    public record PlannedArtifact(String model, VariantSpec variant, Path path, long fileBytes, long tensorBytes,
+                                  long elements, Map<String, Integer> typeMix, boolean exact) {
+        public double bitsPerWeight() {
+            return 8.0 * tensorBytes / elements;
+        }
+    }
+
+    private ArtifactPlanner() {
+    }
+
+    /** {@code <model>/<model>-<variant>.gguf} or {@code <model>/<model>-<variant>} for a safetensors folder. */
+    public static Path artifactPath(String model, VariantSpec variant) {
+        String stem = model + "-" + variant.name();
+        return Path.of(model, variant instanceof VariantSpec.Gguf ? stem + ".gguf" : stem);
+    }
+
+    /** Plans a GGUF variant of a checkpoint folder with the converter's own planner. */
+    public static PlannedArtifact planGguf(ModelInput model, HfCheckpoint checkpoint, VariantSpec.Gguf variant,
+                                           ImatrixLabel imatrix) {
+        ConversionPlan plan = GgufConversion.planFromHf(checkpoint, options(model, variant, imatrix));
+        List<GgufWriter.PlannedTensor> layout = new ArrayList<>();
+        Map<String, Integer> mix = new TreeMap<>();
+        for (PlannedTensor t : plan.tensors()) {
+            layout.add(new GgufWriter.PlannedTensor(t.targetName(), t.type(), t.ne()));
+            mix.merge(t.type().name(), 1, Integer::sum);
+        }
+        return new PlannedArtifact(model.name(), variant, artifactPath(model.name(), variant),
+                GgufWriter.plannedFileSize(plan.metadata(), layout), plan.dataBytes(), plan.elementCount(), mix, true);
+    }
+
+    /** The conversion options the pipeline uses for a GGUF variant (the same object the convert step gets). */
+    public static GgufConversion.Options options(ModelInput model, VariantSpec.Gguf variant, ImatrixLabel imatrix) {
+        if (!variant.imatrix()) {
+            return new GgufConversion.Options(variant.recipe(), null, null, model.name());
+        }
+        // planning needs only the imatrix's presence and its recorded labels, not its values
+        ImatrixFile labelsOnly = new ImatrixFile(Path.of(imatrix.file()), List.of(imatrix.dataset()), imatrix.chunks(),
+                0, false, true, Map.of("(planning)", new io.falconq.formats.imatrix.ImatrixEntry("(planning)",
+                new float[1], new long[]{1})));
+        return new GgufConversion.Options(variant.recipe(), labelsOnly, imatrix.file(), model.name());
+    }
+
+    /** Plans a GGUF variant from a config alone: exact tensors and metadata, estimated tokenizer metadata. */
+    public static PlannedArtifact planGguf(ModelInput model, VariantSpec.Gguf variant) {
+        FalconH1Config config = model.config();
+        QuantRecipe recipe = variant.recipe();
+        List<GgufWriter.PlannedTensor> layout = new ArrayList<>();
+        Map<String, Integer> mix = new TreeMap<>();
+        long tensorBytes = 0;
+        long elements = 0;
+        for (TensorRole role : TensorRole.values()) {
+            if (!role.presentIn(config)) {
+                continue;
+            }
+            long[] shape = role.convertedShape(config);
+            long[] ne = new long[shape.length];
+            long count = 1;
+            for (int i = 0; i < shape.length; i++) {
+                ne[i] = shape[shape.length - 1 - i];
+                count = Math.multiplyExact(count, shape[i]);
+            }
+            int layers = role.perLayer() ? config.numLayers() : 1;
+            for (int i = 0; i < layers; i++) {
+                int layer = role.perLayer() ? i : -1;
+                String name = role.ggufName(layer);
+                RecipeContext context = new RecipeContext(role, layer, config.numLayers(), config.gqaGroupSize(),
+                        variant.imatrix(), ne[0], true);
+                FallbackChain.Resolution chosen = recipe.chooseType(context, name);
+                GgmlType type = chosen == null ? GgmlType.F32 : chosen.type();
+                layout.add(new GgufWriter.PlannedTensor(name, type, ggmlNDims(ne)));
+                mix.merge(type.name(), 1, Integer::sum);
+                tensorBytes = Math.addExact(tensorBytes, type.bytesFor(count));
+                elements = Math.addExact(elements, count);
+            }
+        }
+        GgufMetadata metadata = FalconH1GgufMetadata.requantized(
+                FalconH1GgufMetadata.architecture(config, model.name(), QuantRecipe.F32.ftype()), recipe.ftype());
+        long fileBytes = GgufWriter.plannedFileSize(metadata, layout) + estimatedTokenizerBytes(config.vocabSize());
+        return new PlannedArtifact(model.name(), variant, artifactPath(model.name(), variant), fileBytes, tensorBytes,
+                elements, mix, false);
+    }
+
+    /**
+     * GGUF tokenizer metadata of a byte-level BPE vocabulary of {@code vocab} entries: {@code tokenizer.ggml.tokens}
+     * (8-byte length + text each), {@code token_type} (4 bytes each) and {@code merges} (about one per token,
+     * 8-byte length + "left right", whose two parts spell the merged token: its length plus a space), plus the
+     * fixed keys. On the tiny model's tokenizer (4096 tokens averaging 5.8 bytes, 3826 merges averaging 7.0)
+     * this formula is 7% above the real 130 kB with the 6.5-byte average.
+     */
+    static long estimatedTokenizerBytes(int vocab) {
+        double perToken = 8 + TOKEN_BYTES_ESTIMATE + 4 + (8 + TOKEN_BYTES_ESTIMATE + 1);
+        return Math.round(vocab * perToken) + 1024;
+    }
+
+    /** llama-quantize writes {@code ggml_n_dims}: trailing 1s dropped (GgufConversion does the same). */
+    private static long[] ggmlNDims(long[] ne) {
+        int n = ne.length;
+        while (n > 1 && ne[n - 1] == 1) {
+            n--;
+        }
+        return java.util.Arrays.copyOf(ne, n);
+    }
+}
