@@ -14,6 +14,7 @@ public final class ImportanceStats {
     private final String name;
     private final float[] sumSq;   // (cols)
     private final float[] maxAbs;  // (cols); NaN-free, 0 when nothing seen or when loaded from a file
+    private final double[] sumAbs; // (cols) Σ|x|, for AWQ's mean |x|
     private long count;
     private final boolean hasMaxAbs;
 
@@ -27,6 +28,7 @@ public final class ImportanceStats {
         this.count = count;
         this.maxAbs = maxAbs;
         this.hasMaxAbs = hasMaxAbs;
+        this.sumAbs = new double[sumSq.length];
     }
 
     /** Statistics read from an imatrix file, which carries no max-abs. */
@@ -49,6 +51,7 @@ public final class ImportanceStats {
                 float v = x[base + j];
                 sumSq[j] += v * v;
                 float a = Math.abs(v);
+                sumAbs[j] += a;
                 if (a > maxAbs[j]) {
                     maxAbs[j] = a;
                 }
@@ -98,6 +101,15 @@ public final class ImportanceStats {
 
     public boolean hasMaxAbs() {
         return hasMaxAbs;
+    }
+
+    /** Mean |x| per column (AWQ's activation statistic); zeros when loaded from a file. */
+    public float[] meanAbs() {
+        float[] out = new float[sumAbs.length];
+        for (int j = 0; j < out.length; j++) {
+            out[j] = count == 0 ? 0f : (float) (sumAbs[j] / count);
+        }
+        return out;
     }
 
     /**

@@ -1,0 +1,61 @@
+package io.falconq.calib;
+
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Calibration statistics for integer quantization (GPTQ, AWQ, clip): per layer and per distinct linear input
+ * ({@link LinearRole.InputGroup}), the importance statistics and, when asked, the GPTQ Hessian. Roles that share an
+ * input (q/k/v/ssm_in; gate/up) are recorded once, from the first role of the group, so the Hessian work is not
+ * repeated. The LM head's input is not recorded (it stays 16-bit in the GPTQ layout).
+ */
+public final class LinearInputStats implements ActivationObserver {
+    private final boolean hessians;
+    private final Map<Key, ImportanceStats> stats = new HashMap<>();
+    private final Map<Key, HessianAccumulator> hessian = new HashMap<>();
+
+    private record Key(int layer, LinearRole.InputGroup group) {
+    }
+
+    public LinearInputStats(boolean hessians) {
+        this.hessians = hessians;
+    }
+
+    @Override
+    public void onLinearInput(int layer, LinearRole role, float[] x, int rows, int cols) {
+        if (role == LinearRole.OUTPUT || role != representative(role.inputGroup())) {
+            return;
+        }
+        Key k = new Key(layer, role.inputGroup());
+        stats.computeIfAbsent(k, kk -> new ImportanceStats(role.ggufWeightName(layer), cols)).add(x, rows, cols);
+        if (hessians) {
+            hessian.computeIfAbsent(k, kk -> new HessianAccumulator(cols)).add(x, rows, cols);
+        }
+    }
+
+    /** The role whose call records a group's input. */
+    static LinearRole representative(LinearRole.InputGroup g) {
+        return switch (g) {
+            case ATTN_NORM -> LinearRole.ATTN_Q;
+            case ATTN_HEADS -> LinearRole.ATTN_OUTPUT;
+            case SSM_Y -> LinearRole.SSM_OUT;
+            case FFN_NORM -> LinearRole.FFN_GATE;
+            case FFN_ACT -> LinearRole.FFN_DOWN;
+            case FINAL_NORM -> LinearRole.OUTPUT;
+        };
+    }
+
+    /** Statistics of the input of {@code role} at {@code layer}, or null if never seen. */
+    public ImportanceStats stats(int layer, LinearRole role) {
+        return stats.get(new Key(layer, role.inputGroup()));
+    }
+
+    /** Hessian of the input of {@code role} at {@code layer}, or null if not collected. */
+    public HessianAccumulator hessian(int layer, LinearRole role) {
+        return hessian.get(new Key(layer, role.inputGroup()));
+    }
+
+    public boolean hasHessians() {
+        return hessians;
+    }
+}

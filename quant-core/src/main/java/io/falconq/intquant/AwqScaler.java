@@ -1,0 +1,156 @@
+package io.falconq.intquant;
+
+/**
+ * AWQ's per-input-channel scale search (Lin et al. 2023), ported from AutoAWQ's {@code _search_best_scale}
+ * (awq/quantize/quantizer.py, {@code duo_scaling=True}): for ratio r in {0, 1/20, …, 19/20}
+ * <pre>
+ *   s = clamp(mean|x|^r / (w_mean^(1−r) + 1e-4), min 1e-4);  s /= sqrt(max(s)·min(s))
+ *   loss(s) = Σ_linears ‖X·(W − Q(W·diag s)·diag(1/s))ᵀ‖²
+ * </pre>
+ * where w_mean is the per-column mean over output rows of |W| normalised by each row-group's max |W|, and Q is
+ * round-to-nearest with the target scheme. r = 0 gives s ≡ 1 (plain RTN), so the chosen s never does worse than RTN
+ * on the calibration loss. The loss uses the Hessian {@code H = 2/n XᵀX} instead of the raw activations:
+ * {@code Σ_o d_o H d_oᵀ} is the same quantity (up to the factor 2/n) over all calibration tokens, without keeping
+ * them. AutoAWQ measures the error at the output of the whole block (e.g. the attention module); we measure it at
+ * the outputs of the scaled linear layers, as the original llm-awq does for layers without a module to inspect.
+ */
+public final class AwqScaler {
+    /** AutoAWQ's {@code n_grid}. */
+    public static final int GRID = 20;
+
+    private AwqScaler() {
+    }
+
+    /** A linear layer reading the scaled input: (out, in) row-major weight. */
+    public record Consumer(float[] weight, int out) {
+    }
+
+    /**
+     * @param meanAbs per input column mean |x| (length in)
+     * @param hessian (in, in)
+     * @return the best scale vector (length in), by which consumer columns are multiplied and the producer divided
+     */
+    public static float[] search(float[] meanAbs, double[][] hessian, Consumer[] consumers, int in, IntQuantScheme s) {
+        return search(meanAbs, hessian, consumers, in, s, null);
+    }
+
+    /**
+     * As {@link #search(float[], double[][], Consumer[], int, IntQuantScheme)}, with input channels tied into
+     * classes that must share one scale ({@code tiedClass[i]}; null = no ties): statistics are averaged per class,
+     * so the result is constant on each class. Used for o_proj under GQA, where the query heads that read one kv
+     * head can only absorb one scale from v_proj's rows.
+     */
+    public static float[] search(float[] meanAbs, double[][] hessian, Consumer[] consumers, int in, IntQuantScheme s,
+                                 int[] tiedClass) {
+        meanAbs = tie(meanAbs, tiedClass);
+        // w_mean: per column mean over all consumer rows of |W| / max|W| of the row's group
+        int gs = s.effectiveGroupSize(in);
+        double[] wMean = new double[in];
+        int rowsTotal = 0;
+        for (Consumer c : consumers) {
+            for (int o = 0; o < c.out; o++) {
+                int base = o * in;
+                for (int g0 = 0; g0 < in; g0 += gs) {
+                    int g1 = Math.min(in, g0 + gs);
+                    float mx = 0;
+                    for (int i = g0; i < g1; i++) {
+                        mx = Math.max(mx, Math.abs(c.weight[base + i]));
+                    }
+                    for (int i = g0; i < g1; i++) {
+                        wMean[i] += Math.abs(c.weight[base + i]) / (mx + 1e-6);
+                    }
+                }
+            }
+            rowsTotal += c.out;
+        }
+        for (int i = 0; i < in; i++) {
+            wMean[i] /= rowsTotal;
+        }
+        if (tiedClass != null) {
+            float[] wm = new float[in];
+            for (int i = 0; i < in; i++) {
+                wm[i] = (float) wMean[i];
+            }
+            wm = tie(wm, tiedClass);
+            for (int i = 0; i < in; i++) {
+                wMean[i] = wm[i];
+            }
+        }
+        float[] best = null;
+        double bestLoss = Double.POSITIVE_INFINITY;
+        for (int step = 0; step < GRID; step++) {
+            double r = (double) step / GRID;
+            float[] scales = new float[in];
+            double mx = 0;
+            double mn = Double.POSITIVE_INFINITY;
+            for (int i = 0; i < in; i++) {
+                double v = Math.pow(meanAbs[i], r) / (Math.pow(wMean[i], 1 - r) + 1e-4);
+                v = Math.max(v, 1e-4);
+                scales[i] = (float) v;
+                mx = Math.max(mx, v);
+                mn = Math.min(mn, v);
+            }
+            double norm = Math.sqrt(mx * mn);
+            for (int i = 0; i < in; i++) {
+                scales[i] = (float) (scales[i] / norm);
+            }
+            double loss = 0;
+            for (Consumer c : consumers) {
+                loss += scaledLoss(c, scales, hessian, in, s);
+            }
+            if (loss < bestLoss) {
+                bestLoss = loss;
+                best = scales;
+            }
+        }
+        return best;
+    }
+
+    private static float[] tie(float[] v, int[] cls) {
+        if (cls == null) {
+            return v;
+        }
+        java.util.Map<Integer, double[]> acc = new java.util.HashMap<>();
+        for (int i = 0; i < v.length; i++) {
+            double[] a = acc.computeIfAbsent(cls[i], k -> new double[2]);
+            a[0] += v[i];
+            a[1] += 1;
+        }
+        float[] out = new float[v.length];
+        for (int i = 0; i < v.length; i++) {
+            double[] a = acc.get(cls[i]);
+            out[i] = (float) (a[0] / a[1]);
+        }
+        return out;
+    }
+
+    /** Σ_o d_o H d_oᵀ with d = W − Q(W·diag s)·diag(1/s). */
+    static double scaledLoss(Consumer c, float[] scales, double[][] h, int in, IntQuantScheme s) {
+        float[] ws = new float[c.out * in];
+        for (int o = 0; o < c.out; o++) {
+            for (int i = 0; i < in; i++) {
+                ws[o * in + i] = c.weight[o * in + i] * scales[i];
+            }
+        }
+        QuantizedLinear q = RtnQuantizer.quantize("awq", ws, c.out, in, s, null, false);
+        double loss = 0;
+        double[] d = new double[in];
+        for (int o = 0; o < c.out; o++) {
+            for (int i = 0; i < in; i++) {
+                d[i] = c.weight[o * in + i] - q.dequantize(o, i) / scales[i];
+            }
+            for (int i = 0; i < in; i++) {
+                if (d[i] == 0) {
+                    continue;
+                }
+                double[] hi = h[i];
+                double acc = 0;
+                for (int j = 0; j < in; j++) {
+                    acc += hi[j] * d[j];
+                }
+                loss += d[i] * acc;
+            }
+        }
+        return loss;
+    }
+}
