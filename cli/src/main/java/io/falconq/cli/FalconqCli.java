@@ -35,6 +35,7 @@ import java.util.concurrent.Callable;
                 ConvertCommand.class,
                 RequantizeCommand.class,
                 CalibrateCommand.class,
+                QuantizeCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class FalconqCli implements Callable<Integer> {
