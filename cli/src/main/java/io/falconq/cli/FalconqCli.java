@@ -105,7 +105,7 @@ public final class FalconqCli implements Callable<Integer> {
         CommandSpec s = cmd.getCommandSpec();
         if (s.parent() == null) {
             s.usageMessage().commandListHeading("");
-        } else if (!s.optionsMap().containsKey("--help")) {
+        } else if (java.util.stream.Stream.of("-h", "--help", "-V", "--version").noneMatch(s.optionsMap()::containsKey)) {
             s.mixinStandardHelpOptions(true);
             s.versionProvider(new Version());
         }

@@ -11,8 +11,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class HelpTest {
-    @Command(name = "convert", description = "A stand-in for a convert command.")
-    static final class FakeConvert implements Callable<Integer> {
+    @Command(name = "fake", description = "A stand-in command.")
+    static final class FakeCommand implements Callable<Integer> {
         @Override
         public Integer call() {
             return 0;
@@ -49,12 +49,18 @@ class HelpTest {
     }
 
     @Test
-    void groupsNewCommandsByName() {
+    void everyCommandIsListedInItsGroupAndUnlistedOnesUnderOther() {
         CommandLine cli = new FalconqCli().commandLine();
-        cli.addSubcommand(new FakeConvert());
+        cli.addSubcommand("zz-unlisted", new FakeCommand());
         String usage = cli.getUsageMessage(CommandLine.Help.Ansi.OFF);
-        int group = usage.indexOf("Convert and quantize commands:");
-        assertTrue(group >= 0 && usage.indexOf("convert ", group) > group, usage);
+        for (String name : cli.getSubcommands().keySet()) {
+            String group = FalconqCli.COMMAND_GROUPS.entrySet().stream()
+                    .filter(e -> e.getValue().contains(name)).map(Map.Entry::getKey).findFirst().orElse("Other");
+            int heading = usage.indexOf(group + " commands:");
+            int next = usage.indexOf(" commands:", heading + group.length() + 10);
+            String section = usage.substring(heading, next < 0 ? usage.length() : next);
+            assertTrue(heading >= 0 && section.contains("\n  " + name + " "), name + " under " + group + ":\n" + usage);
+        }
     }
 
     @Test
