@@ -3,6 +3,10 @@ package io.falconq.convert;
 import io.falconq.convert.recipe.QuantRecipe;
 import io.falconq.formats.gguf.GgufFile;
 import io.falconq.formats.gguf.GgufReader;
+import io.falconq.formats.gguf.GgufWriter;
+import io.falconq.formats.io.InvalidInputException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import io.falconq.formats.hf.HfCheckpoint;
 import io.falconq.formats.io.ProgressListener;
 import org.junit.jupiter.api.Test;
@@ -36,6 +40,36 @@ class GgufConversionTest {
             GgufConversion.run(plan, ckpt, out, false, 2, ProgressListener.NONE);
         }
         assertSameFile(TestData.llamacpp("tiny-Q4_K_M.gguf"), out);
+    }
+
+    /** A NaN in a source weight fails the conversion with the tensor named, and no output or temp file remains. */
+    @Test
+    void nonFiniteWeightIsRejectedAndNothingIsWritten() throws Exception {
+        Path poisoned = tmp.resolve("poisoned-F32.gguf");
+        try (GgufFile f32 = GgufReader.open(TestData.llamacpp("tiny-F32.gguf"));
+             GgufWriter w = GgufWriter.begin(poisoned, f32.metadata(),
+                     f32.tensorInfos().stream().map(GgufWriter.PlannedTensor::of).toList(), false)) {
+            for (var t : f32.tensorInfos()) {
+                byte[] bytes = f32.rawBytes(t.name()).toArray(ValueLayout.JAVA_BYTE);
+                if (t.name().equals("blk.1.attn_q.weight")) {
+                    MemorySegment.ofArray(bytes).set(ValueLayout.JAVA_FLOAT_UNALIGNED, 4L * (256 * 7 + 5), Float.NaN);
+                }
+                w.write(t.name(), MemorySegment.ofArray(bytes));
+            }
+            w.finish();
+        }
+        Path outDir = Files.createDirectory(tmp.resolve("out"));
+        Path out = outDir.resolve("q.gguf");
+        try (GgufFile in = GgufReader.open(poisoned)) {
+            ConversionPlan plan = GgufConversion.planFromGguf(in, GgufConversion.Options.of(QuantRecipe.Q4_K_M));
+            var e = assertThrows(InvalidInputException.class,
+                    () -> GgufConversion.run(plan, in, out, false, 2, ProgressListener.NONE));
+            assertTrue(e.getMessage().contains("blk.1.attn_q.weight") && e.getMessage().contains("row 7")
+                    && e.getMessage().contains("column 5"), e.getMessage());
+        }
+        try (var s = Files.list(outDir)) {
+            assertEquals(0, s.count(), "nothing left in the output directory");
+        }
     }
 
     static void assertSameFile(Path expected, Path actual) throws Exception {
