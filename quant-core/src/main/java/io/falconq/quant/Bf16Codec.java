@@ -68,6 +68,16 @@ public final class Bf16Codec implements BlockCodec {
     }
 
     @Override
+    public long firstInvalidBlock(MemorySegment w, long off, int n) {
+        for (int j = 0; j < n; j++) {
+            if ((w.get(LittleEndian.SHORT, off + 2L * j) & 0x7f80) == 0x7f80) {
+                return j;
+            }
+        }
+        return -1;
+    }
+
+    @Override
     public float dotVector(MemorySegment w, long wOff, float[] x, int xOff, int n) {
         RowChecks.dot(this, x, xOff, n);
         FloatVector acc = FloatVector.zero(F);

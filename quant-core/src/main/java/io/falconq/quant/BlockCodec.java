@@ -60,6 +60,13 @@ public sealed interface BlockCodec
     /** Decodes {@code n} elements starting at {@code srcOff} into {@code dst[dstOff .. dstOff+n)}. */
     void dequantizeRow(MemorySegment src, long srcOff, float[] dst, int dstOff, int n);
 
+    /**
+     * {@code ggml_validate_row_data}, which llama-quantize runs on every row it writes: the index of the first block
+     * (for F32/F16/BF16: element) of the {@code n}-element row at {@code off} whose value or scale field (d, and m or
+     * dmin where the block has one) is inf or NaN, or −1 if the row is valid.
+     */
+    long firstInvalidBlock(MemorySegment w, long off, int n);
+
     /** Σ w_j·x_{xOff+j} over {@code n} elements of the quantized row at {@code wOff}. */
     default float dot(MemorySegment w, long wOff, float[] x, int xOff, int n) {
         return VectorMode.ENABLED ? dotVector(w, wOff, x, xOff, n) : dotScalar(w, wOff, x, xOff, n);

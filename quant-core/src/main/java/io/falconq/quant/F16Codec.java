@@ -70,6 +70,11 @@ public final class F16Codec implements BlockCodec {
     }
 
     @Override
+    public long firstInvalidBlock(MemorySegment w, long off, int n) {
+        return RowValidation.firstNonFiniteFp16Field(w, off, n, VALUE_BYTES, VALUE_OFFSET);
+    }
+
+    @Override
     public float dotVector(MemorySegment w, long wOff, float[] x, int xOff, int n) {
         RowChecks.dot(this, x, xOff, n);
         FloatVector acc = FloatVector.zero(F);

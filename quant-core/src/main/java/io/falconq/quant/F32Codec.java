@@ -52,6 +52,16 @@ public final class F32Codec implements BlockCodec {
     }
 
     @Override
+    public long firstInvalidBlock(MemorySegment w, long off, int n) {
+        for (int j = 0; j < n; j++) {
+            if (!Float.isFinite(w.get(LittleEndian.FLOAT, off + 4L * j))) {
+                return j;
+            }
+        }
+        return -1;
+    }
+
+    @Override
     public float dotVector(MemorySegment w, long wOff, float[] x, int xOff, int n) {
         RowChecks.dot(this, x, xOff, n);
         FloatVector acc = FloatVector.zero(F);

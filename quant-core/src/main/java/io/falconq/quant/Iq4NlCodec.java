@@ -75,6 +75,11 @@ public final class Iq4NlCodec implements BlockCodec {
     }
 
     @Override
+    public long firstInvalidBlock(MemorySegment w, long off, int n) {
+        return RowValidation.firstNonFiniteFp16Field(w, off, n / QK, BLOCK_BYTES, D_OFFSET);
+    }
+
+    @Override
     public float dotVector(MemorySegment w, long wOff, float[] x, int xOff, int n) {
         RowChecks.dot(this, x, xOff, n);
         FloatVector acc = VectorDequant.zero();

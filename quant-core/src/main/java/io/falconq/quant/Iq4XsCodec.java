@@ -89,6 +89,11 @@ public final class Iq4XsCodec implements BlockCodec {
     }
 
     @Override
+    public long firstInvalidBlock(MemorySegment w, long off, int n) {
+        return RowValidation.firstNonFiniteFp16Field(w, off, n / QK_K, BLOCK_BYTES, D_OFFSET);
+    }
+
+    @Override
     public float dotVector(MemorySegment w, long wOff, float[] x, int xOff, int n) {
         RowChecks.dot(this, x, xOff, n);
         byte[] header = SCRATCH.get().block;

@@ -201,6 +201,11 @@ public final class Q4KCodec implements BlockCodec {
     }
 
     @Override
+    public long firstInvalidBlock(MemorySegment w, long off, int n) {
+        return RowValidation.firstNonFiniteFp16Field(w, off, n / QK_K, BLOCK_BYTES, D_OFFSET, DMIN_OFFSET);
+    }
+
+    @Override
     public float dotVector(MemorySegment w, long wOff, float[] x, int xOff, int n) {
         RowChecks.dot(this, x, xOff, n);
         byte[] scales = SCRATCH.get().block;

@@ -94,6 +94,16 @@ public final class Q8KCodec implements BlockCodec {
     }
 
     @Override
+    public long firstInvalidBlock(MemorySegment w, long off, int n) {
+        for (int b = 0; b < n / QK_K; b++) {
+            if (!Float.isFinite(w.get(LittleEndian.FLOAT, off + (long) b * BLOCK_BYTES + D_OFFSET))) {
+                return b;
+            }
+        }
+        return -1;
+    }
+
+    @Override
     public float dotVector(MemorySegment w, long wOff, float[] x, int xOff, int n) {
         RowChecks.dot(this, x, xOff, n);
         FloatVector acc = VectorDequant.zero();

@@ -39,9 +39,9 @@ import static org.junit.jupiter.api.Assertions.fail;
  * tensor when an entry of exactly {@code ne[0]} values exists (otherwise it quantizes without one, or aborts, which
  * would have made the file impossible).
  *
- * <p>Dequantization is checked on the same tensors: llama.cpp's bytes decode to exactly the floats our own bytes
- * decode to, every value is finite, and for F16 each value is the source float rounded to half by the JDK's
- * independent {@link Float#floatToFloat16}.
+ * <p>Dequantization is checked on the same tensors: llama.cpp's bytes pass our {@code ggml_validate_row_data} port
+ * and decode to exactly the floats our own bytes decode to, every value is finite, and for F16 each value is the
+ * source float rounded to half by the JDK's independent {@link Float#floatToFloat16}.
  */
 class LlamaCppBitExactTest {
     private static final String[] PLAIN = {"F16", "Q8_0", "Q6_K", "Q5_K_M", "Q5_K_S", "Q5_1", "Q5_0", "Q4_K_M",
@@ -137,6 +137,10 @@ class LlamaCppBitExactTest {
         float[] decodedExpected = new float[n];
         float[] decodedActual = new float[n];
         for (long r = 0; r < rows; r++) {
+            long invalid = codec.firstInvalidBlock(expected.data(), r * rowBytes, n);
+            if (invalid >= 0) {
+                return src.name() + " row " + r + " block " + invalid + ": inf/NaN scale in llama.cpp's bytes";
+            }
             MemorySegment.copy(src.data(), ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN),
                     r * n * 4L, row, 0, n);
             codec.quantizeRow(row, 0, n, imp, actual, r * rowBytes);
