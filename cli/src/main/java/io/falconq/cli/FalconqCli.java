@@ -36,6 +36,8 @@ import java.util.concurrent.Callable;
                 RequantizeCommand.class,
                 CalibrateCommand.class,
                 QuantizeCommand.class,
+                PipelineCommand.class,
+                ReportCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class FalconqCli implements Callable<Integer> {

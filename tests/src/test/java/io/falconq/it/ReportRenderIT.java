@@ -35,7 +35,7 @@ class ReportRenderIT {
 
     private static VariantReport variant(String name, long size, double deltaPpl, double kld, double top1) {
         return new VariantReport(name, VariantReport.Kind.GGUF, Map.of("F32", 49, "Q6_K", 30), size,
-                8.0 * size / 6_543_360, 64.06 + deltaPpl, 0.5, deltaPpl,
+                8.0 * size / 6_543_360, 64.06 + deltaPpl, 0.5, deltaPpl, 0.01,
                 new VariantReport.KldStats(kld, kld / 2, kld * 8, kld * 30), top1, 900.0,
                 new VariantReport.ArtifactRef("tiny/tiny-" + name + ".gguf", "0".repeat(64)));
     }
@@ -66,7 +66,7 @@ class ReportRenderIT {
         assertTrue(loaded.find() && total.find(), "the page's load script did not run: " + dom.substring(0, Math.min(400, dom.length())));
         assertEquals("2", total.group(1), "two charts for the one model");
         assertEquals("2", loaded.group(1), "every chart image decoded in the browser");
-        assertTrue(dom.contains("+17.8000"), "the Q2_K ΔPPL cell is in the rendered table");
+        assertTrue(dom.contains("+17.8000 ± 0.0100"), "the Q2_K ΔPPL cell is in the rendered table");
 
         BufferedImage shot = ImageIO.read(chromium.screenshot(html, 1280, 1400).toFile());
         assertNotNull(shot, "screenshot is a PNG");

@@ -15,11 +15,31 @@ import io.falconq.formats.imatrix.ImatrixFile;
 import io.falconq.model.FalconH1Config;
 import io.falconq.model.TensorRole;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.falconq.calib.LinearRole;
+import io.falconq.formats.io.InvalidInputException;
+import io.falconq.formats.safetensors.SafetensorsDtype;
+import io.falconq.formats.safetensors.SafetensorsWriter;
+import io.falconq.formats.tensor.TensorView;
+import io.falconq.intquant.GptqCheckpointWriter;
+import io.falconq.intquant.GptqLayout;
+import io.falconq.intquant.IntQuantScheme;
+
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.stream.Stream;
 
 /**
  * Predicts each artifact's size before anything is made, from the same planning code that makes it:
@@ -133,6 +153,139 @@ public final class ArtifactPlanner {
         long fileBytes = GgufWriter.plannedFileSize(metadata, layout) + estimatedTokenizerBytes(config.vocabSize());
         return new PlannedArtifact(model.name(), variant, artifactPath(model.name(), variant), fileBytes, tensorBytes,
                 elements, mix, false);
+    }
+
+    /**
+     * Bytes of {@code tokenizer.json} per vocabulary entry, for a config-only GPTQ folder: the tiny model's file is
+     * 264 kB for 4096 tokens (vocabulary, merges and added tokens as JSON).
+     */
+    static final long TOKENIZER_JSON_BYTES_PER_TOKEN = 64;
+
+    private static final ObjectMapper PRETTY_JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    /**
+     * Plans a GPTQ-layout folder as {@link GptqCheckpointWriter#write} lays it out: {@code model.safetensors} with
+     * every quantized linear replaced by qweight/qzeros/scales/g_idx (sized by {@link SafetensorsWriter}'s own
+     * arithmetic), {@code config.json} with {@code quantization_config}, {@code quantize_config.json}, and the
+     * checkpoint's other files copied. Exact from a checkpoint; from a config alone the weights are assumed BF16 and
+     * the tokenizer files are estimated.
+     *
+     * @param checkpoint the source checkpoint, or null for a config-only model
+     */
+    public static PlannedArtifact planGptq(ModelInput model, HfCheckpoint checkpoint, VariantSpec.IntQuant variant,
+                                           double dampPercent) {
+        FalconH1Config config = model.config();
+        IntQuantScheme scheme = variant.scheme();
+        Set<String> quantized = new HashSet<>();
+        List<long[]> linearShapes = new ArrayList<>();
+        for (int layer = 0; layer < config.numLayers(); layer++) {
+            for (LinearRole role : LinearRole.perLayer()) {
+                quantized.add(role.hfModulePath(layer));
+            }
+        }
+        List<SafetensorsWriter.PlannedTensor> tensors = new ArrayList<>();
+        Map<String, Integer> mix = new TreeMap<>();
+        long otherFiles;
+        JsonNode configJson;
+        if (checkpoint != null) {
+            for (String name : checkpoint.names()) {
+                TensorView view = checkpoint.view(name);
+                String module = name.endsWith(".weight") ? name.substring(0, name.length() - ".weight".length()) : null;
+                if (module != null && quantized.contains(module)) {
+                    linearShapes.add(new long[]{view.shape()[0], view.shape()[1]});
+                    addPacked(tensors, module, view.shape()[0], view.shape()[1], scheme);
+                    mix.merge("gptq-int" + scheme.bits(), 1, Integer::sum);
+                    continue;
+                }
+                SafetensorsDtype dtype = SafetensorsDtype.of(view.type()).orElseThrow();
+                tensors.add(new SafetensorsWriter.PlannedTensor(name, dtype, view.shape()));
+                mix.merge(dtype.name(), 1, Integer::sum);
+            }
+            otherFiles = copiedFilesBytes(checkpoint.dir());
+            configJson = checkpoint.configJson();
+        } else {
+            for (TensorRole role : TensorRole.values()) {
+                if (!role.presentIn(config) || role == TensorRole.OUTPUT && config.tieWordEmbeddings()) {
+                    continue;
+                }
+                for (int i = 0; i < (role.perLayer() ? config.numLayers() : 1); i++) {
+                    String name = role.hfName(role.perLayer() ? i : -1);
+                    long[] shape = role.hfShape(config);
+                    String module = name.substring(0, name.length() - ".weight".length());
+                    if (name.endsWith(".weight") && quantized.contains(module)) {
+                        linearShapes.add(shape);
+                        addPacked(tensors, module, shape[0], shape[1], scheme);
+                        mix.merge("gptq-int" + scheme.bits(), 1, Integer::sum);
+                    } else {
+                        tensors.add(new SafetensorsWriter.PlannedTensor(name, SafetensorsDtype.BF16, shape));
+                        mix.merge(SafetensorsDtype.BF16.name(), 1, Integer::sum);
+                    }
+                }
+            }
+            otherFiles = (long) config.vocabSize() * TOKENIZER_JSON_BYTES_PER_TOKEN + 4096;
+            try {
+                configJson = PRETTY_JSON.readTree(model.path().toFile());
+            } catch (IOException e) {
+                throw new InvalidInputException(model.path() + ": cannot read: " + e.getMessage(), e);
+            }
+        }
+        Map<String, String> metadata = new LinkedHashMap<>();
+        metadata.put("format", "pt");
+        long safetensors = SafetensorsWriter.plannedFileSize(metadata, tensors);
+        long tensorBytes = safetensors - 8 - headerBytes(metadata, tensors);
+        ObjectNode qc = GptqCheckpointWriter.quantizationConfig(new GptqCheckpointWriter.Options(scheme,
+                GptqCheckpointWriter.Method.valueOf(variant.method().toUpperCase(Locale.ROOT)), dampPercent));
+        ObjectNode withQc = configJson.deepCopy();
+        withQc.set("quantization_config", qc);
+        long configs;
+        try {
+            configs = PRETTY_JSON.writeValueAsBytes(withQc).length + PRETTY_JSON.writeValueAsBytes(qc).length;
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        return new PlannedArtifact(model.name(), variant, artifactPath(model.name(), variant),
+                safetensors + configs + otherFiles, tensorBytes, model.parameterCount(), mix, checkpoint != null);
+    }
+
+    private static void addPacked(List<SafetensorsWriter.PlannedTensor> tensors, String module, long out, long in,
+                                  IntQuantScheme scheme) {
+        int pf = scheme.packFactor();
+        long groups = scheme.groupCount((int) in);
+        tensors.add(new SafetensorsWriter.PlannedTensor(module + ".qweight", SafetensorsDtype.I32, new long[]{in / pf, out}));
+        tensors.add(new SafetensorsWriter.PlannedTensor(module + ".qzeros", SafetensorsDtype.I32,
+                new long[]{groups, GptqLayout.qzerosWidth((int) out, scheme)}));
+        tensors.add(new SafetensorsWriter.PlannedTensor(module + ".scales", SafetensorsDtype.F16, new long[]{groups, out}));
+        tensors.add(new SafetensorsWriter.PlannedTensor(module + ".g_idx", SafetensorsDtype.I32, new long[]{in}));
+    }
+
+    /** Header bytes: the planned file minus 8 and the data, which is the sum of the tensors' sizes. */
+    private static long headerBytes(Map<String, String> metadata, List<SafetensorsWriter.PlannedTensor> tensors) {
+        long data = 0;
+        for (SafetensorsWriter.PlannedTensor t : tensors) {
+            long n = 1;
+            for (long d : t.shape()) {
+                n *= d;
+            }
+            data += n * t.dtype().byteSize();
+        }
+        return SafetensorsWriter.plannedFileSize(metadata, tensors) - 8 - data;
+    }
+
+    /** The files GptqCheckpointWriter copies: the folder's other top-level files (tokenizer, generation config). */
+    private static long copiedFilesBytes(Path dir) {
+        long total = 0;
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path f : files.toList()) {
+                String n = f.getFileName().toString();
+                if (Files.isRegularFile(f) && !n.endsWith(".safetensors") && !n.equals("model.safetensors.index.json")
+                        && !n.equals("config.json") && !n.equals("quantize_config.json")) {
+                    total += Files.size(f);
+                }
+            }
+        } catch (IOException e) {
+            throw new InvalidInputException(dir + ": cannot list: " + e.getMessage(), e);
+        }
+        return total;
     }
 
     /**

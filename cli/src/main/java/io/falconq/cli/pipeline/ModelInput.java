@@ -4,9 +4,12 @@ import io.falconq.cli.report.Sha256;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.model.FalconH1Config;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
+import java.util.stream.Stream;
 
 /**
  * A model the pipeline works on: a Hugging Face checkpoint folder (everything can run), or a {@code config.json}
@@ -56,6 +59,29 @@ public record ModelInput(String name, Path path, boolean configOnly, FalconH1Con
             throw new InvalidInputException("model name \"" + raw + "\" cannot be used as a file name");
         }
         return safe;
+    }
+
+    /**
+     * The checkpoint's own files (top level, not hidden): weights, config and tokenizer. Sub-folders such as a
+     * {@code golden/} folder of test data are not part of the model and do not enter step keys.
+     */
+    public List<Path> contentFiles() {
+        if (configOnly) {
+            return List.of(path);
+        }
+        try (Stream<Path> files = Files.list(path)) {
+            return files.filter(Files::isRegularFile).filter(f -> !f.getFileName().toString().startsWith("."))
+                    .sorted().toList();
+        } catch (IOException e) {
+            throw new InvalidInputException(path + ": cannot list: " + e.getMessage(), e);
+        }
+    }
+
+    /** Every model file by content, into a step key. */
+    void describe(StepKey.Builder key) {
+        for (Path file : contentFiles()) {
+            key.file("model/" + file.getFileName(), file);
+        }
     }
 
     /** Weights in the checkpoint (every tensor's elements; lm_head counted once when untied). */

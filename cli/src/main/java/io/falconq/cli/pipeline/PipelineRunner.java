@@ -3,7 +3,7 @@ package io.falconq.cli.pipeline;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.falconq.formats.io.FalconqException;
 import io.falconq.formats.io.OutputException;
-import io.falconq.formats.io.ProgressListener;
+import io.falconq.cli.progress.Progress;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -32,14 +33,17 @@ public final class PipelineRunner {
     private final StepStore store;
     private final ContentHashes hashes;
     private final int threads;
-    private final ProgressListener progress;
+    private final Function<String, Progress> progress;
     private final PipelineEvent.Listener listener;
     private final boolean rebuild;
 
     /**
      * @param rebuild run every step even when its record matches (the records are then rewritten)
      */
-    public PipelineRunner(Path dist, ContentHashes hashes, int threads, ProgressListener progress,
+    /**
+     * @param progress opens the progress rendering of one step (given its label); closed when the step ends
+     */
+    public PipelineRunner(Path dist, ContentHashes hashes, int threads, Function<String, Progress> progress,
                           PipelineEvent.Listener listener, boolean rebuild) {
         this.dist = dist;
         this.store = new StepStore(dist);
@@ -50,10 +54,18 @@ public final class PipelineRunner {
         this.rebuild = rebuild;
     }
 
+    private int skipped;
+
+    /** Steps the last {@link #run} skipped because their records still held. */
+    public int skippedCount() {
+        return skipped;
+    }
+
     /** Runs (or skips) every step; returns every step's record by id, in step order. */
     public Map<String, StepRecord> run(List<PipelineStep> steps) {
         checkOrder(steps);
         removeStalePartials(dist);
+        skipped = 0;
         Map<String, StepRecord> records = new LinkedHashMap<>();
         for (int i = 0; i < steps.size(); i++) {
             PipelineStep step = steps.get(i);
@@ -70,6 +82,7 @@ public final class PipelineRunner {
             String reason = previous.isEmpty() ? (rebuild ? "--rebuild" : "not done yet")
                     : whyStale(step, previous.get(), key);
             if (reason == null) {
+                skipped++;
                 records.put(step.id(), previous.get());
                 listener.on(new PipelineEvent(i + 1, steps.size(), step.id(), step.label(),
                         PipelineEvent.Kind.SKIPPED, "unchanged, key " + key.substring(0, 12), 0));
@@ -83,8 +96,8 @@ public final class PipelineRunner {
             }
             long start = System.nanoTime();
             JsonNode result;
-            try {
-                result = step.run(new StepContext(dist, Map.copyOf(upstream), threads, progress));
+            try (Progress rendering = progress.apply(step.label())) {
+                result = step.run(new StepContext(dist, Map.copyOf(upstream), threads, rendering));
             } catch (FalconqException | IllegalStateException | IllegalArgumentException e) {
                 throw e;
             } catch (Exception e) {

@@ -25,7 +25,7 @@ record ModelTable(List<String> headers, List<List<String>> rows) {
         for (VariantReport v : model.variants()) {
             rows.add(List.of(v.name(), v.kind().name().toLowerCase(Locale.ROOT), typeMix(v.typeMix()),
                     size(v.fileSizeBytes()), bitsPerWeight(v.bitsPerWeight()), ppl(v.ppl(), v.pplError()),
-                    deltaPpl(v.deltaPpl()), kld(v.kld().mean()), kld(v.kld().p99()), top1(v.top1Percent()),
+                    deltaPpl(v.deltaPpl(), v.deltaPplError()), kld(v.kld().mean()), kld(v.kld().p99()), top1(v.top1Percent()),
                     tokensPerSecond(v.tokensPerSecond())));
         }
         return new ModelTable(HEADERS, List.copyOf(rows));
@@ -45,8 +45,8 @@ record ModelTable(List<String> headers, List<List<String>> rows) {
         return String.format(Locale.ROOT, "%.4f ± %.4f", ppl, error);
     }
 
-    static String deltaPpl(double delta) {
-        return String.format(Locale.ROOT, "%+.4f", delta);
+    static String deltaPpl(double delta, double error) {
+        return String.format(Locale.ROOT, "%+.4f ± %.4f", delta, error);
     }
 
     static String kld(double nats) {

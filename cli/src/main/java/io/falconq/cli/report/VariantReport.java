@@ -15,17 +15,20 @@ import java.util.TreeMap;
  * @param typeMix         number of tensors stored in each type (ggml type names for GGUF; for GPTQ the packed
  *                        linears are counted as {@code gptq-int4}/{@code gptq-int8} and the rest by dtype)
  * @param fileSizeBytes   bytes of the artifact (sum over the folder's files for GPTQ)
- * @param bitsPerWeight   8 · tensor bytes / the model's parameterCount (headers and metadata excluded)
+ * @param bitsPerWeight   8 · tensor bytes / weights stored (headers and metadata excluded; for GPTQ the weights
+ *                        the packed integers stand for)
  * @param ppl             perplexity of the variant
  * @param pplError        one standard error of {@code ppl}
  * @param deltaPpl        {@code ppl − baseline.ppl}
+ * @param deltaPplError   one standard error of {@code deltaPpl}, from the covariance of the two models' per-token
+ *                        log-likelihoods on the same tokens (llama.cpp's formula), much smaller than either ppl error
  * @param kld             KL divergence of the variant's next-token distribution from the baseline's, per position
  * @param top1Percent     % of scored positions where the variant's most likely token equals the baseline's
  * @param tokensPerSecond scoring throughput of falconq's runtime on this machine
  * @param artifact        where the artifact is and its checksum
  */
 public record VariantReport(String name, Kind kind, Map<String, Integer> typeMix, long fileSizeBytes,
-                            double bitsPerWeight, double ppl, double pplError, double deltaPpl, KldStats kld,
+                            double bitsPerWeight, double ppl, double pplError, double deltaPpl, double deltaPplError, KldStats kld,
                             double top1Percent, double tokensPerSecond, ArtifactRef artifact) {
 
     public enum Kind {
@@ -44,6 +47,7 @@ public record VariantReport(String name, Kind kind, Map<String, Integer> typeMix
         ReportChecks.requireFinite(name, "ppl", ppl);
         ReportChecks.requireFinite(name, "pplError", pplError);
         ReportChecks.requireFinite(name, "deltaPpl", deltaPpl);
+        ReportChecks.requireFinite(name, "deltaPplError", deltaPplError);
         ReportChecks.requireFinite(name, "top1Percent", top1Percent);
         ReportChecks.requireFinite(name, "tokensPerSecond", tokensPerSecond);
         if (fileSizeBytes <= 0) {

@@ -3,7 +3,7 @@ package io.falconq.cli.pipeline;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.falconq.formats.io.AtomicOutput;
-import io.falconq.formats.io.ProgressListener;
+import io.falconq.cli.progress.Progress;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -96,7 +96,7 @@ class PipelineRunnerTest {
     }
 
     private Map<String, StepRecord> run(List<PipelineStep> steps) {
-        return new PipelineRunner(dist, new ContentHashes(), 1, ProgressListener.NONE, events::add, false).run(steps);
+        return new PipelineRunner(dist, new ContentHashes(), 1, label -> Progress.silent(), events::add, false).run(steps);
     }
 
     private List<PipelineStep> chain(String calibrateOption, String convertOption, String otherOption) {

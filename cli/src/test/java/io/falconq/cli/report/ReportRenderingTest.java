@@ -25,8 +25,8 @@ class ReportRenderingTest {
         assertTrue(md.contains("## falcon-h1-tiny-sharded\n"), md);
         assertEquals(2, count(md, "| Variant | Kind | Type mix | Size | Bits/weight | PPL | ΔPPL | KLD mean | KLD p99 | Top-1 | Tokens/s |"));
         // Q4_K_M row, every value from SampleReports: 4,400,000 B = 4.196167 MiB; KLD p99 = 8 · 0.021987
-        assertTrue(md.contains("| Q4_K_M | gguf | F32 49, Q8_0 30 | 4.20 MiB | 4.89 | 65.4321 ± 0.0123 | +1.3720 | 0.021987 | 0.175896 | 93.50 % | 1234.5 |"), md);
-        assertTrue(md.contains("| w4-gptq | gptq | BF16 21, gptq-int4 28 | 3.91 MiB | 4.25 | 66.0100 ± 0.0123 | +1.9499 | 0.031250 | 0.250000 | 92.00 % | 1234.5 |"), md);
+        assertTrue(md.contains("| Q4_K_M | gguf | F32 49, Q8_0 30 | 4.20 MiB | 4.89 | 65.4321 ± 0.0123 | +1.3720 ± 0.0045 | 0.021987 | 0.175896 | 93.50 % | 1234.5 |"), md);
+        assertTrue(md.contains("| w4-gptq | gptq | BF16 21, gptq-int4 28 | 3.91 MiB | 4.25 | 66.0100 ± 0.0123 | +1.9499 ± 0.0045 | 0.031250 | 0.250000 | 92.00 % | 1234.5 |"), md);
         // baseline row: 13,100,000 B = 12.493134 MiB
         assertTrue(md.contains("| BF16 (original) | original | — | 12.49 MiB | 16.00 | 64.0601 ± 0.5432 | — | — | — | — | 987.6 |"), md);
         assertTrue(md.contains("2044 scored tokens"), md);
@@ -37,8 +37,8 @@ class ReportRenderingTest {
     @Test
     void htmlHasTheSameCellsAndTwoDecodableChartsPerModel() throws IOException {
         String html = HtmlReport.render(report);
-        for (String cell : List.of("Q4_K_M", "65.4321 ± 0.0123", "+1.3720", "0.021987", "93.50 %", "4.20 MiB",
-                "+17.8399", "0.345600", "71.25 %", "64.0601 ± 0.5432", "+0.2399")) {
+        for (String cell : List.of("Q4_K_M", "65.4321 ± 0.0123", "+1.3720 ± 0.0045", "0.021987", "93.50 %", "4.20 MiB",
+                "+17.8399 ± 0.0045", "0.345600", "71.25 %", "64.0601 ± 0.5432", "+0.2399 ± 0.0045")) {
             assertTrue(html.contains("<td>" + cell + "</td>") || html.contains("<td class=\"num\">" + cell + "</td>"),
                     "missing cell " + cell);
         }

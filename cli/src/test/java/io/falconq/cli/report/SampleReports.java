@@ -16,7 +16,7 @@ final class SampleReports {
                 : "tiny/tiny-" + name + "/model.safetensors";
         return new VariantReport(name, kind,
                 kind == VariantReport.Kind.GGUF ? Map.of("F32", 49, "Q8_0", 30) : Map.of("gptq-int4", 28, "BF16", 21),
-                size, bpw, ppl, 0.0123, deltaPpl,
+                size, bpw, ppl, 0.0123, deltaPpl, 0.0045,
                 new VariantReport.KldStats(kldMean, kldMean * 0.5, kldMean * 8, kldMean * 20), top1, 1234.5,
                 new VariantReport.ArtifactRef(file, "ab".repeat(32)));
     }

@@ -1,0 +1,217 @@
+package io.falconq.cli;
+
+import io.falconq.cli.options.ThreadsOption;
+import io.falconq.cli.options.VerbosityMixin;
+import io.falconq.cli.pipeline.ContentHashes;
+import io.falconq.cli.pipeline.DryRunPlanner;
+import io.falconq.cli.pipeline.ModelInput;
+import io.falconq.cli.pipeline.PipelineEvent;
+import io.falconq.cli.pipeline.PipelinePlan;
+import io.falconq.cli.pipeline.PipelineRunner;
+import io.falconq.cli.pipeline.PipelineSettings;
+import io.falconq.cli.pipeline.PipelineStep;
+import io.falconq.cli.pipeline.StepRecord;
+import io.falconq.cli.pipeline.TextInput;
+import io.falconq.cli.pipeline.VariantList;
+import io.falconq.cli.pipeline.VariantSpec;
+import io.falconq.cli.progress.Progress;
+import io.falconq.cli.report.HtmlReport;
+import io.falconq.cli.report.Manifest;
+import io.falconq.cli.report.MarkdownReport;
+import io.falconq.cli.report.Report;
+import io.falconq.cli.report.ReportClock;
+import io.falconq.cli.report.ReportFiles;
+import io.falconq.cli.report.ReportJson;
+import io.falconq.formats.io.OutputException;
+import io.falconq.runtime.eval.EvalProtocol;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code falconq pipeline}: every variant of every model, made and measured with the same library steps as
+ * {@code convert}, {@code quantize}, {@code calibrate} and {@code eval}, resumable, with the reports of
+ * {@code docs/report-schema.md}.
+ */
+@Command(name = "pipeline",
+        description = {
+                "Make every variant of every model and measure it against the original on identical tokens: "
+                        + "calibrate once per model, convert/quantize each variant, evaluate each (ppl, ΔPPL, KL "
+                        + "divergence, top-1 agreement, tokens/s), then write report.json, report.md, report.html "
+                        + "and manifest.json into the output folder.",
+                "Every file is written atomically. A re-run skips each step whose inputs and options are unchanged "
+                        + "(content hashes, recorded in OUT/.falconq), so an interrupted run resumes where it "
+                        + "stopped. --dry-run prints each artifact's size and each step's expected time and memory "
+                        + "on this machine; with --config it plans models that are not on disk."})
+public final class PipelineCommand implements Callable<Integer> {
+    @Spec
+    private CommandSpec spec;
+
+    static final class Models {
+        @Option(names = "--model", paramLabel = "DIR", required = true,
+                description = "Hugging Face Falcon-H1 checkpoint folder; repeat for several models.")
+        List<Path> folders = new ArrayList<>();
+
+        @Option(names = "--config", paramLabel = "FILE", required = true,
+                description = "A config.json alone (e.g. ../shared/configs/*.json): planned with --dry-run only.")
+        List<Path> configs = new ArrayList<>();
+    }
+
+    @ArgGroup(exclusive = false, multiplicity = "1")
+    private Models models;
+
+    static final class Variants {
+        @Option(names = "--variants", paramLabel = "LIST",
+                description = "Comma-separated variants: llama-quantize mixes (Q8_0, Q4_K_M, …, optionally -imatrix) "
+                        + "and w8/w4 with -rtn|-clip|-awq|-gptq and -g<N>|-gch.")
+        String list;
+
+        @Option(names = "--variants-file", paramLabel = "FILE",
+                description = "Variant list file: names separated by commas or lines, # comments "
+                        + "(examples/pipeline/falcon-h1-variants.txt).")
+        Path file;
+    }
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    private Variants variants;
+
+    @Option(names = "--eval-data", paramLabel = "TEXT",
+            description = "Evaluation text: a UTF-8 file or builtin:NAME. Required unless --dry-run.")
+    private String evalData;
+
+    @Option(names = "--protocol", defaultValue = "falconq", paramLabel = "falconq|llama.cpp",
+            description = "Perplexity protocol (SPEC §4; default ${DEFAULT-VALUE}).")
+    private String protocol;
+
+    @Option(names = "--ctx", defaultValue = "512", paramLabel = "N", description = "Tokens per evaluation window (default ${DEFAULT-VALUE}).")
+    private int ctx;
+
+    @Option(names = "--chunks", defaultValue = "-1", paramLabel = "N",
+            description = "Evaluate at most N windows (default: all).")
+    private int chunks;
+
+    @Option(names = "--calib-data", defaultValue = "builtin:en", paramLabel = "TEXT",
+            description = "Calibration text for -imatrix, clip, awq and gptq variants (default ${DEFAULT-VALUE}).")
+    private String calibData;
+
+    @Option(names = "--calib-ctx", defaultValue = "512", paramLabel = "N", description = "Calibration chunk length (default ${DEFAULT-VALUE}).")
+    private int calibCtx;
+
+    @Option(names = "--calib-chunks", defaultValue = "-1", paramLabel = "N",
+            description = "Use at most N calibration chunks (default: all).")
+    private int calibChunks;
+
+    @Option(names = "--damp", defaultValue = "0.01", paramLabel = "F", description = "GPTQ damp_percent (default ${DEFAULT-VALUE}).")
+    private double damp;
+
+    @Option(names = {"-o", "--output"}, required = true, paramLabel = "DIR",
+            description = "Output folder (created if missing; an existing one is resumed).")
+    private Path output;
+
+    @Option(names = "--dry-run", description = "Plan only: print every artifact's size and each step's expected time "
+            + "and memory on this machine; write nothing.")
+    private boolean dryRun;
+
+    @Option(names = "--rebuild", description = "Redo every step even when its recorded inputs are unchanged.")
+    private boolean rebuild;
+
+    @Mixin
+    private ThreadsOption threads;
+
+    @Mixin
+    private VerbosityMixin verbosity;
+
+    @Override
+    public Integer call() {
+        List<VariantSpec> variantList = variants.file != null ? VariantList.read(variants.file)
+                : VariantList.parse(variants.list);
+        List<ModelInput> inputs = new ArrayList<>();
+        models.folders.forEach(f -> inputs.add(ModelInput.folder(f)));
+        models.configs.forEach(c -> inputs.add(ModelInput.config(c)));
+        checkUniqueNames(inputs);
+        EvalProtocol evalProtocol;
+        try {
+            evalProtocol = EvalProtocol.parse(protocol);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--protocol: " + e.getMessage());
+        }
+        if (dryRun) {
+            DryRunPlanner.Plan plan = DryRunPlanner.plan(inputs, variantList, new DryRunPlanner.Options(evalProtocol,
+                    ctx, chunks, evalData == null ? null : TextInput.read(evalData), TextInput.read(calibData),
+                    calibCtx, calibChunks, damp, threads.threads()));
+            DryRunPlanner.print(plan, spec.commandLine().getOut());
+            return ExitCodes.OK;
+        }
+        if (!models.configs.isEmpty()) {
+            throw new ParameterException(spec.commandLine(), "--config models have no weights: use them with --dry-run");
+        }
+        if (evalData == null) {
+            throw new ParameterException(spec.commandLine(), "missing --eval-data TEXT");
+        }
+        if (ctx < 2 || calibCtx < 16) {
+            throw new ParameterException(spec.commandLine(), "--ctx must be at least 2 and --calib-ctx at least 16");
+        }
+        String toolVersion = toolVersion();
+        PipelineSettings settings = new PipelineSettings(TextInput.read(evalData), evalProtocol, ctx, chunks,
+                TextInput.read(calibData), calibCtx, calibChunks, damp, threads.threads(), toolVersion);
+        Path dist = output.toAbsolutePath().normalize();
+        try {
+            Files.createDirectories(dist);
+        } catch (IOException e) {
+            throw new OutputException(dist + ": cannot create output folder: " + e.getMessage(), e);
+        }
+
+        PrintWriter err = spec.commandLine().getErr();
+        List<PipelineStep> steps = PipelinePlan.steps(inputs, variantList, settings);
+        ContentHashes hashes = new ContentHashes();
+        PipelineRunner runner = new PipelineRunner(dist, hashes, threads.threads(),
+                label -> Progress.create(spec, verbosity, label), event -> {
+                    if (!verbosity.quiet()) {
+                        err.println(event.line());
+                        err.flush();
+                    }
+                }, rebuild);
+        Map<String, StepRecord> records = runner.run(steps);
+        Report report = PipelinePlan.report(inputs, variantList, settings, records, hashes, dist, toolVersion,
+                ReportClock.createdAt());
+        ReportFiles.writeAll(report, dist);
+        PrintWriter out = spec.commandLine().getOut();
+        long skipped = runner.skippedCount();
+        out.printf("%s: %d model%s × %d variant%s; %d step%s run, %d unchanged; wrote %s, %s, %s, %s%n", dist,
+                inputs.size(), inputs.size() == 1 ? "" : "s", variantList.size(), variantList.size() == 1 ? "" : "s",
+                steps.size() - skipped, steps.size() - skipped == 1 ? "" : "s", skipped, ReportJson.FILE_NAME,
+                MarkdownReport.FILE_NAME, HtmlReport.FILE_NAME, Manifest.FILE_NAME);
+        out.flush();
+        return ExitCodes.OK;
+    }
+
+    private static void checkUniqueNames(List<ModelInput> inputs) {
+        List<String> seen = new ArrayList<>();
+        for (ModelInput m : inputs) {
+            if (seen.contains(m.name())) {
+                throw new io.falconq.formats.io.InvalidInputException(m.path() + ": a second model named " + m.name()
+                        + " (models are told apart by folder or config-file name)");
+            }
+            seen.add(m.name());
+        }
+    }
+
+    /** The jar's Implementation-Version, or "dev" when run from classes. */
+    static String toolVersion() {
+        String v = FalconqCli.class.getPackage().getImplementationVersion();
+        return v == null ? "dev" : v;
+    }
+}

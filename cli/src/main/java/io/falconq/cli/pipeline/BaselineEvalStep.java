@@ -1,0 +1,91 @@
+package io.falconq.cli.pipeline;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.falconq.formats.io.InvalidInputException;
+import io.falconq.runtime.FalconH1Forward;
+import io.falconq.runtime.FalconH1Model;
+import io.falconq.runtime.eval.EvalProtocol;
+import io.falconq.runtime.eval.EvalResult;
+import io.falconq.runtime.eval.LogitsFile;
+import io.falconq.runtime.eval.PerplexityEvaluator;
+import io.falconq.runtime.text.HfTokenizer;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Scores the original checkpoint and saves its log-probabilities at every scored position (as
+ * {@code falconq eval --save-logits}), once per model. Every variant is then scored against this file, on the
+ * token stream stored in its header: identical tokens for all.
+ */
+public final class BaselineEvalStep implements PipelineStep {
+    private final ModelInput model;
+    private final PipelineSettings settings;
+
+    public BaselineEvalStep(ModelInput model, PipelineSettings settings) {
+        this.model = model;
+        this.settings = settings;
+    }
+
+    public static String id(ModelInput model) {
+        return model.name() + "/original/eval";
+    }
+
+    /** The saved log-probabilities, in the pipeline's state folder (not published). */
+    public static Path logitsPath(ModelInput model) {
+        return Path.of(StepStore.STATE_DIR, model.name(), "original.logits");
+    }
+
+    @Override
+    public String id() {
+        return id(model);
+    }
+
+    @Override
+    public String label() {
+        return model.name() + " original: evaluate and save log-probabilities";
+    }
+
+    @Override
+    public List<String> dependsOn() {
+        return List.of();
+    }
+
+    @Override
+    public void describeInputs(StepKey.Builder key) {
+        model.describe(key);
+        settings.describeEvaluation(key);
+    }
+
+    @Override
+    public List<Path> outputs() {
+        return List.of(logitsPath(model));
+    }
+
+    @Override
+    public JsonNode run(StepContext context) {
+        try (FalconH1Model loaded = FalconH1Model.load(model.path());
+             FalconH1Forward forward = new FalconH1Forward(loaded, context.threads())) {
+            Path tokenizerDir = loaded.tokenizerDir().orElseThrow(() -> new InvalidInputException(model.path()
+                    + ": no tokenizer.json beside the model (needed to tokenize the evaluation text)"));
+            int[] ids;
+            int bos;
+            try (HfTokenizer tokenizer = HfTokenizer.load(tokenizerDir)) {
+                ids = tokenizer.encodeForModel(settings.evalText().text());
+                bos = tokenizer.addsBos() && tokenizer.bosId().isPresent() ? tokenizer.bosId().getAsInt() : -1;
+            }
+            EvalProtocol protocol = settings.protocol();
+            List<EvalProtocol.Window> windows = protocol.windows(ids, settings.ctx(), bos, settings.chunks());
+            LogitsFile.Header header = new LogitsFile.Header(LogitsFile.Layout.FALCONQ, protocol, settings.ctx(),
+                    loaded.config().vocabSize(), windows.size(), bos, ids);
+            EvalResult result;
+            try (LogitsFile.Writer logits = LogitsFile.create(context.resolve(logitsPath(model)), true, header)) {
+                result = PerplexityEvaluator.evaluate(forward, protocol, settings.ctx(), windows, ids, logits, null,
+                        (done, total, ppl, tps) -> context.progress().onStep(done, total,
+                                String.format(java.util.Locale.ROOT, "window %d/%d  ppl %.4f", done, total, ppl)));
+                logits.commit();
+            }
+            return StepStore.MAPPER.valueToTree(EvalNumbers.of(result));
+        }
+    }
+}

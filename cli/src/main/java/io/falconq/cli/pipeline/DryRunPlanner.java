@@ -1,0 +1,339 @@
+package io.falconq.cli.pipeline;
+
+import io.falconq.convert.recipe.FallbackChain;
+import io.falconq.convert.recipe.RecipeContext;
+import io.falconq.formats.gguf.GgmlType;
+import io.falconq.formats.hf.HfCheckpoint;
+import io.falconq.formats.safetensors.SafetensorsFile;
+import io.falconq.model.FalconH1Config;
+import io.falconq.model.TensorRole;
+import io.falconq.runtime.eval.EvalProtocol;
+import io.falconq.runtime.eval.LogProbRecord;
+import io.falconq.runtime.text.HfTokenizer;
+
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * {@code falconq pipeline --dry-run}: every step the pipeline would run, with the size of what it writes
+ * ({@link ArtifactPlanner}: the converter's own plan) and its expected time and memory ({@link CostModel}).
+ * Nothing is read beyond headers, configs and the texts; nothing is written.
+ */
+public final class DryRunPlanner {
+    /**
+     * Characters per token of an English byte-level BPE text, for counting tokens without a tokenizer (a config
+     * alone): the tiny model's tokenizer turns {@code corpus/valid.txt}'s 159,529 bytes into about 40,000 tokens.
+     */
+    static final double BYTES_PER_TOKEN = 4.0;
+
+    /** Windows assumed when neither --eval-data nor --chunks says how many. */
+    static final int ASSUMED_WINDOWS = 100;
+
+    /** Working memory of a conversion: bounded row-chunk buffers per thread (GgufConversion), plus the JVM. */
+    static final long CONVERT_WORKING_BYTES = 64L << 20;
+
+    public record Options(EvalProtocol protocol, int ctx, int chunks, TextInput evalText, TextInput calibText,
+                          int calibCtx, int calibChunks, double dampPercent, int threads) {
+    }
+
+    /**
+     * One step: what it writes ({@code artifact} null for none) and its cost.
+     *
+     * @param memoryBytes peak resident memory: the weights it maps or holds plus its working buffers
+     */
+    public record Step(String label, Path artifact, long artifactBytes, boolean exact, double seconds, long memoryBytes) {
+    }
+
+    /** A model's steps and the token counts they assume. */
+    public record ModelPlan(ModelInput model, long parameterCount, List<Step> steps,
+                            List<ArtifactPlanner.PlannedArtifact> artifacts, String tokenNote) {
+        public double seconds() {
+            return steps.stream().mapToDouble(Step::seconds).sum();
+        }
+
+        public long peakMemory() {
+            return steps.stream().mapToLong(Step::memoryBytes).max().orElse(0);
+        }
+    }
+
+    public record Plan(List<ModelPlan> models, int threads) {
+    }
+
+    private DryRunPlanner() {
+    }
+
+    public static Plan plan(List<ModelInput> models, List<VariantSpec> variants, Options options) {
+        List<ModelPlan> plans = new ArrayList<>();
+        for (ModelInput model : models) {
+            plans.add(planModel(model, variants, options));
+        }
+        return new Plan(plans, options.threads());
+    }
+
+    private record Tokens(long evalTokens, long scoredTokens, int windows, long calibTokens, int calibChunks,
+                          String note) {
+    }
+
+    static ModelPlan planModel(ModelInput model, List<VariantSpec> variants, Options options) {
+        FalconH1Config c = model.config();
+        Tokens tokens = countTokens(model, options);
+        long perToken = CostModel.weightsPerToken(c);
+        long working = CostModel.forwardWorkingBytes(c, Math.max(options.ctx(), options.calibCtx()));
+        long originalBytes = originalWeightBytes(model);
+        List<Step> steps = new ArrayList<>();
+        List<ArtifactPlanner.PlannedArtifact> artifacts = new ArrayList<>();
+
+        long logitsBytes = 32 + 4 * (tokens.evalTokens() + 1)
+                + tokens.scoredTokens() * (long) LogProbRecord.bytes(c.vocabSize());
+        double evalCpu = tokens.evalTokens() * (double) perToken * CostModel.FORWARD_NS_PER_WEIGHT_TOKEN;
+        steps.add(new Step("original: evaluate, save log-probabilities", BaselineEvalStep.logitsPath(model),
+                logitsBytes, false, CostModel.wallSeconds(evalCpu, options.threads()), originalBytes + working));
+
+        boolean anyImatrix = variants.stream().anyMatch(v -> v instanceof VariantSpec.Gguf g && g.imatrix());
+        boolean anyCalibrated = variants.stream().anyMatch(VariantSpec::needsCalibration);
+        boolean hessians = variants.stream().anyMatch(v -> v instanceof VariantSpec.IntQuant q
+                && (q.method().equals("gptq") || q.method().equals("awq")));
+        boolean anyClip = variants.stream().anyMatch(v -> v instanceof VariantSpec.IntQuant q && q.method().equals("clip"));
+        long hessianBytes = hessians ? 8 * hessianElements(c) : 0;
+        if (anyCalibrated || anyClip) {
+            double cpu = tokens.calibTokens() * (double) perToken * CostModel.FORWARD_NS_PER_WEIGHT_TOKEN;
+            if (hessians) {
+                cpu += tokens.calibTokens() * (hessianElements(c) / 2.0) * CostModel.HESSIAN_NS_PER_MAC;
+            }
+            Path imatrix = anyImatrix ? ImatrixStep.path(model) : null;
+            long imatrixBytes = anyImatrix ? imatrixFileBytes(c) : -1;
+            steps.add(new Step("calibrate (" + tokens.calibChunks() + " chunks of " + options.calibCtx() + ")"
+                    + (hessians ? " + GPTQ/AWQ Hessians" : ""), imatrix, imatrixBytes, false,
+                    CostModel.wallSeconds(cpu, options.threads()), originalBytes + working + hessianBytes));
+        }
+
+        ArtifactPlanner.ImatrixLabel label = new ArtifactPlanner.ImatrixLabel(ImatrixStep.fileName(model),
+                options.calibText().label(), Math.max(1, tokens.calibChunks()));
+        HfCheckpoint checkpoint = model.configOnly() ? null : HfCheckpoint.open(model.path());
+        try {
+            for (VariantSpec variant : variants) {
+                switch (variant) {
+                    case VariantSpec.Gguf gguf -> {
+                        ArtifactPlanner.PlannedArtifact a = checkpoint != null
+                                ? ArtifactPlanner.planGguf(model, checkpoint, gguf, label)
+                                : ArtifactPlanner.planGguf(model, gguf);
+                        artifacts.add(a);
+                        double cpu = convertCpuNanos(c, gguf);
+                        steps.add(new Step(variant.name() + ": convert to GGUF", a.path(), a.fileBytes(), a.exact(),
+                                CostModel.wallSeconds(cpu, options.threads()), originalBytes + CONVERT_WORKING_BYTES));
+                    }
+                    case VariantSpec.IntQuant q -> {
+                        ArtifactPlanner.PlannedArtifact a = ArtifactPlanner.planGptq(model, checkpoint, q, options.dampPercent());
+                        artifacts.add(a);
+                        steps.add(new Step(variant.name() + ": quantize to int" + q.scheme().bits() + " ("
+                                + q.method() + ")", a.path(), a.fileBytes(), a.exact(),
+                                CostModel.wallSeconds(quantizeCpuNanos(c, q), 1),
+                                originalBytes + quantizeHeapBytes(c, q) + (q.needsCalibration() ? hessianBytes : 0)));
+                    }
+                }
+                ArtifactPlanner.PlannedArtifact made = artifacts.getLast();
+                steps.add(new Step(variant.name() + ": evaluate", null, -1, true,
+                        CostModel.wallSeconds(evalCpu, options.threads()), made.fileBytes() + working + logitsBytes / 8));
+            }
+        } finally {
+            if (checkpoint != null) {
+                checkpoint.close();
+            }
+        }
+        return new ModelPlan(model, model.parameterCount(), steps, artifacts, tokens.note());
+    }
+
+    private static Tokens countTokens(ModelInput model, Options options) {
+        EvalProtocol protocol = options.protocol();
+        long evalTokens;
+        String note;
+        boolean exact = false;
+        int[] ids = null;
+        Path tokenizer = model.configOnly() ? null : model.path().resolve("tokenizer.json");
+        if (options.evalText() != null && tokenizer != null && Files.isRegularFile(tokenizer)) {
+            try (HfTokenizer tok = HfTokenizer.load(model.path())) {
+                ids = tok.encodeForModel(options.evalText().text());
+                int bos = tok.addsBos() && tok.bosId().isPresent() ? tok.bosId().getAsInt() : -1;
+                List<EvalProtocol.Window> windows = protocol.windows(ids, options.ctx(), bos, options.chunks());
+                long run = 0;
+                long scored = 0;
+                for (EvalProtocol.Window w : windows) {
+                    run += w.length();
+                    scored += w.scoredCount();
+                }
+                long calib = calibTokens(tok.encodeForModel(options.calibText().text()).length, options);
+                return new Tokens(run, scored, windows.size(), calib * options.calibCtx(), (int) calib,
+                        "token counts from the model's tokenizer");
+            }
+        }
+        if (options.evalText() != null) {
+            evalTokens = 1 + Math.round(options.evalText().text().getBytes(StandardCharsets.UTF_8).length / BYTES_PER_TOKEN);
+            note = String.format(Locale.ROOT, "token counts estimated at %.1f bytes per token (no tokenizer)",
+                    BYTES_PER_TOKEN);
+        } else {
+            int windows = options.chunks() > 0 ? options.chunks() : ASSUMED_WINDOWS;
+            evalTokens = (long) windows * options.ctx();
+            note = options.chunks() > 0 ? "no --eval-data: " + windows + " full windows assumed"
+                    : "no --eval-data or --chunks: " + ASSUMED_WINDOWS + " windows of " + options.ctx() + " assumed";
+        }
+        int windows = (int) Math.max(1, (evalTokens + options.ctx() - 1) / options.ctx());
+        if (options.chunks() > 0 && windows > options.chunks()) {
+            windows = options.chunks();
+            evalTokens = Math.min(evalTokens, (long) windows * options.ctx());
+        }
+        long scored = protocol == EvalProtocol.FALCONQ ? evalTokens - windows
+                : (long) windows * (options.ctx() - 1 - options.ctx() / 2);
+        long calibText = Math.round(options.calibText().text().getBytes(StandardCharsets.UTF_8).length / BYTES_PER_TOKEN);
+        long calib = calibTokens(calibText, options);
+        return new Tokens(evalTokens, scored, windows, calib * options.calibCtx(), (int) calib, note);
+    }
+
+    private static long calibTokens(long textTokens, Options options) {
+        long chunks = textTokens / options.calibCtx();
+        return options.calibChunks() > 0 ? Math.min(chunks, options.calibChunks()) : chunks;
+    }
+
+    /** Bytes of the original weights: the safetensors files, or 2 bytes per parameter (BF16) for a config. */
+    static long originalWeightBytes(ModelInput model) {
+        if (model.configOnly()) {
+            return 2 * model.parameterCount();
+        }
+        try (HfCheckpoint checkpoint = HfCheckpoint.open(model.path())) {
+            return checkpoint.shards().stream().mapToLong(SafetensorsFile::fileSize).sum();
+        }
+    }
+
+    /** Elements of the per-layer input Hessians (one per distinct linear input: H, nh·hd, Di, H, F). */
+    static long hessianElements(FalconH1Config c) {
+        long h = c.hiddenSize();
+        long perLayer = 2 * h * h + (long) c.qSize() * c.qSize() + (long) c.ssmInnerSize() * c.ssmInnerSize()
+                + (long) c.intermediateSize() * c.intermediateSize();
+        return c.numLayers() * perLayer;
+    }
+
+    /** An imatrix of every linear input: sums (4 bytes per input channel) and names, about. */
+    static long imatrixFileBytes(FalconH1Config c) {
+        long perLayer = 4L * (4L * c.hiddenSize() + c.qSize() + c.ssmInnerSize() + 3L * c.hiddenSize()
+                + c.intermediateSize()) + 9 * 80;
+        return c.numLayers() * perLayer + 4096;
+    }
+
+    private static double convertCpuNanos(FalconH1Config c, VariantSpec.Gguf variant) {
+        double nanos = 0;
+        for (TensorRole role : TensorRole.values()) {
+            if (!role.presentIn(c)) {
+                continue;
+            }
+            long[] shape = role.convertedShape(c);
+            long elements = 1;
+            for (long d : shape) {
+                elements *= d;
+            }
+            int layers = role.perLayer() ? c.numLayers() : 1;
+            for (int i = 0; i < layers; i++) {
+                int layer = role.perLayer() ? i : -1;
+                RecipeContext context = new RecipeContext(role, layer, c.numLayers(), c.gqaGroupSize(),
+                        variant.imatrix(), shape[shape.length - 1], true);
+                FallbackChain.Resolution chosen = variant.recipe().chooseType(context, role.ggufName(layer));
+                nanos += elements * CostModel.convertNsPerElement(chosen == null ? GgmlType.F32 : chosen.type());
+            }
+        }
+        return nanos;
+    }
+
+    /** The linears GptqCheckpointWriter quantizes, per layer: (out, in). */
+    static long[][] linearShapes(FalconH1Config c) {
+        long h = c.hiddenSize();
+        return new long[][]{{c.qSize(), h}, {c.kvSize(), h}, {c.kvSize(), h}, {h, c.qSize()},
+                {c.inProjSize(), h}, {h, c.ssmInnerSize()}, {c.intermediateSize(), h}, {c.intermediateSize(), h},
+                {h, c.intermediateSize()}};
+    }
+
+    private static double quantizeCpuNanos(FalconH1Config c, VariantSpec.IntQuant q) {
+        double nanos = 0;
+        for (long[] s : linearShapes(c)) {
+            long out = s[0];
+            long in = s[1];
+            nanos += out * in * CostModel.RTN_NS_PER_WEIGHT;
+            if (q.method().equals("gptq")) {
+                nanos += (out * (double) in * in + in * (double) in * in / 3.0) * CostModel.GPTQ_NS_PER_MAC;
+            }
+        }
+        return nanos * c.numLayers();
+    }
+
+    /**
+     * GptqCheckpointWriter keeps every linear as float (4 bytes per weight) plus its integer levels (4 bytes) until
+     * the folder is written, and a full double Hessian (8·in² bytes) for the linear being quantized.
+     */
+    private static long quantizeHeapBytes(FalconH1Config c, VariantSpec.IntQuant q) {
+        long linears = 0;
+        long largestIn = 0;
+        for (long[] s : linearShapes(c)) {
+            linears += s[0] * s[1];
+            largestIn = Math.max(largestIn, s[1]);
+        }
+        return 8 * linears * c.numLayers() + (q.method().equals("gptq") ? 8 * largestIn * largestIn : 0);
+    }
+
+    // ---- printing ---------------------------------------------------------------------------------------------
+
+    public static void print(Plan plan, PrintWriter out) {
+        long totalBytes = 0;
+        double totalSeconds = 0;
+        long peak = 0;
+        for (ModelPlan m : plan.models()) {
+            out.printf(Locale.ROOT, "%s (%s %s): %,d parameters; %s%n", m.model().name(),
+                    m.model().configOnly() ? "config" : "checkpoint", m.model().path(), m.parameterCount(), m.tokenNote());
+            out.printf(Locale.ROOT, "  %-46s %-52s %11s %9s %10s%n", "step", "writes", "size", "time", "memory");
+            long modelBytes = 0;
+            for (Step s : m.steps()) {
+                String size = s.artifactBytes() < 0 ? "" : (s.exact() ? "" : "~") + bytes(s.artifactBytes());
+                out.printf(Locale.ROOT, "  %-46s %-52s %11s %9s %10s%n", s.label(),
+                        s.artifact() == null ? "—" : s.artifact().toString(), size, duration(s.seconds()),
+                        bytes(s.memoryBytes()));
+                if (s.artifact() != null && s.artifactBytes() > 0 && !s.artifact().startsWith(StepStore.STATE_DIR)) {
+                    modelBytes += s.artifactBytes();
+                }
+            }
+            out.printf(Locale.ROOT, "  total: %d artifacts, %s to publish; %s on %d thread%s; peak memory %s%n%n",
+                    m.artifacts().size(), bytes(modelBytes), duration(m.seconds()), plan.threads(),
+                    plan.threads() == 1 ? "" : "s", bytes(m.peakMemory()));
+            totalBytes += modelBytes;
+            totalSeconds += m.seconds();
+            peak = Math.max(peak, m.peakMemory());
+        }
+        if (plan.models().size() > 1) {
+            out.printf(Locale.ROOT, "all models: %s to publish; %s on %d thread%s; peak memory %s%n", bytes(totalBytes),
+                    duration(totalSeconds), plan.threads(), plan.threads() == 1 ? "" : "s", bytes(peak));
+        }
+        out.println("Sizes without ~ are exact (the converter's plan laid out by the writer); ~ marks estimates. "
+                + "Times and memory are predictions for this machine (" + Runtime.getRuntime().availableProcessors()
+                + " cores) from CostModel's measured throughputs, good to about a factor of 2.");
+        out.flush();
+    }
+
+    static String bytes(long b) {
+        if (b < 1024 * 1024) {
+            return String.format(Locale.ROOT, "%.1f KiB", b / 1024.0);
+        }
+        double mib = b / (1024.0 * 1024.0);
+        return mib < 1024 ? String.format(Locale.ROOT, "%.1f MiB", mib) : String.format(Locale.ROOT, "%.2f GiB", mib / 1024);
+    }
+
+    static String duration(double seconds) {
+        if (seconds < 60) {
+            return String.format(Locale.ROOT, "%.0f s", Math.max(1, Math.ceil(seconds)));
+        }
+        long s = Math.round(seconds);
+        if (s < 3600) {
+            return String.format(Locale.ROOT, "%dm %02ds", s / 60, s % 60);
+        }
+        return String.format(Locale.ROOT, "%dh %02dm", s / 3600, (s % 3600) / 60);
+    }
+}

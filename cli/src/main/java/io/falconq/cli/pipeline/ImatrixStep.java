@@ -1,0 +1,86 @@
+package io.falconq.cli.pipeline;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.falconq.calib.ImportanceStats;
+import io.falconq.formats.imatrix.ImatrixEntry;
+import io.falconq.formats.imatrix.ImatrixWriter;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The model's importance matrix, as {@code falconq calibrate MODEL --data TEXT -o FILE} writes it (llama.cpp's
+ * GGUF imatrix format), published beside the GGUF files so llama.cpp users can make their own mixes with it.
+ */
+public final class ImatrixStep implements PipelineStep {
+    private final ModelInput model;
+    private final PipelineSettings settings;
+    private final ModelCalibration calibration;
+
+    public ImatrixStep(ModelInput model, PipelineSettings settings, ModelCalibration calibration) {
+        this.model = model;
+        this.settings = settings;
+        this.calibration = calibration;
+    }
+
+    public static String id(ModelInput model) {
+        return model.name() + "/imatrix";
+    }
+
+    /** {@code <model>/<model>-imatrix.gguf}. */
+    public static Path path(ModelInput model) {
+        return Path.of(model.name(), fileName(model));
+    }
+
+    /** The name recorded in GGUF files quantized with it ({@code quantize.imatrix.file}). */
+    public static String fileName(ModelInput model) {
+        return model.name() + "-imatrix.gguf";
+    }
+
+    @Override
+    public String id() {
+        return id(model);
+    }
+
+    @Override
+    public String label() {
+        return model.name() + ": importance matrix from " + settings.calibText().label();
+    }
+
+    @Override
+    public List<String> dependsOn() {
+        return List.of();
+    }
+
+    @Override
+    public void describeInputs(StepKey.Builder key) {
+        model.describe(key);
+        settings.describeCalibration(key);
+    }
+
+    @Override
+    public List<Path> outputs() {
+        return List.of(path(model));
+    }
+
+    @Override
+    public JsonNode run(StepContext context) {
+        ModelCalibration.Statistics stats = calibration.get(context.progress());
+        // the entries and chunk count exactly as falconq calibrate derives them from its collector
+        List<ImatrixEntry> entries = new ArrayList<>();
+        long maxCount = 0;
+        for (ImportanceStats s : stats.imatrix().stats().values()) {
+            entries.add(new ImatrixEntry(s.name(), s.sumSq(), new long[]{s.count()}));
+            maxCount = Math.max(maxCount, s.count());
+        }
+        int chunkCount = (int) (maxCount / settings.calibCtx());
+        ImatrixWriter.writeGguf(context.resolve(path(model)), List.of(settings.calibText().label()), chunkCount,
+                settings.calibCtx(), entries, true);
+        return StepStore.MAPPER.createObjectNode()
+                .put("chunks", chunkCount)
+                .put("tokens", stats.summary().tokens())
+                .put("entries", entries.size())
+                .put("tokensPerSecond", stats.summary().tokensPerSecond());
+    }
+}

@@ -1,0 +1,128 @@
+package io.falconq.cli.pipeline;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.falconq.cli.report.EvaluationSetup;
+import io.falconq.cli.report.ModelReport;
+import io.falconq.cli.report.Report;
+import io.falconq.cli.report.VariantReport;
+import io.falconq.formats.hf.HfCheckpoint;
+import io.falconq.formats.safetensors.SafetensorsFile;
+import io.falconq.formats.safetensors.SafetensorsTensorInfo;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The steps of {@code falconq pipeline} and the report made from their records. Per model, in order: the
+ * original's evaluation (its log-probabilities become every variant's baseline), the importance matrix when an
+ * {@code -imatrix} variant asks for it, then for each variant its artifact and its evaluation.
+ */
+public final class PipelinePlan {
+    private PipelinePlan() {
+    }
+
+    public static List<PipelineStep> steps(List<ModelInput> models, List<VariantSpec> variants, PipelineSettings settings) {
+        List<PipelineStep> steps = new ArrayList<>();
+        boolean anyImatrix = variants.stream().anyMatch(v -> v instanceof VariantSpec.Gguf g && g.imatrix());
+        boolean anyHessian = variants.stream().anyMatch(v -> v instanceof VariantSpec.IntQuant q
+                && (q.method().equals("gptq") || q.method().equals("awq")));
+        for (ModelInput model : models) {
+            if (model.configOnly()) {
+                throw new IllegalArgumentException(model.path() + ": a config alone can only be planned (--dry-run)");
+            }
+            ModelCalibration calibration = new ModelCalibration(model, settings, anyHessian);
+            steps.add(new BaselineEvalStep(model, settings));
+            if (anyImatrix) {
+                steps.add(new ImatrixStep(model, settings, calibration));
+            }
+            for (VariantSpec variant : variants) {
+                steps.add(switch (variant) {
+                    case VariantSpec.Gguf gguf -> new ConvertStep(model, gguf, settings);
+                    case VariantSpec.IntQuant intQuant -> new QuantizeStep(model, intQuant, settings, calibration);
+                });
+                steps.add(new VariantEvalStep(model, variant, settings));
+            }
+        }
+        return steps;
+    }
+
+    /** The report of a finished run; every number comes from a step record. */
+    public static Report report(List<ModelInput> models, List<VariantSpec> variants, PipelineSettings settings,
+                                Map<String, StepRecord> records, ContentHashes hashes, Path dist, String toolVersion,
+                                String createdAt) {
+        List<ModelReport> modelReports = new ArrayList<>();
+        EvalNumbers setup = null;
+        for (ModelInput model : models) {
+            EvalNumbers base = numbers(records.get(BaselineEvalStep.id(model)).result());
+            setup = setup == null ? base : setup;
+            if (base.scoredTokens() != setup.scoredTokens()) {
+                throw new IllegalStateException(model.name() + " scored " + base.scoredTokens() + " tokens, "
+                        + models.getFirst().name() + " " + setup.scoredTokens()
+                        + ": models with different tokenizers cannot share one report table setup");
+            }
+            OriginalWeights original = OriginalWeights.of(model.path());
+            ModelReport.BaselineResult baseline = new ModelReport.BaselineResult(original.fileBytes(),
+                    8.0 * original.tensorBytes() / model.parameterCount(), base.ppl(), base.pplError(),
+                    base.tokensPerSecond());
+            List<VariantReport> variantReports = new ArrayList<>();
+            for (VariantSpec variant : variants) {
+                StepRecord make = records.get(ConvertStep.id(model, variant));
+                EvalNumbers eval = numbers(records.get(VariantEvalStep.id(model, variant)).result());
+                JsonNode made = make.result();
+                Map<String, Integer> typeMix = new TreeMap<>();
+                made.get("typeMix").fields().forEachRemaining(e -> typeMix.put(e.getKey(), e.getValue().asInt()));
+                Path artifact = ArtifactPlanner.artifactPath(model.name(), variant);
+                StepRecord.OutputHash output = make.outputs().getFirst();
+                boolean gguf = variant instanceof VariantSpec.Gguf;
+                long elements = gguf ? made.get("elements").asLong() : model.parameterCount();
+                String sha = gguf ? output.sha256() : hashes.hash(dist.resolve(artifact).resolve("model.safetensors"));
+                variantReports.add(new VariantReport(variant.name(),
+                        gguf ? VariantReport.Kind.GGUF : VariantReport.Kind.GPTQ, typeMix, output.size(),
+                        8.0 * made.get("tensorBytes").asLong() / elements, eval.ppl(), eval.pplError(),
+                        eval.deltaPpl(), eval.deltaPplError(),
+                        new VariantReport.KldStats(eval.kldMean(), eval.kldMedian(), eval.kldP99(), eval.kldMax()),
+                        eval.top1Percent(), eval.tokensPerSecond(),
+                        new VariantReport.ArtifactRef(output.path() + (gguf ? "" : "/model.safetensors"), sha)));
+            }
+            modelReports.add(new ModelReport(model.name(), new ModelReport.ModelSource(model.path().toString(),
+                    model.configSha256(), original.dtype()), model.parameterCount(), baseline, variantReports));
+        }
+        EvaluationSetup evaluation = new EvaluationSetup(settings.protocol().label(), settings.evalText().label(),
+                settings.evalText().sha256(), settings.ctx(), setup.windows(), setup.scoredTokens());
+        return Report.of(toolVersion, createdAt, evaluation, modelReports);
+    }
+
+    static EvalNumbers numbers(JsonNode result) {
+        try {
+            return StepStore.MAPPER.treeToValue(result, EvalNumbers.class);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("evaluation record unreadable: " + e.getOriginalMessage(), e);
+        }
+    }
+
+    /** Size, tensor bytes and storage type of a checkpoint's weights (headers only). */
+    record OriginalWeights(long fileBytes, long tensorBytes, String dtype) {
+        static OriginalWeights of(Path folder) {
+            try (HfCheckpoint checkpoint = HfCheckpoint.open(folder)) {
+                long fileBytes = 0;
+                long tensorBytes = 0;
+                Map<String, Long> bytesByDtype = new HashMap<>();
+                for (SafetensorsFile shard : checkpoint.shards()) {
+                    fileBytes += shard.fileSize();
+                    for (SafetensorsTensorInfo t : shard.infos()) {
+                        tensorBytes += t.byteSize();
+                        bytesByDtype.merge(t.dtype().name(), t.byteSize(), Long::sum);
+                    }
+                }
+                String dtype = bytesByDtype.entrySet().stream().max(Map.Entry.comparingByValue())
+                        .map(Map.Entry::getKey).orElse("none");
+                return new OriginalWeights(fileBytes, tensorBytes, dtype);
+            }
+        }
+    }
+}

@@ -1,0 +1,118 @@
+package io.falconq.cli.pipeline;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.falconq.calib.LinearInputStats;
+import io.falconq.formats.hf.HfCheckpoint;
+import io.falconq.formats.safetensors.SafetensorsFile;
+import io.falconq.formats.safetensors.SafetensorsReader;
+import io.falconq.formats.safetensors.SafetensorsTensorInfo;
+import io.falconq.intquant.GptqCheckpointWriter;
+import io.falconq.model.FalconH1Config;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * One int8/int4 variant, made as {@code falconq quantize MODEL --scheme wN --method M --group-size G} makes it:
+ * {@link GptqCheckpointWriter#write}, which writes the folder atomically. Calibrated methods take their statistics
+ * from the model's one {@link ModelCalibration} pass.
+ */
+public final class QuantizeStep implements PipelineStep {
+    /** Summary of a written GPTQ folder, for the report. */
+    public record FolderSummary(long fileBytes, long tensorBytes, Map<String, Integer> typeMix) {
+    }
+
+    private final ModelInput model;
+    private final VariantSpec.IntQuant variant;
+    private final PipelineSettings settings;
+    private final ModelCalibration calibration;
+
+    public QuantizeStep(ModelInput model, VariantSpec.IntQuant variant, PipelineSettings settings,
+                        ModelCalibration calibration) {
+        this.model = model;
+        this.variant = variant;
+        this.settings = settings;
+        this.calibration = calibration;
+    }
+
+    GptqCheckpointWriter.Method method() {
+        return GptqCheckpointWriter.Method.valueOf(variant.method().toUpperCase(Locale.ROOT));
+    }
+
+    @Override
+    public String id() {
+        return ConvertStep.id(model, variant);
+    }
+
+    @Override
+    public String label() {
+        return model.name() + " " + variant.name() + ": quantize to int" + variant.scheme().bits() + " ("
+                + variant.method() + ")";
+    }
+
+    @Override
+    public List<String> dependsOn() {
+        return List.of();
+    }
+
+    @Override
+    public void describeInputs(StepKey.Builder key) {
+        model.describe(key);
+        key.option("scheme", variant.scheme());
+        key.option("method", variant.method());
+        key.option("damp", settings.dampPercent());
+        key.option("falconq", settings.toolVersion());
+        if (method().needsCalibration()) {
+            settings.describeCalibration(key);
+        }
+    }
+
+    @Override
+    public List<Path> outputs() {
+        return List.of(ArtifactPlanner.artifactPath(model.name(), variant));
+    }
+
+    @Override
+    public JsonNode run(StepContext context) {
+        GptqCheckpointWriter.Method method = method();
+        LinearInputStats stats = method.needsCalibration() ? calibration.get(context.progress()).linearInputs() : null;
+        Path out = context.resolve(outputs().getFirst());
+        GptqCheckpointWriter.Report report;
+        try (HfCheckpoint checkpoint = HfCheckpoint.open(model.path())) {
+            FalconH1Config config = FalconH1Config.parse(checkpoint.configJson(),
+                    checkpoint.dir().resolve("config.json").toString());
+            report = GptqCheckpointWriter.write(checkpoint, config, stats,
+                    new GptqCheckpointWriter.Options(variant.scheme(), method, settings.dampPercent()), out, true,
+                    context.progress());
+        }
+        FolderSummary summary = summarize(out, variant.scheme().bits());
+        ObjectNode result = StepStore.MAPPER.valueToTree(summary);
+        result.put("linears", report.linears().size());
+        return result;
+    }
+
+    /**
+     * Sizes and type mix of a GPTQ folder: each quantized linear (its {@code .qweight}) counts once as
+     * {@code gptq-int<bits>}, its qzeros/scales/g_idx are part of it; every other tensor counts by dtype.
+     */
+    public static FolderSummary summarize(Path folder, int bits) {
+        Map<String, Integer> mix = new TreeMap<>();
+        long tensorBytes = 0;
+        try (SafetensorsFile file = SafetensorsReader.open(folder.resolve("model.safetensors"))) {
+            for (SafetensorsTensorInfo t : file.infos()) {
+                tensorBytes += t.byteSize();
+                String name = t.name();
+                if (name.endsWith(".qweight")) {
+                    mix.merge("gptq-int" + bits, 1, Integer::sum);
+                } else if (!name.endsWith(".qzeros") && !name.endsWith(".scales") && !name.endsWith(".g_idx")) {
+                    mix.merge(t.dtype().name(), 1, Integer::sum);
+                }
+            }
+        }
+        return new FolderSummary(ContentHashes.size(folder), tensorBytes, mix);
+    }
+}

@@ -1,0 +1,74 @@
+package io.falconq.cli.pipeline;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.falconq.runtime.FalconH1Forward;
+import io.falconq.runtime.FalconH1Model;
+import io.falconq.runtime.eval.EvalProtocol;
+import io.falconq.runtime.eval.EvalResult;
+import io.falconq.runtime.eval.LogitsFile;
+import io.falconq.runtime.eval.PerplexityEvaluator;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Scores one artifact against the original model's saved log-probabilities, as
+ * {@code falconq eval ARTIFACT --baseline LOGITS} does: the windows and tokens come from the baseline file's header,
+ * so the variant sees exactly the original's tokens; ppl, Δppl, KL divergence and top-1 agreement follow.
+ */
+public final class VariantEvalStep implements PipelineStep {
+    private final ModelInput model;
+    private final VariantSpec variant;
+    private final PipelineSettings settings;
+
+    public VariantEvalStep(ModelInput model, VariantSpec variant, PipelineSettings settings) {
+        this.model = model;
+        this.variant = variant;
+        this.settings = settings;
+    }
+
+    public static String id(ModelInput model, VariantSpec variant) {
+        return model.name() + "/" + variant.name() + "/eval";
+    }
+
+    @Override
+    public String id() {
+        return id(model, variant);
+    }
+
+    @Override
+    public String label() {
+        return model.name() + " " + variant.name() + ": evaluate against the original";
+    }
+
+    @Override
+    public List<String> dependsOn() {
+        return List.of(BaselineEvalStep.id(model), ConvertStep.id(model, variant));
+    }
+
+    @Override
+    public void describeInputs(StepKey.Builder key) {
+        // the artifact and the baseline enter through the upstream output hashes
+        settings.describeEvaluation(key);
+    }
+
+    @Override
+    public List<Path> outputs() {
+        return List.of();
+    }
+
+    @Override
+    public JsonNode run(StepContext context) {
+        Path artifact = context.resolve(ArtifactPlanner.artifactPath(model.name(), variant));
+        try (LogitsFile.Reader baseline = LogitsFile.open(context.resolve(BaselineEvalStep.logitsPath(model)));
+             FalconH1Model loaded = FalconH1Model.load(artifact);
+             FalconH1Forward forward = new FalconH1Forward(loaded, context.threads())) {
+            LogitsFile.Header header = baseline.header();
+            List<EvalProtocol.Window> windows = header.windowList();
+            EvalResult result = PerplexityEvaluator.evaluate(forward, header.protocol(), header.ctx(), windows,
+                    header.tokens(), null, baseline, (done, total, ppl, tps) -> context.progress().onStep(done, total,
+                            String.format(java.util.Locale.ROOT, "window %d/%d  ppl %.4f", done, total, ppl)));
+            return StepStore.MAPPER.valueToTree(EvalNumbers.of(result));
+        }
+    }
+}
