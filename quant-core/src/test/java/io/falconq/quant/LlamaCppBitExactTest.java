@@ -90,11 +90,14 @@ class LlamaCppBitExactTest {
     @MethodSource("files")
     void everyTensorIsByteIdentical(String file, boolean withImatrix) {
         Map<GgmlType, List<String>> byType = new TreeMap<>();
-        List<String> failures = new ArrayList<>();
-        int quantized = 0;
-        int withImportance = 0;
-        try (GgufFile target = GgufReader.open(SharedFiles.llamacpp(file)); Arena arena = Arena.ofConfined()) {
+        List<String> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+        java.util.concurrent.atomic.AtomicInteger withImportance = new java.util.concurrent.atomic.AtomicInteger();
+        try (GgufFile target = GgufReader.open(SharedFiles.llamacpp(file))) {
             for (GgufTensorInfo info : target.tensorInfos()) {
+                byType.computeIfAbsent(info.type(), k -> new ArrayList<>()).add(info.name());
+            }
+            // tensors are independent: compare them in parallel to keep the test short
+            target.tensorInfos().parallelStream().forEach(info -> {
                 TensorView expected = target.view(info.name());
                 TensorView src = source.view(info.name());
                 assertEquals(GgmlType.F32, src.type(), info.name());
@@ -103,18 +106,18 @@ class LlamaCppBitExactTest {
                 if (withImatrix && info.nDims() >= 2 && importance.containsKey(info.name())) {
                     imp = importance.get(info.name());
                     assertEquals(info.ne()[0], imp.length, "imatrix size for " + info.name());
-                    withImportance++;
+                    withImportance.incrementAndGet();
                 }
-                String failure = compareTensor(src, expected, QuantType.of(info.type()).codec(), imp, arena);
-                if (failure != null) {
-                    failures.add(failure);
+                try (Arena arena = Arena.ofConfined()) {
+                    String failure = compareTensor(src, expected, QuantType.of(info.type()).codec(), imp, arena);
+                    if (failure != null) {
+                        failures.add(failure);
+                    }
                 }
-                byType.computeIfAbsent(info.type(), k -> new ArrayList<>()).add(info.name());
-                if (info.type() != GgmlType.F32) {
-                    quantized++;
-                }
-            }
+            });
         }
+        int quantized = byType.entrySet().stream().filter(e -> e.getKey() != GgmlType.F32)
+                .mapToInt(e -> e.getValue().size()).sum();
         TYPES_BY_FILE.put(file, byType);
         if (!failures.isEmpty()) {
             fail(file + ": " + failures.size() + " tensors differ from llama-quantize's bytes\n"
@@ -122,7 +125,7 @@ class LlamaCppBitExactTest {
         }
         assertTrue(quantized > 0, file + " holds no quantized tensor");
         if (withImatrix) {
-            assertTrue(withImportance > 0, file + ": no tensor went through the imatrix path");
+            assertTrue(withImportance.get() > 0, file + ": no tensor went through the imatrix path");
         }
     }
 
