@@ -1,11 +1,11 @@
 package io.falconq.quant;
 
 import io.falconq.formats.gguf.GgmlType;
-import io.falconq.formats.io.InvalidInputException;
 
 /**
  * The tensor encodings falconq can write and read, each bound to its wire type and its codec. A closed set:
- * {@link #of(GgmlType)} rejects every other ggml type by name (an input using one is unusable, exit code 3).
+ * {@link #of(GgmlType)} rejects every other ggml type by name; {@link #find(GgmlType)} lets a reader report an
+ * unsupported type in a file with the file's context.
  */
 public enum QuantType {
     F32(F32Codec.INSTANCE),
@@ -40,14 +40,19 @@ public enum QuantType {
         return codec;
     }
 
-    /** The QuantType for a wire type, or an {@link InvalidInputException} naming the unsupported type. */
+    /** The QuantType for a wire type, or an {@link IllegalArgumentException} naming the unsupported type. */
     public static QuantType of(GgmlType type) {
+        return find(type).orElseThrow(() -> new IllegalArgumentException("ggml type " + type + " (id " + type.id()
+                + ") has no falconq codec; supported: " + java.util.Arrays.toString(values())));
+    }
+
+    /** The QuantType for a wire type, if falconq has a codec for it. */
+    public static java.util.Optional<QuantType> find(GgmlType type) {
         for (QuantType q : values()) {
             if (q.codec.type() == type) {
-                return q;
+                return java.util.Optional.of(q);
             }
         }
-        throw new InvalidInputException("ggml type " + type + " (id " + type.id() + ") is not supported by falconq; supported: "
-                + java.util.Arrays.toString(values()));
+        return java.util.Optional.empty();
     }
 }

@@ -1,7 +1,6 @@
 package io.falconq.quant;
 
 import io.falconq.formats.gguf.GgmlType;
-import io.falconq.formats.io.InvalidInputException;
 import org.junit.jupiter.api.Test;
 
 import java.util.EnumMap;
@@ -123,8 +122,10 @@ class CodecLayoutTest {
         for (QuantType q : QuantType.values()) {
             assertSame(q, QuantType.of(q.ggmlType()));
         }
-        InvalidInputException e = assertThrows(InvalidInputException.class, () -> QuantType.of(GgmlType.IQ2_XXS));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> QuantType.of(GgmlType.IQ2_XXS));
         assertEquals(true, e.getMessage().contains("IQ2_XXS"), e.getMessage());
+        assertEquals(java.util.Optional.empty(), QuantType.find(GgmlType.IQ2_XXS));
+        assertEquals(java.util.Optional.of(QuantType.Q4_K), QuantType.find(GgmlType.Q4_K));
     }
 
     @Test
