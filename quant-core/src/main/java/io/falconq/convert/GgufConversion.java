@@ -63,8 +63,14 @@ import java.util.function.Function;
  * Memory: a bounded window of row chunks per tensor (a few MiB), independent of the model size.
  */
 public final class GgufConversion {
-    /** Elements per work chunk (floats); llama-quantize uses at least 32·512 per chunk. */
-    static final int CHUNK_ELEMENTS = 1 << 18;
+    /**
+     * Elements per work chunk (at least one row); llama-quantize uses at least 32·512. 64 Ki floats keep every
+     * buffer at 256 KiB or less, below G1's humongous-object threshold, so chunk buffers never grow the old generation.
+     */
+    static final int CHUNK_ELEMENTS = 1 << 16;
+
+    /** Per-worker float32 scratch for one chunk, reused across chunks and tensors. */
+    private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[CHUNK_ELEMENTS]);
 
     private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -320,6 +326,7 @@ public final class GgufConversion {
             });
         }
         long start = System.nanoTime();
+        ChunkBuffers buffers = new ChunkBuffers(2 * threads + 2);
         ExecutorService pool = threads > 1 ? Executors.newFixedThreadPool(threads, r -> {
             Thread th = new Thread(r, "falconq-convert");
             th.setDaemon(true);
@@ -329,7 +336,7 @@ public final class GgufConversion {
                 .map(PlannedTensor::forWriter).toList(), force)) {
             int i = 0;
             for (PlannedTensor t : plan.tensors()) {
-                writeTensor(t, source.view(t.sourceName()), codecByType.get(t.type()), writer, pool, threads);
+                writeTensor(t, source.view(t.sourceName()), codecByType.get(t.type()), writer, pool, threads, buffers);
                 i++;
                 progress.onStep(i, plan.tensors().size(), String.format("%-32s %-6s %s", t.targetName(), t.type(),
                         humanBytes(t.bytes())));
@@ -348,7 +355,7 @@ public final class GgufConversion {
     }
 
     private static void writeTensor(PlannedTensor t, TensorView view, BlockCodec codec, GgufWriter writer,
-                                    ExecutorService pool, int threads) {
+                                    ExecutorService pool, int threads, ChunkBuffers buffers) {
         long rows = t.rowCount();
         int rowLength = Math.toIntExact(t.rowLength());
         long expectedElements = t.elementCount();
@@ -361,11 +368,11 @@ public final class GgufConversion {
         if (pool == null) {
             for (long r0 = 0; r0 < rows; r0 += chunkRows) {
                 int n = (int) Math.min(chunkRows, rows - r0);
-                writer.writeChunk(MemorySegment.ofArray(convertRows(t, view, codec, r0, n, rowLength, rowBytes)));
+                writeAndRecycle(writer, buffers, convertRows(t, view, codec, r0, n, rowLength, rowBytes, buffers));
             }
         } else {
             // a sliding window of chunks: workers convert ahead, the writer drains in row order
-            Deque<Future<byte[]>> window = new ArrayDeque<>();
+            Deque<Future<Chunk>> window = new ArrayDeque<>();
             long next = 0;
             int maxInFlight = 2 * threads;
             try {
@@ -373,10 +380,10 @@ public final class GgufConversion {
                     while (next < rows && window.size() < maxInFlight) {
                         long r0 = next;
                         int n = (int) Math.min(chunkRows, rows - r0);
-                        window.add(pool.submit(() -> convertRows(t, view, codec, r0, n, rowLength, rowBytes)));
+                        window.add(pool.submit(() -> convertRows(t, view, codec, r0, n, rowLength, rowBytes, buffers)));
                         next += n;
                     }
-                    writer.writeChunk(MemorySegment.ofArray(window.removeFirst().get()));
+                    writeAndRecycle(writer, buffers, window.removeFirst().get());
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -390,13 +397,62 @@ public final class GgufConversion {
             }
         }
         writer.endTensor();
+        if (view.data().isMapped()) {
+            // drop the source pages from this process's resident set, as llama-quantize unmaps each weight after use:
+            // a mapped file read once would otherwise stay resident until the end and scale peak RSS with model size
+            view.data().unload();
+        }
+    }
+
+    /** Encoded rows: the first {@code length} bytes of {@code bytes}, a recycled buffer. */
+    private record Chunk(byte[] bytes, int length) {
+    }
+
+    private static void writeAndRecycle(GgufWriter writer, ChunkBuffers buffers, Chunk c) {
+        writer.writeChunk(MemorySegment.ofArray(c.bytes()).asSlice(0, c.length()));
+        buffers.give(c.bytes());
+    }
+
+    /**
+     * Output buffers recycled between chunks, so a conversion allocates a handful of buffers rather than one per
+     * chunk: without reuse, gigabytes of short-lived garbage let the collector grow the heap, and peak RSS with it.
+     */
+    private static final class ChunkBuffers {
+        private final Deque<byte[]> free = new ArrayDeque<>();
+        private final int keep;
+
+        ChunkBuffers(int keep) {
+            this.keep = keep;
+        }
+
+        synchronized byte[] take(int size) {
+            for (var it = free.iterator(); it.hasNext(); ) {
+                byte[] b = it.next();
+                if (b.length >= size) {
+                    it.remove();
+                    return b;
+                }
+            }
+            return new byte[Math.max(size, 4 * CHUNK_ELEMENTS)];
+        }
+
+        synchronized void give(byte[] b) {
+            if (free.size() < keep) {
+                free.push(b);
+            }
+        }
     }
 
     /** Rows {@code [r0, r0+n)}: decode to float32, transform and fold, check finiteness, encode. */
-    private static byte[] convertRows(PlannedTensor t, TensorView view, BlockCodec codec, long r0, int n, int rowLength,
-                                      long rowBytes) {
-        float[] buf = new float[n * rowLength];
-        decode(view, r0 * rowLength, buf);
+    private static Chunk convertRows(PlannedTensor t, TensorView view, BlockCodec codec, long r0, int n, int rowLength,
+                                     long rowBytes, ChunkBuffers buffers) {
+        int count = n * rowLength;
+        float[] buf = SCRATCH.get();
+        if (buf.length < count) {
+            buf = new float[count];
+            SCRATCH.set(buf);
+        }
+        decode(view, r0 * rowLength, buf, count);
         for (int i = 0; i < n; i++) {
             int off = i * rowLength;
             long row = r0 + i;
@@ -415,26 +471,27 @@ public final class GgufConversion {
                 t.folding().applyToRow(row, buf, off, rowLength);
             }
         }
-        byte[] out = new byte[Math.toIntExact(n * rowBytes)];
+        int length = Math.toIntExact(n * rowBytes);
+        byte[] out = buffers.take(length);
         MemorySegment seg = MemorySegment.ofArray(out);
         for (int i = 0; i < n; i++) {
             codec.quantizeRow(buf, i * rowLength, rowLength, t.importance(), seg, i * rowBytes);
         }
-        return out;
+        return new Chunk(out, length);
     }
 
-    /** Elements {@code [first, first+dst.length)} of a BF16, F16 or F32 tensor as float32 (exact widening). */
-    private static void decode(TensorView view, long first, float[] dst) {
+    /** Elements {@code [first, first+count)} of a BF16, F16 or F32 tensor as float32 (exact widening). */
+    private static void decode(TensorView view, long first, float[] dst, int count) {
         MemorySegment d = view.data();
         switch (view.type()) {
-            case F32 -> MemorySegment.copy(d, F32_LE, 4 * first, dst, 0, dst.length);
+            case F32 -> MemorySegment.copy(d, F32_LE, 4 * first, dst, 0, count);
             case BF16 -> {
-                for (int i = 0; i < dst.length; i++) {
+                for (int i = 0; i < count; i++) {
                     dst[i] = Float.intBitsToFloat((d.get(I16_LE, 2 * (first + i)) & 0xFFFF) << 16);
                 }
             }
             case F16 -> {
-                for (int i = 0; i < dst.length; i++) {
+                for (int i = 0; i < count; i++) {
                     dst[i] = Float.float16ToFloat(d.get(I16_LE, 2 * (first + i)));
                 }
             }
