@@ -1,0 +1,356 @@
+package io.falconq.runtime;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.falconq.formats.io.AtomicOutput;
+import io.falconq.formats.io.InvalidInputException;
+import io.falconq.formats.io.OutputException;
+import io.falconq.formats.io.ProgressListener;
+import io.falconq.formats.safetensors.SafetensorsDtype;
+import io.falconq.formats.safetensors.SafetensorsWriter;
+import io.falconq.model.FalconH1Config;
+import io.falconq.runtime.kernel.WorkerPool;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+
+/**
+ * Writes a random-initialised Falcon-H1 checkpoint in Hugging Face layout with the exact shapes of a config, so any
+ * model size can be run for speed and memory without downloading it. The values follow transformers' init for
+ * Falcon-H1: linear and embedding weights N(0, initializer_range), norms 1, A_log = log(1…Hs), D = 1, dt_bias = 1,
+ * conv1d weight and bias U(±1/√K) (PyTorch's Conv1d default). They are a deterministic function of the seed (each
+ * tensor chunk draws from its own {@link SplittableRandom} seeded by seed, tensor index and chunk index), whatever
+ * the thread count.
+ *
+ * <p>Output: config.json (the input without {@code _}-prefixed annotation keys), shards
+ * {@code model-0000i-of-0000n.safetensors} plus {@code model.safetensors.index.json} (or one
+ * {@code model.safetensors}), generation_config.json, and the tokenizer files of a given folder. Everything is
+ * written into {@code <out>.partial-<pid>} and renamed onto {@code out} at the end.
+ */
+public final class SyntheticCheckpoint {
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final int CHUNK = 1 << 20;
+    private static final List<String> TOKENIZER_FILES = List.of("tokenizer.json", "tokenizer_config.json",
+            "special_tokens_map.json");
+
+    private SyntheticCheckpoint() {
+    }
+
+    /** One tensor to generate. */
+    private record Planned(String name, long[] shape, Init init) {
+        long elements() {
+            long n = 1;
+            for (long d : shape) {
+                n = Math.multiplyExact(n, d);
+            }
+            return n;
+        }
+    }
+
+    private sealed interface Init {
+    }
+
+    private record Normal(double std) implements Init {
+    }
+
+    private record Uniform(double bound) implements Init {
+    }
+
+    private record Constant(float value) implements Init {
+    }
+
+    /** log(1), log(2), … log(n) along the single dimension. */
+    private record LogArange() implements Init {
+    }
+
+    /** What was written. */
+    public record Summary(Path dir, long parameters, long bytes, int shards, List<String> warnings) {
+    }
+
+    /**
+     * @param dtype         BF16, F16 or F32
+     * @param maxShardBytes cut a new shard before a tensor that would take the current one past this size
+     * @param tokenizerDir  folder whose tokenizer files are copied, or null for none
+     */
+    public static Summary write(Path configFile, Path out, long seed, SafetensorsDtype dtype, long maxShardBytes,
+                                Path tokenizerDir, boolean force, int threads, ProgressListener progress) {
+        if (dtype != SafetensorsDtype.BF16 && dtype != SafetensorsDtype.F16 && dtype != SafetensorsDtype.F32) {
+            throw new IllegalArgumentException("dtype must be BF16, F16 or F32, got " + dtype);
+        }
+        ObjectNode config = readConfig(configFile);
+        config.put("torch_dtype", switch (dtype) {
+            case BF16 -> "bfloat16";
+            case F16 -> "float16";
+            default -> "float32";
+        });
+        FalconH1Config cfg = FalconH1Config.parse(config, configFile.toString());
+        HfModelLoader.checkSupported(cfg, configFile);
+        double std = config.path("initializer_range").asDouble(0.02);
+        List<Planned> plan = plan(cfg, std);
+        List<List<Planned>> shards = shard(plan, dtype, maxShardBytes);
+
+        Path target = out.toAbsolutePath();
+        if (Files.exists(target) && !force) {
+            throw new OutputException(target + ": output exists (use --force to overwrite)");
+        }
+        Path parent = target.getParent();
+        if (parent != null && !Files.isDirectory(parent)) {
+            throw new OutputException(target + ": parent directory " + parent + " does not exist");
+        }
+        Path temp = target.resolveSibling(target.getFileName() + ".partial-" + ProcessHandle.current().pid());
+        long total = 0;
+        long params = 0;
+        try {
+            deleteRecursively(temp);
+            Files.createDirectories(temp);
+            writeJson(temp.resolve("config.json"), config);
+            ObjectNode gen = JSON.createObjectNode();
+            gen.put("_from_model_config", true);
+            if (cfg.bosTokenId() != null) {
+                gen.put("bos_token_id", cfg.bosTokenId());
+            }
+            if (cfg.eosTokenId() != null) {
+                gen.put("eos_token_id", cfg.eosTokenId());
+            }
+            writeJson(temp.resolve("generation_config.json"), gen);
+            if (tokenizerDir != null) {
+                for (String f : TOKENIZER_FILES) {
+                    Path src = tokenizerDir.resolve(f);
+                    if (Files.isRegularFile(src)) {
+                        AtomicOutput.writeBytes(temp.resolve(f), Files.readAllBytes(src), false);
+                    } else if (f.equals("tokenizer.json")) {
+                        throw new InvalidInputException(tokenizerDir + ": no tokenizer.json to copy");
+                    }
+                }
+            }
+            Map<String, String> weightMap = new TreeMap<>();
+            int done = 0;
+            try (WorkerPool pool = new WorkerPool(threads)) {
+                for (int s = 0; s < shards.size(); s++) {
+                    String file = shards.size() == 1 ? "model.safetensors"
+                            : String.format("model-%05d-of-%05d.safetensors", s + 1, shards.size());
+                    List<Planned> group = shards.get(s);
+                    List<SafetensorsWriter.PlannedTensor> planned = group.stream()
+                            .map(p -> new SafetensorsWriter.PlannedTensor(p.name(), dtype, p.shape())).toList();
+                    Map<String, Planned> byName = new LinkedHashMap<>();
+                    group.forEach(p -> byName.put(p.name(), p));
+                    try (SafetensorsWriter w = SafetensorsWriter.begin(temp.resolve(file), Map.of("format", "pt"),
+                            planned, false)) {
+                        for (var info : w.order()) {
+                            Planned p = byName.get(info.name());
+                            generate(p, plan.indexOf(p), seed, dtype, pool, w);
+                            params += p.elements();
+                            weightMap.put(p.name(), file);
+                            progress.onStep(++done, plan.size(), p.name());
+                        }
+                        w.finish();
+                        total += w.fileSize();
+                    }
+                }
+            }
+            if (shards.size() > 1) {
+                ObjectNode index = JSON.createObjectNode();
+                index.putObject("metadata").put("total_size", plan.stream()
+                        .mapToLong(p -> dtype.bytesFor(p.elements())).sum());
+                ObjectNode map = index.putObject("weight_map");
+                weightMap.forEach(map::put);
+                writeJson(temp.resolve("model.safetensors.index.json"), index);
+            }
+            if (Files.exists(target)) {
+                deleteRecursively(target);
+            }
+            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            cleanup(temp);
+            throw new OutputException(target + ": cannot write the checkpoint: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            cleanup(temp);
+            throw e;
+        }
+        return new Summary(target, params, total, shards.size(), cfg.warnings());
+    }
+
+    private static ObjectNode readConfig(Path file) {
+        JsonNode root;
+        try {
+            root = JSON.readTree(Files.readAllBytes(file));
+        } catch (IOException e) {
+            throw new InvalidInputException(file + ": cannot read config JSON: " + e.getMessage(), e);
+        }
+        if (!(root instanceof ObjectNode obj)) {
+            throw new InvalidInputException(file + ": expected a JSON object");
+        }
+        ObjectNode clean = JSON.createObjectNode();
+        obj.properties().forEach(e -> {
+            if (!e.getKey().startsWith("_")) {
+                clean.set(e.getKey(), e.getValue());
+            }
+        });
+        return clean;
+    }
+
+    /** The tensors of an HF Falcon-H1 checkpoint (SPEC.md §1.2), in module order. */
+    private static List<Planned> plan(FalconH1Config c, double std) {
+        long h = c.hiddenSize();
+        Normal normal = new Normal(std);
+        Constant one = new Constant(1f);
+        double convBound = 1 / Math.sqrt(c.convKernel());
+        List<Planned> p = new ArrayList<>();
+        p.add(new Planned("model.embed_tokens.weight", new long[] {c.vocabSize(), h}, normal));
+        for (int i = 0; i < c.numLayers(); i++) {
+            String l = "model.layers." + i + ".";
+            p.add(new Planned(l + "input_layernorm.weight", new long[] {h}, one));
+            p.add(new Planned(l + "self_attn.q_proj.weight", new long[] {c.qSize(), h}, normal));
+            p.add(new Planned(l + "self_attn.k_proj.weight", new long[] {c.kvSize(), h}, normal));
+            p.add(new Planned(l + "self_attn.v_proj.weight", new long[] {c.kvSize(), h}, normal));
+            p.add(new Planned(l + "self_attn.o_proj.weight", new long[] {h, c.qSize()}, normal));
+            p.add(new Planned(l + "mamba.in_proj.weight", new long[] {c.inProjSize(), h}, normal));
+            p.add(new Planned(l + "mamba.conv1d.weight", new long[] {c.convDim(), 1, c.convKernel()}, new Uniform(convBound)));
+            if (c.convBias()) {
+                p.add(new Planned(l + "mamba.conv1d.bias", new long[] {c.convDim()}, new Uniform(convBound)));
+            }
+            p.add(new Planned(l + "mamba.dt_bias", new long[] {c.ssmHeads()}, one));
+            p.add(new Planned(l + "mamba.A_log", new long[] {c.ssmHeads()}, new LogArange()));
+            p.add(new Planned(l + "mamba.D", new long[] {c.ssmHeads()}, one));
+            if (c.ssmRmsNorm()) {
+                p.add(new Planned(l + "mamba.norm.weight", new long[] {c.ssmInnerSize()}, one));
+            }
+            p.add(new Planned(l + "mamba.out_proj.weight", new long[] {h, c.ssmInnerSize()}, normal));
+            p.add(new Planned(l + "pre_ff_layernorm.weight", new long[] {h}, one));
+            p.add(new Planned(l + "feed_forward.gate_proj.weight", new long[] {c.intermediateSize(), h}, normal));
+            p.add(new Planned(l + "feed_forward.up_proj.weight", new long[] {c.intermediateSize(), h}, normal));
+            p.add(new Planned(l + "feed_forward.down_proj.weight", new long[] {h, c.intermediateSize()}, normal));
+        }
+        p.add(new Planned("model.final_layernorm.weight", new long[] {h}, one));
+        if (!c.tieWordEmbeddings()) {
+            p.add(new Planned("lm_head.weight", new long[] {c.vocabSize(), h}, normal));
+        }
+        return p;
+    }
+
+    private static List<List<Planned>> shard(List<Planned> plan, SafetensorsDtype dtype, long maxShardBytes) {
+        List<List<Planned>> shards = new ArrayList<>();
+        List<Planned> current = new ArrayList<>();
+        long bytes = 0;
+        for (Planned p : plan) {
+            long b = dtype.bytesFor(p.elements());
+            if (!current.isEmpty() && bytes + b > maxShardBytes) {
+                shards.add(current);
+                current = new ArrayList<>();
+                bytes = 0;
+            }
+            current.add(p);
+            bytes += b;
+        }
+        shards.add(current);
+        return shards;
+    }
+
+    private static void generate(Planned p, int tensorIndex, long seed, SafetensorsDtype dtype, WorkerPool pool,
+                                 SafetensorsWriter w) {
+        long n = p.elements();
+        int width = dtype.byteSize();
+        int chunksPerBatch = 16;
+        float[][] values = new float[chunksPerBatch][];
+        MemorySegment batch = MemorySegment.ofArray(new byte[Math.toIntExact(Math.min(n, (long) CHUNK * chunksPerBatch) * width)]);
+        w.startTensor(p.name());
+        long chunks = (n + CHUNK - 1) / CHUNK;
+        for (long c0 = 0; c0 < chunks; c0 += chunksPerBatch) {
+            int inBatch = (int) Math.min(chunksPerBatch, chunks - c0);
+            long first = c0;
+            pool.forEach(inBatch, (i, worker) -> {
+                long chunk = first + i;
+                long start = chunk * CHUNK;
+                int len = (int) Math.min(CHUNK, n - start);
+                float[] v = values[i] == null || values[i].length < len ? new float[len] : values[i];
+                values[i] = v;
+                fill(p.init(), v, len, start, new SplittableRandom(mix(seed, tensorIndex, chunk)));
+                long off = (long) i * CHUNK * width;
+                for (int k = 0; k < len; k++) {
+                    long at = off + (long) k * width;
+                    switch (dtype) {
+                        case BF16 -> batch.set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(
+                                java.nio.ByteOrder.LITTLE_ENDIAN), at, toBf16(v[k]));
+                        case F16 -> batch.set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(
+                                java.nio.ByteOrder.LITTLE_ENDIAN), at, Float.floatToFloat16(v[k]));
+                        default -> batch.set(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(
+                                java.nio.ByteOrder.LITTLE_ENDIAN), at, v[k]);
+                    }
+                }
+            });
+            long elements = Math.min((long) inBatch * CHUNK, n - c0 * CHUNK);
+            w.writeChunk(batch.asSlice(0, elements * width));
+        }
+        w.endTensor();
+    }
+
+    private static void fill(Init init, float[] v, int len, long start, SplittableRandom r) {
+        switch (init) {
+            case Normal nrm -> {
+                for (int k = 0; k < len; k++) {
+                    v[k] = (float) (r.nextGaussian() * nrm.std());
+                }
+            }
+            case Uniform u -> {
+                for (int k = 0; k < len; k++) {
+                    v[k] = (float) ((r.nextDouble() * 2 - 1) * u.bound());
+                }
+            }
+            case Constant cst -> java.util.Arrays.fill(v, 0, len, cst.value());
+            case LogArange la -> {
+                for (int k = 0; k < len; k++) {
+                    v[k] = (float) Math.log(start + k + 1);
+                }
+            }
+        }
+    }
+
+    /** Round to nearest even, as PyTorch's float → bfloat16 cast (NaN never occurs here). */
+    static short toBf16(float f) {
+        int bits = Float.floatToRawIntBits(f);
+        return (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
+    }
+
+    private static long mix(long seed, int tensor, long chunk) {
+        long z = seed * 0x9E3779B97F4A7C15L + tensor * 0xBF58476D1CE4E5B9L + chunk * 0x94D049BB133111EBL;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+
+    private static void writeJson(Path file, JsonNode node) throws IOException {
+        AtomicOutput.writeBytes(file, JSON.writeValueAsBytes(node), false);
+    }
+
+    private static void cleanup(Path temp) {
+        try {
+            deleteRecursively(temp);
+        } catch (IOException ignored) {
+            // best effort: the partial folder is named after our pid
+        }
+    }
+
+    private static void deleteRecursively(Path p) throws IOException {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(p)) {
+            for (Path q : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(q);
+            }
+        }
+    }
+}
