@@ -19,13 +19,14 @@ public final class GgmlRounding {
 
     /**
      * C {@code roundf}: nearest integer, halfway cases away from zero, returned as float. ({@link Math#round} rounds
-     * halves up, which is wrong for negative halves.) Computed in double, where {@code |x| + 0.5} is exact for
-     * every float below 2⁵², so 0.49999997f does not round up as a float addition would.
+     * halves up, which is wrong for negative halves.) {@code x ± 0.5} is computed in double, where it is exact for
+     * every float below 2²³, and then truncated, so 0.49999997f does not round up as a float addition would.
      */
     public static float roundf(float x) {
         if (!(Math.abs(x) < 0x1.0p23f)) {
             return x; // already integral, or NaN/inf
         }
-        return (float) Math.copySign(Math.floor(Math.abs((double) x) + 0.5), x);
+        float r = (long) ((double) x + Math.copySign(0.5, x));
+        return Math.copySign(r, x); // keeps C's -0.0 for -0.5 < x < 0
     }
 }
