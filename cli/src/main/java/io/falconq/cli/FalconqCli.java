@@ -38,6 +38,9 @@ import java.util.concurrent.Callable;
                 QuantizeCommand.class,
                 PipelineCommand.class,
                 ReportCommand.class,
+                EvalCommand.class,
+                GenerateCommand.class,
+                SynthCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class FalconqCli implements Callable<Integer> {

@@ -1,0 +1,90 @@
+package io.falconq.cli;
+
+import io.falconq.cli.options.OutputOptions;
+import io.falconq.cli.options.ThreadsOption;
+import io.falconq.cli.options.VerbosityMixin;
+import io.falconq.cli.progress.Progress;
+import io.falconq.formats.safetensors.SafetensorsDtype;
+import io.falconq.runtime.SyntheticCheckpoint;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/** {@code falconq synth}: a random-initialised checkpoint with the shapes of any Falcon-H1 config. */
+@Command(name = "synth",
+        description = {"Write a random-initialised Hugging Face Falcon-H1 checkpoint (config.json, sharded safetensors, "
+                + "index, tokenizer files) with the exact shapes of a config, e.g. ../shared/configs/falcon-h1-0.5b.json, "
+                + "so every size can be exercised for speed and memory without downloading it. Values are a "
+                + "deterministic function of --seed; the text it generates is noise."})
+public final class SynthCommand implements Callable<Integer> {
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--config", required = true, paramLabel = "FILE", description = "A Falcon-H1 config.json.")
+    private Path config;
+
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "0", description = "Random seed (default ${DEFAULT-VALUE}).")
+    private long seed;
+
+    @Option(names = "--dtype", paramLabel = "bf16|f16|f32", defaultValue = "bf16",
+            description = "Storage type of the weights (default ${DEFAULT-VALUE}).")
+    private String dtype;
+
+    @Option(names = "--tokenizer", paramLabel = "DIR",
+            description = "Copy tokenizer.json, tokenizer_config.json and special_tokens_map.json from this folder "
+                    + "(e.g. ../shared/models/falcon-h1-tiny). Without it the checkpoint has no tokenizer.")
+    private Path tokenizer;
+
+    @Option(names = "--max-shard-size", paramLabel = "MiB", defaultValue = "2048",
+            description = "Largest shard in MiB (default ${DEFAULT-VALUE}); one model.safetensors if everything fits.")
+    private long maxShardMiB;
+
+    @Mixin
+    private OutputOptions output;
+
+    @Mixin
+    private ThreadsOption threads;
+
+    @Mixin
+    private VerbosityMixin verbosity;
+
+    @Override
+    public Integer call() {
+        if (output.output() == null) {
+            throw new ParameterException(spec.commandLine(), "missing -o/--output DIR");
+        }
+        SafetensorsDtype type = switch (dtype.toLowerCase(Locale.ROOT)) {
+            case "bf16", "bfloat16" -> SafetensorsDtype.BF16;
+            case "f16", "fp16", "float16" -> SafetensorsDtype.F16;
+            case "f32", "fp32", "float32" -> SafetensorsDtype.F32;
+            default -> throw new ParameterException(spec.commandLine(), "--dtype must be bf16, f16 or f32, found " + dtype);
+        };
+        if (maxShardMiB < 1) {
+            throw new ParameterException(spec.commandLine(), "--max-shard-size must be at least 1 MiB");
+        }
+        Path out = output.checkWritable(output.output());
+        PrintWriter err = spec.commandLine().getErr();
+        long t0 = System.nanoTime();
+        SyntheticCheckpoint.Summary s;
+        try (Progress progress = Progress.create(spec, verbosity, "synth")) {
+            s = SyntheticCheckpoint.write(config, out, seed, type, maxShardMiB << 20, tokenizer, output.force(),
+                    threads.threads(), progress);
+        }
+        s.warnings().forEach(w -> err.println("warning: " + w));
+        if (tokenizer == null) {
+            err.println("note: no --tokenizer given: eval/generate on this checkpoint need --tokenizer DIR");
+        }
+        err.printf(Locale.ROOT, "synth: %,d parameters, %d shard(s), %.1f MiB in %.1f s -> %s%n", s.parameters(),
+                s.shards(), s.bytes() / 1048576.0, (System.nanoTime() - t0) / 1e9, s.dir());
+        err.flush();
+        return ExitCodes.OK;
+    }
+}
