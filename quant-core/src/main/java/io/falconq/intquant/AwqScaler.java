@@ -21,8 +21,16 @@ public final class AwqScaler {
     private AwqScaler() {
     }
 
-    /** A linear layer reading the scaled input: (out, in) row-major weight. */
-    public record Consumer(float[] weight, int out) {
+    /**
+     * A linear layer reading the scaled input: (out, in) row-major weight, and per output row the weight of its
+     * squared error in the loss (null = 1). Falcon-H1's µP multipliers scale linear outputs differently per layer
+     * and per in_proj segment (SPEC.md §1.3), so errors are weighted by (input multiplier · row multiplier)² to
+     * measure them where the next op sees them.
+     */
+    public record Consumer(float[] weight, int out, float[] rowWeight) {
+        public Consumer(float[] weight, int out) {
+            this(weight, out, null);
+        }
     }
 
     /**
@@ -136,6 +144,7 @@ public final class AwqScaler {
         double loss = 0;
         double[] d = new double[in];
         for (int o = 0; o < c.out; o++) {
+            double rw = c.rowWeight == null ? 1.0 : c.rowWeight[o];
             for (int i = 0; i < in; i++) {
                 d[i] = c.weight[o * in + i] - q.dequantize(o, i) / scales[i];
             }
@@ -148,7 +157,7 @@ public final class AwqScaler {
                 for (int j = 0; j < in; j++) {
                     acc += hi[j] * d[j];
                 }
-                loss += d[i] * acc;
+                loss += rw * d[i] * acc;
             }
         }
         return loss;

@@ -123,7 +123,8 @@ public final class GptqCheckpointWriter {
                 if (shape.length != 2) {
                     throw new InvalidInputException(v.name() + ": expected a 2-D weight, found " + java.util.Arrays.toString(shape));
                 }
-                linW.put(module, toFloats(v));
+                // AWQ edits several weights of a layer together; the other methods read each weight when its turn comes
+                linW.put(module, opt.method() == Method.AWQ ? toFloats(v) : null);
                 shapes.put(module, new int[] {(int) shape[0], (int) shape[1]});
                 if (stats != null) {
                     ImportanceStats s = stats.stats(layer, role);
@@ -140,18 +141,29 @@ public final class GptqCheckpointWriter {
             }
         }
 
+        Map<String, float[]> colScale = new HashMap<>();
+        for (Map.Entry<String, float[]> e : importance.entrySet()) {
+            if (e.getKey().endsWith(SCALE_SUFFIX)) {
+                colScale.put(e.getKey().substring(0, e.getKey().length() - SCALE_SUFFIX.length()), e.getValue());
+            }
+        }
         List<LinearReport> reports = new ArrayList<>();
-        Map<String, QuantizedLinear> quantized = new LinkedHashMap<>();
+        Map<String, PackedLinear> quantized = new LinkedHashMap<>();
         int done = 0;
         for (Map.Entry<String, float[]> e : linW.entrySet()) {
             String module = e.getKey();
             int[] sh = shapes.get(module);
+            if (e.getValue() == null) {
+                e.setValue(toFloats(src.view(module + ".weight")));
+            }
             LinearRole.Located at = locate(module, cfg);
             double loss = Double.NaN;
             QuantizedLinear q = switch (opt.method()) {
                 case RTN -> RtnQuantizer.quantize(module, e.getValue(), sh[0], sh[1], opt.scheme(), null, false);
-                case CLIP, AWQ -> RtnQuantizer.quantize(module, e.getValue(), sh[0], sh[1], opt.scheme(),
+                case CLIP -> RtnQuantizer.quantize(module, e.getValue(), sh[0], sh[1], opt.scheme(),
                         importance.get(module), true);
+                case AWQ -> RtnQuantizer.quantizeHessianClip(module, e.getValue(), sh[0], sh[1], opt.scheme(),
+                        scaledHessian(stats.hessian(at.layer(), at.role()).hessian(), colScale.get(module)));
                 case GPTQ -> {
                     HessianAccumulator h = stats.hessian(at.layer(), at.role());
                     GptqQuantizer.Result r = GptqQuantizer.quantize(module, e.getValue(), sh[0], sh[1], h.hessian(),
@@ -160,7 +172,7 @@ public final class GptqCheckpointWriter {
                     yield r.weight();
                 }
             };
-            quantized.put(module, q);
+            quantized.put(module, PackedLinear.of(q)); // keep only the packed form: bits per weight, not 32
             reports.add(new LinearReport(module, sh[0], sh[1], loss));
             e.setValue(null); // drop the float copy
             progress.onStep(++done, linW.size(), module + "  " + opt.method().name().toLowerCase() + "  [" + sh[0]
@@ -202,7 +214,7 @@ public final class GptqCheckpointWriter {
                                  Map<String, float[]> importance, Map<String, float[]> replacedSmall) {
         String p = "model.layers." + layer + ".";
         // q, k, v, in_proj ← input_layernorm
-        scaleFromNorm(src, stats, layer, LinearRole.ATTN_Q, p + "input_layernorm.weight",
+        scaleFromNorm(src, cfg, stats, layer, LinearRole.ATTN_Q, p + "input_layernorm.weight",
                 List.of(LinearRole.ATTN_Q, LinearRole.ATTN_K, LinearRole.ATTN_V, LinearRole.SSM_IN), scheme, linW,
                 shapes, importance, replacedSmall);
         // o_proj ← v_proj rows (GQA: scale shared by the query heads of one kv head)
@@ -237,7 +249,7 @@ public final class GptqCheckpointWriter {
             }
         }
         // gate, up ← pre_ff_layernorm
-        scaleFromNorm(src, stats, layer, LinearRole.FFN_GATE, p + "pre_ff_layernorm.weight",
+        scaleFromNorm(src, cfg, stats, layer, LinearRole.FFN_GATE, p + "pre_ff_layernorm.weight",
                 List.of(LinearRole.FFN_GATE, LinearRole.FFN_UP), scheme, linW, shapes, importance, replacedSmall);
         // down ← up rows
         {
@@ -261,12 +273,39 @@ public final class GptqCheckpointWriter {
         }
         // out_proj ← mamba.norm (gate-then-norm only)
         if (cfg.ssmRmsNorm() && !cfg.ssmNormBeforeGate()) {
-            scaleFromNorm(src, stats, layer, LinearRole.SSM_OUT, p + "mamba.norm.weight", List.of(LinearRole.SSM_OUT),
+            scaleFromNorm(src, cfg, stats, layer, LinearRole.SSM_OUT, p + "mamba.norm.weight", List.of(LinearRole.SSM_OUT),
                     scheme, linW, shapes, importance, replacedSmall);
         }
     }
 
-    private static void scaleFromNorm(HfCheckpoint src, LinearInputStats stats, int layer, LinearRole inputRole,
+    /**
+     * (input multiplier · output multiplier)² per output row of {@code role} in the HF forward pass (SPEC.md §1.3):
+     * the factor by which the row's error reaches the next op.
+     */
+    static float[] outputWeights(FalconH1Config cfg, LinearRole role, int out) {
+        float[] w = new float[out];
+        double[] mup = cfg.ssmMultipliers();
+        double[] mlp = cfg.mlpMultipliers();
+        for (int o = 0; o < out; o++) {
+            double f = switch (role) {
+                case ATTN_Q, ATTN_V -> cfg.attentionInMultiplier();
+                case ATTN_K -> cfg.attentionInMultiplier() * cfg.keyMultiplier();
+                case SSM_IN -> {
+                    int di = cfg.ssmInnerSize();
+                    int gs = cfg.ssmGroups() * cfg.ssmStateSize();
+                    int seg = o < di ? 0 : o < 2 * di ? 1 : o < 2 * di + gs ? 2 : o < 2 * di + 2 * gs ? 3 : 4;
+                    yield cfg.ssmInMultiplier() * mup[seg];
+                }
+                case FFN_GATE -> mlp[0];
+                default -> 1.0;
+            };
+            w[o] = (float) (f * f);
+        }
+        return w;
+    }
+
+    private static void scaleFromNorm(HfCheckpoint src, FalconH1Config cfg, LinearInputStats stats, int layer,
+                                      LinearRole inputRole,
                                       String normName, List<LinearRole> consumers, IntQuantScheme scheme,
                                       Map<String, float[]> linW, Map<String, int[]> shapes,
                                       Map<String, float[]> importance, Map<String, float[]> replacedSmall) {
@@ -276,7 +315,8 @@ public final class GptqCheckpointWriter {
         }
         int in = shapes.get(consumers.getFirst().hfModulePath(layer))[1];
         AwqScaler.Consumer[] cs = consumers.stream().map(r -> new AwqScaler.Consumer(linW.get(r.hfModulePath(layer)),
-                shapes.get(r.hfModulePath(layer))[0])).toArray(AwqScaler.Consumer[]::new);
+                shapes.get(r.hfModulePath(layer))[0], outputWeights(cfg, r, shapes.get(r.hfModulePath(layer))[0])))
+                .toArray(AwqScaler.Consumer[]::new);
         float[] s = AwqScaler.search(stats.stats(layer, inputRole).meanAbs(), ha.hessian(), cs, in, scheme);
         TensorView normView = src.view(normName);
         float[] norm = toFloats(normView);
@@ -303,12 +343,38 @@ public final class GptqCheckpointWriter {
         }
     }
 
-    /** The input of a column-scaled weight is x / s, so its mean x² is divided by s². */
+    /**
+     * The input of a column-scaled weight is x / s, so its mean x² is divided by s²; the cumulative scale is kept in
+     * the {@code "#scale"}-suffixed entry for {@link #scaledHessian}.
+     */
     private static void divideImportance(Map<String, float[]> importance, String module, float[] s) {
         float[] imp = importance.get(module);
+        float[] cum = importance.computeIfAbsent(module + SCALE_SUFFIX, k -> {
+            float[] ones = new float[imp.length];
+            java.util.Arrays.fill(ones, 1f);
+            return ones;
+        });
         for (int i = 0; i < imp.length; i++) {
             imp[i] /= s[i] * s[i];
+            cum[i] *= s[i];
         }
+    }
+
+    private static final String SCALE_SUFFIX = "#scale";
+
+    /** H of the input x / s: H_ij / (s_i s_j); {@code s} null = unscaled. */
+    private static double[][] scaledHessian(double[][] h, float[] s) {
+        if (s == null) {
+            return h;
+        }
+        int n = h.length;
+        double[][] out = new double[n][n];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                out[i][j] = h[i][j] / ((double) s[i] * s[j]);
+            }
+        }
+        return out;
     }
 
     private static float roundToDtype(float v, TensorView like) {
@@ -322,7 +388,20 @@ public final class GptqCheckpointWriter {
 
     // ---- writing ---------------------------------------------------------------------------------------------
 
-    private static void writeTensors(HfCheckpoint src, Map<String, QuantizedLinear> quantized,
+    /** The four GPTQ tensors of one linear, already packed. */
+    private record PackedLinear(String name, int out, int in, IntQuantScheme scheme, int[] qweight, int[] qzeros,
+                                short[] scales, int[] gIdx) {
+        static PackedLinear of(QuantizedLinear q) {
+            return new PackedLinear(q.name(), q.out(), q.in(), q.scheme(), GptqLayout.packQweight(q),
+                    GptqLayout.packQzeros(q), GptqLayout.scalesFp16(q), q.gIdx());
+        }
+
+        int groups() {
+            return scheme.groupCount(in);
+        }
+    }
+
+    private static void writeTensors(HfCheckpoint src, Map<String, PackedLinear> quantized,
                                      Map<String, float[]> replacedSmall, Path file) {
         List<SafetensorsWriter.PlannedTensor> plan = new ArrayList<>();
         Map<String, Object> payload = new HashMap<>();
@@ -337,7 +416,7 @@ public final class GptqCheckpointWriter {
             plan.add(new SafetensorsWriter.PlannedTensor(name, dt, v.shape()));
             payload.put(name, name);
         }
-        for (QuantizedLinear q : quantized.values()) {
+        for (PackedLinear q : quantized.values()) {
             String m = q.name();
             int pf = q.scheme().packFactor();
             plan.add(new SafetensorsWriter.PlannedTensor(m + ".qweight", SafetensorsDtype.I32, new long[] {q.in() / pf, q.out()}));
@@ -358,12 +437,12 @@ public final class GptqCheckpointWriter {
                     bytes = repl != null ? encodeLike(arena, repl, v) : src.rawBytes(name);
                 } else {
                     int dot = name.lastIndexOf('.');
-                    QuantizedLinear q = quantized.get(name.substring(0, dot));
+                    PackedLinear q = quantized.get(name.substring(0, dot));
                     bytes = switch (name.substring(dot + 1)) {
-                        case "qweight" -> ints(arena, GptqLayout.packQweight(q));
-                        case "qzeros" -> ints(arena, GptqLayout.packQzeros(q));
+                        case "qweight" -> ints(arena, q.qweight());
+                        case "qzeros" -> ints(arena, q.qzeros());
                         case "g_idx" -> ints(arena, q.gIdx());
-                        case "scales" -> shorts(arena, GptqLayout.scalesFp16(q));
+                        case "scales" -> shorts(arena, q.scales());
                         default -> throw new IllegalStateException(name);
                     };
                 }

@@ -95,6 +95,57 @@ public final class GroupQuantizer {
         return best;
     }
 
+    /** AutoAWQ {@code auto_clip}'s grid: 20 steps, shrink at most to half the range. */
+    public static final int AWQ_CLIP_GRID = 20;
+    public static final double AWQ_CLIP_MAX_SHRINK = 0.5;
+
+    /**
+     * AutoAWQ's {@code _compute_best_clip} (awq/quantize/quantizer.py): shrink the group's range by
+     * p ∈ {1, 0.95, …, 0.55} and keep the p with the least output error of this group alone,
+     * {@code Σ_t (x_t · (w − dq(w)))² = dᵀ H d} over the group's block of the Hessian ({@code H = 2/n XᵀX}; AutoAWQ
+     * uses a sample of the same activations).
+     *
+     * @param h      the Hessian of the whole input, (in, in)
+     * @param hOff   index in {@code h} of the group's first column
+     */
+    public static Params clipSearchHessian(float[] x, int off, int len, IntQuantScheme s, double[][] h, int hOff) {
+        float xmin = 0;
+        float xmax = 0;
+        for (int j = off; j < off + len; j++) {
+            xmin = Math.min(xmin, x[j]);
+            xmax = Math.max(xmax, x[j]);
+        }
+        Params best = null;
+        double bestErr = Double.POSITIVE_INFINITY;
+        double[] d = new double[len];
+        int steps = (int) (AWQ_CLIP_MAX_SHRINK * AWQ_CLIP_GRID);
+        for (int i = 0; i < steps; i++) {
+            double p = 1.0 - (double) i / AWQ_CLIP_GRID;
+            Params cand = fromRange((float) (p * xmin), (float) (p * xmax), s);
+            for (int j = 0; j < len; j++) {
+                float v = x[off + j];
+                d[j] = v - dequantize(quantize(v, cand, s.maxq()), cand);
+            }
+            double err = 0;
+            for (int a = 0; a < len; a++) {
+                if (d[a] == 0) {
+                    continue;
+                }
+                double[] row = h[hOff + a];
+                double acc = 0;
+                for (int b2 = 0; b2 < len; b2++) {
+                    acc += row[hOff + b2] * d[b2];
+                }
+                err += d[a] * acc;
+            }
+            if (err < bestErr) {
+                bestErr = err;
+                best = cand;
+            }
+        }
+        return best;
+    }
+
     static double weightedError(float[] x, int off, int len, Params p, int maxq, float[] importance, int impOff) {
         double err = 0;
         for (int j = 0; j < len; j++) {
