@@ -71,6 +71,7 @@ public final class GgufConversion {
 
     /** Per-worker float32 scratch for one chunk, reused across chunks and tensors. */
     private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[CHUNK_ELEMENTS]);
+    private static final ThreadLocal<short[]> HALF_SCRATCH = ThreadLocal.withInitial(() -> new short[CHUNK_ELEMENTS]);
 
     private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -452,6 +453,9 @@ public final class GgufConversion {
             buf = new float[count];
             SCRATCH.set(buf);
         }
+        if (HALF_SCRATCH.get().length < count) {
+            HALF_SCRATCH.set(new short[count]);
+        }
         decode(view, r0 * rowLength, buf, count);
         for (int i = 0; i < n; i++) {
             int off = i * rowLength;
@@ -486,13 +490,17 @@ public final class GgufConversion {
         switch (view.type()) {
             case F32 -> MemorySegment.copy(d, F32_LE, 4 * first, dst, 0, count);
             case BF16 -> {
+                short[] half = HALF_SCRATCH.get();
+                MemorySegment.copy(d, I16_LE, 2 * first, half, 0, count);
                 for (int i = 0; i < count; i++) {
-                    dst[i] = Float.intBitsToFloat((d.get(I16_LE, 2 * (first + i)) & 0xFFFF) << 16);
+                    dst[i] = Float.intBitsToFloat(half[i] << 16); // the sign-extended low half is shifted out
                 }
             }
             case F16 -> {
+                short[] half = HALF_SCRATCH.get();
+                MemorySegment.copy(d, I16_LE, 2 * first, half, 0, count);
                 for (int i = 0; i < count; i++) {
-                    dst[i] = Float.float16ToFloat(d.get(I16_LE, 2 * (first + i)));
+                    dst[i] = Float.float16ToFloat(half[i]);
                 }
             }
             default -> throw new IllegalStateException(view.name() + ": cannot decode " + view.type());
