@@ -68,7 +68,9 @@ public final class SyntheticCheckpoint {
         List<SafetensorsWriter.PlannedTensor> planned = new ArrayList<>();
         for (int layer = -1; layer < c.numLayers(); layer++) {
             for (TensorRole r : TensorRole.values()) {
-                if (r.perLayer() == (layer >= 0) && r.presentIn(c)) {
+                // a tied checkpoint has no lm_head.weight (the converter then writes output.weight from the embeddings)
+                boolean tiedHead = r == TensorRole.OUTPUT && c.tieWordEmbeddings();
+                if (r.perLayer() == (layer >= 0) && r.presentIn(c) && !tiedHead) {
                     String name = r.hfName(layer);
                     roles.put(name, r);
                     planned.add(new SafetensorsWriter.PlannedTensor(name, SafetensorsDtype.BF16, r.hfShape(c)));

@@ -72,6 +72,48 @@ class GgufConversionTest {
         }
     }
 
+    /**
+     * A tied checkpoint (no lm_head.weight) still gets output.weight, from the embeddings times lm_head_multiplier
+     * (not embedding_multiplier, which llama.cpp's fallback to token_embd would apply); and a config vocab_size above
+     * the tokenizer's size is padded with [PAD<id>] tokens of type UNUSED, as llama.cpp's converter does.
+     */
+    @Test
+    void tiedEmbeddingsAndPaddedVocabulary() throws Exception {
+        var json = (com.fasterxml.jackson.databind.node.ObjectNode) new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(Files.readAllBytes(TestData.tinyModel().resolve("config.json")));
+        json.put("tie_word_embeddings", true);
+        json.put("vocab_size", 4104);
+        json.put("num_hidden_layers", 1);
+        Path config = tmp.resolve("config-tied.json");
+        Files.writeString(config, json.toString());
+        Path model = tmp.resolve("tied");
+        SyntheticCheckpoint.write(model, config, TestData.tinyModel(), 7);
+        Path out = tmp.resolve("tied-F32.gguf");
+        try (HfCheckpoint ckpt = HfCheckpoint.open(model)) {
+            assertFalse(ckpt.contains("lm_head.weight"));
+            ConversionPlan plan = GgufConversion.planFromHf(ckpt, GgufConversion.Options.of(QuantRecipe.F32));
+            assertTrue(plan.notes().stream().anyMatch(n -> n.contains("tie_word_embeddings")), plan.notes().toString());
+            GgufConversion.run(plan, ckpt, out, false, 1, ProgressListener.NONE);
+            var embed = ckpt.view("model.embed_tokens.weight");
+            try (GgufFile f = GgufReader.open(out)) {
+                var output = f.rawBytes("output.weight");
+                float lmHead = (float) json.get("lm_head_multiplier").asDouble();
+                for (long i = 0; i < embed.elementCount(); i += 997) {
+                    float w = Float.intBitsToFloat((embed.data().get(ValueLayout.JAVA_SHORT_UNALIGNED, 2 * i) & 0xFFFF) << 16);
+                    assertEquals(w * lmHead, output.get(ValueLayout.JAVA_FLOAT_UNALIGNED, 4 * i), "element " + i);
+                }
+                var tokens = f.metadata().getStringArray("tokenizer.ggml.tokens");
+                int[] types = f.metadata().getI32Array("tokenizer.ggml.token_type");
+                assertEquals(4104, tokens.size());
+                assertEquals("[PAD4096]", tokens.get(4096));
+                assertEquals("[PAD4103]", tokens.get(4103));
+                assertEquals(GgufTokenizerMetadata.TOKEN_UNUSED, types[4100]);
+                assertEquals(GgufTokenizerMetadata.TOKEN_NORMAL, types[4095]);
+                assertEquals(4104, f.info("token_embd.weight").ne()[1]);
+            }
+        }
+    }
+
     static void assertSameFile(Path expected, Path actual) throws Exception {
         byte[] e = Files.readAllBytes(expected);
         byte[] a = Files.readAllBytes(actual);
