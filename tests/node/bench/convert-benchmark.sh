@@ -16,10 +16,9 @@ mkdir -p "$work"
 cd "$repo"
 driver="$(tests/node/bench/build-quantize-driver.sh "$work/driver" | tail -1)"
 ./falconq --version >/dev/null   # builds cli/target/falconq.jar if needed, outside the measurements
-if [[ ! -f "$work/synth-0.5b/model.safetensors" ]]; then
-  "${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java" -cp cli/target/falconq.jar \
-    io.falconq.convert.SyntheticCheckpoint "$work/synth-0.5b" ../shared/configs/falcon-h1-0.5b.json \
-    ../shared/models/falcon-h1-tiny 1
+if [[ ! -f "$work/synth-0.5b/config.json" ]]; then
+  ./falconq synth --config ../shared/configs/falcon-h1-0.5b.json --seed 1 --dtype bf16 \
+    --tokenizer ../shared/models/falcon-h1-tiny -o "$work/synth-0.5b" -q
 fi
 ./falconq convert "$work/synth-0.5b" --type BF16 -o "$work/synth-BF16.gguf" --force -q -t 2
 

@@ -20,35 +20,22 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A Hugging Face Falcon-H1 checkpoint of any real size with seeded random BF16 weights, for speed and memory
- * benchmarks of the converter on model sizes that are not in the repository (e.g. the 0.5B shapes of
- * {@code ../shared/configs/falcon-h1-0.5b.json}). The numbers are meaningless as a language model; the shapes, names,
- * dtype and files are those of a real checkpoint. Weights are uniform in ±0.05 (norms ≈ 1, A_log in [0, 2.7], so that
- * every conversion step sees finite, realistic magnitudes); the same seed gives the same bytes.
- *
- * <pre>java -cp falconq.jar io.falconq.convert.SyntheticCheckpoint OUT_DIR CONFIG_JSON TOKENIZER_DIR [SEED]</pre>
+ * Test fixture: a small Hugging Face Falcon-H1 checkpoint with seeded random BF16 weights for configs the shared data
+ * does not cover (tied embeddings, padded vocabularies). Weights are uniform in ±0.05, norms ≈ 1, A_log in [0, 2.7].
+ * (The user-facing generator for benchmarks is {@code falconq synth}, in runtime; quant-core cannot depend on it.)
  */
-public final class SyntheticCheckpoint {
+final class SyntheticCheckpoint {
     private static final ValueLayout.OfShort BF16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final int CHUNK = 1 << 20;
 
     private SyntheticCheckpoint() {
     }
 
-    public static void main(String[] args) {
-        if (args.length < 3) {
-            System.err.println("usage: SyntheticCheckpoint OUT_DIR CONFIG_JSON TOKENIZER_DIR [SEED]");
-            System.exit(2);
-        }
-        long seed = args.length > 3 ? Long.parseLong(args[3]) : 1;
-        write(Path.of(args[0]), Path.of(args[1]), Path.of(args[2]), seed);
-    }
-
     /**
      * Writes {@code config.json} (the given config, any {@code _provenance} block dropped), the tokenizer files and
      * {@code model.safetensors} into {@code outDir}.
      */
-    public static void write(Path outDir, Path configJson, Path tokenizerDir, long seed) {
+    static void write(Path outDir, Path configJson, Path tokenizerDir, long seed) {
         try {
             Files.createDirectories(outDir);
             var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(Files.readAllBytes(configJson));
