@@ -60,18 +60,14 @@ public final class PipelineCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    static final class Models {
-        @Option(names = "--model", paramLabel = "DIR", required = true,
-                description = "Hugging Face Falcon-H1 checkpoint folder; repeat for several models.")
-        List<Path> folders = new ArrayList<>();
+    @Option(names = "--model", paramLabel = "DIR",
+            description = "Hugging Face Falcon-H1 checkpoint folder; repeat for several models.")
+    private List<Path> folders = new ArrayList<>();
 
-        @Option(names = "--config", paramLabel = "FILE", required = true,
-                description = "A config.json alone (e.g. ../shared/configs/*.json): planned with --dry-run only.")
-        List<Path> configs = new ArrayList<>();
-    }
-
-    @ArgGroup(exclusive = false, multiplicity = "1")
-    private Models models;
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "A config.json alone (e.g. ../shared/configs/*.json): planned with --dry-run only; repeat "
+                    + "for several.")
+    private List<Path> configs = new ArrayList<>();
 
     static final class Variants {
         @Option(names = "--variants", paramLabel = "LIST",
@@ -138,9 +134,12 @@ public final class PipelineCommand implements Callable<Integer> {
     public Integer call() {
         List<VariantSpec> variantList = variants.file != null ? VariantList.read(variants.file)
                 : VariantList.parse(variants.list);
+        if (folders.isEmpty() && configs.isEmpty()) {
+            throw new ParameterException(spec.commandLine(), "give at least one --model DIR or --config FILE");
+        }
         List<ModelInput> inputs = new ArrayList<>();
-        models.folders.forEach(f -> inputs.add(ModelInput.folder(f)));
-        models.configs.forEach(c -> inputs.add(ModelInput.config(c)));
+        folders.forEach(f -> inputs.add(ModelInput.folder(f)));
+        configs.forEach(c -> inputs.add(ModelInput.config(c)));
         checkUniqueNames(inputs);
         EvalProtocol evalProtocol;
         try {
@@ -155,7 +154,7 @@ public final class PipelineCommand implements Callable<Integer> {
             DryRunPlanner.print(plan, spec.commandLine().getOut());
             return ExitCodes.OK;
         }
-        if (!models.configs.isEmpty()) {
+        if (!configs.isEmpty()) {
             throw new ParameterException(spec.commandLine(), "--config models have no weights: use them with --dry-run");
         }
         if (evalData == null) {

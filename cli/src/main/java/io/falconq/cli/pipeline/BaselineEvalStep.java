@@ -55,6 +55,7 @@ public final class BaselineEvalStep implements PipelineStep {
     public void describeInputs(StepKey.Builder key) {
         model.describe(key);
         settings.describeEvaluation(key);
+        settings.describeTool(key);
     }
 
     @Override

@@ -53,7 +53,7 @@ public final class ConvertStep implements PipelineStep {
         model.describe(key);
         key.option("recipe", variant.recipe());
         key.option("imatrix", variant.imatrix());
-        key.option("falconq", settings.toolVersion());
+        settings.describeTool(key);
     }
 
     @Override

@@ -57,6 +57,7 @@ public final class ImatrixStep implements PipelineStep {
     public void describeInputs(StepKey.Builder key) {
         model.describe(key);
         settings.describeCalibration(key);
+        settings.describeTool(key);
     }
 
     @Override

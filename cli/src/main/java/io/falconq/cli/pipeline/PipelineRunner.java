@@ -95,6 +95,7 @@ public final class PipelineRunner {
                 createParent(dist.resolve(output));
             }
             long start = System.nanoTime();
+            long cpuStart = processCpuNanos();
             JsonNode result;
             try (Progress rendering = progress.apply(step.label())) {
                 result = step.run(new StepContext(dist, Map.copyOf(upstream), threads, rendering));
@@ -104,6 +105,7 @@ public final class PipelineRunner {
                 throw new OutputException(step.label() + ": " + e.getMessage(), e);
             }
             double seconds = (System.nanoTime() - start) / 1e9;
+            double cpuSeconds = (processCpuNanos() - cpuStart) / 1e9;
             List<StepRecord.OutputHash> outputs = new ArrayList<>();
             for (Path output : step.outputs()) {
                 Path file = dist.resolve(output);
@@ -113,13 +115,22 @@ public final class PipelineRunner {
                 outputs.add(new StepRecord.OutputHash(ContentHashes.relative(dist, file), ContentHashes.size(file),
                         ContentHashes.lastModified(file), hashes.hash(file)));
             }
-            StepRecord record = new StepRecord(step.id(), key, outputs, result, seconds);
+            StepRecord record = new StepRecord(step.id(), key, outputs, result, seconds, cpuSeconds);
             store.write(record);
             records.put(step.id(), record);
             listener.on(new PipelineEvent(i + 1, steps.size(), step.id(), step.label(), PipelineEvent.Kind.FINISHED,
                     "", seconds));
         }
         return records;
+    }
+
+    /** CPU time of this JVM so far (all threads), or 0 where the platform does not report it. */
+    private static long processCpuNanos() {
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.OperatingSystemMXBean os) {
+            return Math.max(0, os.getProcessCpuTime());
+        }
+        return 0;
     }
 
     /** Null when the record still holds; otherwise why the step must run again. */

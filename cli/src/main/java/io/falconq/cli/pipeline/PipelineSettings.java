@@ -31,13 +31,17 @@ public record PipelineSettings(TextInput evalText, EvalProtocol protocol, int ct
         }
     }
 
+    /** The falconq version, in every step's key: an upgrade remakes everything (development builds say "dev"). */
+    void describeTool(StepKey.Builder key) {
+        key.option("falconq", toolVersion);
+    }
+
     /** The key entries of the evaluation: the text's content and how it is scored. */
     void describeEvaluation(StepKey.Builder key) {
         key.option("eval.text.sha256", evalText.sha256());
         key.option("eval.protocol", protocol.label());
         key.option("eval.ctx", ctx);
         key.option("eval.chunks", chunks);
-        key.option("falconq", toolVersion);
     }
 
     /** The key entries of the calibration pass. */
@@ -45,6 +49,5 @@ public record PipelineSettings(TextInput evalText, EvalProtocol protocol, int ct
         key.option("calib.text.sha256", calibText.sha256());
         key.option("calib.ctx", calibCtx);
         key.option("calib.chunks", calibChunks);
-        key.option("falconq", toolVersion);
     }
 }

@@ -65,7 +65,7 @@ public final class QuantizeStep implements PipelineStep {
         key.option("scheme", variant.scheme());
         key.option("method", variant.method());
         key.option("damp", settings.dampPercent());
-        key.option("falconq", settings.toolVersion());
+        settings.describeTool(key);
         if (method().needsCalibration()) {
             settings.describeCalibration(key);
         }

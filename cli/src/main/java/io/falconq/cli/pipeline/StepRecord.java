@@ -14,9 +14,12 @@ import java.util.Objects;
  * @param key     {@link StepKey} the outputs were made from
  * @param outputs in {@link PipelineStep#outputs()} order
  * @param result  what {@link PipelineStep#run} returned
- * @param seconds wall time of the run that made the outputs (input to the dry-run cost model)
+ * @param seconds    wall time of the run that made the outputs
+ * @param cpuSeconds CPU time of the whole process during that run (all threads, GC included): with the step's
+ *                   amount of work, what {@link CostModel}'s constants are measured from
  */
-public record StepRecord(String stepId, String key, List<OutputHash> outputs, JsonNode result, double seconds) {
+public record StepRecord(String stepId, String key, List<OutputHash> outputs, JsonNode result, double seconds,
+                         double cpuSeconds) {
     public StepRecord {
         Objects.requireNonNull(stepId, "stepId");
         Objects.requireNonNull(key, "key");

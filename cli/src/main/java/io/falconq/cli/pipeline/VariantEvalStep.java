@@ -50,6 +50,7 @@ public final class VariantEvalStep implements PipelineStep {
     public void describeInputs(StepKey.Builder key) {
         // the artifact and the baseline enter through the upstream output hashes
         settings.describeEvaluation(key);
+        settings.describeTool(key);
     }
 
     @Override

@@ -36,7 +36,7 @@ public final class MarkdownReport {
             appendRow(md, table.headers());
             md.append('|');
             for (int i = 0; i < table.headers().size(); i++) {
-                md.append(i < 2 ? " --- |" : " ---: |");
+                md.append(i < 3 ? " --- |" : " ---: |");
             }
             md.append('\n');
             for (List<String> row : table.rows()) {
