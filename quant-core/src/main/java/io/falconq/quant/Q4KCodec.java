@@ -3,7 +3,6 @@ package io.falconq.quant;
 import io.falconq.formats.gguf.GgmlType;
 import io.falconq.quant.kquant.KQuantSearch;
 import jdk.incubator.vector.ByteVector;
-import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
@@ -208,28 +207,26 @@ public final class Q4KCodec implements BlockCodec {
     @Override
     public float dotVector(MemorySegment w, long wOff, float[] x, int xOff, int n) {
         RowChecks.dot(this, x, xOff, n);
-        byte[] scales = SCRATCH.get().block;
-        FloatVector acc = VectorDequant.zero();
+        VectorDequant.BlockScratch s = VectorDequant.BLOCK_SCRATCH.get();
+        float sum = 0;
         for (int i = 0; i < n / QK_K; i++) {
             long b = wOff + (long) i * BLOCK_BYTES;
-            MemorySegment.copy(w, ValueLayout.JAVA_BYTE, b + SCALES_OFFSET, scales, SCALES_OFFSET, SCALES_BYTES);
-            final float d = HalfFloat.fp16ToFp32(w.get(LittleEndian.SHORT, b + D_OFFSET));
-            final float min = HalfFloat.fp16ToFp32(w.get(LittleEndian.SHORT, b + DMIN_OFFSET));
-            int xi = xOff + i * QK_K;
-            for (int c = 0; c < 4; c++) {
-                final float d1 = d * KScaleMin.scale(scales, SCALES_OFFSET, 2 * c);
-                final float m1 = min * KScaleMin.min(scales, SCALES_OFFSET, 2 * c);
-                final float d2 = d * KScaleMin.scale(scales, SCALES_OFFSET, 2 * c + 1);
-                final float m2 = min * KScaleMin.min(scales, SCALES_OFFSET, 2 * c + 1);
-                ByteVector q0 = VectorDequant.load16(w, b + QS_OFFSET + 32 * c);
-                ByteVector q1 = VectorDequant.load16(w, b + QS_OFFSET + 32 * c + 16);
-                acc = VectorDequant.fma16(q0.and((byte) 0xF), d1, -m1, x, xi, acc);
-                acc = VectorDequant.fma16(q1.and((byte) 0xF), d1, -m1, x, xi + 16, acc);
-                acc = VectorDequant.fma16(q0.lanewise(VectorOperators.LSHR, 4), d2, -m2, x, xi + 32, acc);
-                acc = VectorDequant.fma16(q1.lanewise(VectorOperators.LSHR, 4), d2, -m2, x, xi + 48, acc);
-                xi += 64;
+            MemorySegment.copy(w, ValueLayout.JAVA_BYTE, b, s.header, 0, QS_OFFSET);
+            final float d = LittleEndian.getHalf(s.header, D_OFFSET);
+            final float min = LittleEndian.getHalf(s.header, DMIN_OFFSET);
+            for (int j = 0; j < QK_K / 32; j++) {
+                s.scale[j] = d * KScaleMin.scale(s.header, SCALES_OFFSET, j);
+                s.bias[j] = -(min * KScaleMin.min(s.header, SCALES_OFFSET, j));
             }
+            for (int c = 0; c < 4; c++) {
+                for (int g = 0; g < 32; g += 16) {
+                    ByteVector q = VectorDequant.load16(w, b + QS_OFFSET + 32 * c + g);
+                    q.and((byte) 0xF).intoArray(s.codes, 64 * c + g);
+                    q.lanewise(VectorOperators.LSHR, 4).intoArray(s.codes, 64 * c + 32 + g);
+                }
+            }
+            sum += VectorDequant.dotCodes(s.codes, s.scale, s.bias, 32, QK_K, x, xOff + i * QK_K);
         }
-        return VectorDequant.sum(acc);
+        return sum;
     }
 }

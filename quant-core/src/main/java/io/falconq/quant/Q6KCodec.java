@@ -3,7 +3,6 @@ package io.falconq.quant;
 import io.falconq.formats.gguf.GgmlType;
 import io.falconq.quant.kquant.KQuantSearch;
 import jdk.incubator.vector.ByteVector;
-import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
@@ -167,33 +166,41 @@ public final class Q6KCodec implements BlockCodec {
     @Override
     public float dotVector(MemorySegment w, long wOff, float[] x, int xOff, int n) {
         RowChecks.dot(this, x, xOff, n);
-        FloatVector acc = VectorDequant.zero();
+        VectorDequant.BlockScratch s = VectorDequant.BLOCK_SCRATCH.get();
+        float sum = 0;
         for (int i = 0; i < n / QK_K; i++) {
             long b = wOff + (long) i * BLOCK_BYTES;
             final float d = HalfFloat.fp16ToFp32(w.get(LittleEndian.SHORT, b + D_OFFSET));
-            for (int half = 0; half < 2; half++) {
-                long ql = b + QL_OFFSET + 64 * half;
-                long qh = b + QH_OFFSET + 32 * half;
-                long sc = b + SCALES_OFFSET + 8 * half;
-                int xi = xOff + i * QK_K + 128 * half;
-                for (int g = 0; g < 2; g++) { // l = 16g .. 16g+15, scale index is = g
-                    ByteVector lA = VectorDequant.load16(w, ql + 16 * g);
-                    ByteVector lB = VectorDequant.load16(w, ql + 32 + 16 * g);
-                    ByteVector h = VectorDequant.load16(w, qh + 16 * g);
-                    ByteVector q1 = lA.and((byte) 0xF).or(h.and((byte) 3).lanewise(VectorOperators.LSHL, 4));
-                    ByteVector q2 = lB.and((byte) 0xF).or(h.and((byte) 0x0C).lanewise(VectorOperators.LSHL, 2));
-                    ByteVector q3 = lA.lanewise(VectorOperators.LSHR, 4).or(h.and((byte) 0x30));
-                    ByteVector q4 = lB.lanewise(VectorOperators.LSHR, 4)
-                            .or(h.lanewise(VectorOperators.LSHR, 2).and((byte) 0x30));
-                    int xl = xi + 16 * g;
-                    acc = VectorDequant.fma16(q1.sub((byte) 32), d * scale(w, sc, g), x, xl, acc);
-                    acc = VectorDequant.fma16(q2.sub((byte) 32), d * scale(w, sc, g + 2), x, xl + 32, acc);
-                    acc = VectorDequant.fma16(q3.sub((byte) 32), d * scale(w, sc, g + 4), x, xl + 64, acc);
-                    acc = VectorDequant.fma16(q4.sub((byte) 32), d * scale(w, sc, g + 6), x, xl + 96, acc);
-                }
+            for (int k = 0; k < 16; k++) {
+                s.scale[k] = d * scale(w, b + SCALES_OFFSET, k);
+                s.bias[k] = 0;
+            }
+            unpack(w, b, s.codes);
+            sum += VectorDequant.dotCodes(s.codes, s.scale, s.bias, 16, QK_K, x, xOff + i * QK_K);
+        }
+        return sum;
+    }
+
+    /** The 256 signed codes q − 32 of the block at {@code b}, in element order. */
+    private static void unpack(MemorySegment w, long b, byte[] codes) {
+        for (int half = 0; half < 2; half++) {
+            long ql = b + QL_OFFSET + 64 * half;
+            long qh = b + QH_OFFSET + 32 * half;
+            int e = 128 * half;
+            for (int g = 0; g < 32; g += 16) {
+                ByteVector lA = VectorDequant.load16(w, ql + g);
+                ByteVector lB = VectorDequant.load16(w, ql + 32 + g);
+                ByteVector h = VectorDequant.load16(w, qh + g);
+                lA.and((byte) 0xF).or(h.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32)
+                        .intoArray(codes, e + g);
+                lB.and((byte) 0xF).or(h.and((byte) 0x0C).lanewise(VectorOperators.LSHL, 2)).sub((byte) 32)
+                        .intoArray(codes, e + g + 32);
+                lA.lanewise(VectorOperators.LSHR, 4).or(h.and((byte) 0x30)).sub((byte) 32)
+                        .intoArray(codes, e + g + 64);
+                lB.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 2).and((byte) 0x30))
+                        .sub((byte) 32).intoArray(codes, e + g + 96);
             }
         }
-        return VectorDequant.sum(acc);
     }
 
     private static int scale(MemorySegment w, long sc, int k) {

@@ -51,6 +51,31 @@ final class VectorDequant {
         return acc;
     }
 
+    /**
+     * Σ (codes[i]·scale[g] + bias[g])·x[xi+i] over {@code n} codes, g = i / group (group a multiple of 16). The
+     * second phase of the K-quant dots: their bit unpacking writes small signed codes to {@code codes} first, so
+     * each loop body here stays small enough for C2 to inline every vector operation (one long straight-line body
+     * exceeds its node-count inlining cutoff and the vectors get boxed).
+     */
+    static float dotCodes(byte[] codes, float[] scale, float[] bias, int group, int n, float[] x, int xi) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int i = 0; i < n; i += 16) {
+            int g = i / group;
+            acc = fma16(ByteVector.fromArray(B16, codes, i), scale[g], bias[g], x, xi + i, acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Scratch for the unpacked codes and per-group scales of one super-block, one per thread. */
+    static final class BlockScratch {
+        final byte[] codes = new byte[256];
+        final float[] scale = new float[16];
+        final float[] bias = new float[16];
+        final byte[] header = new byte[16];
+    }
+
+    static final ThreadLocal<BlockScratch> BLOCK_SCRATCH = ThreadLocal.withInitial(BlockScratch::new);
+
     static FloatVector zero() {
         return FloatVector.zero(F);
     }
