@@ -38,6 +38,7 @@ public final class MatMul {
     private final WorkerPool pool;
     private final float[][] panels;
     private final float[][] rowBuffers;
+    private volatile int[] gatherIndex;
 
     public MatMul(WorkerPool pool) {
         this.pool = pool;
@@ -86,6 +87,19 @@ public final class MatMul {
         return b;
     }
 
+    /** {0, in, 2·in, …}: lane j of a gather reads row j of a decoded block. */
+    private int[] gatherIndex(int in) {
+        int[] g = gatherIndex;
+        if (g == null || g[1] != in) {
+            g = new int[L];
+            for (int j = 0; j < L; j++) {
+                g[j] = j * in;
+            }
+            gatherIndex = g;
+        }
+        return g;
+    }
+
     private float[] panel(int worker, int n) {
         float[] p = panels[worker];
         if (p == null || p.length < n) {
@@ -119,19 +133,23 @@ public final class MatMul {
     private void panelVector(float[] x, int tokens, WeightMatrix w, float[] y, int o0, int worker) {
         int in = w.cols();
         int out = w.rows();
-        float[] row = rowBuffer(worker, in);
+        // decode the panel's rows, then transpose them 16 rows at a time with gathers (contiguous panel writes;
+        // a scalar scatter into the k-major panel costs as much as a sixth of the product itself)
+        float[] rows = rowBuffer(worker, NR * in);
         float[] panel = panel(worker, in * NR);
         int valid = Math.min(NR, out - o0);
         for (int j = 0; j < NR; j++) {
             if (j < valid) {
-                w.decodeRow(o0 + j, row, 0);
-                for (int k = 0; k < in; k++) {
-                    panel[k * NR + j] = row[k];
-                }
+                w.decodeRow(o0 + j, rows, j * in);
             } else {
-                for (int k = 0; k < in; k++) {
-                    panel[k * NR + j] = 0f;
-                }
+                java.util.Arrays.fill(rows, j * in, (j + 1) * in, 0f);
+            }
+        }
+        int[] gather = gatherIndex(in);
+        for (int v = 0; v < PANEL_VECTORS; v++) {
+            int rowBase = v * L * in;
+            for (int k = 0; k < in; k++) {
+                FloatVector.fromArray(F, rows, rowBase + k, gather, 0).intoArray(panel, k * NR + v * L);
             }
         }
         VectorMask<Float> m0 = F.indexInRange(o0, out);
