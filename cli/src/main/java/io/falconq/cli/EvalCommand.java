@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.falconq.cli.options.ThreadsOption;
 import io.falconq.cli.options.VerbosityMixin;
 import io.falconq.cli.progress.Progress;
+import io.falconq.formats.io.AtomicOutput;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.runtime.FalconH1Forward;
 import io.falconq.runtime.FalconH1Model;
@@ -103,6 +104,9 @@ public final class EvalCommand implements Callable<Integer> {
         }
         if (baseline == null && data == null) {
             throw new ParameterException(spec.commandLine(), "give --data TEXT (or --baseline FILE, whose tokens are used)");
+        }
+        if (saveLogits != null) {
+            AtomicOutput.checkOverwrite(saveLogits.toAbsolutePath(), force);
         }
         PrintWriter err = spec.commandLine().getErr();
         LogitsFile.Reader base = null;

@@ -10,6 +10,7 @@ import io.falconq.model.FalconH1Config;
 import io.falconq.runtime.kernel.DenseWeightMatrix;
 import io.falconq.runtime.kernel.WeightMatrix;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -41,7 +42,10 @@ final class GgufModelLoader {
         try {
             FalconH1Config cfg = config(gguf);
             FalconH1Weights weights = readWeights(gguf, cfg);
-            return new FalconH1Model(cfg, weights, Multipliers.folded(), FalconH1Model.Format.GGUF, path, null, gguf);
+            // a GGUF carries its vocabulary, but falconq tokenizes with tokenizer.json: use one beside the file if any
+            Path dir = path.toAbsolutePath().getParent();
+            Path tokDir = dir != null && Files.isRegularFile(dir.resolve("tokenizer.json")) ? dir : null;
+            return new FalconH1Model(cfg, weights, Multipliers.folded(), FalconH1Model.Format.GGUF, path, tokDir, gguf);
         } catch (RuntimeException e) {
             gguf.close();
             throw e;
