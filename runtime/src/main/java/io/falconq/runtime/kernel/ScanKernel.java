@@ -76,7 +76,8 @@ public final class ScanKernel {
                 FloatVector acc = FloatVector.zero(F);
                 int si = stateOff + i;
                 for (int n = 0; n < s; n++, si += p) {
-                    FloatVector v = FloatVector.fromArray(F, state, si).mul(dA).add(dx.mul(xbc[row + bOff + n]));
+                    FloatVector v = dx.fma(FloatVector.broadcast(F, xbc[row + bOff + n]),
+                            FloatVector.fromArray(F, state, si).mul(dA));
                     v.intoArray(state, si);
                     acc = v.fma(FloatVector.broadcast(F, xbc[row + cOff + n]), acc);
                 }
@@ -88,7 +89,7 @@ public final class ScanKernel {
                 float acc = 0f;
                 for (int n = 0; n < s; n++) {
                     int si = stateOff + n * p + i;
-                    float v = state[si] * dA + dx * xbc[row + bOff + n];
+                    float v = Math.fma(dx, xbc[row + bOff + n], state[si] * dA);
                     state[si] = v;
                     acc = Math.fma(v, xbc[row + cOff + n], acc);
                 }
