@@ -147,6 +147,9 @@ public final class GptqCheckpointWriter {
                 colScale.put(e.getKey().substring(0, e.getKey().length() - SCALE_SUFFIX.length()), e.getValue());
             }
         }
+        // one Hessian preparation per distinct input (q/k/v/in_proj share one, gate/up another); identity keys
+        Map<HessianAccumulator, GptqQuantizer.Prepared> prepared = new java.util.IdentityHashMap<>();
+        int preparedLayer = -1;
         List<LinearReport> reports = new ArrayList<>();
         Map<String, PackedLinear> quantized = new LinkedHashMap<>();
         int done = 0;
@@ -157,6 +160,10 @@ public final class GptqCheckpointWriter {
                 e.setValue(toFloats(src.view(module + ".weight")));
             }
             LinearRole.Located at = locate(module, cfg);
+            if (at.layer() != preparedLayer) {
+                prepared.clear(); // layers are processed in order: earlier factors are not needed again
+                preparedLayer = at.layer();
+            }
             double loss = Double.NaN;
             QuantizedLinear q = switch (opt.method()) {
                 case RTN -> RtnQuantizer.quantize(module, e.getValue(), sh[0], sh[1], opt.scheme(), null, false);
@@ -166,8 +173,9 @@ public final class GptqCheckpointWriter {
                         scaledHessian(stats.hessian(at.layer(), at.role()).hessian(), colScale.get(module)));
                 case GPTQ -> {
                     HessianAccumulator h = stats.hessian(at.layer(), at.role());
-                    GptqQuantizer.Result r = GptqQuantizer.quantize(module, e.getValue(), sh[0], sh[1], h.hessian(),
-                            opt.scheme(), opt.dampPercent());
+                    GptqQuantizer.Prepared prep = prepared.computeIfAbsent(h, k -> GptqQuantizer.prepare(module,
+                            k.hessian(), opt.scheme(), opt.dampPercent()));
+                    GptqQuantizer.Result r = GptqQuantizer.quantize(module, e.getValue(), sh[0], sh[1], prep, opt.scheme());
                     loss = r.loss();
                     yield r.weight();
                 }

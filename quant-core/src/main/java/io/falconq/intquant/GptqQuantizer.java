@@ -47,10 +47,19 @@ public final class GptqQuantizer {
      */
     public static Result quantize(String name, float[] w, int out, int in, double[][] hessian, IntQuantScheme scheme,
                                   double dampPercent) {
-        if (w.length != (long) out * in || hessian.length != in) {
-            throw new IllegalArgumentException(name + ": weight [" + out + ", " + in + "] and Hessian " + hessian.length
-                    + "×" + hessian.length + " do not match");
-        }
+        return quantize(name, w, out, in, prepare(name, hessian, scheme, dampPercent), scheme);
+    }
+
+    /**
+     * Everything GPTQ derives from the Hessian alone (dead columns, act-order permutation, damped inverse Cholesky
+     * factor): computed once per distinct input and shared by the linears that read it (q, k, v and in_proj; gate
+     * and up).
+     */
+    public record Prepared(int in, boolean[] dead, int[] perm, double[] upper, double dampPercent) {
+    }
+
+    public static Prepared prepare(String name, double[][] hessian, IntQuantScheme scheme, double dampPercent) {
+        int in = hessian.length;
         double[][] h = new double[in][];
         for (int i = 0; i < in; i++) {
             h[i] = hessian[i].clone();
@@ -96,6 +105,19 @@ public final class GptqQuantizer {
                 }
             }
         }
+        return new Prepared(in, dead, perm, u, damp);
+    }
+
+    /** GPTQ of one weight with a prepared Hessian of the matching input ({@link #prepare}). */
+    public static Result quantize(String name, float[] w, int out, int in, Prepared prep, IntQuantScheme scheme) {
+        if (w.length != (long) out * in || prep.in() != in) {
+            throw new IllegalArgumentException(name + ": weight [" + out + ", " + in + "] and Hessian of " + prep.in()
+                    + " columns do not match");
+        }
+        boolean[] dead = prep.dead();
+        double[] u = prep.upper();
+        double damp = prep.dampPercent();
+        int[] perm = prep.perm();
         final double[] upper = u;
         final int[] order = perm;
 
