@@ -229,16 +229,17 @@ public final class FalconH1Forward implements AutoCloseable {
         float[] in = inputTimes(normed, n, m.ssmIn());
         mm.multiply(in, n, lw.ssmIn(), zxbcdt);
         int gs = groups * stateSize;
-        float[] segmentStart = {0, di, 2 * di, 2 * di + gs, 2 * di + 2 * gs};
+        // in_proj output segments z | x | B | C | dt and their ssm_multipliers (compute_mup_vector)
+        int[] segmentEnd = {di, 2 * di, 2 * di + gs, 2 * di + 2 * gs, inProj};
         float[] mup = {m.ssmZ(), m.ssmX(), m.ssmB(), m.ssmC(), m.ssmDt()};
         forRows(n, (t0, t1, worker) -> {
             for (int t = t0; t < t1; t++) {
-                for (int s = 0; s < 5; s++) {
-                    int from = (int) segmentStart[s];
-                    int to = s == 4 ? inProj : (int) segmentStart[s + 1];
+                int from = 0;
+                for (int s = 0; s < segmentEnd.length; s++) {
                     if (mup[s] != 1f) {
-                        VectorOps.scale(zxbcdt, t * inProj + from, to - from, mup[s]);
+                        VectorOps.scale(zxbcdt, t * inProj + from, segmentEnd[s] - from, mup[s]);
                     }
+                    from = segmentEnd[s];
                 }
             }
         });
