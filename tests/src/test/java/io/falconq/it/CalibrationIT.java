@@ -74,6 +74,16 @@ class CalibrationIT {
         // legacy ncall = ceil(256 tokens / 128) = 2
         assertArrayEquals(new long[] {2}, f.entry("blk.0.ffn_down.weight").orElseThrow().counts());
 
+        // --in-file adds llama.cpp's statistics to ours, as llama-imatrix --in-file does
+        Path merged = dir.resolve("merged.imatrix.gguf");
+        CliRun m = CliRun.of("calibrate", CliRun.shared("models/falcon-h1-tiny"), "--data", "builtin:en", "--chunks", 1,
+                "--in-file", CliRun.shared("llamacpp/imatrix-calib.gguf"), "-o", merged, "-t", 2);
+        assertEquals(0, m.exitCode(), m.describe());
+        ImatrixFile mf = ImatrixReader.read(merged);
+        assertArrayEquals(new long[] {34304 + 512}, mf.entry("blk.3.ssm_out.weight").orElseThrow().counts());
+        assertEquals(68, mf.chunkCount());
+        assertEquals(List.of("corpus/calib.txt", "builtin:en"), mf.datasets());
+
         CliRun missing = CliRun.of("calibrate", CliRun.shared("models/falcon-h1-tiny"), "--data", "builtin:xx",
                 "-o", dir.resolve("x.gguf"));
         assertEquals(3, missing.exitCode(), missing.describe());
