@@ -8,9 +8,11 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
+import java.nio.file.Path;
 import java.util.Arrays;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -102,6 +104,34 @@ class RuntimeDeterminismIT {
             assertArrayEquals(window[0], window[i], "window mode, " + (i + 1) + " threads vs 1");
             assertArrayEquals(tokens[0], tokens[i], "token mode, " + (i + 1) + " threads vs 1");
         }
+    }
+
+    /**
+     * The scalar reference kernels ({@code -Dfalconq.vector=false}, read once per JVM, hence a child JVM) through the
+     * whole CLI: the first 128-token window of valid.txt must give the vector path's perplexity to float rounding (the two
+     * paths sum in different orders; 1e-5 relative on a mean NLL of ~4 is ~2000× the float32 rounding of the sums
+     * involved, and any kernel bug moves it by far more).
+     */
+    @Test
+    void scalarKernelsGiveTheVectorPathsPerplexity() throws Exception {
+        Object[] args = {"eval", CliRun.shared("models/falcon-h1-tiny"), "--data", CliRun.shared("corpus/valid.txt"),
+                "--ctx", 128, "--chunks", 1, "--json", "-q", "-t", 2};
+        CliRun vector = CliRun.of(args);
+        assertEquals(0, vector.exitCode(), vector.describe());
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Dfalconq.vector=false",
+                "-cp", System.getProperty("java.class.path"), "io.falconq.cli.FalconqCli"));
+        for (Object a : args) {
+            cmd.add(String.valueOf(a));
+        }
+        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), "scalar run failed: " + out);
+        double scalarPpl = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out).get("ppl").asDouble();
+        double vectorPpl = vector.json().get("ppl").asDouble();
+        assertEquals(vectorPpl, scalarPpl, 1e-5 * vectorPpl, "scalar vs vector kernels");
+        System.out.printf("RuntimeDeterminismIT: window 1 ppl, vector %.8f, scalar %.8f%n", vectorPpl, scalarPpl);
     }
 
     @Test
