@@ -15,16 +15,23 @@ runs="${2:-3}"
 mkdir -p "$work"
 cd "$repo"
 driver="$(tests/node/bench/build-quantize-driver.sh "$work/driver" | tail -1)"
-./falconq --version >/dev/null   # builds cli/target/falconq.jar if needed, outside the measurements
+./falconq --version >/dev/null || echo "warning: falconq.jar could not be rebuilt; using cli/target/falconq.jar as is" >&2
+# run a snapshot of the jar, with the launcher's JVM flags, so a rebuild can never fall inside a measurement
+cp cli/target/falconq.jar "$work/falconq.jar"
+java="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java"
+printf '#!/bin/sh\nexec "%s" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -jar "%s" "$@"\n' \
+  "$java" "$work/falconq.jar" > "$work/fq"
+chmod +x "$work/fq"
+fq="$work/fq"
 if [[ ! -f "$work/synth-0.5b/config.json" ]]; then
-  ./falconq synth --config ../shared/configs/falcon-h1-0.5b.json --seed 1 --dtype bf16 \
+  "$fq" synth --config ../shared/configs/falcon-h1-0.5b.json --seed 1 --dtype bf16 \
     --tokenizer ../shared/models/falcon-h1-tiny -o "$work/synth-0.5b" -q
 fi
-./falconq convert "$work/synth-0.5b" --type BF16 -o "$work/synth-BF16.gguf" --force -q -t 2
+"$fq" convert "$work/synth-0.5b" --type BF16 -o "$work/synth-BF16.gguf" --force -q -t 2
 
 measure() { # label command...
   local log="$work/time.log"
-  /usr/bin/time -v "${@:2}" >/dev/null 2>"$log" || { cat "$log" >&2; exit 1; }
+  /usr/bin/time -v "${@:2}" >/dev/null 2>"$log" || { tail -30 "$log" >&2; exit 1; }
   local wall rss
   wall="$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$log")"
   rss="$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$log")"
@@ -38,9 +45,9 @@ for spec in Q8_0:7 Q4_0:2 Q4_K_M:15; do
   type="${spec%%:*}"; ftype="${spec##*:}"
   for ((r = 1; r <= runs; r++)); do
     measure "llama.cpp quantize $type (#$r)" "$driver" "$work/synth-BF16.gguf" "$work/llama-$type.gguf" "$ftype" 2
-    measure "falconq requantize $type (#$r)" ./falconq requantize "$work/synth-BF16.gguf" --type "$type" \
+    measure "falconq requantize $type (#$r)" "$fq" requantize "$work/synth-BF16.gguf" --type "$type" \
       -o "$work/falconq-rq-$type.gguf" --force -q -t 2
-    measure "falconq convert $type (#$r)" ./falconq convert "$work/synth-0.5b" --type "$type" \
+    measure "falconq convert $type (#$r)" "$fq" convert "$work/synth-0.5b" --type "$type" \
       -o "$work/falconq-cv-$type.gguf" --force -q -t 2
   done
   cmp "$work/llama-$type.gguf" "$work/falconq-rq-$type.gguf" && echo "$type: falconq requantize output is byte-identical to llama.cpp's"
