@@ -14,6 +14,7 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -39,9 +40,13 @@ public final class SynthCommand implements Callable<Integer> {
     private String dtype;
 
     @Option(names = "--tokenizer", paramLabel = "DIR",
-            description = "Copy tokenizer.json, tokenizer_config.json and special_tokens_map.json from this folder "
-                    + "(e.g. ../shared/models/falcon-h1-tiny). Without it the checkpoint has no tokenizer.")
+            description = "Copy tokenizer.json, tokenizer_config.json and special_tokens_map.json from this folder. "
+                    + "Default: the tiny model's, ../shared/models/falcon-h1-tiny (found through the falconq.shared "
+                    + "system property or from the working directory), if present.")
     private Path tokenizer;
+
+    @Option(names = "--no-tokenizer", description = "Write no tokenizer files.")
+    private boolean noTokenizer;
 
     @Option(names = "--max-shard-size", paramLabel = "MiB", defaultValue = "2048",
             description = "Largest shard in MiB (default ${DEFAULT-VALUE}); one model.safetensors if everything fits.")
@@ -55,6 +60,19 @@ public final class SynthCommand implements Callable<Integer> {
 
     @Mixin
     private VerbosityMixin verbosity;
+
+    /** The tiny model's folder, where the issue says synthetic checkpoints take their tokenizer from. */
+    private static Path tinyModelTokenizer() {
+        String shared = System.getProperty("falconq.shared");
+        Path[] candidates = {shared == null ? null : Path.of(shared, "models", "falcon-h1-tiny"),
+                Path.of("..", "shared", "models", "falcon-h1-tiny")};
+        for (Path p : candidates) {
+            if (p != null && Files.isRegularFile(p.resolve("tokenizer.json"))) {
+                return p;
+            }
+        }
+        return null;
+    }
 
     @Override
     public Integer call() {
@@ -72,15 +90,18 @@ public final class SynthCommand implements Callable<Integer> {
         }
         Path out = output.checkWritable(output.output());
         PrintWriter err = spec.commandLine().getErr();
+        Path tokenizerDir = noTokenizer ? null : tokenizer != null ? tokenizer : tinyModelTokenizer();
         long t0 = System.nanoTime();
         SyntheticCheckpoint.Summary s;
         try (Progress progress = Progress.create(spec, verbosity, "synth")) {
-            s = SyntheticCheckpoint.write(config, out, seed, type, maxShardMiB << 20, tokenizer, output.force(),
+            s = SyntheticCheckpoint.write(config, out, seed, type, maxShardMiB << 20, tokenizerDir, output.force(),
                     threads.threads(), progress);
         }
         s.warnings().forEach(w -> err.println("warning: " + w));
-        if (tokenizer == null) {
-            err.println("note: no --tokenizer given: eval/generate on this checkpoint need --tokenizer DIR");
+        if (tokenizerDir == null) {
+            err.println("note: no tokenizer written: eval/generate on this checkpoint need --tokenizer DIR");
+        } else if (tokenizer == null) {
+            err.println("synth: tokenizer files copied from " + tokenizerDir);
         }
         err.printf(Locale.ROOT, "synth: %,d parameters, %d shard(s), %.1f MiB in %.1f s -> %s%n", s.parameters(),
                 s.shards(), s.bytes() / 1048576.0, (System.nanoTime() - t0) / 1e9, s.dir());
