@@ -14,33 +14,65 @@ import io.falconq.model.FalconH1Config;
  */
 public final class CostModel {
     /**
-     * Forward pass, CPU ns per weight per token: 6.86 CPU-s for 2048 tokens (4 windows of 512) of the tiny model's
-     * 6.5 M weights (BF16 checkpoint), 2 threads, machine load ≈ 10.
+     * Forward pass, CPU ns per weight per token: 0.048–0.073 (mean 0.06) over four evaluations of 512 tokens of the
+     * 0.5B synthetic checkpoint (BF16 original and its w8/w4/w4-clip GPTQ folders), 2 threads, model loading
+     * included. Small models pay more per weight (the tiny model: 0.5, its matrices are too small to amortise the
+     * per-window work), so times for sizes below 0.5B are underestimates.
      */
-    static final double FORWARD_NS_PER_WEIGHT_TOKEN = 0.52;
+    static final double FORWARD_NS_PER_WEIGHT_TOKEN = 0.06;
 
     /**
-     * Conversion, CPU ns per element (second, JIT-warm run of {@code GgufConversion.run} over the tiny model,
-     * 2 threads): Q8_0 38, Q4_0 45, F16 18, Q6_K 86, Q3_K 81, Q2_K 126, Q4_K 148, Q5_K 224. Grouped here.
+     * Conversion, CPU ns per element written in each type: {@code GgufConversion.run} over the 0.5B synthetic
+     * checkpoint ({@code falconq synth --config falcon-h1-0.5b.json}, 521 M weights, BF16), 2 threads, process CPU
+     * time per mix: F16 5.2, Q4_0 11.2, Q8_0 14.8, Q3_K_M 56, Q6_K 83, Q5_K_M 107, Q2_K 116, Q4_K_M 117 (from the
+     * CLI, JVM start included). Per type: the mix's figure for its main type (Q3_K below Q3_K_M's 56 because that
+     * mix carries Q4_K/Q5_K tensors).
      */
     static double convertNsPerElement(GgmlType type) {
         return switch (type) {
-            case F32, F16, BF16 -> 18;
-            case Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 -> 45;
-            case Q6_K, Q3_K -> 85;
-            case Q2_K -> 125;
-            default -> 190; // Q4_K and Q5_K: the qkx2/qkx3 scale searches
+            case F32, F16, BF16 -> 5;
+            case Q4_0, Q4_1, Q5_0, Q5_1 -> 11;
+            case Q8_0 -> 15;
+            case Q3_K -> 50;
+            case Q6_K -> 83;
+            case Q5_K -> 107;
+            case Q2_K -> 110;
+            case Q4_K -> 117;
+            default -> 150; // IQ4_NL / IQ4_XS: not measured; their search is costlier than Q4_K's
         };
     }
 
-    /** Round-to-nearest int quantization, CPU ns per weight (min/max per group, one pass). */
-    static final double RTN_NS_PER_WEIGHT = 10;
+    /**
+     * Round-to-nearest int quantization, CPU ns per linear weight, folder writing included: 14.4 (w8) and 13.4 (w4)
+     * on the 0.5B synthetic checkpoint.
+     */
+    static final double RTN_NS_PER_WEIGHT = 14;
 
-    /** Hessian accumulation, CPU ns per multiply-add of x·xᵀ (HessianAccumulator, upper triangle). */
-    static final double HESSIAN_NS_PER_MAC = 0.6;
+    /**
+     * Clip search (per-group clipping ratio on the imatrix), CPU ns per linear weight: 424 on the 0.5B synthetic
+     * checkpoint (264 CPU-s for the w4-clip step less twice its 35.6 s calibration pass).
+     */
+    static final double CLIP_NS_PER_WEIGHT = 420;
 
-    /** GPTQ, CPU ns per multiply-add of its O(out·in²) error feedback and O(in³) Cholesky. */
-    static final double GPTQ_NS_PER_MAC = 1.2;
+    /**
+     * Hessian accumulation, CPU ns per multiply-add of x·xᵀ's upper triangle: 0.11 (HessianAccumulator.add of
+     * 512 tokens × 1024 columns, JIT-warm, repeated runs).
+     */
+    static final double HESSIAN_NS_PER_MAC = 0.11;
+
+    /**
+     * GPTQ, CPU ns per multiply-add counted as out·in² + in³/3 per linear: 0.95 for the w4-gptq folder of the 0.5B
+     * synthetic checkpoint (857.6 CPU-s for the whole run, less the other steps' measured CPU, the calibration
+     * forward at {@link #FORWARD_NS_PER_WEIGHT_TOKEN} and its Hessians at {@link #HESSIAN_NS_PER_MAC}; 788 G MACs).
+     * It runs on one thread.
+     */
+    static final double GPTQ_NS_PER_MAC = 0.95;
+
+    /**
+     * Resident memory of the JVM and runtime beyond mapped weights and activation buffers: the 0.5B original's
+     * evaluation peaked at 1790 MB resident for 995 MB of weights and ~140 MB of buffers.
+     */
+    static final long RUNTIME_BASE_BYTES = 650L << 20;
 
     private CostModel() {
     }

@@ -34,8 +34,12 @@ public final class DryRunPlanner {
     /** Windows assumed when neither --eval-data nor --chunks says how many. */
     static final int ASSUMED_WINDOWS = 100;
 
-    /** Working memory of a conversion: bounded row-chunk buffers per thread (GgufConversion), plus the JVM. */
-    static final long CONVERT_WORKING_BYTES = 64L << 20;
+    /**
+     * Peak resident memory of a conversion, independent of the model size: GgufConversion streams bounded row
+     * chunks and unloads each source tensor's pages after use. Measured: 177 MB max RSS (JVM included) for the
+     * 0.5B synthetic checkpoint to Q8_0, Q4_K_M and Q2_K.
+     */
+    static final long CONVERT_PEAK_BYTES = 180L << 20;
 
     public record Options(EvalProtocol protocol, int ctx, int chunks, TextInput evalText, TextInput calibText,
                           int calibCtx, int calibChunks, double dampPercent, int threads) {
@@ -83,7 +87,8 @@ public final class DryRunPlanner {
         FalconH1Config c = model.config();
         Tokens tokens = countTokens(model, options);
         long perToken = CostModel.weightsPerToken(c);
-        long working = CostModel.forwardWorkingBytes(c, Math.max(options.ctx(), options.calibCtx()));
+        long working = CostModel.RUNTIME_BASE_BYTES
+                + CostModel.forwardWorkingBytes(c, Math.max(options.ctx(), options.calibCtx()));
         long originalBytes = originalWeightBytes(model);
         List<Step> steps = new ArrayList<>();
         List<ArtifactPlanner.PlannedArtifact> artifacts = new ArrayList<>();
@@ -125,15 +130,15 @@ public final class DryRunPlanner {
                         artifacts.add(a);
                         double cpu = convertCpuNanos(c, gguf);
                         steps.add(new Step(variant.name() + ": convert to GGUF", a.path(), a.fileBytes(), a.exact(),
-                                CostModel.wallSeconds(cpu, options.threads()), originalBytes + CONVERT_WORKING_BYTES));
+                                CostModel.wallSeconds(cpu, options.threads()), CONVERT_PEAK_BYTES));
                     }
                     case VariantSpec.IntQuant q -> {
                         ArtifactPlanner.PlannedArtifact a = ArtifactPlanner.planGptq(model, checkpoint, q, options.dampPercent());
                         artifacts.add(a);
                         steps.add(new Step(variant.name() + ": quantize to int" + q.scheme().bits() + " ("
                                 + q.method() + ")", a.path(), a.fileBytes(), a.exact(),
-                                CostModel.wallSeconds(quantizeCpuNanos(c, q), 1),
-                                originalBytes + quantizeHeapBytes(c, q) + (q.needsCalibration() ? hessianBytes : 0)));
+                                CostModel.wallSeconds(quantizeCpuNanos(c, q), 1), CostModel.RUNTIME_BASE_BYTES
+                                + quantizeHeapBytes(c, q) + (q.needsCalibration() ? hessianBytes : 0)));
                     }
                 }
                 ArtifactPlanner.PlannedArtifact made = artifacts.getLast();
@@ -259,7 +264,8 @@ public final class DryRunPlanner {
         for (long[] s : linearShapes(c)) {
             long out = s[0];
             long in = s[1];
-            nanos += out * in * CostModel.RTN_NS_PER_WEIGHT;
+            nanos += out * in * (q.method().equals("clip") || q.method().equals("awq")
+                    ? CostModel.CLIP_NS_PER_WEIGHT : CostModel.RTN_NS_PER_WEIGHT);
             if (q.method().equals("gptq")) {
                 nanos += (out * (double) in * in + in * (double) in * in / 3.0) * CostModel.GPTQ_NS_PER_MAC;
             }
@@ -268,17 +274,29 @@ public final class DryRunPlanner {
     }
 
     /**
-     * GptqCheckpointWriter keeps every linear as float (4 bytes per weight) plus its integer levels (4 bytes) until
-     * the folder is written, and a full double Hessian (8·in² bytes) for the linear being quantized.
+     * GptqCheckpointWriter's heap: the packed result of every linear (bits/8 bytes per weight plus fp16 scales per
+     * group) until the folder is written, one linear as float (4 bytes per weight) at a time; GPTQ also keeps the
+     * prepared inverse Hessians of the current layer (a double[in][in] copy and its factor per distinct input);
+     * AWQ edits a layer's weights together and reads all of them as float first.
      */
     private static long quantizeHeapBytes(FalconH1Config c, VariantSpec.IntQuant q) {
-        long linears = 0;
-        long largestIn = 0;
+        long linearWeights = 0;
+        long largest = 0;
+        long scales = 0;
         for (long[] s : linearShapes(c)) {
-            linears += s[0] * s[1];
-            largestIn = Math.max(largestIn, s[1]);
+            linearWeights += s[0] * s[1];
+            largest = Math.max(largest, s[0] * s[1]);
+            scales += 2L * q.scheme().groupCount((int) s[1]) * s[0];
         }
-        return 8 * linears * c.numLayers() + (q.method().equals("gptq") ? 8 * largestIn * largestIn : 0);
+        long packed = c.numLayers() * (linearWeights * q.scheme().bits() / 8 + scales);
+        long working = 4 * largest;
+        if (q.method().equals("gptq")) {
+            working += 2 * 8 * hessianElements(c) / c.numLayers();
+        }
+        if (q.method().equals("awq")) {
+            working += 4 * linearWeights * c.numLayers();
+        }
+        return packed + working;
     }
 
     // ---- printing ---------------------------------------------------------------------------------------------
@@ -314,7 +332,8 @@ public final class DryRunPlanner {
         }
         out.println("Sizes without ~ are exact (the converter's plan laid out by the writer); ~ marks estimates. "
                 + "Times and memory are predictions for this machine (" + Runtime.getRuntime().availableProcessors()
-                + " cores) from CostModel's measured throughputs, good to about a factor of 2.");
+                + " cores, otherwise idle) from CostModel's measured CPU throughputs, good to about a factor of 2; "
+                + "memory is peak resident size, mapped weights included.");
         out.flush();
     }
 

@@ -67,6 +67,7 @@ public final class ImatrixStep implements PipelineStep {
 
     @Override
     public JsonNode run(StepContext context) {
+        boolean calibratesNow = !calibration.done();
         ModelCalibration.Statistics stats = calibration.get(context.progress());
         // the entries and chunk count exactly as falconq calibrate derives them from its collector
         List<ImatrixEntry> entries = new ArrayList<>();
@@ -82,6 +83,7 @@ public final class ImatrixStep implements PipelineStep {
                 .put("chunks", chunkCount)
                 .put("tokens", stats.summary().tokens())
                 .put("entries", entries.size())
-                .put("tokensPerSecond", stats.summary().tokensPerSecond());
+                .put("tokensPerSecond", stats.summary().tokensPerSecond())
+                .put("calibrationSeconds", calibratesNow ? stats.summary().seconds() : 0);
     }
 }

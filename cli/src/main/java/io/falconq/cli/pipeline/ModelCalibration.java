@@ -40,6 +40,11 @@ public final class ModelCalibration {
         this.hessians = hessians;
     }
 
+    /** True once the pass has run in this process. */
+    public synchronized boolean done() {
+        return statistics != null;
+    }
+
     public synchronized Statistics get(ProgressListener progress) {
         if (statistics == null) {
             statistics = run(progress);

@@ -96,6 +96,7 @@ public final class PipelineRunner {
             }
             long start = System.nanoTime();
             long cpuStart = processCpuNanos();
+            boolean measuresMemory = PeakMemory.reset();
             JsonNode result;
             try (Progress rendering = progress.apply(step.label())) {
                 result = step.run(new StepContext(dist, Map.copyOf(upstream), threads, rendering));
@@ -106,6 +107,7 @@ public final class PipelineRunner {
             }
             double seconds = (System.nanoTime() - start) / 1e9;
             double cpuSeconds = (processCpuNanos() - cpuStart) / 1e9;
+            long peakRss = measuresMemory ? PeakMemory.peakBytes() : 0;
             List<StepRecord.OutputHash> outputs = new ArrayList<>();
             for (Path output : step.outputs()) {
                 Path file = dist.resolve(output);
@@ -115,7 +117,7 @@ public final class PipelineRunner {
                 outputs.add(new StepRecord.OutputHash(ContentHashes.relative(dist, file), ContentHashes.size(file),
                         ContentHashes.lastModified(file), hashes.hash(file)));
             }
-            StepRecord record = new StepRecord(step.id(), key, outputs, result, seconds, cpuSeconds);
+            StepRecord record = new StepRecord(step.id(), key, outputs, result, seconds, cpuSeconds, peakRss);
             store.write(record);
             records.put(step.id(), record);
             listener.on(new PipelineEvent(i + 1, steps.size(), step.id(), step.label(), PipelineEvent.Kind.FINISHED,

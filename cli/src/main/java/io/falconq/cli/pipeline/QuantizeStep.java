@@ -79,7 +79,9 @@ public final class QuantizeStep implements PipelineStep {
     @Override
     public JsonNode run(StepContext context) {
         GptqCheckpointWriter.Method method = method();
-        LinearInputStats stats = method.needsCalibration() ? calibration.get(context.progress()).linearInputs() : null;
+        boolean calibratesNow = method.needsCalibration() && !calibration.done();
+        ModelCalibration.Statistics calibrated = method.needsCalibration() ? calibration.get(context.progress()) : null;
+        LinearInputStats stats = calibrated == null ? null : calibrated.linearInputs();
         Path out = context.resolve(outputs().getFirst());
         GptqCheckpointWriter.Report report;
         try (HfCheckpoint checkpoint = HfCheckpoint.open(model.path())) {
@@ -92,6 +94,11 @@ public final class QuantizeStep implements PipelineStep {
         FolderSummary summary = summarize(out, variant.scheme().bits());
         ObjectNode result = StepStore.MAPPER.valueToTree(summary);
         result.put("linears", report.linears().size());
+        if (calibratesNow) {
+            // this step paid for the model's calibration pass (the cost model separates the two)
+            result.put("calibrationSeconds", calibrated.summary().seconds());
+            result.put("calibrationTokens", calibrated.summary().tokens());
+        }
         return result;
     }
 

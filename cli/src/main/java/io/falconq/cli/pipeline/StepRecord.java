@@ -17,9 +17,10 @@ import java.util.Objects;
  * @param seconds    wall time of the run that made the outputs
  * @param cpuSeconds CPU time of the whole process during that run (all threads, GC included): with the step's
  *                   amount of work, what {@link CostModel}'s constants are measured from
+ * @param peakRssBytes peak resident memory of the process during that run (Linux; 0 where not measured)
  */
 public record StepRecord(String stepId, String key, List<OutputHash> outputs, JsonNode result, double seconds,
-                         double cpuSeconds) {
+                         double cpuSeconds, long peakRssBytes) {
     public StepRecord {
         Objects.requireNonNull(stepId, "stepId");
         Objects.requireNonNull(key, "key");

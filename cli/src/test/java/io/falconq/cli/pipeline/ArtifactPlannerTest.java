@@ -5,7 +5,10 @@ import io.falconq.convert.recipe.QuantRecipe;
 import io.falconq.formats.hf.HfCheckpoint;
 import io.falconq.formats.imatrix.ImatrixFile;
 import io.falconq.formats.imatrix.ImatrixReader;
+import io.falconq.formats.io.ProgressListener;
+import io.falconq.intquant.GptqCheckpointWriter;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -96,6 +99,32 @@ class ArtifactPlannerTest {
                 assertEquals(inspect.tensorBytes(), planned.tensorBytes(), file.getFileName() + " " + mix);
                 assertEquals(inspect.elements(), planned.elements(), file.getFileName() + " " + mix);
                 assertTrue(planned.fileBytes() > planned.tensorBytes());
+            }
+        }
+    }
+
+    @Test
+    void gptqFolderPlansEqualWhatGptqCheckpointWriterWrites(@TempDir Path tmp) {
+        Path tiny = shared().resolve("models/falcon-h1-tiny");
+        ModelInput model = ModelInput.folder(tiny);
+        try (HfCheckpoint checkpoint = HfCheckpoint.open(tiny)) {
+            for (String name : List.of("w8", "w4", "w4-g64")) {
+                VariantSpec.IntQuant variant = (VariantSpec.IntQuant) VariantSpec.parse(name);
+                Path out = tmp.resolve(name);
+                GptqCheckpointWriter.write(checkpoint, model.config(), null, new GptqCheckpointWriter.Options(
+                        variant.scheme(), GptqCheckpointWriter.Method.RTN, 0.01), out, false, ProgressListener.NONE);
+                ArtifactPlanner.PlannedArtifact planned = ArtifactPlanner.planGptq(model, checkpoint, variant, 0.01);
+                assertEquals(ContentHashes.size(out), planned.fileBytes(), name);
+                assertTrue(planned.exact());
+                QuantizeStep.FolderSummary written = QuantizeStep.summarize(out, variant.scheme().bits());
+                assertEquals(written.tensorBytes(), planned.tensorBytes(), name);
+                assertEquals(written.typeMix(), planned.typeMix(), name);
+                // from the config alone: same tensors (the tiny checkpoint is BF16), estimated tokenizer files
+                ArtifactPlanner.PlannedArtifact estimate = ArtifactPlanner.planGptq(
+                        ModelInput.config(tiny.resolve("config.json")), null, variant, 0.01);
+                assertEquals(planned.tensorBytes(), estimate.tensorBytes(), name);
+                double error = Math.abs(estimate.fileBytes() - planned.fileBytes()) / (double) planned.fileBytes();
+                assertTrue(error < 0.01, name + ": config-only estimate off by " + error * 100 + " %");
             }
         }
     }

@@ -1,0 +1,80 @@
+package io.falconq.cli.pipeline;
+
+import io.falconq.cli.FalconqCli;
+import io.falconq.runtime.eval.EvalProtocol;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code falconq pipeline --dry-run} over every real Falcon-H1 size, from their configs alone. */
+class DryRunPlannerTest {
+    private static List<Path> configs() throws IOException {
+        try (Stream<Path> files = Files.list(ArtifactPlannerTest.shared().resolve("configs"))) {
+            return files.filter(p -> p.toString().endsWith(".json")).sorted().toList();
+        }
+    }
+
+    private static Path variantsFile() {
+        return Path.of("").toAbsolutePath().getParent().resolve("examples/pipeline/falcon-h1-variants.txt");
+    }
+
+    @Test
+    void plansEverySizeWithSizesTimesAndMemory() throws IOException {
+        List<VariantSpec> variants = VariantList.read(variantsFile());
+        DryRunPlanner.Options options = new DryRunPlanner.Options(EvalProtocol.FALCONQ, 512, 40, null,
+                TextInput.read("builtin:en"), 512, 32, 0.01, 2);
+        List<ModelInput> models = configs().stream().map(ModelInput::config).toList();
+        DryRunPlanner.Plan plan = DryRunPlanner.plan(models, variants, options);
+        assertEquals(6, plan.models().size());
+        DryRunPlanner.ModelPlan previous = null;
+        for (DryRunPlanner.ModelPlan m : plan.models()) {
+            assertEquals(variants.size(), m.artifacts().size(), m.model().name());
+            // original eval, one calibration pass, then make + evaluate per variant
+            assertEquals(2 + 2 * variants.size(), m.steps().size(), m.model().name());
+            for (DryRunPlanner.Step s : m.steps()) {
+                assertTrue(s.seconds() > 0 && s.memoryBytes() > 0, m.model().name() + " " + s.label());
+            }
+            for (ArtifactPlanner.PlannedArtifact a : m.artifacts()) {
+                assertTrue(a.fileBytes() > a.tensorBytes() && a.tensorBytes() > 0, a.path().toString());
+            }
+            if (previous != null && m.parameterCount() > previous.parameterCount()) {
+                assertTrue(m.seconds() > previous.seconds() && m.peakMemory() > previous.peakMemory(),
+                        m.model().name() + " is larger than " + previous.model().name() + " but planned cheaper");
+            }
+            previous = m;
+        }
+    }
+
+    @Test
+    void theCommandPrintsEveryArtifactOfEverySize() throws IOException {
+        List<Object> args = new java.util.ArrayList<>(List.of("pipeline", "--dry-run", "--variants-file",
+                variantsFile().toString(), "--chunks", "20", "-o", "unused-dist"));
+        for (Path config : configs()) {
+            args.add("--config");
+            args.add(config.toString());
+        }
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = new FalconqCli().run(new PrintWriter(out), new PrintWriter(err),
+                args.stream().map(String::valueOf).toArray(String[]::new));
+        assertEquals(0, code, err.toString());
+        String text = out.toString();
+        for (Path config : configs()) {
+            String name = config.getFileName().toString().replace(".json", "");
+            for (VariantSpec v : VariantList.read(variantsFile())) {
+                assertTrue(text.contains(ArtifactPlanner.artifactPath(name, v).toString()), name + " " + v.name() + "\n" + text);
+            }
+        }
+        assertTrue(text.contains("all models:"), text);
+        assertTrue(Files.notExists(Path.of("unused-dist")), "a dry run writes nothing");
+    }
+}
