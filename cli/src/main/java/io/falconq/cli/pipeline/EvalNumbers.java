@@ -18,7 +18,16 @@ public record EvalNumbers(int windows, long scoredTokens, double ppl, double ppl
                     Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, r.tokensPerSecond(), r.seconds());
         }
         return new EvalNumbers(r.windows(), r.scoredTokens(), r.ppl(), r.pplStdErr(), kl.deltaPpl().value(),
-                kl.deltaPpl().error(), kl.meanKld().value(), kl.medianKld(), kl.p99Kld(), kl.maxKld(),
+                kl.deltaPpl().error(), kl.meanKld().value(), decimal(kl.medianKld()), decimal(kl.p99Kld()),
+                decimal(kl.maxKld()),
                 100.0 * kl.sameTopP().value(), r.tokensPerSecond(), r.seconds());
+    }
+
+    /**
+     * A float statistic as the double with the float's shortest decimal ({@code Float.toString}), so report.json
+     * shows the digits {@code falconq eval --json} prints rather than the float's binary expansion.
+     */
+    static double decimal(float value) {
+        return Double.parseDouble(Float.toString(value));
     }
 }
