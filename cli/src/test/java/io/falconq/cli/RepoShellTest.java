@@ -30,7 +30,9 @@ class RepoShellTest {
     @Test
     void readmeOpensWithRunAndTestCommands() throws IOException {
         List<String> commands = readmeCommands();
-        assertEquals("./falconq inspect ../shared/models/falcon-h1-tiny", commands.get(0));
+        assertEquals("./falconq pipeline --model ../shared/models/falcon-h1-tiny --variants-file "
+                + "examples/pipeline/falcon-h1-variants.txt --eval-data ../shared/corpus/valid.txt --chunks 20 -o dist",
+                commands.get(0));
         assertEquals("JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64 mvn -q verify", commands.get(1));
     }
 
