@@ -3,6 +3,7 @@ package io.falconq.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.falconq.cli.options.ActivationsOption;
 import io.falconq.cli.options.ThreadsOption;
 import io.falconq.cli.options.VerbosityMixin;
 import io.falconq.cli.progress.Progress;
@@ -89,6 +90,9 @@ public final class EvalCommand implements Callable<Integer> {
     private ThreadsOption threads;
 
     @Mixin
+    private ActivationsOption activations;
+
+    @Mixin
     private VerbosityMixin verbosity;
 
     @Override
@@ -145,12 +149,13 @@ public final class EvalCommand implements Callable<Integer> {
                 throw new InvalidInputException("--data " + data + ": " + tokens.length + " tokens make no "
                         + proto.label() + " window of " + ctx);
             }
-            err.printf("eval: %s, %d tokens, %d %s windows of %d, %d threads, kernels %s%n", model, tokens.length,
-                    windows.size(), proto.label(), ctx, threads.threads(), KernelMode.describe());
+            err.printf("eval: %s, %d tokens, %d %s windows of %d, %d threads, kernels %s, activations %s%n", model,
+                    tokens.length, windows.size(), proto.label(), ctx, threads.threads(), KernelMode.describe(),
+                    activations.mode().label());
             err.flush();
             LogitsFile.Writer save = null;
             EvalResult result;
-            try (FalconH1Forward forward = new FalconH1Forward(m, threads.threads());
+            try (FalconH1Forward forward = new FalconH1Forward(m, threads.threads(), activations.mode());
                  Progress progress = Progress.create(spec, verbosity, "eval")) {
                 if (saveLogits != null) {
                     int[] stored = proto == EvalProtocol.LLAMA_CPP
@@ -204,6 +209,7 @@ public final class EvalCommand implements Callable<Integer> {
             o.put("seconds", r.seconds());
             o.put("tokens_per_second", r.tokensPerSecond());
             o.put("threads", r.threads());
+            o.put("activations", activations.mode().label());
             if (r.kl() != null) {
                 KlDivergence.KlSummary k = r.kl();
                 ObjectNode kl = o.putObject("kl");

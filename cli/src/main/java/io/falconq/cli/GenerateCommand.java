@@ -1,5 +1,6 @@
 package io.falconq.cli;
 
+import io.falconq.cli.options.ActivationsOption;
 import io.falconq.cli.options.ThreadsOption;
 import io.falconq.cli.options.VerbosityMixin;
 import io.falconq.formats.io.InvalidInputException;
@@ -66,6 +67,9 @@ public final class GenerateCommand implements Callable<Integer> {
     private ThreadsOption threads;
 
     @Mixin
+    private ActivationsOption activations;
+
+    @Mixin
     private VerbosityMixin verbosity;
 
     @Override
@@ -83,7 +87,7 @@ public final class GenerateCommand implements Callable<Integer> {
             Path dir = tokenizerDir != null ? tokenizerDir : m.tokenizerDir().orElseThrow(() ->
                     new InvalidInputException(model + ": no tokenizer.json beside the model; give --tokenizer DIR"));
             try (HfTokenizer tok = HfTokenizer.load(dir);
-                 FalconH1Forward forward = new FalconH1Forward(m, threads.threads())) {
+                 FalconH1Forward forward = new FalconH1Forward(m, threads.threads(), activations.mode())) {
                 int[] ids = chat
                         ? tok.encode(ChatTemplate.of(tok).render(List.of(new ChatTemplate.Message("user", prompt))))
                         : tok.encodeForModel(prompt);

@@ -2,6 +2,7 @@ package io.falconq.runtime;
 
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.model.FalconH1Config;
+import io.falconq.runtime.kernel.ActivationQuantizer;
 import io.falconq.runtime.kernel.AttentionKernel;
 import io.falconq.runtime.kernel.Exp;
 import io.falconq.runtime.kernel.KernelMode;
@@ -84,21 +85,27 @@ public final class FalconH1Forward implements AutoCloseable {
     private final float[][] scores;   // per worker, attention scores
 
     public FalconH1Forward(FalconH1Model model, int threads) {
-        this(model, new WorkerPool(threads), true);
+        this(model, new WorkerPool(threads), true, ActivationQuantizer.Mode.F32);
+    }
+
+    /** {@code activations}: float32, or rounded per linear layer as llama.cpp does ({@link ActivationQuantizer}). */
+    public FalconH1Forward(FalconH1Model model, int threads, ActivationQuantizer.Mode activations) {
+        this(model, new WorkerPool(threads), true, activations);
     }
 
     public FalconH1Forward(FalconH1Model model, WorkerPool pool) {
-        this(model, pool, false);
+        this(model, pool, false, ActivationQuantizer.Mode.F32);
     }
 
-    private FalconH1Forward(FalconH1Model model, WorkerPool pool, boolean ownsPool) {
+    private FalconH1Forward(FalconH1Model model, WorkerPool pool, boolean ownsPool,
+                            ActivationQuantizer.Mode activations) {
         this.model = model;
         this.c = model.config();
         this.w = model.weights();
         this.m = model.multipliers();
         this.pool = pool;
         this.ownsPool = ownsPool;
-        this.mm = new MatMul(pool);
+        this.mm = new MatMul(pool, activations);
         this.rope = new Rope(c.headDim(), c.ropeTheta());
         this.attentionScale = (float) Math.pow(c.headDim(), -0.5);
         this.hidden = c.hiddenSize();

@@ -8,6 +8,7 @@ import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.tensor.TensorView;
 import io.falconq.model.FalconH1Config;
 import io.falconq.runtime.kernel.DenseWeightMatrix;
+import io.falconq.runtime.kernel.QuantizedWeightMatrix;
 import io.falconq.runtime.kernel.WeightMatrix;
 
 import java.nio.file.Files;
@@ -28,8 +29,8 @@ import java.util.List;
  *       the norm is present exactly when {@code ssm_norm.weight} is;</li>
  *   <li>without {@code output.weight}, llama.cpp reuses {@code token_embd} as the output, and so does this loader.</li>
  * </ul>
- * F32, F16 and BF16 tensors are read in place; quantized tensor types need their codec (not wired yet) and are
- * refused with a message naming the tensor.
+ * F32, F16 and BF16 tensors are read in place; quantized linear weights (every ggml block type with a falconq
+ * codec) are read in place too, in their block encoding ({@link QuantizedWeightMatrix}).
  */
 final class GgufModelLoader {
     private static final String ARCH = "falcon-h1";
@@ -147,6 +148,9 @@ final class GgufModelLoader {
             throw new InvalidInputException(v.name() + ": shape " + Arrays.toString(v.shape()) + ", expected "
                     + Arrays.toString(expected) + " from the GGUF metadata");
         }
-        return DenseWeightMatrix.of(v);
+        return switch (v.type()) {
+            case F32, F16, BF16 -> DenseWeightMatrix.of(v);
+            default -> QuantizedWeightMatrix.of(v);
+        };
     }
 }

@@ -39,8 +39,18 @@ public final class MatMul {
     private final float[][] panels;
     private final float[][] rowBuffers;
     private volatile int[] gatherIndex;
+    private final QuantMatMul quant;
 
     public MatMul(WorkerPool pool) {
+        this(pool, ActivationQuantizer.Mode.F32);
+    }
+
+    /**
+     * With {@code activations} = q8, every product rounds its activations as llama.cpp does for the weight type;
+     * quantized (block) weights always go through {@link QuantMatMul}.
+     */
+    public MatMul(WorkerPool pool, ActivationQuantizer.Mode activations) {
+        this.quant = new QuantMatMul(pool, activations);
         this.pool = pool;
         this.panels = new float[pool.threads()][];
         this.rowBuffers = new float[pool.threads()][];
@@ -59,6 +69,10 @@ public final class MatMul {
         int out = w.rows();
         if ((long) tokens * in > x.length || (long) tokens * out > y.length) {
             throw new IllegalArgumentException(w.name() + ": buffers too small for " + tokens + " × " + in + " → " + out);
+        }
+        if (w instanceof QuantizedWeightMatrix || quant.mode() == ActivationQuantizer.Mode.Q8) {
+            quant.multiply(x, tokens, w, y);
+            return;
         }
         if (tokens == 1) {
             int tasks = (out + MATVEC_ROWS_PER_TASK - 1) / MATVEC_ROWS_PER_TASK;
