@@ -1,0 +1,60 @@
+package io.falconq.cli.report;
+
+import io.falconq.cli.ExitCodes;
+import io.falconq.cli.FalconqCli;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code falconq report DIST} through the CLI: exit codes and the one-line errors. */
+class ReportCommandTest {
+    @TempDir
+    Path dist;
+
+    private record Run(int code, String out, String err) {
+    }
+
+    private static Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = new FalconqCli().run(new PrintWriter(out), new PrintWriter(err), args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void rerendersTheDerivedFilesFromReportJson() throws IOException {
+        ReportJson.write(SampleReports.tinyReport(), dist.resolve(ReportJson.FILE_NAME), false);
+        Run r = run("report", dist.toString());
+        assertEquals(ExitCodes.OK, r.code(), r.err());
+        assertTrue(r.out().contains("wrote report.md, report.html, manifest.json (2 models, 5 variants)"), r.out());
+        assertEquals(MarkdownReport.render(SampleReports.tinyReport()), Files.readString(dist.resolve(MarkdownReport.FILE_NAME)));
+        assertTrue(Files.readString(dist.resolve(Manifest.FILE_NAME)).contains("\"path\" : \"report.html\""));
+    }
+
+    @Test
+    void aMissingFolderOrReportIsInvalidInput() {
+        Run missing = run("report", dist.resolve("nope").toString());
+        assertEquals(ExitCodes.INVALID_INPUT, missing.code());
+        assertTrue(missing.err().startsWith("error: " + dist.resolve("nope") + ": not a folder"), missing.err());
+        Run empty = run("report", dist.toString());
+        assertEquals(ExitCodes.INVALID_INPUT, empty.code());
+        assertTrue(empty.err().contains("report.json: cannot read report"), empty.err());
+    }
+
+    @Test
+    void aNewerSchemaIsRefusedNamingBothVersions() throws IOException {
+        Files.writeString(dist.resolve(ReportJson.FILE_NAME), "{\"tool\":\"falconq\",\"schemaVersion\":2}");
+        Run r = run("report", dist.toString());
+        assertEquals(ExitCodes.INVALID_INPUT, r.code());
+        assertTrue(r.err().contains("report schema version expected 1, found 2"), r.err());
+        assertTrue(Files.notExists(dist.resolve(MarkdownReport.FILE_NAME)), "nothing rendered from a refused report");
+    }
+}
