@@ -1,7 +1,7 @@
 package io.falconq.calib;
 
+import io.falconq.quant.LaneSum;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -65,10 +65,10 @@ public final class HessianAccumulator {
                     a2 = xi.fma(FloatVector.fromArray(F, t, o2 + r), a2);
                     a3 = xi.fma(FloatVector.fromArray(F, t, o3 + r), a3);
                 }
-                float s0 = a0.reduceLanes(VectorOperators.ADD);
-                float s1 = a1.reduceLanes(VectorOperators.ADD);
-                float s2 = a2.reduceLanes(VectorOperators.ADD);
-                float s3 = a3.reduceLanes(VectorOperators.ADD);
+                float s0 = LaneSum.sum(a0);
+                float s1 = LaneSum.sum(a1);
+                float s2 = LaneSum.sum(a2);
+                float s3 = LaneSum.sum(a3);
                 for (; r < n; r++) {
                     float xi = t[oi + r];
                     s0 += xi * t[o0 + r];
@@ -89,7 +89,7 @@ public final class HessianAccumulator {
                 for (; r < bound; r += F.length()) {
                     a = FloatVector.fromArray(F, t, oi + r).fma(FloatVector.fromArray(F, t, oj + r), a);
                 }
-                float s = a.reduceLanes(VectorOperators.ADD);
+                float s = LaneSum.sum(a);
                 for (; r < n; r++) {
                     s += t[oi + r] * t[oj + r];
                 }

@@ -63,7 +63,7 @@ final class VectorDequant {
             int g = i / group;
             acc = fma16(ByteVector.fromArray(B16, codes, i), scale[g], bias[g], x, xi + i, acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return LaneSum.sum(acc);
     }
 
     /** Scratch for the unpacked codes and per-group scales of one super-block, one per thread. */
@@ -81,6 +81,6 @@ final class VectorDequant {
     }
 
     static float sum(FloatVector acc) {
-        return acc.reduceLanes(VectorOperators.ADD);
+        return LaneSum.sum(acc);
     }
 }
