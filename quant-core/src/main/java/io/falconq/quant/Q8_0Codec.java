@@ -21,7 +21,6 @@ public final class Q8_0Codec implements BlockCodec {
     static final Q8_0Codec INSTANCE = new Q8_0Codec();
 
     private static final ThreadLocal<byte[]> BLOCK = ThreadLocal.withInitial(() -> new byte[BLOCK_BYTES]);
-    private static final ThreadLocal<int[]> QUANTS = ThreadLocal.withInitial(() -> new int[QK]);
 
     private Q8_0Codec() {
     }
@@ -36,19 +35,10 @@ public final class Q8_0Codec implements BlockCodec {
         return false;
     }
 
-    /** {@code quantize_row_q8_0_ref}; the vector path writes the same bytes. */
+    /** {@code quantize_row_q8_0_ref}. */
     @Override
     public void quantizeRow(float[] src, int srcOff, int n, float[] importance, MemorySegment dst, long dstOff) {
         RowChecks.quantize(this, src, srcOff, n, importance);
-        if (VectorMode.ENABLED) {
-            quantizeVector(src, srcOff, n, dst, dstOff);
-        } else {
-            quantizeRef(src, srcOff, n, dst, dstOff);
-        }
-    }
-
-    /** Scalar {@code quantize_row_q8_0_ref}. */
-    static void quantizeRef(float[] src, int srcOff, int n, MemorySegment dst, long dstOff) {
         byte[] y = BLOCK.get();
         for (int i = 0; i < n / QK; i++) {
             int x = srcOff + i * QK;
@@ -62,24 +52,6 @@ public final class Q8_0Codec implements BlockCodec {
             for (int j = 0; j < QK; ++j) {
                 final float x0 = src[x + j] * id;
                 y[QS_OFFSET + j] = (byte) (int) GgmlRounding.roundf(x0);
-            }
-            MemorySegment.copy(y, 0, dst, ValueLayout.JAVA_BYTE, dstOff + (long) i * BLOCK_BYTES, BLOCK_BYTES);
-        }
-    }
-
-    /** {@link #quantizeRef} with the amax reduction and the scaled roundf done by {@link LegacyRowVector}. */
-    static void quantizeVector(float[] src, int srcOff, int n, MemorySegment dst, long dstOff) {
-        byte[] y = BLOCK.get();
-        int[] q = QUANTS.get();
-        for (int i = 0; i < n / QK; i++) {
-            int x = srcOff + i * QK;
-            float amax = LegacyRowVector.absMax32(src, x);
-            final float d = amax / ((1 << 7) - 1);
-            final float id = d != 0 ? 1.0f / d : 0.0f;
-            LittleEndian.putHalf(y, D_OFFSET, d);
-            LegacyRowVector.roundfScaled32(src, x, id, q);
-            for (int j = 0; j < QK; ++j) {
-                y[QS_OFFSET + j] = (byte) q[j];
             }
             MemorySegment.copy(y, 0, dst, ValueLayout.JAVA_BYTE, dstOff + (long) i * BLOCK_BYTES, BLOCK_BYTES);
         }
