@@ -52,6 +52,7 @@ public final class QuantMatMul {
     private final float[][] rowScratch;
     // shared per call
     private float[] packedX = new float[0];
+    private volatile int[][] packIndex;
     private float[] roundedToken = new float[0];
     private float[] tokenCorrection = new float[0];
 
@@ -168,30 +169,69 @@ public final class QuantMatMul {
         });
     }
 
-    /** Rounds (q8 mode) and transposes the token rows of one tile into {@code xp[tile][k][r]}; missing rows are 0. */
+    /**
+     * Rounds (q8 mode) and transposes the token rows of one tile into {@code xp[tile][k][r]}; rows past the window
+     * are 0. The transpose gathers: output vector v of each group of L columns holds {@code xp} positions
+     * {@code v·L + i}, i.e. row {@code (v·L + i) % MR}, column {@code (v·L + i) / MR} of the group.
+     */
     private void packTile(float[] x, int tokens, int in, int depth, ActivationQuantizer.Format format, int tile,
                           float[] xp, int worker) {
-        float[] row = scratch(rowScratch, worker, depth);
+        int t0 = tile * MR;
         int base = tile * depth * MR;
-        for (int r = 0; r < MR; r++) {
-            int t = tile * MR + r;
-            if (t >= tokens) {
-                for (int k = 0; k < depth; k++) {
-                    xp[base + k * MR + r] = 0f;
+        float[] src;
+        int srcOff;
+        int stride;
+        if (format == ActivationQuantizer.Format.F32 && t0 + MR <= tokens) {
+            src = x;
+            srcOff = t0 * in;
+            stride = in;
+        } else {
+            src = scratch(rowScratch, worker, MR * depth);
+            srcOff = 0;
+            stride = depth;
+            for (int r = 0; r < MR; r++) {
+                int t = t0 + r;
+                if (t >= tokens) {
+                    Arrays.fill(src, r * depth, (r + 1) * depth, 0f);
+                } else if (format == ActivationQuantizer.Format.F32) {
+                    System.arraycopy(x, t * in, src, r * depth, in);
+                } else {
+                    ActivationQuantizer.round(format, x, t * in, src, r * depth, in, src, r * depth + in);
                 }
-                continue;
-            }
-            float[] src = x;
-            int srcOff = t * in;
-            if (format != ActivationQuantizer.Format.F32) {
-                ActivationQuantizer.round(format, x, t * in, row, 0, in, row, in);
-                src = row;
-                srcOff = 0;
-            }
-            for (int k = 0; k < depth; k++) {
-                xp[base + k * MR + r] = src[srcOff + k];
             }
         }
+        int k = 0;
+        if (KernelMode.VECTOR) {
+            int[][] index = packIndex(stride);
+            for (; k <= depth - L; k += L) {
+                for (int v = 0; v < MR; v++) {
+                    FloatVector.fromArray(F, src, srcOff + k, index[v], 0).intoArray(xp, base + k * MR + v * L);
+                }
+            }
+        }
+        for (; k < depth; k++) {
+            for (int r = 0; r < MR; r++) {
+                xp[base + k * MR + r] = src[srcOff + r * stride + k];
+            }
+        }
+    }
+
+    /** Gather indices of {@link #packTile} for rows {@code stride} apart (cached for the last stride seen). */
+    private int[][] packIndex(int stride) {
+        int[][] cached = packIndex;
+        if (cached != null && cached[MR][0] == stride) {
+            return cached;
+        }
+        int[][] index = new int[MR + 1][L];
+        for (int v = 0; v < MR; v++) {
+            for (int i = 0; i < L; i++) {
+                int p = v * L + i;
+                index[v][i] = (p % MR) * stride + p / MR;
+            }
+        }
+        index[MR][0] = stride;
+        packIndex = index;
+        return index;
     }
 
     /** Columns per decode step: {@value #CHUNK} or a smaller power of two that divides {@code in} and whole blocks. */
