@@ -41,6 +41,7 @@ import java.util.concurrent.Callable;
                 EvalCommand.class,
                 GenerateCommand.class,
                 SynthCommand.class,
+                BenchCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class FalconqCli implements Callable<Integer> {
@@ -49,7 +50,7 @@ public final class FalconqCli implements Callable<Integer> {
     static final Map<String, List<String>> COMMAND_GROUPS = groups(
             "Inspect", List.of("inspect"),
             "Convert and quantize", List.of("convert", "requantize", "calibrate", "quantize", "pipeline"),
-            "Run and measure", List.of("eval", "generate", "synth", "report"));
+            "Run and measure", List.of("eval", "generate", "synth", "report", "bench"));
 
     @Spec
     private CommandSpec spec;
