@@ -50,36 +50,31 @@ public final class Q4_0Codec implements BlockCodec {
         RowChecks.quantize(this, src, srcOff, n, importance);
         Scratch s = SCRATCH.get();
         if (importance == null) {
-            quantizeRef(src, srcOff, n, s.block, dst, dstOff);
+            quantizeRef(src, srcOff, n, dst, dstOff);
         } else {
             quantizeImpl(src, srcOff, n, importance, s, dst, dstOff);
         }
     }
 
-    private static void quantizeRef(float[] src, int srcOff, int n, byte[] y, MemorySegment dst, long dstOff) {
-        for (int i = 0; i < n / QK; i++) {
+    private static void quantizeRef(float[] src, int srcOff, int n, MemorySegment dst, long dstOff) {
+        int blocks = n / QK;
+        byte[] y = RowBuffer.bytes(blocks * BLOCK_BYTES);
+        for (int i = 0; i < blocks; i++) {
             int x = srcOff + i * QK;
-            float amax = 0.0f; // absolute max
-            float max = 0.0f;
-            for (int j = 0; j < QK; j++) {
-                final float v = src[x + j];
-                if (amax < Math.abs(v)) {
-                    amax = Math.abs(v);
-                    max = v;
-                }
-            }
+            int out = i * BLOCK_BYTES;
+            final float max = AbsMax.signedOf(src, x, QK);
             final float d = max / -8;
             final float id = d != 0 ? 1.0f / d : 0.0f;
-            LittleEndian.putHalf(y, D_OFFSET, d);
+            LittleEndian.putHalf(y, out + D_OFFSET, d);
             for (int j = 0; j < QK / 2; ++j) {
                 final float x0 = src[x + j] * id;
                 final float x1 = src[x + QK / 2 + j] * id;
                 final int xi0 = Math.min(15, (byte) (int) (x0 + 8.5f)) & 0xFF;
                 final int xi1 = Math.min(15, (byte) (int) (x1 + 8.5f)) & 0xFF;
-                y[QS_OFFSET + j] = (byte) (xi0 | xi1 << 4);
+                y[out + QS_OFFSET + j] = (byte) (xi0 | xi1 << 4);
             }
-            MemorySegment.copy(y, 0, dst, ValueLayout.JAVA_BYTE, dstOff + (long) i * BLOCK_BYTES, BLOCK_BYTES);
         }
+        MemorySegment.copy(y, 0, dst, ValueLayout.JAVA_BYTE, dstOff, blocks * BLOCK_BYTES);
     }
 
     private static void quantizeImpl(float[] x, int xOff, int nPerRow, float[] quantWeights, Scratch s,

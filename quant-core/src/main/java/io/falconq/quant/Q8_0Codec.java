@@ -35,26 +35,34 @@ public final class Q8_0Codec implements BlockCodec {
         return false;
     }
 
-    /** {@code quantize_row_q8_0_ref}. */
+    /**
+     * {@code quantize_row_q8_0_ref}. The row is assembled in a per-thread buffer and copied out once (a segment
+     * copy per 34-byte block cost more than the arithmetic), and blocks whose scaled values are safely below 2³⁰ —
+     * all but those with an overflowing 1/d — round with the branch-free {@link GgmlRounding#roundfToInt}.
+     */
     @Override
     public void quantizeRow(float[] src, int srcOff, int n, float[] importance, MemorySegment dst, long dstOff) {
         RowChecks.quantize(this, src, srcOff, n, importance);
-        byte[] y = BLOCK.get();
-        for (int i = 0; i < n / QK; i++) {
+        int blocks = n / QK;
+        byte[] y = RowBuffer.bytes(blocks * BLOCK_BYTES);
+        for (int i = 0; i < blocks; i++) {
             int x = srcOff + i * QK;
-            float amax = 0.0f; // absolute max
-            for (int j = 0; j < QK; j++) {
-                amax = Math.max(amax, Math.abs(src[x + j]));
-            }
+            int out = i * BLOCK_BYTES;
+            final float amax = AbsMax.of(src, x, QK);
             final float d = amax / ((1 << 7) - 1);
             final float id = d != 0 ? 1.0f / d : 0.0f;
-            LittleEndian.putHalf(y, D_OFFSET, d);
-            for (int j = 0; j < QK; ++j) {
-                final float x0 = src[x + j] * id;
-                y[QS_OFFSET + j] = (byte) (int) GgmlRounding.roundf(x0);
+            LittleEndian.putHalf(y, out + D_OFFSET, d);
+            if (amax * id < 0x1.0p30f) {
+                for (int j = 0; j < QK; ++j) {
+                    y[out + QS_OFFSET + j] = (byte) GgmlRounding.roundfToInt(src[x + j] * id);
+                }
+            } else {
+                for (int j = 0; j < QK; ++j) {
+                    y[out + QS_OFFSET + j] = (byte) (int) GgmlRounding.roundf(src[x + j] * id);
+                }
             }
-            MemorySegment.copy(y, 0, dst, ValueLayout.JAVA_BYTE, dstOff + (long) i * BLOCK_BYTES, BLOCK_BYTES);
         }
+        MemorySegment.copy(y, 0, dst, ValueLayout.JAVA_BYTE, dstOff, blocks * BLOCK_BYTES);
     }
 
     /** {@code dequantize_row_q8_0}. */

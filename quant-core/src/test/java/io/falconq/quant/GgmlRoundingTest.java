@@ -45,4 +45,26 @@ class GgmlRoundingTest {
         assertEquals(0f, GgmlRounding.roundf(0.49999997f)); // float addition 0.49999997f + 0.5f would give 1
         assertEquals(Float.floatToIntBits(-0f), Float.floatToIntBits(GgmlRounding.roundf(-0.3f)));
     }
+
+    /** roundfToInt against BigDecimal HALF_UP on every 997th float bit pattern below 2^31 in magnitude, plus halves. */
+    @Test
+    void roundfToIntIsIntRoundfBelowTwoToThe31() {
+        for (long bits = 0; bits <= Float.floatToRawIntBits(0x1.fffffep30f); bits += 997) {
+            for (float f : new float[]{Float.intBitsToFloat((int) bits), -Float.intBitsToFloat((int) bits)}) {
+                int expected = new BigDecimal(f).setScale(0, RoundingMode.HALF_UP).intValueExact();
+                if (expected != GgmlRounding.roundfToInt(f)) {
+                    assertEquals(expected, GgmlRounding.roundfToInt(f), "roundfToInt(" + f + ")");
+                }
+            }
+        }
+        for (int k = -300; k <= 300; k++) {
+            for (float f : new float[]{k + 0.5f, Math.nextDown(k + 0.5f), Math.nextUp(k + 0.5f)}) {
+                assertEquals((int) GgmlRounding.roundf(f), GgmlRounding.roundfToInt(f), "roundfToInt(" + f + ")");
+            }
+        }
+        assertEquals(0, GgmlRounding.roundfToInt(0.49999997f));
+        assertEquals(-3, GgmlRounding.roundfToInt(-2.5f));
+        assertEquals(8388608, GgmlRounding.roundfToInt(8388607.5f));
+        assertEquals(0, GgmlRounding.roundfToInt(Float.NaN));
+    }
 }

@@ -29,6 +29,9 @@ public final class AtomicOutput implements AutoCloseable {
     private final boolean force;
     private final FileChannel channel;
     private boolean committed;
+    /** The background writeback started by {@link #startWriteback()}, if any. */
+    private Thread writeback;
+    private volatile IOException writebackFailure;
 
     private AtomicOutput(Path target, Path temp, boolean force, FileChannel channel) {
         this.target = target;
@@ -107,9 +110,39 @@ public final class AtomicOutput implements AutoCloseable {
         };
     }
 
+    /**
+     * Starts an fsync of what was written so far on a background thread, unless one is still running. Writers call
+     * it every few tens of MiB so the disk writes overlap the computation and the fsync of {@link #commit()} only
+     * has the tail left; a failure is reported by {@code commit}.
+     */
+    public synchronized void startWriteback() {
+        if (writeback != null && writeback.isAlive()) {
+            return;
+        }
+        writeback = Thread.ofPlatform().daemon().name("falconq-writeback").start(() -> {
+            try {
+                channel.force(false);
+            } catch (java.nio.channels.ClosedChannelException e) {
+                // the output was abandoned (close without commit) while this ran
+            } catch (IOException e) {
+                writebackFailure = e;
+            }
+        });
+    }
+
     /** fsyncs the data and renames the temporary file onto the target. */
     public void commit() {
         try {
+            Thread running;
+            synchronized (this) {
+                running = writeback;
+            }
+            if (running != null) {
+                running.join();
+            }
+            if (writebackFailure != null) {
+                throw writebackFailure;
+            }
             channel.force(true);
             channel.close();
             checkOverwrite(target, force);
@@ -123,6 +156,9 @@ public final class AtomicOutput implements AutoCloseable {
             throw new OutputException(target + ": output exists (use --force to overwrite)", e);
         } catch (IOException e) {
             throw new OutputException(target + ": cannot commit output: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new OutputException(target + ": interrupted while committing the output", e);
         }
     }
 

@@ -27,6 +27,9 @@ public final class OrderedBlobSink implements AutoCloseable {
     }
 
     /** Largest slice handed to one {@code FileChannel.write}; keeps ByteBuffer views far from the 2 GiB limit. */
+    /** Bytes between background fsyncs ({@link AtomicOutput#startWriteback()}). */
+    private static final long WRITEBACK_BYTES = 64L << 20;
+    private long unsynced;
     private static final long WRITE_SLICE = 8L << 20;
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 16).asReadOnlyBuffer();
 
@@ -162,8 +165,13 @@ public final class OrderedBlobSink implements AutoCloseable {
 
     private void writeFully(ByteBuffer b) {
         try {
+            unsynced += b.remaining();
             while (b.hasRemaining()) {
                 channel.write(b);
+            }
+            if (unsynced >= WRITEBACK_BYTES) {
+                out.startWriteback();
+                unsynced = 0;
             }
         } catch (IOException e) {
             failed = true;

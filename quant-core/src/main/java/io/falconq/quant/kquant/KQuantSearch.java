@@ -32,6 +32,12 @@ public final class KQuantSearch {
      */
     public static float makeQxQuants(int n, int nmax, float[] x, int xOff, byte[] L, int lOff, int rmseType,
                                      float[] qw, int qwOff) {
+        return makeQxQuants(n, nmax, x, xOff, L, lOff, rmseType, qw, qwOff, CandidateLanes.usable());
+    }
+
+    /** {@link #makeQxQuants}, with the candidate search on vector lanes or not (same result either way). */
+    static float makeQxQuants(int n, int nmax, float[] x, int xOff, byte[] L, int lOff, int rmseType, float[] qw,
+                              int qwOff, boolean lanes) {
         float max = 0;
         float amax = 0;
         for (int i = 0; i < n; ++i) {
@@ -76,6 +82,17 @@ public final class KQuantSearch {
             return suml2 > 0 ? 0.5f * (scale + 1 / iscale) : 1 / iscale;
         }
         float best = scale * sumlx;
+        return lanes
+                ? CandidateLanes.qxSearch(n, nmax, x, xOff, L, lOff, rmseType, qw, qwOff, max, scale, best)
+                : qxSearchScalar(n, nmax, x, xOff, L, lOff, rmseType, qw, qwOff, max, scale, best);
+    }
+
+    /** The candidate loop of {@code make_qx_quants} as ggml runs it (the reference for {@link CandidateLanes}). */
+    static float qxSearchScalar(int n, int nmax, float[] x, int xOff, byte[] L, int lOff, int rmseType, float[] qw,
+                                int qwOff, float max, float scale, float best) {
+        float iscale;
+        float sumlx;
+        float suml2;
         for (int is = -9; is <= 9; ++is) {
             if (is == 0) {
                 continue;
@@ -102,7 +119,7 @@ public final class KQuantSearch {
         return scale;
     }
 
-    private static float qxWeight(int rmseType, float x) {
+    static float qxWeight(int rmseType, float x) {
         return rmseType == 1 ? x * x : rmseType == 2 ? 1 : rmseType == 3 ? Math.abs(x) : (float) Math.sqrt(Math.abs(x));
     }
 
@@ -189,6 +206,14 @@ public final class KQuantSearch {
     public static float makeQkx2Quants(int n, int nmax, float[] x, int xOff, float[] weights, int wOff, byte[] L,
                                        int lOff, float[] theMin, int theMinIdx, byte[] Laux, float rmin,
                                        float rdelta, int nstep, boolean useMad) {
+        return makeQkx2Quants(n, nmax, x, xOff, weights, wOff, L, lOff, theMin, theMinIdx, Laux, rmin, rdelta, nstep,
+                useMad, nstep + 1 >= CandidateLanes.MIN_CANDIDATES && CandidateLanes.usable());
+    }
+
+    /** {@link #makeQkx2Quants}, with the candidate search on vector lanes or not (same result either way). */
+    static float makeQkx2Quants(int n, int nmax, float[] x, int xOff, float[] weights, int wOff, byte[] L, int lOff,
+                                float[] theMin, int theMinIdx, byte[] Laux, float rmin, float rdelta, int nstep,
+                                boolean useMad, boolean lanes) {
         float min = x[xOff];
         float max = x[xOff];
         float sumW = weights[wOff];
@@ -232,6 +257,19 @@ public final class KQuantSearch {
             theMin[theMinIdx] = -min;
             return scale;
         }
+        return lanes
+                ? CandidateLanes.qkx2Search(n, nmax, x, xOff, weights, wOff, L, lOff, theMin, theMinIdx, rmin, rdelta,
+                nstep, useMad, min, max, sumW, sumX, scale, bestError)
+                : qkx2SearchScalar(n, nmax, x, xOff, weights, wOff, L, lOff, theMin, theMinIdx, Laux, rmin, rdelta,
+                nstep, useMad, min, max, sumW, sumX, scale, bestError);
+    }
+
+    /** The candidate loop of {@code make_qkx2_quants} as ggml runs it (the reference for {@link CandidateLanes}). */
+    static float qkx2SearchScalar(int n, int nmax, float[] x, int xOff, float[] weights, int wOff, byte[] L, int lOff,
+                                  float[] theMin, int theMinIdx, byte[] Laux, float rmin, float rdelta, int nstep,
+                                  boolean useMad, float min, float max, float sumW, float sumX, float scale,
+                                  float bestError) {
+        float iscale;
         for (int is = 0; is <= nstep; ++is) {
             iscale = (rmin + rdelta * is + nmax) / (max - min);
             float sumL = 0;

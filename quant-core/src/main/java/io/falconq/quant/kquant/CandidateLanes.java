@@ -1,0 +1,218 @@
+package io.falconq.quant.kquant;
+
+import io.falconq.quant.VectorMode;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import static io.falconq.quant.GgmlRounding.nearestInt;
+
+/**
+ * The candidate-scale loops of {@link KQuantSearch#makeQkx2Quants} and {@link KQuantSearch#makeQxQuants} with one
+ * candidate per vector lane. In ggml every candidate scale is scored by its own sums, each a serial chain of float
+ * additions over the group, and only the final choice compares candidates. Here each lane runs one candidate's
+ * chain with the very operations and order of the scalar port (no fused multiply-add, no reassociation), so the
+ * sums, hence the choice and the bytes, are identical; what changes is that 16 chains advance per instruction
+ * instead of one. The choice itself is then made in candidate order on the lane results, as ggml makes it.
+ */
+final class CandidateLanes {
+    private static final VectorSpecies<Float> F = VectorMode.FLOAT_SPECIES;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED.length() == F.length()
+            ? IntVector.SPECIES_PREFERRED : VectorSpecies.of(int.class, F.vectorShape());
+    /** 1.5·2²³: adding it leaves round-to-nearest-even of a small float in the low mantissa bits (nearest_int). */
+    private static final float MAGIC = 12582912.f;
+
+    /** Worth the vector set-up from this many candidates on; the lanes must also hold whole int lanes of F. */
+    static final int MIN_CANDIDATES = 8;
+
+    static boolean usable() {
+        return VectorMode.ENABLED && I.length() == F.length();
+    }
+
+    private static final class Scratch {
+        float[] iscale = new float[64];
+        float[] sumL = new float[64];
+        float[] sumL2 = new float[64];
+        float[] sumXl = new float[64];
+        float[] error = new float[64];
+        float[] scale = new float[64];
+        float[] min = new float[64];
+        float[] xMinusMin = new float[64];
+        float[] weight = new float[64];
+
+        void ensure(int candidates, int n) {
+            int c = candidates + F.length();
+            if (iscale.length < c) {
+                iscale = new float[c];
+                sumL = new float[c];
+                sumL2 = new float[c];
+                sumXl = new float[c];
+                error = new float[c];
+                scale = new float[c];
+                min = new float[c];
+            }
+            if (xMinusMin.length < n) {
+                xMinusMin = new float[n];
+                weight = new float[n];
+            }
+        }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    private CandidateLanes() {
+    }
+
+    /**
+     * The {@code for (int is = 0; is <= nstep; ++is)} search of {@code make_qkx2_quants}, entered with the state the
+     * scalar port has before it (first fit in {@code L}, its {@code scale}, {@code min}, {@code bestError}); writes
+     * the winning levels to {@code L}, its min to {@code theMin[theMinIdx]} (negated, as ggml stores it) and returns
+     * its scale.
+     *
+     * <p>ggml's loop is not fully parallel: each improvement replaces {@code min}, and later candidates quantize
+     * {@code x − min} with the new one. So the lanes evaluate every remaining candidate speculatively with the
+     * current min; the ordered scan accepts results up to the first improvement that changes min, and the
+     * candidates after it are evaluated again with the new min.
+     */
+    static float qkx2Search(int n, int nmax, float[] x, int xOff, float[] weights, int wOff, byte[] L, int lOff,
+                            float[] theMin, int theMinIdx, float rmin, float rdelta, int nstep, boolean useMad,
+                            float min, float max, float sumW, float sumX, float scale, float bestError) {
+        int candidates = nstep + 1;
+        Scratch s = SCRATCH.get();
+        s.ensure(candidates, n);
+        int from = 0;
+        scan:
+        while (from < candidates) {
+            qkx2Evaluate(s, from, candidates, n, nmax, x, xOff, weights, wOff, rmin, rdelta, useMad, min, max, sumW,
+                    sumX);
+            for (int is = from; is < candidates; ++is) {
+                if (s.sumL[is] > 0 && s.error[is] < bestError) {
+                    float iscale = s.iscale[is];
+                    for (int i = 0; i < n; ++i) {
+                        int l = nearestInt(iscale * s.xMinusMin[i]);
+                        L[lOff + i] = (byte) Math.max(0, Math.min(nmax, l));
+                    }
+                    bestError = s.error[is];
+                    scale = s.scale[is];
+                    boolean minChanged = Float.floatToRawIntBits(s.min[is]) != Float.floatToRawIntBits(min);
+                    min = s.min[is];
+                    if (minChanged) {
+                        from = is + 1;
+                        continue scan;
+                    }
+                }
+            }
+            break;
+        }
+        theMin[theMinIdx] = -min;
+        return scale;
+    }
+
+    /** Candidates {@code [from, candidates)} with the current {@code min}: D (in sumL), error, scale and min. */
+    private static void qkx2Evaluate(Scratch s, int from, int candidates, int n, int nmax, float[] x, int xOff,
+                                     float[] weights, int wOff, float rmin, float rdelta, boolean useMad, float min,
+                                     float max, float sumW, float sumX) {
+        for (int is = from; is < candidates; ++is) {
+            s.iscale[is] = (rmin + rdelta * is + nmax) / (max - min);
+        }
+        for (int i = 0; i < n; i++) {
+            s.xMinusMin[i] = x[xOff + i] - min;
+        }
+        IntVector zero = IntVector.zero(I);
+        IntVector top = IntVector.broadcast(I, nmax);
+        for (int c0 = from; c0 < candidates; c0 += F.length()) {
+            VectorMask<Float> m = F.indexInRange(c0, candidates);
+            FloatVector iscale = FloatVector.fromArray(F, s.iscale, c0, m);
+            FloatVector sumL = FloatVector.zero(F);
+            FloatVector sumL2 = FloatVector.zero(F);
+            FloatVector sumXl = FloatVector.zero(F);
+            for (int i = 0; i < n; ++i) {
+                FloatVector l = levels(iscale, s.xMinusMin[i], zero, top);
+                FloatVector wl = l.mul(weights[wOff + i]);
+                sumL = sumL.add(wl);
+                sumL2 = sumL2.add(wl.mul(l));
+                sumXl = sumXl.add(wl.mul(x[xOff + i]));
+            }
+            FloatVector d = sumL2.mul(sumW).sub(sumL.mul(sumL));
+            FloatVector thisScale = sumXl.mul(sumW).sub(sumL.mul(sumX)).div(d);
+            FloatVector thisMin = sumL2.mul(sumX).sub(sumL.mul(sumXl)).div(d);
+            VectorMask<Float> positiveMin = thisMin.compare(VectorOperators.GT, 0f);
+            thisScale = thisScale.blend(sumXl.div(sumL2), positiveMin);
+            thisMin = thisMin.blend(0f, positiveMin);
+            FloatVector error = FloatVector.zero(F);
+            for (int i = 0; i < n; ++i) {
+                FloatVector l = levels(iscale, s.xMinusMin[i], zero, top);
+                FloatVector diff = thisScale.mul(l).add(thisMin).sub(x[xOff + i]);
+                diff = useMad ? diff.abs() : diff.mul(diff);
+                error = error.add(diff.mul(weights[wOff + i]));
+            }
+            d.intoArray(s.sumL, c0, m); // D, kept for the ordered choice
+            error.intoArray(s.error, c0, m);
+            thisScale.intoArray(s.scale, c0, m);
+            thisMin.intoArray(s.min, c0, m);
+        }
+    }
+
+    /**
+     * The {@code for (int is = -9; is <= 9; ++is)} search of {@code make_qx_quants} (rmse_type > 0), entered with the
+     * first fit in {@code L} and its {@code scale} and {@code best}; returns the chosen scale, levels in {@code L}.
+     */
+    static float qxSearch(int n, int nmax, float[] x, int xOff, byte[] L, int lOff, int rmseType, float[] qw,
+                          int qwOff, float max, float scale, float best) {
+        final int candidates = 18;
+        Scratch s = SCRATCH.get();
+        s.ensure(candidates, n);
+        for (int k = 0; k < candidates; k++) {
+            int is = k < 9 ? k - 9 : k - 8;
+            s.iscale[k] = -(nmax + 0.1f * is) / max;
+        }
+        for (int i = 0; i < n; i++) {
+            float xi = x[xOff + i];
+            s.weight[i] = qw != null ? qw[qwOff + i] : KQuantSearch.qxWeight(rmseType, xi);
+        }
+        IntVector low = IntVector.broadcast(I, -nmax);
+        IntVector high = IntVector.broadcast(I, nmax - 1);
+        for (int c0 = 0; c0 < candidates; c0 += F.length()) {
+            VectorMask<Float> m = F.indexInRange(c0, candidates);
+            FloatVector iscale = FloatVector.fromArray(F, s.iscale, c0, m);
+            FloatVector sumlx = FloatVector.zero(F);
+            FloatVector suml2 = FloatVector.zero(F);
+            for (int i = 0; i < n; ++i) {
+                float xi = x[xOff + i];
+                float w = s.weight[i];
+                FloatVector l = levels(iscale, xi, low, high);
+                sumlx = sumlx.add(l.mul(w * xi));
+                suml2 = suml2.add(l.mul(w).mul(l));
+            }
+            sumlx.intoArray(s.sumXl, c0, m);
+            suml2.intoArray(s.sumL2, c0, m);
+        }
+        int chosen = -1;
+        for (int k = 0; k < candidates; k++) {
+            float sumlx = s.sumXl[k];
+            float suml2 = s.sumL2[k];
+            if (suml2 > 0 && sumlx * sumlx > best * suml2) {
+                scale = sumlx / suml2;
+                best = scale * sumlx;
+                chosen = k;
+            }
+        }
+        if (chosen >= 0) {
+            float iscale = s.iscale[chosen];
+            for (int i = 0; i < n; ++i) {
+                int l = nearestInt(iscale * x[xOff + i]);
+                L[lOff + i] = (byte) (nmax + Math.max(-nmax, Math.min(nmax - 1, l)));
+            }
+        }
+        return scale;
+    }
+
+    /** Per lane: {@code MAX(lo, MIN(hi, nearest_int(iscale * v)))} as float (exact: small ints). */
+    private static FloatVector levels(FloatVector iscale, float v, IntVector lo, IntVector hi) {
+        IntVector bits = iscale.mul(v).add(MAGIC).reinterpretAsInts();
+        IntVector l = bits.and(0x007fffff).sub(0x00400000).max(lo).min(hi);
+        return (FloatVector) l.convert(VectorOperators.I2F, 0);
+    }
+}
