@@ -19,7 +19,7 @@ driver="$(tests/node/bench/build-quantize-driver.sh "$work/driver" | tail -1)"
 # run a snapshot of the jar, with the launcher's JVM flags, so a rebuild can never fall inside a measurement
 cp cli/target/falconq.jar "$work/falconq.jar"
 java="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java"
-printf '#!/bin/sh\nexec "%s" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -jar "%s" "$@"\n' \
+printf '#!/bin/sh\nexec "%s" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -XX:MaxNewSize=64m -jar "%s" "$@"\n' \
   "$java" "$work/falconq.jar" > "$work/fq"
 chmod +x "$work/fq"
 fq="$work/fq"

@@ -209,12 +209,19 @@ class PipelineIT {
         assertEquals(sha256(imatrix), sha256(dist.resolve(MODEL + "/" + MODEL + "-imatrix.gguf")),
                 "one calibration pass feeding imatrix and GPTQ statistics gives calibrate's own imatrix");
 
-        // w8 (round to nearest) rather than w4-gptq: GPTQ's Hessians are summed with Vector API reduceLanes(ADD),
-        // whose order is unspecified, so their last bits depend on the JIT state of the JVM (reported to the lead)
         Path w8 = tmp.resolve("single-w8");
         CliRun quantize = CliRun.of("quantize", TINY, "--scheme", "w8", "-o", w8, "-q");
         assertEquals(0, quantize.exitCode(), quantize::describe);
         assertEquals(sha256(w8.resolve("model.safetensors")), variantReport("w8").get("artifact").get("sha256").asText());
+
+        // GPTQ: Hessians summed in a fixed lane order (LaneSum), so the bytes do not depend on the JIT state either
+        Path w4 = tmp.resolve("single-w4-gptq");
+        CliRun gptq = CliRun.of("quantize", TINY, "--scheme", "w4", "--method", "gptq", "--data", "builtin:en",
+                "--chunks", 4, "-o", w4, "-q");
+        assertEquals(0, gptq.exitCode(), gptq::describe);
+        assertEquals(sha256(w4.resolve("model.safetensors")),
+                variantReport("w4-gptq").get("artifact").get("sha256").asText(),
+                "the pipeline's w4-gptq variant is what falconq quantize --method gptq writes");
     }
 
     @Test
