@@ -13,6 +13,10 @@ public final class LinearInputStats implements ActivationObserver {
     private final boolean hessians;
     private final Map<Key, ImportanceStats> stats = new HashMap<>();
     private final Map<Key, HessianAccumulator> hessian = new HashMap<>();
+    private final Map<Integer, TokenSample> ffnSample = new HashMap<>();
+
+    /** Token rows of the FFN input kept (per layer) when Hessians are collected, for AWQ's MLP-output loss. */
+    public static final int FFN_SAMPLE_ROWS = 1024;
 
     private record Key(int layer, LinearRole.InputGroup group) {
     }
@@ -30,6 +34,9 @@ public final class LinearInputStats implements ActivationObserver {
         stats.computeIfAbsent(k, kk -> new ImportanceStats(role.ggufWeightName(layer), cols)).add(x, rows, cols);
         if (hessians) {
             hessian.computeIfAbsent(k, kk -> new HessianAccumulator(cols)).add(x, rows, cols);
+            if (role.inputGroup() == LinearRole.InputGroup.FFN_NORM) {
+                ffnSample.computeIfAbsent(layer, kk -> new TokenSample(FFN_SAMPLE_ROWS, cols, layer)).add(x, rows, cols);
+            }
         }
     }
 
@@ -53,6 +60,11 @@ public final class LinearInputStats implements ActivationObserver {
     /** Hessian of the input of {@code role} at {@code layer}, or null if not collected. */
     public HessianAccumulator hessian(int layer, LinearRole role) {
         return hessian.get(new Key(layer, role.inputGroup()));
+    }
+
+    /** A uniform sample of the FFN input rows (pre_ff_layernorm output) of {@code layer}, or null if not collected. */
+    public TokenSample ffnSample(int layer) {
+        return ffnSample.get(layer);
     }
 
     public boolean hasHessians() {

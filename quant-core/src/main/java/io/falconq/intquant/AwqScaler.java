@@ -5,14 +5,24 @@ package io.falconq.intquant;
  * (awq/quantize/quantizer.py, {@code duo_scaling=True}): for ratio r in {0, 1/20, …, 19/20}
  * <pre>
  *   s = clamp(mean|x|^r / (w_mean^(1−r) + 1e-4), min 1e-4);  s /= sqrt(max(s)·min(s))
- *   loss(s) = Σ_linears ‖X·(W − Q(W·diag s)·diag(1/s))ᵀ‖²
+ *   loss(s) = ‖block(x; W_q) − block(x; W)‖²   with W_q = Q(W·diag s)·diag(1/s) for the scaled linears
  * </pre>
  * where w_mean is the per-column mean over output rows of |W| normalised by each row-group's max |W|, and Q is
- * round-to-nearest with the target scheme. r = 0 gives s ≡ 1 (plain RTN), so the chosen s never does worse than RTN
- * on the calibration loss. The loss uses the Hessian {@code H = 2/n XᵀX} instead of the raw activations:
- * {@code Σ_o d_o H d_oᵀ} is the same quantity (up to the factor 2/n) over all calibration tokens, without keeping
- * them. AutoAWQ measures the error at the output of the whole block (e.g. the attention module); we measure it at
- * the outputs of the scaled linear layers, as the original llm-awq does for layers without a module to inspect.
+ * round-to-nearest with the target scheme. With duo scaling r = 0 gives s = 1/w_mean, not s ≡ 1: as in AutoAWQ,
+ * plain RTN is not among the candidates.
+ *
+ * <p>The block whose output is measured is AutoAWQ's {@code module2inspect}:
+ * <ul>
+ *   <li>{@link #searchMlp}: gate and up are scored on the whole MLP output (down in float), on sampled
+ *       calibration tokens, as AutoAWQ does for the MLP;</li>
+ *   <li>{@link #search}: a set of linear layers scored on their own outputs, {@code Σ_linears Σ_o d_o H d_oᵀ}
+ *       with {@code H = 2/n XᵀX} and {@code d = W − W_q} (the same sum over all calibration tokens as
+ *       {@code ‖X·(W − W_q)ᵀ‖²}, up to 2/n, without keeping them). For o_proj, down_proj and out_proj this is
+ *       AutoAWQ's choice too (the linear is the inspected module). For the input norm shared by attention q/k/v
+ *       and mamba.in_proj, AutoAWQ would inspect the attention module; here the parallel attention + Mamba
+ *       mixer has no such module in the calibration statistics, so the outputs of the four linears stand in for
+ *       it, weighted by their µP multipliers ({@link Consumer#rowWeight}).</li>
+ * </ul>
  */
 public final class AwqScaler {
     /** AutoAWQ's {@code n_grid}. */
@@ -51,7 +61,135 @@ public final class AwqScaler {
     public static float[] search(float[] meanAbs, double[][] hessian, Consumer[] consumers, int in, IntQuantScheme s,
                                  int[] tiedClass) {
         meanAbs = tie(meanAbs, tiedClass);
-        // w_mean: per column mean over all consumer rows of |W| / max|W| of the row's group
+        double[] wMean = weightMean(consumers, in, s);
+        if (tiedClass != null) {
+            float[] wm = new float[in];
+            for (int i = 0; i < in; i++) {
+                wm[i] = (float) wMean[i];
+            }
+            wm = tie(wm, tiedClass);
+            for (int i = 0; i < in; i++) {
+                wMean[i] = wm[i];
+            }
+        }
+        float[] best = null;
+        double bestLoss = Double.POSITIVE_INFINITY;
+        for (int step = 0; step < GRID; step++) {
+            float[] scales = candidate((double) step / GRID, meanAbs, wMean, in);
+            double loss = 0;
+            for (Consumer c : consumers) {
+                loss += scaledLoss(c, scales, hessian, in, s);
+            }
+            if (loss < bestLoss) {
+                bestLoss = loss;
+                best = scales;
+            }
+        }
+        return best;
+    }
+
+    /**
+     * The MLP block that reads a scaled input, {@code y = down(up(x) ⊙ silu(gate(x) · gateMult))} (SPEC.md §1.3;
+     * the down multiplier is a constant factor on the loss and is left out).
+     *
+     * @param gate  (inter, hidden) row-major
+     * @param up    (inter, hidden) row-major
+     * @param down  (hidden, inter) row-major
+     */
+    public record Mlp(float[] gate, float[] up, float[] down, int hidden, int inter, double gateMult) {
+    }
+
+    /**
+     * AutoAWQ's search for the scale shared by gate and up with {@code module2inspect = mlp}: the same candidates
+     * as {@link #search}, but each is scored by the squared error of the whole MLP output on sampled calibration
+     * tokens, with gate and up quantized (round to nearest after scaling) and down kept in float, as
+     * {@code _search_best_scale} does. The output error sees what the linear-output loss cannot: gate errors matter
+     * only where up(x) is large and silu is not flat, up errors only where silu(gate) is not near zero, and both
+     * through down's columns.
+     *
+     * @param sample token rows of the MLP input (n × hidden, row-major)
+     */
+    public static float[] searchMlp(float[] meanAbs, Mlp mlp, float[] sample, int n, IntQuantScheme s) {
+        int in = mlp.hidden();
+        Consumer[] cs = {new Consumer(mlp.gate(), mlp.inter()), new Consumer(mlp.up(), mlp.inter())};
+        double[] wMean = weightMean(cs, in, s);
+        float[] reference = mlpForward(mlp, mlp.gate(), mlp.up(), sample, n);
+        float[] best = null;
+        double bestLoss = Double.POSITIVE_INFINITY;
+        for (int step = 0; step < GRID; step++) {
+            float[] scales = candidate((double) step / GRID, meanAbs, wMean, in);
+            float[] gq = quantizedUnscaled(mlp.gate(), mlp.inter(), in, scales, s);
+            float[] uq = quantizedUnscaled(mlp.up(), mlp.inter(), in, scales, s);
+            float[] y = mlpForward(mlp, gq, uq, sample, n);
+            double loss = 0;
+            for (int i = 0; i < y.length; i++) {
+                double d = (double) y[i] - reference[i];
+                loss += d * d;
+            }
+            if (loss < bestLoss) {
+                bestLoss = loss;
+                best = scales;
+            }
+        }
+        return best;
+    }
+
+    /** Q(W·diag s)·diag(1/s): the weight the scaled, quantized linear computes with, in the unscaled input basis. */
+    static float[] quantizedUnscaled(float[] w, int out, int in, float[] scales, IntQuantScheme s) {
+        float[] ws = new float[out * in];
+        for (int o = 0; o < out; o++) {
+            for (int i = 0; i < in; i++) {
+                ws[o * in + i] = w[o * in + i] * scales[i];
+            }
+        }
+        QuantizedLinear q = RtnQuantizer.quantize("awq", ws, out, in, s, null, false);
+        for (int o = 0; o < out; o++) {
+            for (int i = 0; i < in; i++) {
+                ws[o * in + i] = q.dequantize(o, i) / scales[i];
+            }
+        }
+        return ws;
+    }
+
+    /** y for every sample row (n × hidden); rows are independent, so the parallel loop is deterministic. */
+    static float[] mlpForward(Mlp mlp, float[] gate, float[] up, float[] x, int n) {
+        int h = mlp.hidden();
+        int f = mlp.inter();
+        float[] y = new float[n * h];
+        java.util.stream.IntStream.range(0, n).parallel().forEach(t -> {
+            float[] act = new float[f];
+            int xo = t * h;
+            for (int j = 0; j < f; j++) {
+                float g = (float) (dot(gate, j * h, x, xo, h) * mlp.gateMult());
+                float u = dot(up, j * h, x, xo, h);
+                act[j] = u * (g / (1f + (float) Math.exp(-g)));
+            }
+            for (int o = 0; o < h; o++) {
+                y[t * h + o] = dot(mlp.down(), o * f, act, 0, f);
+            }
+        });
+        return y;
+    }
+
+    private static final jdk.incubator.vector.VectorSpecies<Float> F = io.falconq.quant.VectorMode.FLOAT_SPECIES;
+
+    /** Σ a[ao+i]·b[bo+i], lanes summed in a fixed order ({@link io.falconq.quant.LaneSum}). */
+    static float dot(float[] a, int ao, float[] b, int bo, int len) {
+        jdk.incubator.vector.FloatVector acc = jdk.incubator.vector.FloatVector.zero(F);
+        int i = 0;
+        for (int bound = F.loopBound(len); i < bound; i += F.length()) {
+            acc = jdk.incubator.vector.FloatVector.fromArray(F, a, ao + i)
+                    .fma(jdk.incubator.vector.FloatVector.fromArray(F, b, bo + i), acc);
+        }
+        float sum = io.falconq.quant.LaneSum.sum(acc);
+        for (; i < len; i++) {
+            sum += a[ao + i] * b[bo + i];
+        }
+        return sum;
+    }
+
+    /** AutoAWQ's w_mean: per column, mean over all consumer rows of |W| / max|W| of the row's group. */
+    static double[] weightMean(Consumer[] consumers, int in, IntQuantScheme s) {
         int gs = s.effectiveGroupSize(in);
         double[] wMean = new double[in];
         int rowsTotal = 0;
@@ -74,44 +212,26 @@ public final class AwqScaler {
         for (int i = 0; i < in; i++) {
             wMean[i] /= rowsTotal;
         }
-        if (tiedClass != null) {
-            float[] wm = new float[in];
-            for (int i = 0; i < in; i++) {
-                wm[i] = (float) wMean[i];
-            }
-            wm = tie(wm, tiedClass);
-            for (int i = 0; i < in; i++) {
-                wMean[i] = wm[i];
-            }
+        return wMean;
+    }
+
+    /** s = clamp(mean|x|^r / (w_mean^(1−r) + 1e-4), min 1e-4), normalised by sqrt(max·min). */
+    static float[] candidate(double r, float[] meanAbs, double[] wMean, int in) {
+        float[] scales = new float[in];
+        double mx = 0;
+        double mn = Double.POSITIVE_INFINITY;
+        for (int i = 0; i < in; i++) {
+            double v = Math.pow(meanAbs[i], r) / (Math.pow(wMean[i], 1 - r) + 1e-4);
+            v = Math.max(v, 1e-4);
+            scales[i] = (float) v;
+            mx = Math.max(mx, v);
+            mn = Math.min(mn, v);
         }
-        float[] best = null;
-        double bestLoss = Double.POSITIVE_INFINITY;
-        for (int step = 0; step < GRID; step++) {
-            double r = (double) step / GRID;
-            float[] scales = new float[in];
-            double mx = 0;
-            double mn = Double.POSITIVE_INFINITY;
-            for (int i = 0; i < in; i++) {
-                double v = Math.pow(meanAbs[i], r) / (Math.pow(wMean[i], 1 - r) + 1e-4);
-                v = Math.max(v, 1e-4);
-                scales[i] = (float) v;
-                mx = Math.max(mx, v);
-                mn = Math.min(mn, v);
-            }
-            double norm = Math.sqrt(mx * mn);
-            for (int i = 0; i < in; i++) {
-                scales[i] = (float) (scales[i] / norm);
-            }
-            double loss = 0;
-            for (Consumer c : consumers) {
-                loss += scaledLoss(c, scales, hessian, in, s);
-            }
-            if (loss < bestLoss) {
-                bestLoss = loss;
-                best = scales;
-            }
+        double norm = Math.sqrt(mx * mn);
+        for (int i = 0; i < in; i++) {
+            scales[i] = (float) (scales[i] / norm);
         }
-        return best;
+        return scales;
     }
 
     private static float[] tie(float[] v, int[] cls) {
@@ -134,19 +254,13 @@ public final class AwqScaler {
 
     /** Σ_o d_o H d_oᵀ with d = W − Q(W·diag s)·diag(1/s). */
     static double scaledLoss(Consumer c, float[] scales, double[][] h, int in, IntQuantScheme s) {
-        float[] ws = new float[c.out * in];
-        for (int o = 0; o < c.out; o++) {
-            for (int i = 0; i < in; i++) {
-                ws[o * in + i] = c.weight[o * in + i] * scales[i];
-            }
-        }
-        QuantizedLinear q = RtnQuantizer.quantize("awq", ws, c.out, in, s, null, false);
+        float[] wq = quantizedUnscaled(c.weight, c.out, in, scales, s);
         double loss = 0;
         double[] d = new double[in];
         for (int o = 0; o < c.out; o++) {
             double rw = c.rowWeight == null ? 1.0 : c.rowWeight[o];
             for (int i = 0; i < in; i++) {
-                d[i] = c.weight[o * in + i] - q.dequantize(o, i) / scales[i];
+                d[i] = c.weight[o * in + i] - wq[o * in + i];
             }
             for (int i = 0; i < in; i++) {
                 if (d[i] == 0) {

@@ -8,6 +8,7 @@ import io.falconq.calib.HessianAccumulator;
 import io.falconq.calib.ImportanceStats;
 import io.falconq.calib.LinearInputStats;
 import io.falconq.calib.LinearRole;
+import io.falconq.calib.TokenSample;
 import io.falconq.formats.hf.HfCheckpoint;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.io.OutputException;
@@ -49,7 +50,9 @@ import java.util.stream.Stream;
  * <ul>
  *   <li>q, k, v and mamba.in_proj share the one input_layernorm output, so one scale vector serves all four and is
  *       divided out of input_layernorm.weight;</li>
- *   <li>gate and up share pre_ff_layernorm: one vector, divided out of pre_ff_layernorm.weight;</li>
+ *   <li>gate and up share pre_ff_layernorm: one vector, divided out of pre_ff_layernorm.weight, chosen on the
+ *       error of the whole MLP output over the calibration token sample ({@link LinearInputStats#ffnSample},
+ *       AutoAWQ's {@code module2inspect = mlp}); without a sample, on the gate/up outputs;</li>
  *   <li>down_proj's input is up(x)·silu(gate(x)·m), linear in up's rows: divided out of up_proj rows;</li>
  *   <li>o_proj's input is the attention output, linear in v_proj rows; with GQA the query heads sharing a kv head
  *       must share the scale, so it is searched per v channel and repeated across the group;</li>
@@ -57,6 +60,8 @@ import java.util.stream.Stream;
  *       mamba.norm.weight. Without mamba_rms_norm there is no per-channel op to absorb it and out_proj gets clip
  *       only.</li>
  * </ul>
+ * After scaling, every AWQ linear but q and k gets AutoAWQ's {@code auto_clip} (range shrink searched on the
+ * output error of each group); q and k are rounded to nearest, as AutoAWQ's {@code avoid_clipping} does.
  * Norm weights stay in their stored dtype; the rounding of w/s is compensated exactly by using
  * s_eff = w / round(w/s) for the consumer columns.
  *
@@ -169,7 +174,11 @@ public final class GptqCheckpointWriter {
                 case RTN -> RtnQuantizer.quantize(module, e.getValue(), sh[0], sh[1], opt.scheme(), null, false);
                 case CLIP -> RtnQuantizer.quantize(module, e.getValue(), sh[0], sh[1], opt.scheme(),
                         importance.get(module), true);
-                case AWQ -> RtnQuantizer.quantizeHessianClip(module, e.getValue(), sh[0], sh[1], opt.scheme(),
+                // AutoAWQ's auto_clip leaves q and k alone (avoid_clipping): their output error is not what the
+                // attention scores see
+                case AWQ -> at.role() == LinearRole.ATTN_Q || at.role() == LinearRole.ATTN_K
+                        ? RtnQuantizer.quantize(module, e.getValue(), sh[0], sh[1], opt.scheme(), null, false)
+                        : RtnQuantizer.quantizeHessianClip(module, e.getValue(), sh[0], sh[1], opt.scheme(),
                         scaledHessian(stats.hessian(at.layer(), at.role()).hessian(), colScale.get(module)));
                 case GPTQ -> {
                     HessianAccumulator h = stats.hessian(at.layer(), at.role());
@@ -224,7 +233,7 @@ public final class GptqCheckpointWriter {
         // q, k, v, in_proj ← input_layernorm
         scaleFromNorm(src, cfg, stats, layer, LinearRole.ATTN_Q, p + "input_layernorm.weight",
                 List.of(LinearRole.ATTN_Q, LinearRole.ATTN_K, LinearRole.ATTN_V, LinearRole.SSM_IN), scheme, linW,
-                shapes, importance, replacedSmall);
+                shapes, importance, replacedSmall, null);
         // o_proj ← v_proj rows (GQA: scale shared by the query heads of one kv head)
         {
             String o = LinearRole.ATTN_OUTPUT.hfModulePath(layer);
@@ -256,9 +265,20 @@ public final class GptqCheckpointWriter {
                 divideImportance(importance, o, s);
             }
         }
-        // gate, up ← pre_ff_layernorm
+        // gate, up ← pre_ff_layernorm, scored on the MLP output when a token sample was kept
+        float[] mlpScale = null;
+        TokenSample sample = stats.ffnSample(layer);
+        if (sample != null && sample.size() > 0) {
+            String gate = LinearRole.FFN_GATE.hfModulePath(layer);
+            AwqScaler.Mlp mlp = new AwqScaler.Mlp(linW.get(gate), linW.get(LinearRole.FFN_UP.hfModulePath(layer)),
+                    linW.get(LinearRole.FFN_DOWN.hfModulePath(layer)), shapes.get(gate)[1], shapes.get(gate)[0],
+                    cfg.mlpMultipliers()[0]);
+            mlpScale = AwqScaler.searchMlp(stats.stats(layer, LinearRole.FFN_GATE).meanAbs(), mlp, sample.rows(),
+                    sample.size(), scheme);
+        }
         scaleFromNorm(src, cfg, stats, layer, LinearRole.FFN_GATE, p + "pre_ff_layernorm.weight",
-                List.of(LinearRole.FFN_GATE, LinearRole.FFN_UP), scheme, linW, shapes, importance, replacedSmall);
+                List.of(LinearRole.FFN_GATE, LinearRole.FFN_UP), scheme, linW, shapes, importance, replacedSmall,
+                mlpScale);
         // down ← up rows
         {
             String down = LinearRole.FFN_DOWN.hfModulePath(layer);
@@ -282,7 +302,7 @@ public final class GptqCheckpointWriter {
         // out_proj ← mamba.norm (gate-then-norm only)
         if (cfg.ssmRmsNorm() && !cfg.ssmNormBeforeGate()) {
             scaleFromNorm(src, cfg, stats, layer, LinearRole.SSM_OUT, p + "mamba.norm.weight", List.of(LinearRole.SSM_OUT),
-                    scheme, linW, shapes, importance, replacedSmall);
+                    scheme, linW, shapes, importance, replacedSmall, null);
         }
     }
 
@@ -316,7 +336,8 @@ public final class GptqCheckpointWriter {
                                       LinearRole inputRole,
                                       String normName, List<LinearRole> consumers, IntQuantScheme scheme,
                                       Map<String, float[]> linW, Map<String, int[]> shapes,
-                                      Map<String, float[]> importance, Map<String, float[]> replacedSmall) {
+                                      Map<String, float[]> importance, Map<String, float[]> replacedSmall,
+                                      float[] searched) {
         HessianAccumulator ha = stats.hessian(layer, inputRole);
         if (ha == null) {
             return;
@@ -325,7 +346,8 @@ public final class GptqCheckpointWriter {
         AwqScaler.Consumer[] cs = consumers.stream().map(r -> new AwqScaler.Consumer(linW.get(r.hfModulePath(layer)),
                 shapes.get(r.hfModulePath(layer))[0], outputWeights(cfg, r, shapes.get(r.hfModulePath(layer))[0])))
                 .toArray(AwqScaler.Consumer[]::new);
-        float[] s = AwqScaler.search(stats.stats(layer, inputRole).meanAbs(), ha.hessian(), cs, in, scheme);
+        float[] s = searched != null ? searched
+                : AwqScaler.search(stats.stats(layer, inputRole).meanAbs(), ha.hessian(), cs, in, scheme);
         TensorView normView = src.view(normName);
         float[] norm = toFloats(normView);
         float[] newNorm = new float[norm.length];

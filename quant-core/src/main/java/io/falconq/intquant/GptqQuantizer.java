@@ -31,6 +31,14 @@ public final class GptqQuantizer {
     static final double DAMP_STEP = 0.0025;
     private static final int ROW_BLOCK = 16;
 
+    static {
+        // ojAlgo's OjAlgoUtils prints a hardware-profile notice to stdout (BasicLogger.debug) when it knows no profile
+        // for this machine, unless this property is set before its class initialises; stdout carries command output
+        if (System.getProperty("shut.up.ojAlgo") == null) {
+            System.setProperty("shut.up.ojAlgo", "true");
+        }
+    }
+
     private GptqQuantizer() {
     }
 
