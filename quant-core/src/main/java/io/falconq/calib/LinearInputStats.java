@@ -8,15 +8,23 @@ import java.util.Map;
  * ({@link LinearRole.InputGroup}), the importance statistics and, when asked, the GPTQ Hessian. Roles that share an
  * input (q/k/v/ssm_in; gate/up) are recorded once, from the first role of the group, so the Hessian work is not
  * repeated. The LM head's input is not recorded (it stays 16-bit in the GPTQ layout).
+ *
+ * <p>With Hessians, two samples of raw activations are kept per layer for AWQ's block-output losses: up to
+ * {@value #FFN_SAMPLE_ROWS} token rows of the FFN input ({@link TokenSample}) and up to
+ * {@value #MIXER_SAMPLE_SEQUENCES} whole sequences of the mixer input ({@link SequenceSample}), i.e.
+ * 4096 · hidden + 8 · ctx · hidden floats per layer (32 MB per layer at hidden 1024, ctx 512).
  */
 public final class LinearInputStats implements ActivationObserver {
     private final boolean hessians;
     private final Map<Key, ImportanceStats> stats = new HashMap<>();
     private final Map<Key, HessianAccumulator> hessian = new HashMap<>();
     private final Map<Integer, TokenSample> ffnSample = new HashMap<>();
+    private final Map<Integer, SequenceSample> mixerSample = new HashMap<>();
 
     /** Token rows of the FFN input kept (per layer) when Hessians are collected, for AWQ's MLP-output loss. */
-    public static final int FFN_SAMPLE_ROWS = 1024;
+    public static final int FFN_SAMPLE_ROWS = 4096;
+    /** Whole sequences of the mixer input (input_layernorm output) kept per layer, for AWQ's mixer-output loss. */
+    public static final int MIXER_SAMPLE_SEQUENCES = 8;
 
     private record Key(int layer, LinearRole.InputGroup group) {
     }
@@ -36,6 +44,9 @@ public final class LinearInputStats implements ActivationObserver {
             hessian.computeIfAbsent(k, kk -> new HessianAccumulator(cols)).add(x, rows, cols);
             if (role.inputGroup() == LinearRole.InputGroup.FFN_NORM) {
                 ffnSample.computeIfAbsent(layer, kk -> new TokenSample(FFN_SAMPLE_ROWS, cols, layer)).add(x, rows, cols);
+            } else if (role.inputGroup() == LinearRole.InputGroup.ATTN_NORM) {
+                mixerSample.computeIfAbsent(layer, kk -> new SequenceSample(MIXER_SAMPLE_SEQUENCES, cols, layer))
+                        .add(x, rows, cols);
             }
         }
     }
@@ -65,6 +76,11 @@ public final class LinearInputStats implements ActivationObserver {
     /** A uniform sample of the FFN input rows (pre_ff_layernorm output) of {@code layer}, or null if not collected. */
     public TokenSample ffnSample(int layer) {
         return ffnSample.get(layer);
+    }
+
+    /** Whole calibration sequences of the mixer input of {@code layer}, or null if not collected. */
+    public SequenceSample mixerSample(int layer) {
+        return mixerSample.get(layer);
     }
 
     public boolean hasHessians() {

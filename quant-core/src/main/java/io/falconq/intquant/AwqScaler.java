@@ -19,9 +19,9 @@ package io.falconq.intquant;
  *       with {@code H = 2/n XᵀX} and {@code d = W − W_q} (the same sum over all calibration tokens as
  *       {@code ‖X·(W − W_q)ᵀ‖²}, up to 2/n, without keeping them). For o_proj, down_proj and out_proj this is
  *       AutoAWQ's choice too (the linear is the inspected module). For the input norm shared by attention q/k/v
- *       and mamba.in_proj, AutoAWQ would inspect the attention module; here the parallel attention + Mamba
- *       mixer has no such module in the calibration statistics, so the outputs of the four linears stand in for
- *       it, weighted by their µP multipliers ({@link Consumer#rowWeight}).</li>
+ *       and mamba.in_proj, the checkpoint writer scores candidates on the whole mixer output instead
+ *       ({@link AwqMixer}); this linear-output form, with the four outputs weighted by their µP multipliers
+ *       ({@link Consumer#rowWeight}), is the fallback when no calibration sequences were kept.</li>
  * </ul>
  */
 public final class AwqScaler {

@@ -8,6 +8,7 @@ import io.falconq.calib.HessianAccumulator;
 import io.falconq.calib.ImportanceStats;
 import io.falconq.calib.LinearInputStats;
 import io.falconq.calib.LinearRole;
+import io.falconq.calib.SequenceSample;
 import io.falconq.calib.TokenSample;
 import io.falconq.formats.hf.HfCheckpoint;
 import io.falconq.formats.io.InvalidInputException;
@@ -49,7 +50,9 @@ import java.util.stream.Stream;
  * clip), {@code gptq} (Hessian error feedback). AWQ scale folding (HF layout, weights unfolded):
  * <ul>
  *   <li>q, k, v and mamba.in_proj share the one input_layernorm output, so one scale vector serves all four and is
- *       divided out of input_layernorm.weight;</li>
+ *       divided out of input_layernorm.weight; it is chosen on the error of the layer's mixer output (Mamba branch
+ *       + attention branch, {@link AwqMixer}) over whole calibration sequences
+ *       ({@link LinearInputStats#mixerSample}); without them, on the four linear outputs;</li>
  *   <li>gate and up share pre_ff_layernorm: one vector, divided out of pre_ff_layernorm.weight, chosen on the
  *       error of the whole MLP output over the calibration token sample ({@link LinearInputStats#ffnSample},
  *       AutoAWQ's {@code module2inspect = mlp}); without a sample, on the gate/up outputs;</li>
@@ -230,10 +233,24 @@ public final class GptqCheckpointWriter {
                                  IntQuantScheme scheme, Map<String, float[]> linW, Map<String, int[]> shapes,
                                  Map<String, float[]> importance, Map<String, float[]> replacedSmall) {
         String p = "model.layers." + layer + ".";
-        // q, k, v, in_proj ← input_layernorm
+        // q, k, v, in_proj ← input_layernorm, scored on the mixer output (attention + Mamba) when sequences were kept
+        float[] mixerScale = null;
+        SequenceSample sequences = stats.mixerSample(layer);
+        if (sequences != null && !sequences.sequences().isEmpty()) {
+            int maxLen = sequences.sequences().stream().mapToInt(a -> a.length / cfg.hiddenSize()).max().orElseThrow();
+            AwqMixer.Weights w = new AwqMixer.Weights(linW.get(LinearRole.ATTN_Q.hfModulePath(layer)),
+                    linW.get(LinearRole.ATTN_K.hfModulePath(layer)), linW.get(LinearRole.ATTN_V.hfModulePath(layer)),
+                    linW.get(LinearRole.ATTN_OUTPUT.hfModulePath(layer)), linW.get(LinearRole.SSM_IN.hfModulePath(layer)),
+                    linW.get(LinearRole.SSM_OUT.hfModulePath(layer)), toFloats(src.view(p + "mamba.conv1d.weight")),
+                    cfg.convBias() ? toFloats(src.view(p + "mamba.conv1d.bias")) : null,
+                    toFloats(src.view(p + "mamba.dt_bias")), toFloats(src.view(p + "mamba.A_log")),
+                    toFloats(src.view(p + "mamba.D")), cfg.ssmRmsNorm() ? toFloats(src.view(p + "mamba.norm.weight")) : null);
+            mixerScale = new AwqMixer(cfg, maxLen).search(stats.stats(layer, LinearRole.ATTN_Q).meanAbs(), w,
+                    sequences.sequences(), scheme);
+        }
         scaleFromNorm(src, cfg, stats, layer, LinearRole.ATTN_Q, p + "input_layernorm.weight",
                 List.of(LinearRole.ATTN_Q, LinearRole.ATTN_K, LinearRole.ATTN_V, LinearRole.SSM_IN), scheme, linW,
-                shapes, importance, replacedSmall, null);
+                shapes, importance, replacedSmall, mixerScale);
         // o_proj ← v_proj rows (GQA: scale shared by the query heads of one kv head)
         {
             String o = LinearRole.ATTN_OUTPUT.hfModulePath(layer);
