@@ -120,7 +120,8 @@ public final class QuantizeCommand implements Callable<Integer> {
         LinearInputStats stats = null;
         if (m.needsCalibration()) {
             String text = CalibrateCommand.readText(data);
-            stats = new LinearInputStats(m == GptqCheckpointWriter.Method.GPTQ || m == GptqCheckpointWriter.Method.AWQ);
+            stats = new LinearInputStats(m == GptqCheckpointWriter.Method.GPTQ || m == GptqCheckpointWriter.Method.AWQ,
+                    m == GptqCheckpointWriter.Method.AWQ);
             try (FalconH1Model fm = FalconH1Model.load(model)) {
                 if (fm.format() != FalconH1Model.Format.HF_SAFETENSORS) {
                     throw new InvalidInputException(model + ": quantize needs a Hugging Face checkpoint folder");

@@ -9,13 +9,14 @@ import java.util.Map;
  * input (q/k/v/ssm_in; gate/up) are recorded once, from the first role of the group, so the Hessian work is not
  * repeated. The LM head's input is not recorded (it stays 16-bit in the GPTQ layout).
  *
- * <p>With Hessians, two samples of raw activations are kept per layer for AWQ's block-output losses: up to
+ * <p>When asked ({@code awqSamples}), two samples of raw activations are kept per layer for AWQ's block-output losses: up to
  * {@value #FFN_SAMPLE_ROWS} token rows of the FFN input ({@link TokenSample}) and up to
  * {@value #MIXER_SAMPLE_SEQUENCES} whole sequences of the mixer input ({@link SequenceSample}), i.e.
  * 4096 · hidden + 8 · ctx · hidden floats per layer (32 MB per layer at hidden 1024, ctx 512).
  */
 public final class LinearInputStats implements ActivationObserver {
     private final boolean hessians;
+    private final boolean awqSamples;
     private final Map<Key, ImportanceStats> stats = new HashMap<>();
     private final Map<Key, HessianAccumulator> hessian = new HashMap<>();
     private final Map<Integer, TokenSample> ffnSample = new HashMap<>();
@@ -29,8 +30,21 @@ public final class LinearInputStats implements ActivationObserver {
     private record Key(int layer, LinearRole.InputGroup group) {
     }
 
+    /** Importance statistics, and Hessians if {@code hessians}; no activation samples (GPTQ does not use them). */
     public LinearInputStats(boolean hessians) {
+        this(hessians, false);
+    }
+
+    /**
+     * @param hessians   collect the GPTQ/AWQ Hessians
+     * @param awqSamples also keep AWQ's FFN-token and mixer-sequence samples (needs {@code hessians})
+     */
+    public LinearInputStats(boolean hessians, boolean awqSamples) {
+        if (awqSamples && !hessians) {
+            throw new IllegalArgumentException("AWQ samples are collected with the Hessians");
+        }
         this.hessians = hessians;
+        this.awqSamples = awqSamples;
     }
 
     @Override
@@ -42,6 +56,9 @@ public final class LinearInputStats implements ActivationObserver {
         stats.computeIfAbsent(k, kk -> new ImportanceStats(role.ggufWeightName(layer), cols)).add(x, rows, cols);
         if (hessians) {
             hessian.computeIfAbsent(k, kk -> new HessianAccumulator(cols)).add(x, rows, cols);
+            if (!awqSamples) {
+                return;
+            }
             if (role.inputGroup() == LinearRole.InputGroup.FFN_NORM) {
                 ffnSample.computeIfAbsent(layer, kk -> new TokenSample(FFN_SAMPLE_ROWS, cols, layer)).add(x, rows, cols);
             } else if (role.inputGroup() == LinearRole.InputGroup.ATTN_NORM) {

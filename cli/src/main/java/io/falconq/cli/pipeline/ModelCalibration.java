@@ -29,15 +29,18 @@ public final class ModelCalibration {
     private final ModelInput model;
     private final PipelineSettings settings;
     private final boolean hessians;
+    private final boolean awqSamples;
     private Statistics statistics;
 
     /**
-     * @param hessians collect GPTQ/AWQ Hessians too (costly: one in×in matrix per linear)
+     * @param hessians   collect GPTQ/AWQ Hessians too (costly: one in×in matrix per linear)
+     * @param awqSamples keep AWQ's activation samples too (about 32 MB per layer at hidden 1024)
      */
-    public ModelCalibration(ModelInput model, PipelineSettings settings, boolean hessians) {
+    public ModelCalibration(ModelInput model, PipelineSettings settings, boolean hessians, boolean awqSamples) {
         this.model = model;
         this.settings = settings;
         this.hessians = hessians;
+        this.awqSamples = awqSamples;
     }
 
     /** True once the pass has run in this process. */
@@ -54,7 +57,7 @@ public final class ModelCalibration {
 
     private Statistics run(ProgressListener progress) {
         ImportanceCollector imatrix = new ImportanceCollector(false);
-        LinearInputStats linearInputs = new LinearInputStats(hessians);
+        LinearInputStats linearInputs = new LinearInputStats(hessians, awqSamples);
         try (FalconH1Model loaded = FalconH1Model.load(model.path())) {
             Path tokenizerDir = loaded.tokenizerDir().orElseThrow(() -> new InvalidInputException(model.path()
                     + ": no tokenizer.json beside the model (needed to tokenize the calibration text)"));

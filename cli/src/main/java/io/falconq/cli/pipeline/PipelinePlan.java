@@ -31,11 +31,12 @@ public final class PipelinePlan {
         boolean anyImatrix = variants.stream().anyMatch(v -> v instanceof VariantSpec.Gguf g && g.imatrix());
         boolean anyHessian = variants.stream().anyMatch(v -> v instanceof VariantSpec.IntQuant q
                 && (q.method().equals("gptq") || q.method().equals("awq")));
+        boolean anyAwq = variants.stream().anyMatch(v -> v instanceof VariantSpec.IntQuant q && q.method().equals("awq"));
         for (ModelInput model : models) {
             if (model.configOnly()) {
                 throw new IllegalArgumentException(model.path() + ": a config alone can only be planned (--dry-run)");
             }
-            ModelCalibration calibration = new ModelCalibration(model, settings, anyHessian);
+            ModelCalibration calibration = new ModelCalibration(model, settings, anyHessian, anyAwq);
             steps.add(new BaselineEvalStep(model, settings));
             if (anyImatrix) {
                 steps.add(new ImatrixStep(model, settings, calibration));
