@@ -4,11 +4,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** The read-only ground truth ({@code falconq.shared}, set by surefire); tests fail loudly when it is missing. */
-final class TestData {
+public final class TestData {
     private TestData() {
     }
 
-    static Path shared(String relative) {
+    public static Path shared(String relative) {
         String root = System.getProperty("falconq.shared");
         if (root == null) {
             throw new IllegalStateException("system property falconq.shared is not set (run the tests through Maven)");

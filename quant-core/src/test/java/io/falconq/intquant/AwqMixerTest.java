@@ -1,5 +1,6 @@
 package io.falconq.intquant;
 
+import io.falconq.convert.TestData;
 import io.falconq.formats.hf.HfCheckpoint;
 import io.falconq.model.FalconH1Config;
 import org.junit.jupiter.api.Test;
@@ -21,15 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class AwqMixerTest {
     private static Path shared(String relative) {
-        String root = System.getProperty("falconq.shared");
-        if (root == null) {
-            throw new IllegalStateException("system property falconq.shared is not set (run the tests through Maven)");
-        }
-        Path p = Path.of(root).resolve(relative);
-        if (!Files.exists(p)) {
-            throw new IllegalStateException("shared ground-truth file " + p + " is missing");
-        }
-        return p;
+        return TestData.shared(relative);
     }
 
     /** A numpy v1 little-endian float32 array, flattened. */
