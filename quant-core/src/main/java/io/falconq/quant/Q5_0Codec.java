@@ -62,15 +62,7 @@ public final class Q5_0Codec implements BlockCodec {
     private static void quantizeRef(float[] src, int srcOff, int n, byte[] y, MemorySegment dst, long dstOff) {
         for (int i = 0; i < n / QK; i++) {
             int x = srcOff + i * QK;
-            float amax = 0.0f; // absolute max
-            float max = 0.0f;
-            for (int j = 0; j < QK; j++) {
-                final float v = src[x + j];
-                if (amax < Math.abs(v)) {
-                    amax = Math.abs(v);
-                    max = v;
-                }
-            }
+            final float max = AbsMax.signedOf(src, x, QK);
             final float d = max / -16;
             final float id = d != 0 ? 1.0f / d : 0.0f;
             LittleEndian.putHalf(y, D_OFFSET, d);

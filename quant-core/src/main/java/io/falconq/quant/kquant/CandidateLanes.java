@@ -33,7 +33,7 @@ final class CandidateLanes {
 
     private static final class Scratch {
         float[] iscale = new float[64];
-        float[] sumL = new float[64];
+        float[] d = new float[64];
         float[] sumL2 = new float[64];
         float[] sumXl = new float[64];
         float[] error = new float[64];
@@ -46,7 +46,7 @@ final class CandidateLanes {
             int c = candidates + F.length();
             if (iscale.length < c) {
                 iscale = new float[c];
-                sumL = new float[c];
+                d = new float[c];
                 sumL2 = new float[c];
                 sumXl = new float[c];
                 error = new float[c];
@@ -88,7 +88,7 @@ final class CandidateLanes {
             qkx2Evaluate(s, from, candidates, n, nmax, x, xOff, weights, wOff, rmin, rdelta, useMad, min, max, sumW,
                     sumX);
             for (int is = from; is < candidates; ++is) {
-                if (s.sumL[is] > 0 && s.error[is] < bestError) {
+                if (s.d[is] > 0 && s.error[is] < bestError) {
                     float iscale = s.iscale[is];
                     for (int i = 0; i < n; ++i) {
                         int l = nearestInt(iscale * s.xMinusMin[i]);
@@ -110,7 +110,7 @@ final class CandidateLanes {
         return scale;
     }
 
-    /** Candidates {@code [from, candidates)} with the current {@code min}: D (in sumL), error, scale and min. */
+    /** Candidates {@code [from, candidates)} with the current {@code min}: D, error, scale and min. */
     private static void qkx2Evaluate(Scratch s, int from, int candidates, int n, int nmax, float[] x, int xOff,
                                      float[] weights, int wOff, float rmin, float rdelta, boolean useMad, float min,
                                      float max, float sumW, float sumX) {
@@ -148,7 +148,7 @@ final class CandidateLanes {
                 diff = useMad ? diff.abs() : diff.mul(diff);
                 error = error.add(diff.mul(weights[wOff + i]));
             }
-            d.intoArray(s.sumL, c0, m); // D, kept for the ordered choice
+            d.intoArray(s.d, c0, m);
             error.intoArray(s.error, c0, m);
             thisScale.intoArray(s.scale, c0, m);
             thisMin.intoArray(s.min, c0, m);
