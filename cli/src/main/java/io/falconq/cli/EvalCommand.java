@@ -46,7 +46,10 @@ import java.util.concurrent.Callable;
                         + "(from falconq or llama-perplexity) and reports KL divergence (mean, median, p99, max), "
                         + "top-1 agreement and Δppl with llama.cpp's formulas."})
 public final class EvalCommand implements Callable<Integer> {
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    /** Created on first use (see InspectCommand.Json: picocli instantiates every subcommand at start-up). */
+    private static final class Json {
+        static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    }
 
     @Spec
     private CommandSpec spec;
@@ -196,7 +199,7 @@ public final class EvalCommand implements Callable<Integer> {
     private void print(EvalResult r) {
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
-            ObjectNode o = JSON.createObjectNode();
+            ObjectNode o = Json.MAPPER.createObjectNode();
             o.put("model", model.toString());
             o.put("protocol", r.protocol().label());
             o.put("ctx", r.ctx());

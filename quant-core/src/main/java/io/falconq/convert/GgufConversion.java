@@ -20,6 +20,7 @@ import io.falconq.model.TensorNameMap;
 import io.falconq.model.TensorNameMap.RoleAt;
 import io.falconq.model.TensorRole;
 import io.falconq.quant.BlockCodec;
+import io.falconq.quant.FloatRows;
 import io.falconq.quant.QuantType;
 
 import java.lang.foreign.MemorySegment;
@@ -457,15 +458,14 @@ public final class GgufConversion {
             HALF_SCRATCH.set(new short[count]);
         }
         decode(view, r0 * rowLength, buf, count);
+        int bad = FloatRows.firstNonFinite(buf, 0, count);
+        if (bad >= 0) {
+            throw new InvalidInputException(t.sourceName() + ": non-finite weight " + buf[bad] + " at row "
+                    + (r0 + bad / rowLength) + ", column " + (bad % rowLength) + " (the source checkpoint is corrupt)");
+        }
         for (int i = 0; i < n; i++) {
             int off = i * rowLength;
             long row = r0 + i;
-            for (int j = off; j < off + rowLength; j++) {
-                if (!Float.isFinite(buf[j])) {
-                    throw new InvalidInputException(t.sourceName() + ": non-finite weight " + buf[j] + " at row " + row
-                            + ", column " + (j - off) + " (the source checkpoint is corrupt)");
-                }
-            }
             if (t.transform() == TensorRole.Transform.NEG_EXP) {
                 for (int j = off; j < off + rowLength; j++) {
                     buf[j] = -NumpyFloat32Exp.exp(buf[j]);
@@ -489,13 +489,7 @@ public final class GgufConversion {
         MemorySegment d = view.data();
         switch (view.type()) {
             case F32 -> MemorySegment.copy(d, F32_LE, 4 * first, dst, 0, count);
-            case BF16 -> {
-                short[] half = HALF_SCRATCH.get();
-                MemorySegment.copy(d, I16_LE, 2 * first, half, 0, count);
-                for (int i = 0; i < count; i++) {
-                    dst[i] = Float.intBitsToFloat(half[i] << 16); // the sign-extended low half is shifted out
-                }
-            }
+            case BF16 -> FloatRows.widenBf16(d, 2 * first, dst, count);
             case F16 -> {
                 short[] half = HALF_SCRATCH.get();
                 MemorySegment.copy(d, I16_LE, 2 * first, half, 0, count);

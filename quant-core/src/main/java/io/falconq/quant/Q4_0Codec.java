@@ -59,22 +59,30 @@ public final class Q4_0Codec implements BlockCodec {
     private static void quantizeRef(float[] src, int srcOff, int n, MemorySegment dst, long dstOff) {
         int blocks = n / QK;
         byte[] y = RowBuffer.bytes(blocks * BLOCK_BYTES);
+        boolean lanes = LegacyQuantLanes.usable();
         for (int i = 0; i < blocks; i++) {
             int x = srcOff + i * QK;
             int out = i * BLOCK_BYTES;
-            final float max = AbsMax.signedOf(src, x, QK);
-            final float d = max / -8;
-            final float id = d != 0 ? 1.0f / d : 0.0f;
-            LittleEndian.putHalf(y, out + D_OFFSET, d);
-            for (int j = 0; j < QK / 2; ++j) {
-                final float x0 = src[x + j] * id;
-                final float x1 = src[x + QK / 2 + j] * id;
-                final int xi0 = Math.min(15, (byte) (int) (x0 + 8.5f)) & 0xFF;
-                final int xi1 = Math.min(15, (byte) (int) (x1 + 8.5f)) & 0xFF;
-                y[out + QS_OFFSET + j] = (byte) (xi0 | xi1 << 4);
+            if (!lanes || !LegacyQuantLanes.q4_0Block(src, x, y, out)) {
+                quantizeBlockScalar(src, x, y, out);
             }
         }
         MemorySegment.copy(y, 0, dst, ValueLayout.JAVA_BYTE, dstOff, blocks * BLOCK_BYTES);
+    }
+
+    /** The scalar port of one {@code quantize_row_q4_0_ref} block. */
+    static void quantizeBlockScalar(float[] src, int x, byte[] y, int out) {
+        final float max = AbsMax.signedOf(src, x, QK);
+        final float d = max / -8;
+        final float id = d != 0 ? 1.0f / d : 0.0f;
+        LittleEndian.putHalf(y, out + D_OFFSET, d);
+        for (int j = 0; j < QK / 2; ++j) {
+            final float x0 = src[x + j] * id;
+            final float x1 = src[x + QK / 2 + j] * id;
+            final int xi0 = Math.min(15, (byte) (int) (x0 + 8.5f)) & 0xFF;
+            final int xi1 = Math.min(15, (byte) (int) (x1 + 8.5f)) & 0xFF;
+            y[out + QS_OFFSET + j] = (byte) (xi0 | xi1 << 4);
+        }
     }
 
     private static void quantizeImpl(float[] x, int xOff, int nPerRow, float[] quantWeights, Scratch s,

@@ -37,32 +37,43 @@ public final class Q8_0Codec implements BlockCodec {
 
     /**
      * {@code quantize_row_q8_0_ref}. The row is assembled in a per-thread buffer and copied out once (a segment
-     * copy per 34-byte block cost more than the arithmetic), and blocks whose scaled values are safely below 2³⁰ —
-     * all but those with an overflowing 1/d — round with the branch-free {@link GgmlRounding#roundfToInt}.
+     * copy per 34-byte block cost more than the arithmetic). Blocks go through {@link LegacyQuantLanes} when the
+     * vector paths are on, otherwise (and for blocks with non-finite values) through {@link #quantizeBlockScalar}.
      */
     @Override
     public void quantizeRow(float[] src, int srcOff, int n, float[] importance, MemorySegment dst, long dstOff) {
         RowChecks.quantize(this, src, srcOff, n, importance);
         int blocks = n / QK;
         byte[] y = RowBuffer.bytes(blocks * BLOCK_BYTES);
+        boolean lanes = LegacyQuantLanes.usable();
         for (int i = 0; i < blocks; i++) {
             int x = srcOff + i * QK;
             int out = i * BLOCK_BYTES;
-            final float amax = AbsMax.of(src, x, QK);
-            final float d = amax / ((1 << 7) - 1);
-            final float id = d != 0 ? 1.0f / d : 0.0f;
-            LittleEndian.putHalf(y, out + D_OFFSET, d);
-            if (amax * id < 0x1.0p30f) {
-                for (int j = 0; j < QK; ++j) {
-                    y[out + QS_OFFSET + j] = (byte) GgmlRounding.roundfToInt(src[x + j] * id);
-                }
-            } else {
-                for (int j = 0; j < QK; ++j) {
-                    y[out + QS_OFFSET + j] = (byte) (int) GgmlRounding.roundf(src[x + j] * id);
-                }
+            if (!lanes || !LegacyQuantLanes.q8_0Block(src, x, y, out)) {
+                quantizeBlockScalar(src, x, y, out);
             }
         }
         MemorySegment.copy(y, 0, dst, ValueLayout.JAVA_BYTE, dstOff, blocks * BLOCK_BYTES);
+    }
+
+    /**
+     * The scalar port of one block. Blocks whose scaled values are safely below 2³⁰ — all but those with an
+     * overflowing 1/d — round with the branch-free {@link GgmlRounding#roundfToInt}.
+     */
+    static void quantizeBlockScalar(float[] src, int x, byte[] y, int out) {
+        final float amax = AbsMax.of(src, x, QK);
+        final float d = amax / ((1 << 7) - 1);
+        final float id = d != 0 ? 1.0f / d : 0.0f;
+        LittleEndian.putHalf(y, out + D_OFFSET, d);
+        if (amax * id < 0x1.0p30f) {
+            for (int j = 0; j < QK; ++j) {
+                y[out + QS_OFFSET + j] = (byte) GgmlRounding.roundfToInt(src[x + j] * id);
+            }
+        } else {
+            for (int j = 0; j < QK; ++j) {
+                y[out + QS_OFFSET + j] = (byte) (int) GgmlRounding.roundf(src[x + j] * id);
+            }
+        }
     }
 
     /** {@code dequantize_row_q8_0}. */

@@ -98,6 +98,9 @@ final class DotAgreement {
             System.exit(2);
         }
         double largest = checkAllTypes(Long.parseLong(args[0]));
-        System.out.printf("lanes=%d largest=%.3g%n", VectorDequant.LANES, largest);
+        String quantizers = LegacyQuantLanes.usable()
+                ? "q8_0/q4_0 vector blocks " + java.util.Arrays.toString(LegacyQuantLanesTest.compareAll(Long.parseLong(args[0])))
+                : "q8_0/q4_0 scalar";
+        System.out.printf("lanes=%d largest=%.3g %s%n", VectorDequant.LANES, largest, quantizers);
     }
 }

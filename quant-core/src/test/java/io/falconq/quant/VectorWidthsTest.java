@@ -46,6 +46,10 @@ class VectorWidthsTest {
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), "child JVM timed out");
         assertEquals(0, p.exitValue(), "child JVM failed:\n" + out);
         assertTrue(out.contains("lanes=" + lanes + " "), "expected " + lanes + " lanes:\n" + out);
+        if (lanes >= 8) {
+            assertTrue(out.contains("q8_0/q4_0 vector blocks"), "the Q8_0/Q4_0 vector quantizers must run at "
+                    + lanes + " lanes:\n" + out);
+        }
         System.out.println("MaxVectorSize=" + maxVectorBytes + ": " + out.lines().filter(l -> l.startsWith("lanes="))
                 .findFirst().orElse(""));
     }

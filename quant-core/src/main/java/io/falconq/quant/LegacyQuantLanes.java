@@ -1,0 +1,105 @@
+package io.falconq.quant;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Vector paths of {@code quantize_row_q8_0_ref} and {@code quantize_row_q4_0_ref}: one 32-element block at a time,
+ * with the scalar ports' operations lane by lane, so the bytes are identical. The absolute maximum is exact in any
+ * order (a maximum does not round); the product {@code x·id} is the same float multiplication; the conversions are
+ * Java's {@code (int)} and {@code (byte)} casts the scalar code uses ({@link GgmlRounding#roundfToInt} for Q8_0's
+ * {@code roundf}). A block whose maximum is not finite, or whose scaled values could leave the range where those
+ * identities hold, is handed to the scalar port.
+ *
+ * <p>Needs 8 or 16 float lanes (256- or 512-bit vectors), so that one int vector narrows to a whole byte vector;
+ * with 4 lanes the codecs keep their scalar loops.
+ */
+final class LegacyQuantLanes {
+    private static final VectorSpecies<Float> F = VectorMode.FLOAT_SPECIES;
+    private static final int L = F.length();
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+    private static final VectorSpecies<Byte> B = L >= 8 ? VectorSpecies.of(byte.class, VectorShape.forBitSize(8 * L))
+            : null;
+    private static final int QK = 32;
+
+    private LegacyQuantLanes() {
+    }
+
+    static boolean usable() {
+        return VectorMode.ENABLED && (L == 8 || L == 16);
+    }
+
+    /** max |x| over the block as a float (exact); NaN if any element is NaN. */
+    private static float absMax(float[] x, int off) {
+        FloatVector m = FloatVector.fromArray(F, x, off).abs();
+        for (int j = L; j < QK; j += L) {
+            m = m.max(FloatVector.fromArray(F, x, off + j).abs());
+        }
+        return m.reduceLanes(VectorOperators.MAX);
+    }
+
+    /**
+     * Block {@code i} of a Q8_0 row; false when the scalar port must encode it. The scaled values then satisfy
+     * |x·id| ≤ 127·(1 + 2⁻²³)-ish, far inside {@code roundfToInt}'s |v| < 2³⁰ domain.
+     */
+    static boolean q8_0Block(float[] x, int off, byte[] y, int out) {
+        float amax = absMax(x, off);
+        if (!(amax < Float.POSITIVE_INFINITY)) {
+            return false;
+        }
+        final float d = amax / ((1 << 7) - 1);
+        final float id = d != 0 ? 1.0f / d : 0.0f;
+        if (!(amax * id < 0x1.0p30f)) {
+            return false;
+        }
+        LittleEndian.putHalf(y, out + Q8_0Codec.D_OFFSET, d);
+        for (int j = 0; j < QK; j += L) {
+            FloatVector v = FloatVector.fromArray(F, x, off + j).mul(id);
+            IntVector t = (IntVector) v.convert(VectorOperators.F2I, 0);
+            FloatVector frac = v.sub((FloatVector) t.convert(VectorOperators.I2F, 0)).mul(2.0f);
+            IntVector q = t.add((IntVector) frac.convert(VectorOperators.F2I, 0));
+            ((ByteVector) q.convertShape(VectorOperators.I2B, B, 0)).intoArray(y, out + Q8_0Codec.QS_OFFSET + j);
+        }
+        return true;
+    }
+
+    /**
+     * Block {@code i} of a Q4_0 row; false when the scalar port must encode it. ggml's {@code max} is the signed
+     * value of the first element whose |x| is largest (+0 for an all-zero block): the vector maximum gives |max|,
+     * and a scan finds the first element with exactly that magnitude.
+     */
+    static boolean q4_0Block(float[] x, int off, byte[] y, int out) {
+        float amax = absMax(x, off);
+        if (!(amax < Float.POSITIVE_INFINITY)) {
+            return false;
+        }
+        float max = 0.0f;
+        if (amax != 0) {
+            int j = off;
+            while (Math.abs(x[j]) != amax) {
+                j++;
+            }
+            max = x[j];
+        }
+        final float d = max / -8;
+        final float id = d != 0 ? 1.0f / d : 0.0f;
+        LittleEndian.putHalf(y, out + Q4_0Codec.D_OFFSET, d);
+        for (int j = 0; j < QK / 2; j += L) {
+            ByteVector lo = nibbles(x, off + j, id);
+            ByteVector hi = nibbles(x, off + QK / 2 + j, id);
+            lo.or(hi.lanewise(VectorOperators.LSHL, 4)).intoArray(y, out + Q4_0Codec.QS_OFFSET + j);
+        }
+        return true;
+    }
+
+    /** {@code MIN(15, (int8_t)(x·id + 8.5f))} for L elements, as bytes. */
+    private static ByteVector nibbles(float[] x, int off, float id) {
+        FloatVector v = FloatVector.fromArray(F, x, off).mul(id).add(8.5f);
+        IntVector t = (IntVector) v.convert(VectorOperators.F2I, 0);
+        return ((ByteVector) t.convertShape(VectorOperators.I2B, B, 0)).min((byte) 15);
+    }
+}
