@@ -22,7 +22,8 @@ public final class FloatRows {
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     private static final VectorSpecies<Short> S = L >= 4 ? VectorSpecies.of(short.class, VectorShape.forBitSize(16 * L))
             : null;
-    private static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort I16_LE =
+            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private FloatRows() {
     }
@@ -33,12 +34,14 @@ public final class FloatRows {
         if (VectorMode.ENABLED) {
             for (int bound = count - count % L; i < bound; i += L) {
                 ShortVector h = ShortVector.fromMemorySegment(S, src, off + 2L * i, ByteOrder.LITTLE_ENDIAN);
-                IntVector bits = ((IntVector) h.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16);
+                IntVector bits = ((IntVector) h.convertShape(VectorOperators.S2I, I, 0))
+                        .lanewise(VectorOperators.LSHL, 16);
                 bits.reinterpretAsFloats().intoArray(dst, i);
             }
         }
         for (; i < count; i++) {
-            dst[i] = Float.intBitsToFloat(src.get(I16_LE, off + 2L * i) << 16); // the sign-extended low half is shifted out
+            // the sign-extended low half is shifted out
+            dst[i] = Float.intBitsToFloat(src.get(I16_LE, off + 2L * i) << 16);
         }
     }
 

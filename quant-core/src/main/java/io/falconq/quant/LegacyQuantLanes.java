@@ -9,11 +9,17 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Vector paths of {@code quantize_row_q8_0_ref} and {@code quantize_row_q4_0_ref}: one 32-element block at a time,
- * with the scalar ports' operations lane by lane, so the bytes are identical. The absolute maximum is exact in any
- * order (a maximum does not round); the product {@code x·id} is the same float multiplication; the conversions are
+ * with the scalar ports' operations lane by lane, so the bytes are identical. The absolute maximum is taken on the
+ * bit patterns with the sign cleared, as {@link AbsMax} does (exact in any order: a maximum does not round); the
+ * product {@code x·id} is the same float multiplication; the conversions are
  * Java's {@code (int)} and {@code (byte)} casts the scalar code uses ({@link GgmlRounding#roundfToInt} for Q8_0's
  * {@code roundf}). A block whose maximum is not finite, or whose scaled values could leave the range where those
  * identities hold, is handed to the scalar port.
+ *
+ * <p>Each block is one flat method on integer and plain arithmetic vectors. In the first version a helper
+ * returning a vector and {@code FloatVector.abs()/max()} were left to the Vector API's Java fallback in the
+ * C2-compiled conversion (it allocates arrays per operation: 99 young collections in a BF16 → Q4_0 requantize of
+ * 0.5B, half of its samples in the fallback); written this way the same run has 34, mostly from JIT warm-up.
  *
  * <p>Needs 8 or 16 float lanes (256- or 512-bit vectors), so that one int vector narrows to a whole byte vector;
  * with 4 lanes the codecs keep their scalar loops.
@@ -33,24 +39,21 @@ final class LegacyQuantLanes {
         return VectorMode.ENABLED && (L == 8 || L == 16);
     }
 
-    /** max |x| over the block as a float (exact); NaN if any element is NaN. */
-    private static float absMax(float[] x, int off) {
-        FloatVector m = FloatVector.fromArray(F, x, off).abs();
-        for (int j = L; j < QK; j += L) {
-            m = m.max(FloatVector.fromArray(F, x, off + j).abs());
-        }
-        return m.reduceLanes(VectorOperators.MAX);
-    }
-
     /**
      * Block {@code i} of a Q8_0 row; false when the scalar port must encode it. The scaled values then satisfy
      * |x·id| ≤ 127·(1 + 2⁻²³)-ish, far inside {@code roundfToInt}'s |v| < 2³⁰ domain.
      */
     static boolean q8_0Block(float[] x, int off, byte[] y, int out) {
-        float amax = absMax(x, off);
-        if (!(amax < Float.POSITIVE_INFINITY)) {
-            return false;
+        // max |x| in the integer domain, as AbsMax does: for floats without sign the bit patterns order like the values
+        IntVector bits = FloatVector.fromArray(F, x, off).reinterpretAsInts().and(0x7fffffff);
+        for (int j = L; j < QK; j += L) {
+            bits = bits.max(FloatVector.fromArray(F, x, off + j).reinterpretAsInts().and(0x7fffffff));
         }
+        int amaxBits = bits.reduceLanes(VectorOperators.MAX);
+        if (amaxBits >= 0x7f800000) {
+            return false; // inf or NaN
+        }
+        float amax = Float.intBitsToFloat(amaxBits);
         final float d = amax / ((1 << 7) - 1);
         final float id = d != 0 ? 1.0f / d : 0.0f;
         if (!(amax * id < 0x1.0p30f)) {
@@ -73,10 +76,16 @@ final class LegacyQuantLanes {
      * and a scan finds the first element with exactly that magnitude.
      */
     static boolean q4_0Block(float[] x, int off, byte[] y, int out) {
-        float amax = absMax(x, off);
-        if (!(amax < Float.POSITIVE_INFINITY)) {
-            return false;
+        // max |x| in the integer domain, as AbsMax does: for floats without sign the bit patterns order like the values
+        IntVector bits = FloatVector.fromArray(F, x, off).reinterpretAsInts().and(0x7fffffff);
+        for (int j = L; j < QK; j += L) {
+            bits = bits.max(FloatVector.fromArray(F, x, off + j).reinterpretAsInts().and(0x7fffffff));
         }
+        int amaxBits = bits.reduceLanes(VectorOperators.MAX);
+        if (amaxBits >= 0x7f800000) {
+            return false; // inf or NaN
+        }
+        float amax = Float.intBitsToFloat(amaxBits);
         float max = 0.0f;
         if (amax != 0) {
             int j = off;
@@ -89,17 +98,15 @@ final class LegacyQuantLanes {
         final float id = d != 0 ? 1.0f / d : 0.0f;
         LittleEndian.putHalf(y, out + Q4_0Codec.D_OFFSET, d);
         for (int j = 0; j < QK / 2; j += L) {
-            ByteVector lo = nibbles(x, off + j, id);
-            ByteVector hi = nibbles(x, off + QK / 2 + j, id);
+            // MIN(15, (int8_t)(x·id + 8.5f)) for element j (low nibble) and j + 16 (high nibble)
+            IntVector tLo = (IntVector) FloatVector.fromArray(F, x, off + j).mul(id).add(8.5f)
+                    .convert(VectorOperators.F2I, 0);
+            IntVector tHi = (IntVector) FloatVector.fromArray(F, x, off + QK / 2 + j).mul(id).add(8.5f)
+                    .convert(VectorOperators.F2I, 0);
+            ByteVector lo = ((ByteVector) tLo.convertShape(VectorOperators.I2B, B, 0)).min((byte) 15);
+            ByteVector hi = ((ByteVector) tHi.convertShape(VectorOperators.I2B, B, 0)).min((byte) 15);
             lo.or(hi.lanewise(VectorOperators.LSHL, 4)).intoArray(y, out + Q4_0Codec.QS_OFFSET + j);
         }
         return true;
-    }
-
-    /** {@code MIN(15, (int8_t)(x·id + 8.5f))} for L elements, as bytes. */
-    private static ByteVector nibbles(float[] x, int off, float id) {
-        FloatVector v = FloatVector.fromArray(F, x, off).mul(id).add(8.5f);
-        IntVector t = (IntVector) v.convert(VectorOperators.F2I, 0);
-        return ((ByteVector) t.convertShape(VectorOperators.I2B, B, 0)).min((byte) 15);
     }
 }

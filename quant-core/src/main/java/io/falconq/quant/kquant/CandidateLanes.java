@@ -129,7 +129,11 @@ final class CandidateLanes {
             FloatVector sumL2 = FloatVector.zero(F);
             FloatVector sumXl = FloatVector.zero(F);
             for (int i = 0; i < n; ++i) {
-                FloatVector l = levels(iscale, s.xMinusMin[i], zero, top);
+                // MAX(lo, MIN(hi, nearest_int(iscale * v))) per lane, as float (exact: small ints), written out
+                // rather than in a helper returning a vector (LegacyQuantLanes says why)
+                IntVector lBits = iscale.mul(s.xMinusMin[i]).add(MAGIC).reinterpretAsInts()
+                        .and(0x007fffff).sub(0x00400000).max(zero).min(top);
+                FloatVector l = (FloatVector) lBits.convert(VectorOperators.I2F, 0);
                 FloatVector wl = l.mul(weights[wOff + i]);
                 sumL = sumL.add(wl);
                 sumL2 = sumL2.add(wl.mul(l));
@@ -143,7 +147,11 @@ final class CandidateLanes {
             thisMin = thisMin.blend(0f, positiveMin);
             FloatVector error = FloatVector.zero(F);
             for (int i = 0; i < n; ++i) {
-                FloatVector l = levels(iscale, s.xMinusMin[i], zero, top);
+                // MAX(lo, MIN(hi, nearest_int(iscale * v))) per lane, as float (exact: small ints), written out
+                // rather than in a helper returning a vector (LegacyQuantLanes says why)
+                IntVector lBits = iscale.mul(s.xMinusMin[i]).add(MAGIC).reinterpretAsInts()
+                        .and(0x007fffff).sub(0x00400000).max(zero).min(top);
+                FloatVector l = (FloatVector) lBits.convert(VectorOperators.I2F, 0);
                 FloatVector diff = thisScale.mul(l).add(thisMin).sub(x[xOff + i]);
                 diff = useMad ? diff.abs() : diff.mul(diff);
                 error = error.add(diff.mul(weights[wOff + i]));
@@ -182,7 +190,11 @@ final class CandidateLanes {
             for (int i = 0; i < n; ++i) {
                 float xi = x[xOff + i];
                 float w = s.weight[i];
-                FloatVector l = levels(iscale, xi, low, high);
+                // MAX(lo, MIN(hi, nearest_int(iscale * v))) per lane, as float (exact: small ints), written out
+                // rather than in a helper returning a vector (LegacyQuantLanes says why)
+                IntVector lBits = iscale.mul(xi).add(MAGIC).reinterpretAsInts().and(0x007fffff).sub(0x00400000)
+                        .max(low).min(high);
+                FloatVector l = (FloatVector) lBits.convert(VectorOperators.I2F, 0);
                 sumlx = sumlx.add(l.mul(w * xi));
                 suml2 = suml2.add(l.mul(w).mul(l));
             }
@@ -207,12 +219,5 @@ final class CandidateLanes {
             }
         }
         return scale;
-    }
-
-    /** Per lane: {@code MAX(lo, MIN(hi, nearest_int(iscale * v)))} as float (exact: small ints). */
-    private static FloatVector levels(FloatVector iscale, float v, IntVector lo, IntVector hi) {
-        IntVector bits = iscale.mul(v).add(MAGIC).reinterpretAsInts();
-        IntVector l = bits.and(0x007fffff).sub(0x00400000).max(lo).min(hi);
-        return (FloatVector) l.convert(VectorOperators.I2F, 0);
     }
 }
