@@ -20,13 +20,14 @@ if [[ -z "${LLAMA_QUANTIZE:-}" ]]; then
   driver="$(tests/node/bench/build-quantize-driver.sh "$work/driver" | tail -1)"
 fi
 ./falconq --version >/dev/null || echo "warning: falconq.jar could not be rebuilt; using cli/target/falconq.jar as is" >&2
-# run a snapshot of the jar, with the launcher's JVM flags, so a rebuild can never fall inside a measurement
-cp cli/target/falconq.jar "$work/falconq.jar"
-java="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java"
-printf '#!/bin/sh\nexec "%s" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -XX:MaxNewSize=64m -jar "%s" "$@"\n' \
-  "$java" "$work/falconq.jar" > "$work/fq"
-chmod +x "$work/fq"
-fq="$work/fq"
+# run the launcher on a snapshot of the jar (a copy of the launcher beside a copy of the jar, no sources), so the
+# measured runs use exactly its JVM flags and AOT cache and a rebuild can never fall inside a measurement
+mkdir -p "$work/launcher/cli/target"
+cp falconq "$work/launcher/falconq"
+cp cli/target/falconq.jar "$work/launcher/cli/target/falconq.jar"
+ln -sfn "$repo/../shared" "$work/shared" # the launcher's AOT training run reads ../shared/llamacpp/tiny-F32.gguf
+fq="$work/launcher/falconq"
+"$fq" --version >/dev/null # creates the AOT cache outside the measurements
 if [[ ! -f "$work/synth-0.5b/config.json" ]]; then
   "$fq" synth --config ../shared/configs/falcon-h1-0.5b.json --seed 1 --dtype bf16 \
     --tokenizer ../shared/models/falcon-h1-tiny -o "$work/synth-0.5b" -q
