@@ -26,11 +26,28 @@ public interface ActivationObserver {
      */
     void onLinearInput(int layer, LinearRole role, float[] x, int rows, int cols);
 
+    /**
+     * The residual stream entering layer 0, {@code embed[ids] · embedding_multiplier} (HF semantics, SPEC.md §1.3),
+     * once per forward call; ignored unless overridden. AWQ runs the float network downstream of a quantized block
+     * from it. Same buffer rules as {@link #onLinearInput}.
+     */
+    default void onEmbeddings(float[] x, int rows, int cols) {
+    }
+
     /** Calls each observer in turn. */
     static ActivationObserver both(ActivationObserver a, ActivationObserver b) {
-        return (layer, role, x, rows, cols) -> {
-            a.onLinearInput(layer, role, x, rows, cols);
-            b.onLinearInput(layer, role, x, rows, cols);
+        return new ActivationObserver() {
+            @Override
+            public void onLinearInput(int layer, LinearRole role, float[] x, int rows, int cols) {
+                a.onLinearInput(layer, role, x, rows, cols);
+                b.onLinearInput(layer, role, x, rows, cols);
+            }
+
+            @Override
+            public void onEmbeddings(float[] x, int rows, int cols) {
+                a.onEmbeddings(x, rows, cols);
+                b.onEmbeddings(x, rows, cols);
+            }
         };
     }
 }

@@ -11,6 +11,7 @@ package io.falconq.calib;
  *   layerN.pre_ff_layernorm  → ffn_gate, ffn_up
  *   layerN.mlp_act           → ffn_down                        (up · silu(gate · gate_multiplier))
  *   final_layernorm          → output
+ *   embeddings               → {@link ActivationObserver#onEmbeddings} (the residual stream entering layer 0)
  * </pre>
  * Other names are ignored. Quant-core cannot see the runtime's interface (the dependency points the other way),
  * so callers pass this as a method reference: {@code (name, x, rows, cols) -> LinearInputRouter.route(name, x,
@@ -23,6 +24,10 @@ public final class LinearInputRouter {
     public static void route(String name, float[] x, int rows, int cols, ActivationObserver target) {
         if (name.equals("final_layernorm")) {
             target.onLinearInput(-1, LinearRole.OUTPUT, x, rows, cols);
+            return;
+        }
+        if (name.equals("embeddings")) {
+            target.onEmbeddings(x, rows, cols);
             return;
         }
         if (!name.startsWith("layer")) {

@@ -12,7 +12,9 @@ import java.util.Map;
  * <p>When asked ({@code awqSamples}), two samples of raw activations are kept per layer for AWQ's block-output losses: up to
  * {@value #FFN_SAMPLE_ROWS} token rows of the FFN input ({@link TokenSample}) and up to
  * {@value #MIXER_SAMPLE_SEQUENCES} whole sequences of the mixer input ({@link SequenceSample}), i.e.
- * 4096 · hidden + 8 · ctx · hidden floats per layer (32 MB per layer at hidden 1024, ctx 512).
+ * 4096 · hidden + 8 · ctx · hidden floats per layer (32 MB per layer at hidden 1024, ctx 512); and up to
+ * {@value #EMBEDDING_SAMPLE_SEQUENCES} whole sequences of the residual stream entering layer 0
+ * ({@link #embeddingSample}), from which AWQ runs the float network for its downstream loss.
  */
 public final class LinearInputStats implements ActivationObserver {
     private final boolean hessians;
@@ -21,11 +23,17 @@ public final class LinearInputStats implements ActivationObserver {
     private final Map<Key, HessianAccumulator> hessian = new HashMap<>();
     private final Map<Integer, TokenSample> ffnSample = new HashMap<>();
     private final Map<Integer, SequenceSample> mixerSample = new HashMap<>();
+    private SequenceSample embeddingSample;
 
     /** Token rows of the FFN input kept (per layer) when Hessians are collected, for AWQ's MLP-output loss. */
     public static final int FFN_SAMPLE_ROWS = 4096;
     /** Whole sequences of the mixer input (input_layernorm output) kept per layer, for AWQ's mixer-output loss. */
     public static final int MIXER_SAMPLE_SEQUENCES = 8;
+    /**
+     * Whole sequences of the residual stream entering layer 0 kept for AWQ's downstream loss (the float network is
+     * run from them through the layers after a quantized block): ctx · hidden floats each.
+     */
+    public static final int EMBEDDING_SAMPLE_SEQUENCES = 4;
 
     private record Key(int layer, LinearRole.InputGroup group) {
     }
@@ -66,6 +74,22 @@ public final class LinearInputStats implements ActivationObserver {
                         .add(x, rows, cols);
             }
         }
+    }
+
+    @Override
+    public void onEmbeddings(float[] x, int rows, int cols) {
+        if (!awqSamples) {
+            return;
+        }
+        if (embeddingSample == null) {
+            embeddingSample = new SequenceSample(EMBEDDING_SAMPLE_SEQUENCES, cols, -1);
+        }
+        embeddingSample.add(x, rows, cols);
+    }
+
+    /** Whole calibration sequences of the residual stream entering layer 0, or null if not collected. */
+    public SequenceSample embeddingSample() {
+        return embeddingSample;
     }
 
     /** The role whose call records a group's input. */

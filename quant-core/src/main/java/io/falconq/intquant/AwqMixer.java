@@ -24,6 +24,10 @@ final class AwqMixer {
         Weights withInputs(float[] q2, float[] k2, float[] v2, float[] in2) {
             return new Weights(q2, k2, v2, o, in2, outProj, convWeight, convBias, dtBias, aLog, d, ssmNorm);
         }
+
+        Weights withOutputs(float[] o2, float[] out2) {
+            return new Weights(q, k, v, o2, inProj, out2, convWeight, convBias, dtBias, aLog, d, ssmNorm);
+        }
     }
 
     private final FalconH1Config c;

@@ -60,6 +60,22 @@ public final class AwqScaler {
      */
     public static float[] search(float[] meanAbs, double[][] hessian, Consumer[] consumers, int in, IntQuantScheme s,
                                  int[] tiedClass) {
+        return searchBy(meanAbs, consumers, in, s, tiedClass, scales -> {
+            double loss = 0;
+            for (Consumer c : consumers) {
+                loss += scaledLoss(c, scales, hessian, in, s);
+            }
+            return loss;
+        });
+    }
+
+    /**
+     * The grid search with any loss: candidates from the consumers' statistics ({@link #candidate}, tied as in
+     * {@link #search(float[], double[][], Consumer[], int, IntQuantScheme, int[])}), the one of lowest
+     * {@code loss} wins (the first on ties).
+     */
+    static float[] searchBy(float[] meanAbs, Consumer[] consumers, int in, IntQuantScheme s, int[] tiedClass,
+                            java.util.function.ToDoubleFunction<float[]> loss) {
         meanAbs = tie(meanAbs, tiedClass);
         double[] wMean = weightMean(consumers, in, s);
         if (tiedClass != null) {
@@ -76,12 +92,9 @@ public final class AwqScaler {
         double bestLoss = Double.POSITIVE_INFINITY;
         for (int step = 0; step < GRID; step++) {
             float[] scales = candidate((double) step / GRID, meanAbs, wMean, in);
-            double loss = 0;
-            for (Consumer c : consumers) {
-                loss += scaledLoss(c, scales, hessian, in, s);
-            }
-            if (loss < bestLoss) {
-                bestLoss = loss;
+            double l = loss.applyAsDouble(scales);
+            if (l < bestLoss) {
+                bestLoss = l;
                 best = scales;
             }
         }

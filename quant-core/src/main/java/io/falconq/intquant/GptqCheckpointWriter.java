@@ -47,7 +47,15 @@ import java.util.stream.Stream;
  *
  * <p>Methods: {@code rtn} (min/max round to nearest), {@code clip} (clipping ratio searched per group to minimise
  * the imatrix-weighted error), {@code awq} (activation-aware input-channel scales folded into the preceding op, then
- * clip), {@code gptq} (Hessian error feedback). AWQ scale folding (HF layout, weights unfolded):
+ * clip), {@code gptq} (Hessian error feedback).
+ *
+ * <p>AWQ scale search: when calibration kept whole sequences of the residual stream
+ * ({@link LinearInputStats#embeddingSample}), every scale below is chosen by AutoAWQ's candidate grid scored on the
+ * KL divergence of the next-token distribution, with the candidate's group quantized (round to nearest after
+ * scaling) and the rest of the layer and every later layer in float ({@link AwqNetwork}; for deep models the
+ * residual error after a window of {@link AwqNetwork#WINDOW_LAYERS} layers). Layers are searched in order, each
+ * from the float residual stream through the already-scaled earlier layers. Without those sequences the block
+ * losses listed with each group are used. AWQ scale folding (HF layout, weights unfolded):
  * <ul>
  *   <li>q, k, v and mamba.in_proj share the one input_layernorm output, so one scale vector serves all four and is
  *       divided out of input_layernorm.weight; it is chosen on the error of the layer's mixer output (Mamba branch
@@ -144,8 +152,33 @@ public final class GptqCheckpointWriter {
             }
         }
         if (opt.method() == Method.AWQ) {
+            // downstream loss: the residual stream of the kept calibration sequences, carried layer by layer
+            SequenceSample embeddings = stats.embeddingSample();
+            AwqNetwork net = null;
+            List<float[]> residual = null;
+            if (embeddings != null && !embeddings.sequences().isEmpty()) {
+                residual = embeddings.sequences();
+                int maxLen = residual.stream().mapToInt(a -> a.length / cfg.hiddenSize()).max().orElseThrow();
+                net = new AwqNetwork(cfg, maxLen, toFloats(src.view("model.final_layernorm.weight")),
+                        toFloats(src.view(cfg.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight")));
+            }
             for (int layer = 0; layer < cfg.numLayers(); layer++) {
-                applyAwq(src, cfg, stats, layer, opt.scheme(), linW, shapes, importance, replacedSmall);
+                AwqNetwork.Window window = null;
+                if (net != null) {
+                    int end = Math.min(cfg.numLayers(), layer + AwqNetwork.WINDOW_LAYERS);
+                    List<AwqNetwork.Layer> layers = new ArrayList<>();
+                    for (int l = layer; l < end; l++) {
+                        layers.add(awqLayer(src, cfg, l, linW, replacedSmall));
+                    }
+                    window = net.new Window(residual, layers, end == cfg.numLayers());
+                }
+                applyAwq(src, cfg, stats, layer, opt.scheme(), linW, shapes, importance, replacedSmall, window);
+                if (net != null) {
+                    // the next layer's input through this layer as the checkpoint computes it in float
+                    AwqNetwork.Layer done = awqLayer(src, cfg, layer, linW, replacedSmall);
+                    AwqNetwork n = net;
+                    residual = residual.stream().map(x -> n.layer(done, x, x.length / cfg.hiddenSize())).toList();
+                }
             }
         }
 
@@ -229,14 +262,56 @@ public final class GptqCheckpointWriter {
 
     // ---- AWQ -----------------------------------------------------------------------------------------------
 
+    /** Layer {@code layer} in float as the checkpoint stands: linears from linW, norms as replaced by AWQ. */
+    private static AwqNetwork.Layer awqLayer(HfCheckpoint src, FalconH1Config cfg, int layer, Map<String, float[]> linW,
+                                             Map<String, float[]> replacedSmall) {
+        String p = "model.layers." + layer + ".";
+        java.util.function.Function<String, float[]> small = name -> replacedSmall.containsKey(name)
+                ? replacedSmall.get(name) : toFloats(src.view(name));
+        AwqMixer.Weights w = new AwqMixer.Weights(linW.get(LinearRole.ATTN_Q.hfModulePath(layer)),
+                linW.get(LinearRole.ATTN_K.hfModulePath(layer)), linW.get(LinearRole.ATTN_V.hfModulePath(layer)),
+                linW.get(LinearRole.ATTN_OUTPUT.hfModulePath(layer)), linW.get(LinearRole.SSM_IN.hfModulePath(layer)),
+                linW.get(LinearRole.SSM_OUT.hfModulePath(layer)), toFloats(src.view(p + "mamba.conv1d.weight")),
+                cfg.convBias() ? toFloats(src.view(p + "mamba.conv1d.bias")) : null,
+                toFloats(src.view(p + "mamba.dt_bias")), toFloats(src.view(p + "mamba.A_log")),
+                toFloats(src.view(p + "mamba.D")), cfg.ssmRmsNorm() ? small.apply(p + "mamba.norm.weight") : null);
+        return new AwqNetwork.Layer(small.apply(p + "input_layernorm.weight"), w, small.apply(p + "pre_ff_layernorm.weight"),
+                linW.get(LinearRole.FFN_GATE.hfModulePath(layer)), linW.get(LinearRole.FFN_UP.hfModulePath(layer)),
+                linW.get(LinearRole.FFN_DOWN.hfModulePath(layer)));
+    }
+
+    private static AwqScaler.Consumer consumer(FalconH1Config cfg, LinearRole role, int layer, Map<String, float[]> linW,
+                                               Map<String, int[]> shapes) {
+        String m = role.hfModulePath(layer);
+        return new AwqScaler.Consumer(linW.get(m), shapes.get(m)[0]);
+    }
+
+    /**
+     * AWQ for one layer. With a downstream {@code window} (calibration sequences of the residual stream were kept)
+     * every scale is chosen on the error of the logits (or of the residual after the window) with the candidate's
+     * group quantized and everything else in float ({@link AwqNetwork}); otherwise on the block outputs below.
+     */
     private static void applyAwq(HfCheckpoint src, FalconH1Config cfg, LinearInputStats stats, int layer,
                                  IntQuantScheme scheme, Map<String, float[]> linW, Map<String, int[]> shapes,
-                                 Map<String, float[]> importance, Map<String, float[]> replacedSmall) {
+                                 Map<String, float[]> importance, Map<String, float[]> replacedSmall,
+                                 AwqNetwork.Window window) {
         String p = "model.layers." + layer + ".";
+        int hidden = cfg.hiddenSize();
         // q, k, v, in_proj ← input_layernorm, scored on the mixer output (attention + Mamba) when sequences were kept
         float[] mixerScale = null;
         SequenceSample sequences = stats.mixerSample(layer);
-        if (sequences != null && !sequences.sequences().isEmpty()) {
+        if (window != null) {
+            AwqNetwork.Layer base = awqLayer(src, cfg, layer, linW, replacedSmall);
+            AwqMixer.Weights w = base.mixer();
+            mixerScale = AwqScaler.searchBy(stats.stats(layer, LinearRole.ATTN_Q).meanAbs(), new AwqScaler.Consumer[] {
+                    consumer(cfg, LinearRole.ATTN_Q, layer, linW, shapes), consumer(cfg, LinearRole.ATTN_K, layer, linW, shapes),
+                    consumer(cfg, LinearRole.ATTN_V, layer, linW, shapes), consumer(cfg, LinearRole.SSM_IN, layer, linW, shapes)},
+                    hidden, scheme, null, sc -> window.loss(base.withMixer(w.withInputs(
+                            AwqScaler.quantizedUnscaled(w.q(), cfg.qSize(), hidden, sc, scheme),
+                            AwqScaler.quantizedUnscaled(w.k(), cfg.kvSize(), hidden, sc, scheme),
+                            AwqScaler.quantizedUnscaled(w.v(), cfg.kvSize(), hidden, sc, scheme),
+                            AwqScaler.quantizedUnscaled(w.inProj(), cfg.inProjSize(), hidden, sc, scheme))), false));
+        } else if (sequences != null && !sequences.sequences().isEmpty()) {
             int maxLen = sequences.sequences().stream().mapToInt(a -> a.length / cfg.hiddenSize()).max().orElseThrow();
             AwqMixer.Weights w = new AwqMixer.Weights(linW.get(LinearRole.ATTN_Q.hfModulePath(layer)),
                     linW.get(LinearRole.ATTN_K.hfModulePath(layer)), linW.get(LinearRole.ATTN_V.hfModulePath(layer)),
@@ -268,8 +343,16 @@ public final class GptqCheckpointWriter {
                 for (int j = 0; j < qSize; j++) {
                     tiedClass[j] = (j / hd / rep) * hd + j % hd;
                 }
-                float[] s = AwqScaler.search(st.meanAbs(), h, new AwqScaler.Consumer[] {
-                        new AwqScaler.Consumer(linW.get(o), shapes.get(o)[0])}, qSize, scheme, tiedClass);
+                AwqScaler.Consumer[] oc = {new AwqScaler.Consumer(linW.get(o), shapes.get(o)[0])};
+                float[] s;
+                if (window != null) {
+                    AwqNetwork.Layer base = awqLayer(src, cfg, layer, linW, replacedSmall);
+                    s = AwqScaler.searchBy(st.meanAbs(), oc, qSize, scheme, tiedClass, sc -> window.loss(base.withMixer(
+                            base.mixer().withOutputs(AwqScaler.quantizedUnscaled(base.mixer().o(), hidden, qSize, sc, scheme),
+                                    base.mixer().outProj())), false));
+                } else {
+                    s = AwqScaler.search(st.meanAbs(), h, oc, qSize, scheme, tiedClass);
+                }
                 scaleColumns(linW.get(o), shapes.get(o)[0], qSize, s);
                 float[] vw = linW.get(v);
                 int vin = shapes.get(v)[1];
@@ -285,7 +368,15 @@ public final class GptqCheckpointWriter {
         // gate, up ← pre_ff_layernorm, scored on the MLP output when a token sample was kept
         float[] mlpScale = null;
         TokenSample sample = stats.ffnSample(layer);
-        if (sample != null && sample.size() > 0) {
+        if (window != null) {
+            AwqNetwork.Layer base = awqLayer(src, cfg, layer, linW, replacedSmall);
+            int inter = cfg.intermediateSize();
+            mlpScale = AwqScaler.searchBy(stats.stats(layer, LinearRole.FFN_GATE).meanAbs(), new AwqScaler.Consumer[] {
+                    consumer(cfg, LinearRole.FFN_GATE, layer, linW, shapes), consumer(cfg, LinearRole.FFN_UP, layer, linW, shapes)},
+                    hidden, scheme, null, sc -> window.loss(base.withMlp(
+                            AwqScaler.quantizedUnscaled(base.gate(), inter, hidden, sc, scheme),
+                            AwqScaler.quantizedUnscaled(base.up(), inter, hidden, sc, scheme), base.down()), true));
+        } else if (sample != null && sample.size() > 0) {
             String gate = LinearRole.FFN_GATE.hfModulePath(layer);
             AwqScaler.Mlp mlp = new AwqScaler.Mlp(linW.get(gate), linW.get(LinearRole.FFN_UP.hfModulePath(layer)),
                     linW.get(LinearRole.FFN_DOWN.hfModulePath(layer)), shapes.get(gate)[1], shapes.get(gate)[0],
@@ -303,8 +394,16 @@ public final class GptqCheckpointWriter {
             HessianAccumulator ha = stats.hessian(layer, LinearRole.FFN_DOWN);
             if (ha != null) {
                 int f = shapes.get(down)[1];
-                float[] s = AwqScaler.search(stats.stats(layer, LinearRole.FFN_DOWN).meanAbs(), ha.hessian(),
-                        new AwqScaler.Consumer[] {new AwqScaler.Consumer(linW.get(down), shapes.get(down)[0])}, f, scheme);
+                AwqScaler.Consumer[] dc = {new AwqScaler.Consumer(linW.get(down), shapes.get(down)[0])};
+                float[] s;
+                if (window != null) {
+                    AwqNetwork.Layer base = awqLayer(src, cfg, layer, linW, replacedSmall);
+                    s = AwqScaler.searchBy(stats.stats(layer, LinearRole.FFN_DOWN).meanAbs(), dc, f, scheme, null,
+                            sc -> window.loss(base.withMlp(base.gate(), base.up(),
+                                    AwqScaler.quantizedUnscaled(base.down(), hidden, f, sc, scheme)), true));
+                } else {
+                    s = AwqScaler.search(stats.stats(layer, LinearRole.FFN_DOWN).meanAbs(), ha.hessian(), dc, f, scheme);
+                }
                 scaleColumns(linW.get(down), shapes.get(down)[0], f, s);
                 float[] uw = linW.get(up);
                 int uin = shapes.get(up)[1];
@@ -318,8 +417,17 @@ public final class GptqCheckpointWriter {
         }
         // out_proj ← mamba.norm (gate-then-norm only)
         if (cfg.ssmRmsNorm() && !cfg.ssmNormBeforeGate()) {
+            float[] outScale = null;
+            if (window != null) {
+                AwqNetwork.Layer base = awqLayer(src, cfg, layer, linW, replacedSmall);
+                int di = cfg.ssmInnerSize();
+                outScale = AwqScaler.searchBy(stats.stats(layer, LinearRole.SSM_OUT).meanAbs(), new AwqScaler.Consumer[] {
+                        consumer(cfg, LinearRole.SSM_OUT, layer, linW, shapes)}, di, scheme, null,
+                        sc -> window.loss(base.withMixer(base.mixer().withOutputs(base.mixer().o(),
+                                AwqScaler.quantizedUnscaled(base.mixer().outProj(), hidden, di, sc, scheme))), false));
+            }
             scaleFromNorm(src, cfg, stats, layer, LinearRole.SSM_OUT, p + "mamba.norm.weight", List.of(LinearRole.SSM_OUT),
-                    scheme, linW, shapes, importance, replacedSmall, null);
+                    scheme, linW, shapes, importance, replacedSmall, outScale);
         }
     }
 
