@@ -59,6 +59,19 @@ public final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--act-order", description = "GPTQ desc_act: quantize columns by decreasing Hessian diagonal.")
     private boolean actOrder;
 
+    /** {@code --awq-loss}: what AWQ's scale search scores its candidates on. */
+    enum AwqLoss {
+        /** KL divergence of the next-token distribution, rest of the network in float (default; slower). */
+        output,
+        /** AutoAWQ's block-output losses (MLP output, mixer output, linear outputs): much faster, less accurate. */
+        block
+    }
+
+    @Option(names = "--awq-loss", defaultValue = "output", paramLabel = "output|block",
+            description = "AWQ: score scale candidates on the model's next-token distribution (output, default) or on "
+                    + "each block's output as AutoAWQ does (block: far faster on big models, less accurate).")
+    private AwqLoss awqLoss;
+
     @Option(names = "--asym", description = "Asymmetric zero points (sym=false); default symmetric, as Marlin kernels need.")
     private boolean asym;
 
@@ -108,6 +121,9 @@ public final class QuantizeCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
+        if (awqLoss != AwqLoss.output && m != GptqCheckpointWriter.Method.AWQ) {
+            throw new ParameterException(spec.commandLine(), "--awq-loss only applies to --method awq");
+        }
         if (actOrder && m != GptqCheckpointWriter.Method.GPTQ) {
             throw new ParameterException(spec.commandLine(), "--act-order only applies to --method gptq");
         }
@@ -120,8 +136,11 @@ public final class QuantizeCommand implements Callable<Integer> {
         LinearInputStats stats = null;
         if (m.needsCalibration()) {
             String text = CalibrateCommand.readText(data);
+            LinearInputStats.AwqSamples samples = m != GptqCheckpointWriter.Method.AWQ
+                    ? LinearInputStats.AwqSamples.NONE
+                    : awqLoss == AwqLoss.block ? LinearInputStats.AwqSamples.BLOCK : LinearInputStats.AwqSamples.OUTPUT;
             stats = new LinearInputStats(m == GptqCheckpointWriter.Method.GPTQ || m == GptqCheckpointWriter.Method.AWQ,
-                    m == GptqCheckpointWriter.Method.AWQ);
+                    samples);
             try (FalconH1Model fm = FalconH1Model.load(model)) {
                 if (fm.format() != FalconH1Model.Format.HF_SAFETENSORS) {
                     throw new InvalidInputException(model + ": quantize needs a Hugging Face checkpoint folder");

@@ -9,16 +9,17 @@ import java.util.Map;
  * input (q/k/v/ssm_in; gate/up) are recorded once, from the first role of the group, so the Hessian work is not
  * repeated. The LM head's input is not recorded (it stays 16-bit in the GPTQ layout).
  *
- * <p>When asked ({@code awqSamples}), two samples of raw activations are kept per layer for AWQ's block-output losses: up to
- * {@value #FFN_SAMPLE_ROWS} token rows of the FFN input ({@link TokenSample}) and up to
+ * <p>AWQ needs raw activations too, depending on the loss its search uses ({@link AwqSamples}): for
+ * {@link AwqSamples#OUTPUT} up to {@value #EMBEDDING_SAMPLE_SEQUENCES} whole sequences of the residual stream
+ * entering layer 0 ({@link #embeddingSample}), from which AWQ runs the float network for its downstream loss
+ * (ctx · hidden floats each); for {@link AwqSamples#BLOCK} two samples per layer for AutoAWQ's block-output losses,
+ * up to {@value #FFN_SAMPLE_ROWS} token rows of the FFN input ({@link TokenSample}) and up to
  * {@value #MIXER_SAMPLE_SEQUENCES} whole sequences of the mixer input ({@link SequenceSample}), i.e.
- * 4096 · hidden + 8 · ctx · hidden floats per layer (32 MB per layer at hidden 1024, ctx 512); and up to
- * {@value #EMBEDDING_SAMPLE_SEQUENCES} whole sequences of the residual stream entering layer 0
- * ({@link #embeddingSample}), from which AWQ runs the float network for its downstream loss.
+ * 4096 · hidden + 8 · ctx · hidden floats per layer (32 MB per layer at hidden 1024, ctx 512).
  */
 public final class LinearInputStats implements ActivationObserver {
     private final boolean hessians;
-    private final boolean awqSamples;
+    private final AwqSamples awqSamples;
     private final Map<Key, ImportanceStats> stats = new HashMap<>();
     private final Map<Key, HessianAccumulator> hessian = new HashMap<>();
     private final Map<Integer, TokenSample> ffnSample = new HashMap<>();
@@ -38,17 +39,32 @@ public final class LinearInputStats implements ActivationObserver {
     private record Key(int layer, LinearRole.InputGroup group) {
     }
 
+    /** Which raw activations AWQ keeps, by the loss its scale search will use. */
+    public enum AwqSamples {
+        /** None (RTN, clip, GPTQ). */
+        NONE,
+        /** Calibration sequences entering layer 0, for the downstream (output-distribution) loss. */
+        OUTPUT,
+        /** Per-layer FFN-token and mixer-sequence samples, for AutoAWQ's block-output losses. */
+        BLOCK
+    }
+
     /** Importance statistics, and Hessians if {@code hessians}; no activation samples (GPTQ does not use them). */
     public LinearInputStats(boolean hessians) {
-        this(hessians, false);
+        this(hessians, AwqSamples.NONE);
+    }
+
+    /** As {@link #LinearInputStats(boolean, AwqSamples)}, with {@link AwqSamples#OUTPUT} when {@code awqSamples}. */
+    public LinearInputStats(boolean hessians, boolean awqSamples) {
+        this(hessians, awqSamples ? AwqSamples.OUTPUT : AwqSamples.NONE);
     }
 
     /**
      * @param hessians   collect the GPTQ/AWQ Hessians
-     * @param awqSamples also keep AWQ's FFN-token and mixer-sequence samples (needs {@code hessians})
+     * @param awqSamples which AWQ activation samples to keep besides (needs {@code hessians} unless NONE)
      */
-    public LinearInputStats(boolean hessians, boolean awqSamples) {
-        if (awqSamples && !hessians) {
+    public LinearInputStats(boolean hessians, AwqSamples awqSamples) {
+        if (awqSamples != AwqSamples.NONE && !hessians) {
             throw new IllegalArgumentException("AWQ samples are collected with the Hessians");
         }
         this.hessians = hessians;
@@ -64,7 +80,7 @@ public final class LinearInputStats implements ActivationObserver {
         stats.computeIfAbsent(k, kk -> new ImportanceStats(role.ggufWeightName(layer), cols)).add(x, rows, cols);
         if (hessians) {
             hessian.computeIfAbsent(k, kk -> new HessianAccumulator(cols)).add(x, rows, cols);
-            if (!awqSamples) {
+            if (awqSamples != AwqSamples.BLOCK) {
                 return;
             }
             if (role.inputGroup() == LinearRole.InputGroup.FFN_NORM) {
@@ -78,7 +94,7 @@ public final class LinearInputStats implements ActivationObserver {
 
     @Override
     public void onEmbeddings(float[] x, int rows, int cols) {
-        if (!awqSamples) {
+        if (awqSamples != AwqSamples.OUTPUT) {
             return;
         }
         if (embeddingSample == null) {

@@ -130,7 +130,11 @@ class MalformedInputIT {
                 List.of("inspect", "--json=maybe", st),
                 List.of("inspect", st, st),
                 List.of("inspect", "-v", "-q", st),
-                List.of("nosuchcommand", st))) {
+                List.of("nosuchcommand", st),
+                List.of("quantize", st, "--scheme", "w4", "--method", "gptq", "--awq-loss", "block", "-o",
+                        tmp.resolve("q-gptq")),
+                List.of("quantize", st, "--scheme", "w4", "--method", "awq", "--awq-loss", "fast", "-o",
+                        tmp.resolve("q-awq")))) {
             CliRun run = CliRun.of(args.toArray());
             assertEquals(ExitCodes.USAGE, run.exitCode(), args + ": " + run.describe());
             assertTrue(run.err().startsWith("error: "), run.err());
