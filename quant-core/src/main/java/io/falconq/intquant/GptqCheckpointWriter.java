@@ -83,6 +83,9 @@ import java.util.stream.Stream;
  * <p>Output is atomic: the whole folder is written as {@code <out>.partial-<pid>} and renamed.
  */
 public final class GptqCheckpointWriter {
+    /** Layers AWQ runs in float after a candidate group (its downstream loss), for cost estimates. */
+    public static final int AWQ_WINDOW_LAYERS = AwqNetwork.WINDOW_LAYERS;
+
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);

@@ -1,10 +1,13 @@
 package io.falconq.cli.pipeline;
 
+import io.falconq.calib.LinearInputStats;
 import io.falconq.convert.recipe.FallbackChain;
 import io.falconq.convert.recipe.RecipeContext;
 import io.falconq.formats.gguf.GgmlType;
 import io.falconq.formats.hf.HfCheckpoint;
 import io.falconq.formats.safetensors.SafetensorsFile;
+import io.falconq.intquant.GptqCheckpointWriter;
+import io.falconq.intquant.AwqScaler;
 import io.falconq.model.FalconH1Config;
 import io.falconq.model.TensorRole;
 import io.falconq.runtime.eval.EvalProtocol;
@@ -137,7 +140,7 @@ public final class DryRunPlanner {
                         artifacts.add(a);
                         steps.add(new Step(variant.name() + ": quantize to int" + q.scheme().bits() + " ("
                                 + q.method() + ")", a.path(), a.fileBytes(), a.exact(),
-                                CostModel.wallSeconds(quantizeCpuNanos(c, q), 1), CostModel.RUNTIME_BASE_BYTES
+                                CostModel.wallSeconds(quantizeCpuNanos(c, q, options.calibCtx()), 1), CostModel.RUNTIME_BASE_BYTES
                                 + quantizeHeapBytes(c, q) + (q.needsCalibration() ? hessianBytes : 0)));
                     }
                 }
@@ -259,7 +262,7 @@ public final class DryRunPlanner {
                 {h, c.intermediateSize()}};
     }
 
-    private static double quantizeCpuNanos(FalconH1Config c, VariantSpec.IntQuant q) {
+    private static double quantizeCpuNanos(FalconH1Config c, VariantSpec.IntQuant q, int calibCtx) {
         double nanos = 0;
         for (long[] s : linearShapes(c)) {
             long out = s[0];
@@ -270,7 +273,32 @@ public final class DryRunPlanner {
                 nanos += (out * (double) in * in + in * (double) in * in / 3.0) * CostModel.GPTQ_NS_PER_MAC;
             }
         }
-        return nanos * c.numLayers();
+        nanos *= c.numLayers();
+        if (q.method().equals("awq")) {
+            nanos += awqNetworkMacs(c, calibCtx) * CostModel.AWQ_NETWORK_NS_PER_MAC;
+        }
+        return nanos;
+    }
+
+    /**
+     * Multiply-adds of AWQ's downstream search (GptqCheckpointWriter): per layer, 5 scaled groups ×
+     * {@code AwqScaler.GRID} candidates, each a float forward of the kept calibration sequences through the window of
+     * layers from this one, and through the LM head when the window reaches the end.
+     */
+    static double awqNetworkMacs(FalconH1Config c, int calibCtx) {
+        double layerMacs = 0;
+        for (long[] s : linearShapes(c)) {
+            layerMacs += (double) s[0] * s[1];
+        }
+        double tokens = (double) LinearInputStats.EMBEDDING_SAMPLE_SEQUENCES * calibCtx;
+        double total = 0;
+        for (int l = 0; l < c.numLayers(); l++) {
+            int end = Math.min(c.numLayers(), l + GptqCheckpointWriter.AWQ_WINDOW_LAYERS);
+            double perToken = (end - l) * layerMacs
+                    + (end == c.numLayers() ? (double) c.vocabSize() * c.hiddenSize() : 0);
+            total += 5.0 * AwqScaler.GRID * tokens * perToken;
+        }
+        return total;
     }
 
     /**
