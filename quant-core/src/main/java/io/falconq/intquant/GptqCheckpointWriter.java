@@ -265,19 +265,27 @@ public final class GptqCheckpointWriter {
 
     // ---- AWQ -----------------------------------------------------------------------------------------------
 
+    /** The mixer's parameters of {@code layer} in float: linears from linW, mamba.norm.weight from {@code ssmNorm}. */
+    private static AwqMixer.Weights mixerWeights(HfCheckpoint src, FalconH1Config cfg, int layer,
+                                                 Map<String, float[]> linW,
+                                                 java.util.function.Function<String, float[]> ssmNorm) {
+        String p = "model.layers." + layer + ".";
+        return new AwqMixer.Weights(linW.get(LinearRole.ATTN_Q.hfModulePath(layer)),
+                linW.get(LinearRole.ATTN_K.hfModulePath(layer)), linW.get(LinearRole.ATTN_V.hfModulePath(layer)),
+                linW.get(LinearRole.ATTN_OUTPUT.hfModulePath(layer)), linW.get(LinearRole.SSM_IN.hfModulePath(layer)),
+                linW.get(LinearRole.SSM_OUT.hfModulePath(layer)), toFloats(src.view(p + "mamba.conv1d.weight")),
+                cfg.convBias() ? toFloats(src.view(p + "mamba.conv1d.bias")) : null,
+                toFloats(src.view(p + "mamba.dt_bias")), toFloats(src.view(p + "mamba.A_log")),
+                toFloats(src.view(p + "mamba.D")), cfg.ssmRmsNorm() ? ssmNorm.apply(p + "mamba.norm.weight") : null);
+    }
+
     /** Layer {@code layer} in float as the checkpoint stands: linears from linW, norms as replaced by AWQ. */
     private static AwqNetwork.Layer awqLayer(HfCheckpoint src, FalconH1Config cfg, int layer, Map<String, float[]> linW,
                                              Map<String, float[]> replacedSmall) {
         String p = "model.layers." + layer + ".";
         java.util.function.Function<String, float[]> small = name -> replacedSmall.containsKey(name)
                 ? replacedSmall.get(name) : toFloats(src.view(name));
-        AwqMixer.Weights w = new AwqMixer.Weights(linW.get(LinearRole.ATTN_Q.hfModulePath(layer)),
-                linW.get(LinearRole.ATTN_K.hfModulePath(layer)), linW.get(LinearRole.ATTN_V.hfModulePath(layer)),
-                linW.get(LinearRole.ATTN_OUTPUT.hfModulePath(layer)), linW.get(LinearRole.SSM_IN.hfModulePath(layer)),
-                linW.get(LinearRole.SSM_OUT.hfModulePath(layer)), toFloats(src.view(p + "mamba.conv1d.weight")),
-                cfg.convBias() ? toFloats(src.view(p + "mamba.conv1d.bias")) : null,
-                toFloats(src.view(p + "mamba.dt_bias")), toFloats(src.view(p + "mamba.A_log")),
-                toFloats(src.view(p + "mamba.D")), cfg.ssmRmsNorm() ? small.apply(p + "mamba.norm.weight") : null);
+        AwqMixer.Weights w = mixerWeights(src, cfg, layer, linW, small);
         return new AwqNetwork.Layer(small.apply(p + "input_layernorm.weight"), w, small.apply(p + "pre_ff_layernorm.weight"),
                 linW.get(LinearRole.FFN_GATE.hfModulePath(layer)), linW.get(LinearRole.FFN_UP.hfModulePath(layer)),
                 linW.get(LinearRole.FFN_DOWN.hfModulePath(layer)));
@@ -316,13 +324,7 @@ public final class GptqCheckpointWriter {
                             AwqScaler.quantizedUnscaled(w.inProj(), cfg.inProjSize(), hidden, sc, scheme))), false));
         } else if (sequences != null && !sequences.sequences().isEmpty()) {
             int maxLen = sequences.sequences().stream().mapToInt(a -> a.length / cfg.hiddenSize()).max().orElseThrow();
-            AwqMixer.Weights w = new AwqMixer.Weights(linW.get(LinearRole.ATTN_Q.hfModulePath(layer)),
-                    linW.get(LinearRole.ATTN_K.hfModulePath(layer)), linW.get(LinearRole.ATTN_V.hfModulePath(layer)),
-                    linW.get(LinearRole.ATTN_OUTPUT.hfModulePath(layer)), linW.get(LinearRole.SSM_IN.hfModulePath(layer)),
-                    linW.get(LinearRole.SSM_OUT.hfModulePath(layer)), toFloats(src.view(p + "mamba.conv1d.weight")),
-                    cfg.convBias() ? toFloats(src.view(p + "mamba.conv1d.bias")) : null,
-                    toFloats(src.view(p + "mamba.dt_bias")), toFloats(src.view(p + "mamba.A_log")),
-                    toFloats(src.view(p + "mamba.D")), cfg.ssmRmsNorm() ? toFloats(src.view(p + "mamba.norm.weight")) : null);
+            AwqMixer.Weights w = mixerWeights(src, cfg, layer, linW, name -> toFloats(src.view(name)));
             mixerScale = new AwqMixer(cfg, maxLen).search(stats.stats(layer, LinearRole.ATTN_Q).meanAbs(), w,
                     sequences.sequences(), scheme);
         }

@@ -6,10 +6,6 @@ import io.falconq.model.FalconH1Config;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -25,18 +21,6 @@ class AwqMixerTest {
         return TestData.shared(relative);
     }
 
-    /** A numpy v1 little-endian float32 array, flattened. */
-    private static float[] npy(Path p) throws IOException {
-        byte[] b = Files.readAllBytes(p);
-        int headerLen = (b[8] & 0xFF) | (b[9] & 0xFF) << 8;
-        String header = new String(b, 10, headerLen, StandardCharsets.US_ASCII);
-        assertTrue(header.contains("'<f4'"), p + ": expected little-endian float32, header " + header);
-        ByteBuffer bb = ByteBuffer.wrap(b, 10 + headerLen, b.length - 10 - headerLen).order(ByteOrder.LITTLE_ENDIAN);
-        float[] v = new float[bb.remaining() / 4];
-        bb.asFloatBuffer().get(v);
-        return v;
-    }
-
     @Test
     void mixerOutputMatchesTheReferenceOnEveryLayer() throws IOException {
         Path golden = shared("models/falcon-h1-tiny/golden/hidden_states");
@@ -50,9 +34,9 @@ class AwqMixerTest {
                         f(src, p + "mamba.out_proj.weight"), f(src, p + "mamba.conv1d.weight"),
                         f(src, p + "mamba.conv1d.bias"), f(src, p + "mamba.dt_bias"), f(src, p + "mamba.A_log"),
                         f(src, p + "mamba.D"), f(src, p + "mamba.norm.weight"));
-                float[] x = npy(golden.resolve("layer" + layer + "_input_layernorm.npy"));
-                float[] mamba = npy(golden.resolve("layer" + layer + "_mamba_branch.npy"));
-                float[] attn = npy(golden.resolve("layer" + layer + "_attn_branch.npy"));
+                float[] x = GoldenNpy.read(golden.resolve("layer" + layer + "_input_layernorm.npy"));
+                float[] mamba = GoldenNpy.read(golden.resolve("layer" + layer + "_mamba_branch.npy"));
+                float[] attn = GoldenNpy.read(golden.resolve("layer" + layer + "_attn_branch.npy"));
                 int n = x.length / c.hiddenSize();
                 float[] y = new AwqMixer(c, n).forward(w, x, n);
                 assertEquals(mamba.length, y.length);

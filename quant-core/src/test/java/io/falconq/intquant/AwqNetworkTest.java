@@ -6,10 +6,6 @@ import io.falconq.model.FalconH1Config;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
 
@@ -23,17 +19,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * divergence equals a double-precision computation from the logits.
  */
 class AwqNetworkTest {
-    private static float[] npy(Path p) throws IOException {
-        byte[] b = Files.readAllBytes(p);
-        int headerLen = (b[8] & 0xFF) | (b[9] & 0xFF) << 8;
-        String header = new String(b, 10, headerLen, StandardCharsets.US_ASCII);
-        assertTrue(header.contains("'<f4'"), p + ": expected little-endian float32, header " + header);
-        ByteBuffer bb = ByteBuffer.wrap(b, 10 + headerLen, b.length - 10 - headerLen).order(ByteOrder.LITTLE_ENDIAN);
-        float[] v = new float[bb.remaining() / 4];
-        bb.asFloatBuffer().get(v);
-        return v;
-    }
-
     private static float[] f(HfCheckpoint src, String name) {
         return GptqCheckpointWriter.toFloats(src.view(name));
     }
@@ -79,22 +64,22 @@ class AwqNetworkTest {
         Path golden = TestData.shared("models/falcon-h1-tiny/golden/hidden_states");
         try (HfCheckpoint src = HfCheckpoint.open(TestData.shared("models/falcon-h1-tiny"))) {
             FalconH1Config c = FalconH1Config.parse(src.configJson(), "tiny config.json");
-            float[] h = npy(golden.resolve("embeddings.npy"));
+            float[] h = GoldenNpy.read(golden.resolve("embeddings.npy"));
             int n = h.length / c.hiddenSize();
             AwqNetwork net = new AwqNetwork(c, n, f(src, "model.final_layernorm.weight"), f(src, "lm_head.weight"));
             for (int l = 0; l < c.numLayers(); l++) {
                 // start every layer from the reference input, so errors do not accumulate across layers
-                float[] in = l == 0 ? h : npy(golden.resolve("layer" + (l - 1) + "_output.npy"));
+                float[] in = l == 0 ? h : GoldenNpy.read(golden.resolve("layer" + (l - 1) + "_output.npy"));
                 AwqNetwork.Layer w = layer(src, l);
                 float[] mid = net.afterMixer(w, in, n);
                 // float32 sums of the same BF16 weights in different orders, through a 24-token scan and softmax:
                 // a few 1e-6 relative per op; 1e-4 of the largest value leaves room for the sums of a few hundred
-                assertClose(npy(golden.resolve("layer" + l + "_post_mixer_residual.npy")), mid, 1e-4, "layer " + l + " mixer");
-                assertClose(npy(golden.resolve("layer" + l + "_output.npy")), net.afterMlp(w, mid, n), 1e-4, "layer " + l);
+                assertClose(GoldenNpy.read(golden.resolve("layer" + l + "_post_mixer_residual.npy")), mid, 1e-4, "layer " + l + " mixer");
+                assertClose(GoldenNpy.read(golden.resolve("layer" + l + "_output.npy")), net.afterMlp(w, mid, n), 1e-4, "layer " + l);
             }
-            float[] last = npy(golden.resolve("layer" + (c.numLayers() - 1) + "_output.npy"));
+            float[] last = GoldenNpy.read(golden.resolve("layer" + (c.numLayers() - 1) + "_output.npy"));
             float[] normed = net.head(last, n);
-            assertClose(npy(golden.resolve("final_layernorm.npy")), normed, 1e-5, "final_layernorm");
+            assertClose(GoldenNpy.read(golden.resolve("final_layernorm.npy")), normed, 1e-5, "final_layernorm");
 
             // the KL divergence against a direct double-precision computation from logits, for a perturbed input
             float[] lm = f(src, "lm_head.weight");
@@ -130,7 +115,7 @@ class AwqNetworkTest {
             assertEquals(0.0, net.klDivergence(logP, logP, n), 0.0, "KL(p ‖ p)");
 
             // and the golden logits follow from the golden final norm through the same head
-            float[] logits = npy(golden.resolve("logits.npy"));
+            float[] logits = GoldenNpy.read(golden.resolve("logits.npy"));
             float[] ours = new float[logits.length];
             for (int t = 0; t < n; t++) {
                 for (int v = 0; v < c.vocabSize(); v++) {
@@ -165,7 +150,7 @@ class AwqNetworkTest {
         Path golden = TestData.shared("models/falcon-h1-tiny/golden/hidden_states");
         try (HfCheckpoint src = HfCheckpoint.open(TestData.shared("models/falcon-h1-tiny"))) {
             FalconH1Config c = FalconH1Config.parse(src.configJson(), "tiny config.json");
-            float[] h = npy(golden.resolve("embeddings.npy"));
+            float[] h = GoldenNpy.read(golden.resolve("embeddings.npy"));
             int n = h.length / c.hiddenSize();
             AwqNetwork net = new AwqNetwork(c, n, f(src, "model.final_layernorm.weight"), f(src, "lm_head.weight"));
             java.util.List<AwqNetwork.Layer> layers = new java.util.ArrayList<>();
