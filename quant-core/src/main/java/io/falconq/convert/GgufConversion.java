@@ -454,9 +454,6 @@ public final class GgufConversion {
             buf = new float[count];
             SCRATCH.set(buf);
         }
-        if (HALF_SCRATCH.get().length < count) {
-            HALF_SCRATCH.set(new short[count]);
-        }
         decode(view, r0 * rowLength, buf, count);
         int bad = FloatRows.firstNonFinite(buf, 0, count);
         if (bad >= 0) {
@@ -489,9 +486,13 @@ public final class GgufConversion {
         MemorySegment d = view.data();
         switch (view.type()) {
             case F32 -> MemorySegment.copy(d, F32_LE, 4 * first, dst, 0, count);
-            case BF16 -> FloatRows.widenBf16(d, 2 * first, dst, count);
+            case BF16 -> QuantType.BF16.codec().dequantizeRow(d, 2 * first, dst, 0, count);
             case F16 -> {
                 short[] half = HALF_SCRATCH.get();
+                if (half.length < count) {
+                    half = new short[count];
+                    HALF_SCRATCH.set(half);
+                }
                 MemorySegment.copy(d, I16_LE, 2 * first, half, 0, count);
                 for (int i = 0; i < count; i++) {
                     dst[i] = Float.float16ToFloat(half[i]);

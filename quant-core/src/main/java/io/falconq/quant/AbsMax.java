@@ -20,12 +20,19 @@ final class AbsMax {
      * max = v; }} — or +0 when every element is ±0 (ggml's loop then never updates {@code max}).
      */
     static float signedOf(float[] x, int off, int n) {
-        int bits = maxAbsBits(x, off, n);
-        if (bits == 0) {
+        return signedWithAbsBits(x, off, maxAbsBits(x, off, n));
+    }
+
+    /**
+     * {@link #signedOf} once the block's largest |x| is known as bits (sign cleared): the first element with that
+     * magnitude, or +0 when it is 0.
+     */
+    static float signedWithAbsBits(float[] x, int off, int absBits) {
+        if (absBits == 0) {
             return 0.0f;
         }
         int j = off;
-        while ((Float.floatToRawIntBits(x[j]) & 0x7fffffff) != bits) {
+        while ((Float.floatToRawIntBits(x[j]) & 0x7fffffff) != absBits) {
             j++;
         }
         return x[j];

@@ -73,7 +73,7 @@ final class LegacyQuantLanes {
     /**
      * Block {@code i} of a Q4_0 row; false when the scalar port must encode it. ggml's {@code max} is the signed
      * value of the first element whose |x| is largest (+0 for an all-zero block): the vector maximum gives |max|,
-     * and a scan finds the first element with exactly that magnitude.
+     * and {@link AbsMax#signedWithAbsBits} finds the first element with exactly that magnitude.
      */
     static boolean q4_0Block(float[] x, int off, byte[] y, int out) {
         // max |x| in the integer domain, as AbsMax does: for floats without sign the bit patterns order like the values
@@ -85,15 +85,7 @@ final class LegacyQuantLanes {
         if (amaxBits >= 0x7f800000) {
             return false; // inf or NaN
         }
-        float amax = Float.intBitsToFloat(amaxBits);
-        float max = 0.0f;
-        if (amax != 0) {
-            int j = off;
-            while (Math.abs(x[j]) != amax) {
-                j++;
-            }
-            max = x[j];
-        }
+        float max = AbsMax.signedWithAbsBits(x, off, amaxBits);
         final float d = max / -8;
         final float id = d != 0 ? 1.0f / d : 0.0f;
         LittleEndian.putHalf(y, out + Q4_0Codec.D_OFFSET, d);
