@@ -21,7 +21,7 @@ import java.util.concurrent.Callable;
  * only {@link #main} calls {@code System.exit}.
  *
  * <p>To add a command: write a {@code Callable<Integer>} annotated with {@code @Command(name = ...)}, list its
- * class in {@code subcommands} below and its name in {@link #COMMAND_GROUPS}. Help options, the exit-code list and
+ * class in {@link #SUBCOMMANDS} and its name in {@link #COMMAND_GROUPS}. Help options, the exit-code list and
  * error handling are applied to every subcommand here; add {@code @Mixin VerbosityMixin} (for {@code --verbose}
  * stack traces and progress), and {@code OutputOptions} / {@code ThreadsOption} where they apply.
  */
@@ -29,22 +29,23 @@ import java.util.concurrent.Callable;
         mixinStandardHelpOptions = true,
         versionProvider = FalconqCli.Version.class,
         description = "Convert Hugging Face Falcon-H1 checkpoints to quantized GGUF and int8/int4 safetensors, "
-                + "and measure their accuracy.",
-        subcommands = {
-                InspectCommand.class,
-                ConvertCommand.class,
-                RequantizeCommand.class,
-                CalibrateCommand.class,
-                QuantizeCommand.class,
-                PipelineCommand.class,
-                ReportCommand.class,
-                EvalCommand.class,
-                GenerateCommand.class,
-                SynthCommand.class,
-                BenchCommand.class,
-                CommandLine.HelpCommand.class,
-        })
+                + "and measure their accuracy.")
 public final class FalconqCli implements Callable<Integer> {
+
+    /** Every subcommand, in the order of {@code falconq --help}. */
+    static final List<Class<?>> SUBCOMMANDS = List.of(
+            InspectCommand.class,
+            ConvertCommand.class,
+            RequantizeCommand.class,
+            CalibrateCommand.class,
+            QuantizeCommand.class,
+            PipelineCommand.class,
+            ReportCommand.class,
+            EvalCommand.class,
+            GenerateCommand.class,
+            SynthCommand.class,
+            BenchCommand.class,
+            CommandLine.HelpCommand.class);
 
     /** Sections of the command list in {@code falconq --help}; commands not listed appear under "Other". */
     static final Map<String, List<String>> COMMAND_GROUPS = groups(
@@ -75,7 +76,7 @@ public final class FalconqCli implements Callable<Integer> {
 
     /** Runs one command line and returns its exit code; never exits the JVM. */
     public int run(PrintWriter out, PrintWriter err, String... args) {
-        CommandLine cli = commandLine();
+        CommandLine cli = commandLine(args);
         cli.setOut(out);
         cli.setErr(err);
         try {
@@ -86,9 +87,25 @@ public final class FalconqCli implements Callable<Integer> {
         }
     }
 
-    /** The configured picocli tree (error handling, exit codes in help, grouped command list). */
+    /** The configured picocli tree with every subcommand (error handling, exit codes in help, grouped command list). */
     public CommandLine commandLine() {
+        return commandLine(new String[0]);
+    }
+
+    /**
+     * The tree for one command line: when {@code args} starts with a subcommand's name, only that subcommand is
+     * registered. picocli builds each subcommand's model by reflection when it is added, and with all of them every
+     * command started about 0.15 s later (BENCHMARKS.md, issue #4); any other command line (options, help, an
+     * unknown name) gets the full tree, so usage, suggestions and errors are unchanged.
+     */
+    public CommandLine commandLine(String... args) {
         CommandLine cli = new CommandLine(this);
+        Class<?> only = args.length > 0 ? subcommandNamed(args[0]) : null;
+        for (Class<?> sub : SUBCOMMANDS) {
+            if (only == null || sub == only) {
+                cli.addSubcommand(sub);
+            }
+        }
         cli.setCaseInsensitiveEnumValuesAllowed(true);
         ErrorHandling.install(cli);
         configure(cli);
@@ -105,6 +122,16 @@ public final class FalconqCli implements Callable<Integer> {
     @Override
     public Integer call() {
         throw new ParameterException(spec.commandLine(), "no command given");
+    }
+
+    private static Class<?> subcommandNamed(String name) {
+        for (Class<?> sub : SUBCOMMANDS) {
+            Command c = sub.getAnnotation(Command.class);
+            if (c != null && (c.name().equals(name) || java.util.Arrays.asList(c.aliases()).contains(name))) {
+                return sub;
+            }
+        }
+        return null;
     }
 
     private static void configure(CommandLine cmd) {

@@ -301,7 +301,7 @@ public final class GgufReader {
             case STRING -> {
                 List<String> a = new ArrayList<>(count);
                 for (int i = 0; i < count; i++) {
-                    a.add(in.string(MAX_STRING_LENGTH, "element " + i + " of '" + key + "'"));
+                    a.add(in.arrayString(MAX_STRING_LENGTH, key, i));
                 }
                 yield a;
             }

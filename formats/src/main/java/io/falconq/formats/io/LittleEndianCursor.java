@@ -138,16 +138,42 @@ public final class LittleEndianCursor {
      * anything is allocated.
      */
     public String string(long maxLength, String what) {
+        return readString(maxLength, what, -1);
+    }
+
+    /**
+     * Element {@code index} of the string array {@code arrayKey}, read as {@link #string}; the label for an error
+     * message is only built on failure (a tokenizer's vocabulary is 10⁵ strings).
+     */
+    public String arrayString(long maxLength, String arrayKey, int index) {
+        return readString(maxLength, arrayKey, index);
+    }
+
+    private String readString(long maxLength, String name, int index) {
         long at = position;
-        long len = i64(what + " length");
+        if (remaining() < 8) {
+            require(8, stringLabel(name, index) + " length");
+        }
+        long len = segment.get(I64, position);
         if (len < 0 || len > maxLength) {
-            throw error(at, what + ": string length " + Long.toUnsignedString(len) + " exceeds the limit of "
-                    + maxLength + " bytes (corrupt file?)");
+            throw error(at, stringLabel(name, index) + ": string length " + Long.toUnsignedString(len)
+                    + " exceeds the limit of " + maxLength + " bytes (corrupt file?)");
         }
+        position += 8;
         if (len > remaining()) {
-            throw error(at, what + ": string length " + len + " runs past the end of the file (" + remaining()
-                    + " bytes remain; truncated download?)");
+            throw error(at, stringLabel(name, index) + ": string length " + len + " runs past the end of the file ("
+                    + remaining() + " bytes remain; truncated download?)");
         }
-        return new String(bytes(len, what), StandardCharsets.UTF_8);
+        if (len > Integer.MAX_VALUE - 8) {
+            throw error(position, stringLabel(name, index) + " of " + len + " bytes is too large to hold in memory");
+        }
+        byte[] b = new byte[(int) len];
+        MemorySegment.copy(segment, ValueLayout.JAVA_BYTE, position, b, 0, b.length);
+        position += len;
+        return new String(b, StandardCharsets.UTF_8);
+    }
+
+    private static String stringLabel(String name, int index) {
+        return index < 0 ? name : "element " + index + " of '" + name + "'";
     }
 }

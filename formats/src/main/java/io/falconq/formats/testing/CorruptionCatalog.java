@@ -274,6 +274,11 @@ public final class CorruptionCatalog {
         ARRAY_ELEMENT_TYPE_UNKNOWN("unknown value type 99", f -> putU32(f, kvOfType(f, 9).valueOffset, 99)),
         ARRAY_COUNT_HUGE("exceeds the limit of 1073741824 elements", f -> putU64(f, kvOfType(f, 9).valueOffset + 4, 1L << 31)),
         ARRAY_COUNT_PAST_EOF("remain", f -> putU64(f, kvOfType(f, 9).valueOffset + 4, 1L << 29)),
+        // the tokens array is [STRING; "a", "bc"]: element 1's length follows the type, the count and "a"
+        ARRAY_STRING_LENGTH_HUGE("element 1 of 'tokenizer.ggml.tokens': string length 1073741825 exceeds the limit",
+                f -> putU64(f, kvOfType(f, 9).valueOffset + 4 + 8 + 9, (1L << 30) + 1)),
+        ARRAY_STRING_PAST_EOF("element 1 of 'tokenizer.ggml.tokens': string length 1000 runs past the end of the file",
+                f -> putU64(f, kvOfType(f, 9).valueOffset + 4 + 8 + 9, 1000)),
         ALIGNMENT_NOT_POWER_OF_TWO("is not a power of two", f -> addKv(f, new Le().str("general.alignment").u32(4).u32(48))),
         ALIGNMENT_ZERO("is not a power of two", f -> addKv(f, new Le().str("general.alignment").u32(4).u32(0))),
         ALIGNMENT_WRONG_TYPE("must be UINT32", f -> addKv(f, new Le().str("general.alignment").u32(5).u32(32))),
