@@ -31,8 +31,29 @@ final class LegacyQuantLanes {
     private static final VectorSpecies<Byte> B = L >= 8 ? VectorSpecies.of(byte.class, VectorShape.forBitSize(8 * L))
             : null;
     private static final int QK = 32;
+    private static final IntVector ABS_BITS = IntVector.broadcast(I, 0x7fffffff);
 
     private LegacyQuantLanes() {
+    }
+
+    /**
+     * max |x| of a block in the integer domain, as AbsMax does: for floats without sign the bit patterns order like
+     * the values. Written without a loop and with the mask as a vector constant: in the first version the running
+     * maximum was a loop-carried vector and the mask a scalar argument, and C2 sometimes left those operations to the
+     * Vector API's Java fallback (allocating per block) for the rest of the run, depending on warm-up timing.
+     */
+    private static int absMaxBits(float[] x, int off) {
+        IntVector a = FloatVector.fromArray(F, x, off).reinterpretAsInts().lanewise(VectorOperators.AND, ABS_BITS);
+        IntVector b = FloatVector.fromArray(F, x, off + L).reinterpretAsInts().lanewise(VectorOperators.AND, ABS_BITS);
+        IntVector m = a.lanewise(VectorOperators.MAX, b);
+        if (L == 8) {
+            IntVector c = FloatVector.fromArray(F, x, off + 16).reinterpretAsInts()
+                    .lanewise(VectorOperators.AND, ABS_BITS);
+            IntVector d = FloatVector.fromArray(F, x, off + 24).reinterpretAsInts()
+                    .lanewise(VectorOperators.AND, ABS_BITS);
+            m = m.lanewise(VectorOperators.MAX, c.lanewise(VectorOperators.MAX, d));
+        }
+        return m.reduceLanes(VectorOperators.MAX);
     }
 
     static boolean usable() {
@@ -44,12 +65,7 @@ final class LegacyQuantLanes {
      * |x·id| ≤ 127·(1 + 2⁻²³)-ish, far inside {@code roundfToInt}'s |v| < 2³⁰ domain.
      */
     static boolean q8_0Block(float[] x, int off, byte[] y, int out) {
-        // max |x| in the integer domain, as AbsMax does: for floats without sign the bit patterns order like the values
-        IntVector bits = FloatVector.fromArray(F, x, off).reinterpretAsInts().and(0x7fffffff);
-        for (int j = L; j < QK; j += L) {
-            bits = bits.max(FloatVector.fromArray(F, x, off + j).reinterpretAsInts().and(0x7fffffff));
-        }
-        int amaxBits = bits.reduceLanes(VectorOperators.MAX);
+        int amaxBits = absMaxBits(x, off);
         if (amaxBits >= 0x7f800000) {
             return false; // inf or NaN
         }
@@ -76,12 +92,7 @@ final class LegacyQuantLanes {
      * and {@link AbsMax#signedWithAbsBits} finds the first element with exactly that magnitude.
      */
     static boolean q4_0Block(float[] x, int off, byte[] y, int out) {
-        // max |x| in the integer domain, as AbsMax does: for floats without sign the bit patterns order like the values
-        IntVector bits = FloatVector.fromArray(F, x, off).reinterpretAsInts().and(0x7fffffff);
-        for (int j = L; j < QK; j += L) {
-            bits = bits.max(FloatVector.fromArray(F, x, off + j).reinterpretAsInts().and(0x7fffffff));
-        }
-        int amaxBits = bits.reduceLanes(VectorOperators.MAX);
+        int amaxBits = absMaxBits(x, off);
         if (amaxBits >= 0x7f800000) {
             return false; // inf or NaN
         }
