@@ -144,7 +144,7 @@ final class CandidateLanes {
             FloatVector thisMin = sumL2.mul(sumX).sub(sumL.mul(sumXl)).div(d);
             VectorMask<Float> positiveMin = thisMin.compare(VectorOperators.GT, 0f);
             thisScale = thisScale.blend(sumXl.div(sumL2), positiveMin);
-            thisMin = thisMin.blend(0f, positiveMin);
+            thisMin = thisMin.blend(FloatVector.zero(F), positiveMin);
             FloatVector error = FloatVector.zero(F);
             for (int i = 0; i < n; ++i) {
                 // MAX(lo, MIN(hi, nearest_int(iscale * v))) per lane, as float (exact: small ints), written out
