@@ -334,10 +334,11 @@ public final class GgufConversion {
             th.setDaemon(true);
             return th;
         }) : null;
+        List<PlannedTensor> writeOrder = writeOrder(plan.tensors());
         try (GgufWriter writer = GgufWriter.begin(out, plan.metadata(), plan.tensors().stream()
-                .map(PlannedTensor::forWriter).toList(), force)) {
+                .map(PlannedTensor::forWriter).toList(), force, writeOrder.stream().map(PlannedTensor::targetName).toList())) {
             int i = 0;
-            for (PlannedTensor t : plan.tensors()) {
+            for (PlannedTensor t : writeOrder) {
                 writeTensor(t, source.view(t.sourceName()), codecByType.get(t.type()), writer, pool, threads, buffers);
                 i++;
                 progress.onStep(i, plan.tensors().size(), String.format("%-32s %-6s %s", t.targetName(), t.type(),
@@ -354,6 +355,41 @@ public final class GgufConversion {
                 pool.shutdownNow();
             }
         }
+    }
+
+    /**
+     * The order tensors are converted in: the file's, except that {@code output.weight} goes last when its type is
+     * not that of the first quantized tensor after it. It comes first in the file, and in llama.cpp's legacy mixes it
+     * is the only Q6_K tensor: converted first, its kernel warmed up while the JIT was still busy with start-up
+     * and with the BF16 decoding, and two threads ran it interpreted. Converted last, the same job took 0.5 s less
+     * wall time in a two-thread scratch benchmark (Q6_K then Q4_0: 2.56–3.55 s; Q4_0 then Q6_K: 2.47–2.86 s, five
+     * runs each; BENCHMARKS.md, issue #4). The bytes are the same: each tensor is written at its place in the file.
+     */
+    static List<PlannedTensor> writeOrder(List<PlannedTensor> fileOrder) {
+        PlannedTensor output = null;
+        for (PlannedTensor t : fileOrder) {
+            if (t.targetName().equals("output.weight")) {
+                output = t;
+                break;
+            }
+        }
+        if (output == null) {
+            return fileOrder;
+        }
+        GgmlType bulk = null;
+        for (PlannedTensor t : fileOrder) {
+            if (t != output && t.type().isQuantized()) {
+                bulk = t.type();
+                break;
+            }
+        }
+        if (bulk == null || bulk == output.type()) {
+            return fileOrder;
+        }
+        List<PlannedTensor> order = new ArrayList<>(fileOrder);
+        order.remove(output);
+        order.add(output);
+        return order;
     }
 
     private static void writeTensor(PlannedTensor t, TensorView view, BlockCodec codec, GgufWriter writer,

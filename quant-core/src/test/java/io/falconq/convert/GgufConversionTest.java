@@ -42,6 +42,23 @@ class GgufConversionTest {
         assertSameFile(TestData.llamacpp("tiny-Q4_K_M.gguf"), out);
     }
 
+    /** output.weight (Q6_K in llama.cpp's legacy mixes) is converted last; nothing else moves (GgufConversion#writeOrder). */
+    @Test
+    void outputTensorOfAnotherTypeIsConvertedLast() throws Exception {
+        try (HfCheckpoint ckpt = HfCheckpoint.open(TestData.tinyModel())) {
+            var q4 = GgufConversion.planFromHf(ckpt, GgufConversion.Options.of(QuantRecipe.Q4_0)).tensors();
+            var order = GgufConversion.writeOrder(q4);
+            assertEquals("output.weight", order.getLast().targetName());
+            assertEquals(io.falconq.formats.gguf.GgmlType.Q6_K, order.getLast().type());
+            var others = new java.util.ArrayList<>(q4);
+            others.removeIf(t -> t.targetName().equals("output.weight"));
+            assertEquals(others, order.subList(0, order.size() - 1), "the other tensors keep the file order");
+
+            var f16 = GgufConversion.planFromHf(ckpt, GgufConversion.Options.of(QuantRecipe.F16)).tensors();
+            assertSame(f16, GgufConversion.writeOrder(f16), "no quantized type: file order");
+        }
+    }
+
     /** A NaN in a source weight fails the conversion with the tensor named, and no output or temp file remains. */
     @Test
     void nonFiniteWeightIsRejectedAndNothingIsWritten() throws Exception {

@@ -88,6 +88,16 @@ public final class GgufWriter implements AutoCloseable {
      * @param force overwrite an existing {@code out}
      */
     public static GgufWriter begin(Path out, GgufMetadata metadata, List<PlannedTensor> tensors, boolean force) {
+        return begin(out, metadata, tensors, force, tensors.stream().map(PlannedTensor::name).toList());
+    }
+
+    /**
+     * {@link #begin(Path, GgufMetadata, List, boolean)} for a caller that writes the tensors in {@code writeOrder}
+     * (all names, each once) rather than in file order; every tensor still lands at its place in the file, so the
+     * bytes do not depend on the order.
+     */
+    public static GgufWriter begin(Path out, GgufMetadata metadata, List<PlannedTensor> tensors, boolean force,
+                                   List<String> writeOrder) {
         int alignment;
         try {
             alignment = metadata.alignment();
@@ -116,7 +126,14 @@ public final class GgufWriter implements AutoCloseable {
             throw e;
         }
         List<OrderedBlobSink.Blob> blobs = layout.stream().map(t -> new OrderedBlobSink.Blob(t.name(), t.byteSize())).toList();
-        return new GgufWriter(new OrderedBlobSink(output, blobs, alignment), layout, dataOffset, alignment);
+        OrderedBlobSink sink;
+        try {
+            sink = new OrderedBlobSink(output, blobs, alignment, writeOrder);
+        } catch (RuntimeException e) {
+            output.close();
+            throw e;
+        }
+        return new GgufWriter(sink, layout, dataOffset, alignment);
     }
 
     /**

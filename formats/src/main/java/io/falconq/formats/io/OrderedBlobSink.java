@@ -5,12 +5,16 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The data half of a format writer: accepts tensor blobs only in the declared order and only with exactly the
  * declared byte counts, zero-pads each blob to {@code alignment}, and streams everything to an
- * {@link AtomicOutput} so memory stays bounded by one caller-supplied chunk. A wrong name, a short or a long blob
+ * {@link AtomicOutput} so memory stays bounded by one caller-supplied chunk. The write order may differ from the
+ * file order ({@link #OrderedBlobSink(AtomicOutput, List, long, List)}): each blob is then written at its place in
+ * the file, which is fully determined by the declared sizes, so the bytes are the same in any order. A wrong name, a short or a long blob
  * is an {@link IllegalStateException} (a bug in the caller, as in gguf-py's {@code WriterState} checks).
  * {@link #finish()} commits the output; {@link #close()} without it deletes the temporary file.
  *
@@ -35,7 +39,8 @@ public final class OrderedBlobSink implements AutoCloseable {
 
     private final AtomicOutput out;
     private final FileChannel channel;
-    private final List<Blob> blobs;
+    private final List<Blob> writeOrder;
+    private final Map<String, Long> offsets = new HashMap<>();
     private final long alignment;
     private int next;
     private Blob current;
@@ -48,17 +53,50 @@ public final class OrderedBlobSink implements AutoCloseable {
      * @param alignment pad each blob to a multiple of this many bytes, counted from the file start (1 = no padding)
      */
     public OrderedBlobSink(AtomicOutput out, List<Blob> blobs, long alignment) {
+        this(out, blobs, alignment, blobs.stream().map(Blob::name).toList());
+    }
+
+    /**
+     * @param writeOrder the names of all {@code blobs}, each once, in the order the caller will write them
+     */
+    public OrderedBlobSink(AtomicOutput out, List<Blob> blobs, long alignment, List<String> writeOrder) {
         if (alignment <= 0) {
             throw new IllegalArgumentException("alignment " + alignment);
         }
         this.out = out;
         this.channel = out.channel();
-        this.blobs = List.copyOf(new ArrayList<>(blobs));
         this.alignment = alignment;
+        Map<String, Blob> byName = new HashMap<>();
+        long offset;
+        try {
+            offset = channel.position();
+        } catch (IOException e) {
+            throw new OutputException(out.target() + ": " + e.getMessage(), e);
+        }
+        for (Blob b : blobs) {
+            if (byName.put(b.name(), b) != null) {
+                throw new IllegalArgumentException("blob " + b.name() + " is declared twice");
+            }
+            offsets.put(b.name(), offset);
+            offset = Math.addExact(offset, b.size());
+            offset = Math.addExact(offset, (alignment - offset % alignment) % alignment);
+        }
+        List<Blob> order = new ArrayList<>();
+        for (String name : writeOrder) {
+            Blob b = byName.remove(name);
+            if (b == null) {
+                throw new IllegalArgumentException("write order names " + name + ", which is not declared or is listed twice");
+            }
+            order.add(b);
+        }
+        if (!byName.isEmpty()) {
+            throw new IllegalArgumentException("write order leaves out " + byName.keySet());
+        }
+        this.writeOrder = List.copyOf(order);
     }
 
     public Blob nextBlob() {
-        return next < blobs.size() ? blobs.get(next) : null;
+        return next < writeOrder.size() ? writeOrder.get(next) : null;
     }
 
     /** Starts the next declared blob, which must be {@code name}. */
@@ -68,13 +106,22 @@ public final class OrderedBlobSink implements AutoCloseable {
             throw new IllegalStateException("tensor '" + current.name() + "' is still open (" + currentWritten + " of "
                     + current.size() + " bytes written); call endTensor() first");
         }
-        if (next >= blobs.size()) {
-            throw new IllegalStateException("all " + blobs.size() + " declared tensors are written; got extra tensor '" + name + "'");
+        if (next >= writeOrder.size()) {
+            throw new IllegalStateException("all " + writeOrder.size() + " declared tensors are written; got extra tensor '" + name + "'");
         }
-        Blob expected = blobs.get(next);
+        Blob expected = writeOrder.get(next);
         if (!expected.name().equals(name)) {
             throw new IllegalStateException("expected tensor '" + expected.name() + "' (" + (next + 1) + " of "
-                    + blobs.size() + ") next, got '" + name + "'");
+                    + writeOrder.size() + ") next, got '" + name + "'");
+        }
+        try {
+            long at = offsets.get(name);
+            if (channel.position() != at) {
+                channel.position(at);
+            }
+        } catch (IOException e) {
+            failed = true;
+            throw new OutputException(out.target() + ": seek failed: " + e.getMessage(), e);
         }
         current = expected;
         currentWritten = 0;
@@ -128,10 +175,10 @@ public final class OrderedBlobSink implements AutoCloseable {
     /** Checks that every declared blob was written, fsyncs and atomically renames the output into place. */
     public void finish() {
         checkUsable();
-        if (current != null || next != blobs.size()) {
-            throw new IllegalStateException("cannot finish: " + (blobs.size() - next) + " of " + blobs.size()
+        if (current != null || next != writeOrder.size()) {
+            throw new IllegalStateException("cannot finish: " + (writeOrder.size() - next) + " of " + writeOrder.size()
                     + " declared tensors not written" + (current != null ? " ('" + current.name() + "' is open)" : "")
-                    + (next < blobs.size() ? "; next is '" + blobs.get(next).name() + "'" : ""));
+                    + (next < writeOrder.size() ? "; next is '" + writeOrder.get(next).name() + "'" : ""));
         }
         out.commit();
         finished = true;

@@ -173,6 +173,45 @@ class GgufRoundTripTest {
     }
 
     @Test
+    void tensorsWrittenInAnotherOrderLandAtTheirPlacesInTheFile() throws IOException {
+        List<GgufWriter.PlannedTensor> plan = List.of(
+                new GgufWriter.PlannedTensor("a", GgmlType.F32, new long[] {3}),
+                new GgufWriter.PlannedTensor("b", GgmlType.Q8_0, new long[] {32}),
+                new GgufWriter.PlannedTensor("c", GgmlType.F32, new long[] {5}));
+        byte[][] data = {pattern(12, 1), pattern(34, 2), pattern(20, 3)};
+        GgufMetadata meta = new GgufMetadata().putString("general.architecture", "test");
+        Path inOrder = tmp.resolve("in-order.gguf");
+        try (GgufWriter w = GgufWriter.begin(inOrder, meta, plan, false)) {
+            for (int i = 0; i < 3; i++) {
+                w.write(plan.get(i).name(), MemorySegment.ofArray(data[i]));
+            }
+            w.finish();
+        }
+        Path reordered = tmp.resolve("reordered.gguf");
+        try (GgufWriter w = GgufWriter.begin(reordered, meta, plan, false, List.of("c", "a", "b"))) {
+            assertThrows(IllegalStateException.class, () -> w.write("a", MemorySegment.ofArray(data[0])),
+                    "the declared write order starts with c");
+            w.write("c", MemorySegment.ofArray(data[2]));
+            w.startTensor("a");
+            w.writeChunk(MemorySegment.ofArray(data[0]).asSlice(0, 5));
+            w.writeChunk(MemorySegment.ofArray(data[0]).asSlice(5));
+            w.endTensor();
+            w.write("b", MemorySegment.ofArray(data[1]));
+            w.finish();
+        }
+        assertArrayEquals(Files.readAllBytes(inOrder), Files.readAllBytes(reordered));
+
+        for (List<String> bad : List.of(List.of("a", "b"), List.of("a", "b", "c", "c"), List.of("a", "b", "x"))) {
+            Path out = tmp.resolve("bad-order.gguf");
+            assertThrows(IllegalArgumentException.class, () -> GgufWriter.begin(out, meta, plan, false, bad), bad.toString());
+            try (Stream<Path> files = Files.list(tmp)) {
+                assertEquals(List.of("in-order.gguf", "reordered.gguf"),
+                        files.map(f -> f.getFileName().toString()).sorted().toList(), "nothing left behind for " + bad);
+            }
+        }
+    }
+
+    @Test
     void writerRejectsPlansTheReaderWouldReject() {
         Path out = tmp.resolve("bad.gguf");
         GgufMetadata empty = new GgufMetadata();
