@@ -122,12 +122,13 @@ final class CandidateLanes {
         }
         IntVector zero = IntVector.zero(I);
         IntVector top = IntVector.broadcast(I, nmax);
+        FloatVector zeros = FloatVector.zero(F);
         for (int c0 = from; c0 < candidates; c0 += F.length()) {
             VectorMask<Float> m = F.indexInRange(c0, candidates);
             FloatVector iscale = FloatVector.fromArray(F, s.iscale, c0, m);
-            FloatVector sumL = FloatVector.zero(F);
-            FloatVector sumL2 = FloatVector.zero(F);
-            FloatVector sumXl = FloatVector.zero(F);
+            FloatVector sumL = zeros;
+            FloatVector sumL2 = zeros;
+            FloatVector sumXl = zeros;
             for (int i = 0; i < n; ++i) {
                 // MAX(lo, MIN(hi, nearest_int(iscale * v))) per lane, as float (exact: small ints), written out
                 // rather than in a helper returning a vector (LegacyQuantLanes says why)
@@ -139,13 +140,22 @@ final class CandidateLanes {
                 sumL2 = sumL2.add(wl.mul(l));
                 sumXl = sumXl.add(wl.mul(x[xOff + i]));
             }
+            sumL2.intoArray(s.sumL2, c0);
+            sumXl.intoArray(s.sumXl, c0);
             FloatVector d = sumL2.mul(sumW).sub(sumL.mul(sumL));
-            FloatVector thisScale = sumXl.mul(sumW).sub(sumL.mul(sumX)).div(d);
-            FloatVector thisMin = sumL2.mul(sumX).sub(sumL.mul(sumXl)).div(d);
-            VectorMask<Float> positiveMin = thisMin.compare(VectorOperators.GT, 0f);
-            thisScale = thisScale.blend(sumXl.div(sumL2), positiveMin);
-            thisMin = thisMin.blend(FloatVector.zero(F), positiveMin);
-            FloatVector error = FloatVector.zero(F);
+            sumXl.mul(sumW).sub(sumL.mul(sumX)).div(d).intoArray(s.scale, c0);
+            sumL2.mul(sumX).sub(sumL.mul(sumXl)).div(d).intoArray(s.min, c0);
+            // if (this_min > 0) { this_min = 0; this_scale = sum_xl / sum_l2; } per candidate, in scalar code: the
+            // vector version (compare + blend) stayed on the Vector API's allocating Java fallback in C2 code
+            for (int k = c0, end = Math.min(c0 + F.length(), candidates); k < end; k++) {
+                if (s.min[k] > 0) {
+                    s.min[k] = 0;
+                    s.scale[k] = s.sumXl[k] / s.sumL2[k];
+                }
+            }
+            FloatVector thisScale = FloatVector.fromArray(F, s.scale, c0);
+            FloatVector thisMin = FloatVector.fromArray(F, s.min, c0);
+            FloatVector error = zeros;
             for (int i = 0; i < n; ++i) {
                 // MAX(lo, MIN(hi, nearest_int(iscale * v))) per lane, as float (exact: small ints), written out
                 // rather than in a helper returning a vector (LegacyQuantLanes says why)
@@ -156,10 +166,8 @@ final class CandidateLanes {
                 diff = useMad ? diff.abs() : diff.mul(diff);
                 error = error.add(diff.mul(weights[wOff + i]));
             }
+            error.intoArray(s.error, c0);
             d.intoArray(s.d, c0, m);
-            error.intoArray(s.error, c0, m);
-            thisScale.intoArray(s.scale, c0, m);
-            thisMin.intoArray(s.min, c0, m);
         }
     }
 
@@ -182,11 +190,14 @@ final class CandidateLanes {
         }
         IntVector low = IntVector.broadcast(I, -nmax);
         IntVector high = IntVector.broadcast(I, nmax - 1);
+        FloatVector zeros = FloatVector.zero(F);
         for (int c0 = 0; c0 < candidates; c0 += F.length()) {
             VectorMask<Float> m = F.indexInRange(c0, candidates);
             FloatVector iscale = FloatVector.fromArray(F, s.iscale, c0, m);
-            FloatVector sumlx = FloatVector.zero(F);
-            FloatVector suml2 = FloatVector.zero(F);
+            // sums in the scratch arrays rather than loop-carried vectors (see qkx2Evaluate); lanes past the
+            // candidates land in the arrays' slack and are never read
+            zeros.intoArray(s.sumXl, c0);
+            zeros.intoArray(s.sumL2, c0);
             for (int i = 0; i < n; ++i) {
                 float xi = x[xOff + i];
                 float w = s.weight[i];
@@ -195,11 +206,9 @@ final class CandidateLanes {
                 IntVector lBits = iscale.mul(xi).add(MAGIC).reinterpretAsInts().and(0x007fffff).sub(0x00400000)
                         .max(low).min(high);
                 FloatVector l = (FloatVector) lBits.convert(VectorOperators.I2F, 0);
-                sumlx = sumlx.add(l.mul(w * xi));
-                suml2 = suml2.add(l.mul(w).mul(l));
+                FloatVector.fromArray(F, s.sumXl, c0).add(l.mul(w * xi)).intoArray(s.sumXl, c0);
+                FloatVector.fromArray(F, s.sumL2, c0).add(l.mul(w).mul(l)).intoArray(s.sumL2, c0);
             }
-            sumlx.intoArray(s.sumXl, c0, m);
-            suml2.intoArray(s.sumL2, c0, m);
         }
         int chosen = -1;
         for (int k = 0; k < candidates; k++) {
