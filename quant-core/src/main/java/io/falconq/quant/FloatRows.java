@@ -12,6 +12,9 @@ import jdk.incubator.vector.VectorSpecies;
 public final class FloatRows {
     private static final VectorSpecies<Float> F = VectorMode.FLOAT_SPECIES;
     private static final int L = F.length();
+    /** The exponent bits as a vector constant: with scalar arguments ({@code and(int)}, {@code compare(EQ, int)}) C2
+     *  sometimes left these operations on the Vector API's allocating Java fallback (see LegacyQuantLanes). */
+    private static final IntVector EXPONENT = IntVector.broadcast(VectorSpecies.of(int.class, F.vectorShape()), 0x7f800000);
 
     private FloatRows() {
     }
@@ -21,8 +24,8 @@ public final class FloatRows {
         int i = from;
         if (VectorMode.ENABLED) {
             for (int bound = to - (to - from) % L; i < bound; i += L) {
-                IntVector exp = FloatVector.fromArray(F, a, i).reinterpretAsInts().and(0x7f800000);
-                if (exp.compare(VectorOperators.EQ, 0x7f800000).anyTrue()) {
+                IntVector exp = FloatVector.fromArray(F, a, i).reinterpretAsInts().lanewise(VectorOperators.AND, EXPONENT);
+                if (exp.compare(VectorOperators.EQ, EXPONENT).anyTrue()) {
                     break; // the scalar loop below finds the exact index
                 }
             }

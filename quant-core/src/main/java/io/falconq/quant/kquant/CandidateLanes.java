@@ -23,6 +23,11 @@ final class CandidateLanes {
             ? IntVector.SPECIES_PREFERRED : VectorSpecies.of(int.class, F.vectorShape());
     /** 1.5·2²³: adding it leaves round-to-nearest-even of a small float in the low mantissa bits (nearest_int). */
     private static final float MAGIC = 12582912.f;
+    // constants as vectors: operations with scalar arguments (add(float), and(int), compare(op, float)...) were
+    // sometimes left on the Vector API's allocating Java fallback by C2 (LegacyQuantLanes)
+    private static final FloatVector MAGIC_F = FloatVector.broadcast(F, MAGIC);
+    private static final IntVector MANTISSA = IntVector.broadcast(I, 0x007fffff);
+    private static final IntVector HALF = IntVector.broadcast(I, 0x00400000);
 
     /** Worth the vector set-up from this many candidates on; the lanes must also hold whole int lanes of F. */
     static final int MIN_CANDIDATES = 8;
@@ -34,6 +39,7 @@ final class CandidateLanes {
     private static final class Scratch {
         float[] iscale = new float[64];
         float[] d = new float[64];
+        float[] sumL = new float[64];
         float[] sumL2 = new float[64];
         float[] sumXl = new float[64];
         float[] error = new float[64];
@@ -47,6 +53,7 @@ final class CandidateLanes {
             if (iscale.length < c) {
                 iscale = new float[c];
                 d = new float[c];
+                sumL = new float[c];
                 sumL2 = new float[c];
                 sumXl = new float[c];
                 error = new float[c];
@@ -123,30 +130,54 @@ final class CandidateLanes {
         IntVector zero = IntVector.zero(I);
         IntVector top = IntVector.broadcast(I, nmax);
         FloatVector zeros = FloatVector.zero(F);
+        FloatVector sumWv = FloatVector.broadcast(F, sumW);
+        FloatVector sumXv = FloatVector.broadcast(F, sumX);
         for (int c0 = from; c0 < candidates; c0 += F.length()) {
             VectorMask<Float> m = F.indexInRange(c0, candidates);
             FloatVector iscale = FloatVector.fromArray(F, s.iscale, c0, m);
-            FloatVector sumL = zeros;
-            FloatVector sumL2 = zeros;
-            FloatVector sumXl = zeros;
-            for (int i = 0; i < n; ++i) {
-                // MAX(lo, MIN(hi, nearest_int(iscale * v))) per lane, as float (exact: small ints), written out
-                // rather than in a helper returning a vector (LegacyQuantLanes says why)
-                IntVector lBits = iscale.mul(s.xMinusMin[i]).add(MAGIC).reinterpretAsInts()
-                        .and(0x007fffff).sub(0x00400000).max(zero).min(top);
-                FloatVector l = (FloatVector) lBits.convert(VectorOperators.I2F, 0);
-                FloatVector wl = l.mul(weights[wOff + i]);
-                sumL = sumL.add(wl);
-                sumL2 = sumL2.add(wl.mul(l));
-                sumXl = sumXl.add(wl.mul(x[xOff + i]));
+            // The sums live in the scratch arrays (one vector of slack past the candidates), not in vectors carried
+            // around the loop, and every scalar operand is broadcast explicitly: written the short way, C2 now and
+            // then compiled this search onto the Vector API's allocating Java fallback for the rest of the run (a
+            // 0.5B Q4_K_M requantize took 235 s instead of 21). Two elements per trip halve the array round trips;
+            // each sum still adds its terms in element order. The levels are MAX(0, MIN(nmax, nearest_int(iscale·v)))
+            // per lane, as float (exact: small ints), written out rather than in a helper returning a vector.
+            zeros.intoArray(s.sumL, c0);
+            zeros.intoArray(s.sumL2, c0);
+            zeros.intoArray(s.sumXl, c0);
+            int i = 0;
+            for (; i + 1 < n; i += 2) {
+                FloatVector l0 = (FloatVector) iscale.mul(FloatVector.broadcast(F, s.xMinusMin[i])).add(MAGIC_F)
+                        .reinterpretAsInts().and(MANTISSA).sub(HALF).max(zero).min(top)
+                        .convert(VectorOperators.I2F, 0);
+                FloatVector l1 = (FloatVector) iscale.mul(FloatVector.broadcast(F, s.xMinusMin[i + 1])).add(MAGIC_F)
+                        .reinterpretAsInts().and(MANTISSA).sub(HALF).max(zero).min(top)
+                        .convert(VectorOperators.I2F, 0);
+                FloatVector wl0 = l0.mul(FloatVector.broadcast(F, weights[wOff + i]));
+                FloatVector wl1 = l1.mul(FloatVector.broadcast(F, weights[wOff + i + 1]));
+                FloatVector.fromArray(F, s.sumL, c0).add(wl0).add(wl1).intoArray(s.sumL, c0);
+                FloatVector.fromArray(F, s.sumL2, c0).add(wl0.mul(l0)).add(wl1.mul(l1)).intoArray(s.sumL2, c0);
+                FloatVector.fromArray(F, s.sumXl, c0).add(wl0.mul(FloatVector.broadcast(F, x[xOff + i])))
+                        .add(wl1.mul(FloatVector.broadcast(F, x[xOff + i + 1]))).intoArray(s.sumXl, c0);
             }
-            sumL2.intoArray(s.sumL2, c0);
-            sumXl.intoArray(s.sumXl, c0);
-            FloatVector d = sumL2.mul(sumW).sub(sumL.mul(sumL));
-            sumXl.mul(sumW).sub(sumL.mul(sumX)).div(d).intoArray(s.scale, c0);
-            sumL2.mul(sumX).sub(sumL.mul(sumXl)).div(d).intoArray(s.min, c0);
+            if (i < n) {
+                FloatVector l0 = (FloatVector) iscale.mul(FloatVector.broadcast(F, s.xMinusMin[i])).add(MAGIC_F)
+                        .reinterpretAsInts().and(MANTISSA).sub(HALF).max(zero).min(top)
+                        .convert(VectorOperators.I2F, 0);
+                FloatVector wl0 = l0.mul(FloatVector.broadcast(F, weights[wOff + i]));
+                FloatVector.fromArray(F, s.sumL, c0).add(wl0).intoArray(s.sumL, c0);
+                FloatVector.fromArray(F, s.sumL2, c0).add(wl0.mul(l0)).intoArray(s.sumL2, c0);
+                FloatVector.fromArray(F, s.sumXl, c0).add(wl0.mul(FloatVector.broadcast(F, x[xOff + i])))
+                        .intoArray(s.sumXl, c0);
+            }
+            FloatVector sumL = FloatVector.fromArray(F, s.sumL, c0);
+            FloatVector sumL2 = FloatVector.fromArray(F, s.sumL2, c0);
+            FloatVector sumXl = FloatVector.fromArray(F, s.sumXl, c0);
+            FloatVector d = sumL2.mul(sumWv).sub(sumL.mul(sumL));
+            sumXl.mul(sumWv).sub(sumL.mul(sumXv)).div(d).intoArray(s.scale, c0);
+            sumL2.mul(sumXv).sub(sumL.mul(sumXl)).div(d).intoArray(s.min, c0);
+            d.intoArray(s.d, c0);
             // if (this_min > 0) { this_min = 0; this_scale = sum_xl / sum_l2; } per candidate, in scalar code: the
-            // vector version (compare + blend) stayed on the Vector API's allocating Java fallback in C2 code
+            // vector version (compare + blend) also stayed on the fallback
             for (int k = c0, end = Math.min(c0 + F.length(), candidates); k < end; k++) {
                 if (s.min[k] > 0) {
                     s.min[k] = 0;
@@ -155,19 +186,16 @@ final class CandidateLanes {
             }
             FloatVector thisScale = FloatVector.fromArray(F, s.scale, c0);
             FloatVector thisMin = FloatVector.fromArray(F, s.min, c0);
-            FloatVector error = zeros;
-            for (int i = 0; i < n; ++i) {
-                // MAX(lo, MIN(hi, nearest_int(iscale * v))) per lane, as float (exact: small ints), written out
-                // rather than in a helper returning a vector (LegacyQuantLanes says why)
-                IntVector lBits = iscale.mul(s.xMinusMin[i]).add(MAGIC).reinterpretAsInts()
-                        .and(0x007fffff).sub(0x00400000).max(zero).min(top);
-                FloatVector l = (FloatVector) lBits.convert(VectorOperators.I2F, 0);
-                FloatVector diff = thisScale.mul(l).add(thisMin).sub(x[xOff + i]);
+            zeros.intoArray(s.error, c0);
+            for (int j = 0; j < n; ++j) {
+                FloatVector l = (FloatVector) iscale.mul(FloatVector.broadcast(F, s.xMinusMin[j])).add(MAGIC_F)
+                        .reinterpretAsInts().and(MANTISSA).sub(HALF).max(zero).min(top)
+                        .convert(VectorOperators.I2F, 0);
+                FloatVector diff = thisScale.mul(l).add(thisMin).sub(FloatVector.broadcast(F, x[xOff + j]));
                 diff = useMad ? diff.abs() : diff.mul(diff);
-                error = error.add(diff.mul(weights[wOff + i]));
+                FloatVector.fromArray(F, s.error, c0).add(diff.mul(FloatVector.broadcast(F, weights[wOff + j])))
+                        .intoArray(s.error, c0);
             }
-            error.intoArray(s.error, c0);
-            d.intoArray(s.d, c0, m);
         }
     }
 
@@ -203,11 +231,13 @@ final class CandidateLanes {
                 float w = s.weight[i];
                 // MAX(lo, MIN(hi, nearest_int(iscale * v))) per lane, as float (exact: small ints), written out
                 // rather than in a helper returning a vector (LegacyQuantLanes says why)
-                IntVector lBits = iscale.mul(xi).add(MAGIC).reinterpretAsInts().and(0x007fffff).sub(0x00400000)
-                        .max(low).min(high);
-                FloatVector l = (FloatVector) lBits.convert(VectorOperators.I2F, 0);
-                FloatVector.fromArray(F, s.sumXl, c0).add(l.mul(w * xi)).intoArray(s.sumXl, c0);
-                FloatVector.fromArray(F, s.sumL2, c0).add(l.mul(w).mul(l)).intoArray(s.sumL2, c0);
+                FloatVector l = (FloatVector) iscale.mul(FloatVector.broadcast(F, xi)).add(MAGIC_F)
+                        .reinterpretAsInts().and(MANTISSA).sub(HALF).max(low).min(high)
+                        .convert(VectorOperators.I2F, 0);
+                FloatVector.fromArray(F, s.sumXl, c0).add(l.mul(FloatVector.broadcast(F, w * xi)))
+                        .intoArray(s.sumXl, c0);
+                FloatVector.fromArray(F, s.sumL2, c0).add(l.mul(FloatVector.broadcast(F, w)).mul(l))
+                        .intoArray(s.sumL2, c0);
             }
         }
         int chosen = -1;
