@@ -403,10 +403,12 @@ public final class GgufConversion {
         long rowBytes = t.type().bytesFor(rowLength);
         int chunkRows = (int) Math.max(1, Math.min(rows, CHUNK_ELEMENTS / Math.max(1, rowLength)));
         writer.startTensor(t.targetName());
+        SourceRelease release = new SourceRelease(view, rowLength);
         if (pool == null) {
             for (long r0 = 0; r0 < rows; r0 += chunkRows) {
                 int n = (int) Math.min(chunkRows, rows - r0);
                 writeAndRecycle(writer, buffers, convertRows(t, view, codec, r0, n, rowLength, rowBytes, buffers));
+                release.doneUpTo(r0 + n);
             }
         } else {
             // a sliding window of chunks: workers convert ahead, the writer drains in row order
@@ -421,7 +423,9 @@ public final class GgufConversion {
                         window.add(pool.submit(() -> convertRows(t, view, codec, r0, n, rowLength, rowBytes, buffers)));
                         next += n;
                     }
-                    writeAndRecycle(writer, buffers, window.removeFirst().get());
+                    Chunk c = window.removeFirst().get();
+                    writeAndRecycle(writer, buffers, c);
+                    release.doneUpTo(c.endRow());
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -442,8 +446,35 @@ public final class GgufConversion {
         }
     }
 
-    /** Encoded rows: the first {@code length} bytes of {@code bytes}, a recycled buffer. */
-    private record Chunk(byte[] bytes, int length) {
+    /** Encoded rows {@code [.., endRow)}: the first {@code length} bytes of {@code bytes}, a recycled buffer. */
+    private record Chunk(byte[] bytes, int length, long endRow) {
+    }
+
+    /**
+     * Drops a mapped source tensor's pages from the resident set as the conversion passes them, in steps of
+     * {@link #STEP_BYTES}: each page is read once, and keeping them until the tensor is done made the largest tensor
+     * (a 64 MiB embedding in 0.5B) part of peak RSS. Steps rather than every chunk: a {@code madvise} per 64 Ki-element
+     * chunk cost 0.4 s of a 2.7 s Q8_0 requantize (TLB shootdowns on the other converter thread).
+     */
+    private static final class SourceRelease {
+        static final long STEP_BYTES = 8L << 20;
+        private final MemorySegment data;
+        private final long rowBytes;
+        private long released;
+
+        SourceRelease(TensorView view, int rowLength) {
+            this.data = view.data().isMapped() ? view.data() : null;
+            this.rowBytes = (long) rowLength * view.type().typeSize(); // F32, F16 or BF16: one element per "block"
+        }
+
+        /** Rows {@code [0, rows)} are converted and written. */
+        void doneUpTo(long rows) {
+            long end = Math.min(rows * rowBytes, data == null ? 0 : data.byteSize());
+            if (data != null && end - released >= STEP_BYTES) {
+                data.asSlice(released, end - released).unload();
+                released = end;
+            }
+        }
     }
 
     private static void writeAndRecycle(GgufWriter writer, ChunkBuffers buffers, Chunk c) {
@@ -514,7 +545,7 @@ public final class GgufConversion {
         for (int i = 0; i < n; i++) {
             codec.quantizeRow(buf, i * rowLength, rowLength, t.importance(), seg, i * rowBytes);
         }
-        return new Chunk(out, length);
+        return new Chunk(out, length, r0 + n);
     }
 
     /** Elements {@code [first, first+count)} of a BF16, F16 or F32 tensor as float32 (exact widening). */
