@@ -31,7 +31,11 @@ final class LegacyQuantLanes {
     private static final VectorSpecies<Byte> B = L >= 8 ? VectorSpecies.of(byte.class, VectorShape.forBitSize(8 * L))
             : null;
     private static final int QK = 32;
+    // operands as vector constants (README, "Vector kernels written flat"); shift counts stay scalars, as the API has them
     private static final IntVector ABS_BITS = IntVector.broadcast(I, 0x7fffffff);
+    private static final FloatVector TWO = FloatVector.broadcast(F, 2.0f);
+    private static final FloatVector EIGHT_AND_A_HALF = FloatVector.broadcast(F, 8.5f);
+    private static final ByteVector FIFTEEN = B != null ? ByteVector.broadcast(B, (byte) 15) : null;
 
     private LegacyQuantLanes() {
     }
@@ -77,9 +81,9 @@ final class LegacyQuantLanes {
         }
         LittleEndian.putHalf(y, out + Q8_0Codec.D_OFFSET, d);
         for (int j = 0; j < QK; j += L) {
-            FloatVector v = FloatVector.fromArray(F, x, off + j).mul(id);
+            FloatVector v = FloatVector.fromArray(F, x, off + j).mul(FloatVector.broadcast(F, id));
             IntVector t = (IntVector) v.convert(VectorOperators.F2I, 0);
-            FloatVector frac = v.sub((FloatVector) t.convert(VectorOperators.I2F, 0)).mul(2.0f);
+            FloatVector frac = v.sub((FloatVector) t.convert(VectorOperators.I2F, 0)).mul(TWO);
             IntVector q = t.add((IntVector) frac.convert(VectorOperators.F2I, 0));
             ((ByteVector) q.convertShape(VectorOperators.I2B, B, 0)).intoArray(y, out + Q8_0Codec.QS_OFFSET + j);
         }
@@ -100,14 +104,15 @@ final class LegacyQuantLanes {
         final float d = max / -8;
         final float id = d != 0 ? 1.0f / d : 0.0f;
         LittleEndian.putHalf(y, out + Q4_0Codec.D_OFFSET, d);
+        FloatVector idv = FloatVector.broadcast(F, id);
         for (int j = 0; j < QK / 2; j += L) {
             // MIN(15, (int8_t)(x·id + 8.5f)) for element j (low nibble) and j + 16 (high nibble)
-            IntVector tLo = (IntVector) FloatVector.fromArray(F, x, off + j).mul(id).add(8.5f)
+            IntVector tLo = (IntVector) FloatVector.fromArray(F, x, off + j).mul(idv).add(EIGHT_AND_A_HALF)
                     .convert(VectorOperators.F2I, 0);
-            IntVector tHi = (IntVector) FloatVector.fromArray(F, x, off + QK / 2 + j).mul(id).add(8.5f)
+            IntVector tHi = (IntVector) FloatVector.fromArray(F, x, off + QK / 2 + j).mul(idv).add(EIGHT_AND_A_HALF)
                     .convert(VectorOperators.F2I, 0);
-            ByteVector lo = ((ByteVector) tLo.convertShape(VectorOperators.I2B, B, 0)).min((byte) 15);
-            ByteVector hi = ((ByteVector) tHi.convertShape(VectorOperators.I2B, B, 0)).min((byte) 15);
+            ByteVector lo = ((ByteVector) tLo.convertShape(VectorOperators.I2B, B, 0)).min(FIFTEEN);
+            ByteVector hi = ((ByteVector) tHi.convertShape(VectorOperators.I2B, B, 0)).min(FIFTEEN);
             lo.or(hi.lanewise(VectorOperators.LSHL, 4)).intoArray(y, out + Q4_0Codec.QS_OFFSET + j);
         }
         return true;
