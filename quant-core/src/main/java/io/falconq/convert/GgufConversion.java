@@ -439,11 +439,7 @@ public final class GgufConversion {
             }
         }
         writer.endTensor();
-        if (view.data().isMapped()) {
-            // drop the source pages from this process's resident set, as llama-quantize unmaps each weight after use:
-            // a mapped file read once would otherwise stay resident until the end and scale peak RSS with model size
-            view.data().unload();
-        }
+        release.rest();
     }
 
     /** Encoded rows {@code [.., endRow)}: the first {@code length} bytes of {@code bytes}, a recycled buffer. */
@@ -452,9 +448,11 @@ public final class GgufConversion {
 
     /**
      * Drops a mapped source tensor's pages from the resident set as the conversion passes them, in steps of
-     * {@link #STEP_BYTES}: each page is read once, and keeping them until the tensor is done made the largest tensor
-     * (a 64 MiB embedding in 0.5B) part of peak RSS. Steps rather than every chunk: a {@code madvise} per 64 Ki-element
-     * chunk made a 2.7 s Q8_0 requantize about 0.4 s slower (medians of 5 interleaved runs).
+     * {@link #STEP_BYTES}, and the remainder when the tensor is done (llama-quantize likewise unmaps each weight after
+     * use): each page is read once, and a mapped file read once would otherwise stay resident and scale peak RSS with
+     * the model; released only per tensor, the largest tensor (a 64 MiB embedding in 0.5B) was still part of the peak.
+     * Steps rather than every chunk: a {@code madvise} per 64 Ki-element chunk made a 2.7 s Q8_0 requantize about
+     * 0.4 s slower (medians of 5 interleaved runs).
      */
     private static final class SourceRelease {
         static final long STEP_BYTES = 8L << 20;
@@ -469,11 +467,21 @@ public final class GgufConversion {
 
         /** Rows {@code [0, rows)} are converted and written. */
         void doneUpTo(long rows) {
-            long end = Math.min(rows * rowBytes, data == null ? 0 : data.byteSize());
-            if (data != null && end - released >= STEP_BYTES) {
-                data.asSlice(released, end - released).unload();
-                released = end;
+            if (data != null && rows * rowBytes - released >= STEP_BYTES) {
+                releaseTo(rows * rowBytes);
             }
+        }
+
+        /** The whole tensor is written. */
+        void rest() {
+            if (data != null && released < data.byteSize()) {
+                releaseTo(data.byteSize());
+            }
+        }
+
+        private void releaseTo(long end) {
+            data.asSlice(released, end - released).unload();
+            released = end;
         }
     }
 
