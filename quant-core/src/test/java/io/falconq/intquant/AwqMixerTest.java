@@ -27,13 +27,7 @@ class AwqMixerTest {
         try (HfCheckpoint src = HfCheckpoint.open(shared("models/falcon-h1-tiny"))) {
             FalconH1Config c = FalconH1Config.parse(src.configJson(), "tiny config.json");
             for (int layer = 0; layer < c.numLayers(); layer++) {
-                String p = "model.layers." + layer + ".";
-                AwqMixer.Weights w = new AwqMixer.Weights(f(src, p + "self_attn.q_proj.weight"),
-                        f(src, p + "self_attn.k_proj.weight"), f(src, p + "self_attn.v_proj.weight"),
-                        f(src, p + "self_attn.o_proj.weight"), f(src, p + "mamba.in_proj.weight"),
-                        f(src, p + "mamba.out_proj.weight"), f(src, p + "mamba.conv1d.weight"),
-                        f(src, p + "mamba.conv1d.bias"), f(src, p + "mamba.dt_bias"), f(src, p + "mamba.A_log"),
-                        f(src, p + "mamba.D"), f(src, p + "mamba.norm.weight"));
+                AwqMixer.Weights w = weights(src, layer);
                 float[] x = GoldenNpy.read(golden.resolve("layer" + layer + "_input_layernorm.npy"));
                 float[] mamba = GoldenNpy.read(golden.resolve("layer" + layer + "_mamba_branch.npy"));
                 float[] attn = GoldenNpy.read(golden.resolve("layer" + layer + "_attn_branch.npy"));
@@ -54,7 +48,18 @@ class AwqMixerTest {
         }
     }
 
-    private static float[] f(HfCheckpoint src, String name) {
+    /** Layer {@code layer}'s mixer parameters straight from the checkpoint, in float (shared with AwqNetworkTest). */
+    static AwqMixer.Weights weights(HfCheckpoint src, int layer) {
+        String p = "model.layers." + layer + ".";
+        return new AwqMixer.Weights(f(src, p + "self_attn.q_proj.weight"),
+                f(src, p + "self_attn.k_proj.weight"), f(src, p + "self_attn.v_proj.weight"),
+                f(src, p + "self_attn.o_proj.weight"), f(src, p + "mamba.in_proj.weight"),
+                f(src, p + "mamba.out_proj.weight"), f(src, p + "mamba.conv1d.weight"),
+                f(src, p + "mamba.conv1d.bias"), f(src, p + "mamba.dt_bias"), f(src, p + "mamba.A_log"),
+                f(src, p + "mamba.D"), f(src, p + "mamba.norm.weight"));
+    }
+
+    static float[] f(HfCheckpoint src, String name) {
         return GptqCheckpointWriter.toFloats(src.view(name));
     }
 }

@@ -20,17 +20,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class AwqNetworkTest {
     private static float[] f(HfCheckpoint src, String name) {
-        return GptqCheckpointWriter.toFloats(src.view(name));
+        return AwqMixerTest.f(src, name);
     }
 
     static AwqNetwork.Layer layer(HfCheckpoint src, int layer) {
         String p = "model.layers." + layer + ".";
-        AwqMixer.Weights w = new AwqMixer.Weights(f(src, p + "self_attn.q_proj.weight"),
-                f(src, p + "self_attn.k_proj.weight"), f(src, p + "self_attn.v_proj.weight"),
-                f(src, p + "self_attn.o_proj.weight"), f(src, p + "mamba.in_proj.weight"),
-                f(src, p + "mamba.out_proj.weight"), f(src, p + "mamba.conv1d.weight"),
-                f(src, p + "mamba.conv1d.bias"), f(src, p + "mamba.dt_bias"), f(src, p + "mamba.A_log"),
-                f(src, p + "mamba.D"), f(src, p + "mamba.norm.weight"));
+        AwqMixer.Weights w = AwqMixerTest.weights(src, layer);
         return new AwqNetwork.Layer(f(src, p + "input_layernorm.weight"), w, f(src, p + "pre_ff_layernorm.weight"),
                 f(src, p + "feed_forward.gate_proj.weight"), f(src, p + "feed_forward.up_proj.weight"),
                 f(src, p + "feed_forward.down_proj.weight"));
