@@ -60,6 +60,24 @@ final class LegacyQuantLanes {
         return m.reduceLanes(VectorOperators.MAX);
     }
 
+    /**
+     * Offset in the block of the first element whose |x| has exactly the bits {@code absBits}, which the block must
+     * contain. A lane compare per vector instead of a scalar scan: the scan's exit lands on a random element of each
+     * block, a branch misprediction per block that made Q4_0 ~40 % slower than Q8_0.
+     */
+    private static int firstWithAbsBits(float[] x, int off, int absBits) {
+        IntVector target = IntVector.broadcast(I, absBits);
+        int j = 0;
+        while (true) {
+            IntVector a = FloatVector.fromArray(F, x, off + j).reinterpretAsInts().lanewise(VectorOperators.AND, ABS_BITS);
+            int lane = a.compare(VectorOperators.EQ, target).firstTrue();
+            if (lane < L) {
+                return j + lane;
+            }
+            j += L;
+        }
+    }
+
     static boolean usable() {
         return VectorMode.ENABLED && (L == 8 || L == 16);
     }
@@ -93,14 +111,14 @@ final class LegacyQuantLanes {
     /**
      * Block {@code i} of a Q4_0 row; false when the scalar port must encode it. ggml's {@code max} is the signed
      * value of the first element whose |x| is largest (+0 for an all-zero block): the vector maximum gives |max|,
-     * and {@link AbsMax#signedWithAbsBits} finds the first element with exactly that magnitude.
+     * and {@link #firstWithAbsBits} finds the first element with exactly that magnitude.
      */
     static boolean q4_0Block(float[] x, int off, byte[] y, int out) {
         int amaxBits = absMaxBits(x, off);
         if (amaxBits >= 0x7f800000) {
             return false; // inf or NaN
         }
-        float max = AbsMax.signedWithAbsBits(x, off, amaxBits);
+        float max = amaxBits == 0 ? 0.0f : x[off + firstWithAbsBits(x, off, amaxBits)];
         final float d = max / -8;
         final float id = d != 0 ? 1.0f / d : 0.0f;
         LittleEndian.putHalf(y, out + Q4_0Codec.D_OFFSET, d);
