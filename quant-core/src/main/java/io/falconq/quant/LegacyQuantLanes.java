@@ -62,8 +62,9 @@ final class LegacyQuantLanes {
 
     /**
      * Offset in the block of the first element whose |x| has exactly the bits {@code absBits}, which the block must
-     * contain. A lane compare per vector instead of a scalar scan: the scan's exit lands on a random element of each
-     * block, a branch misprediction per block that made Q4_0 ~40 % slower than Q8_0.
+     * contain. A lane compare per vector instead of a scalar scan, whose exit lands on a random element of each block
+     * (a branch misprediction per block): Q4_0 rows 0.54–1.1 instead of 1.0–1.4 ns/weight in a one-thread scratch
+     * benchmark, interleaved JVMs (BENCHMARKS.md, issue #4).
      */
     private static int firstWithAbsBits(float[] x, int off, int absBits) {
         IntVector target = IntVector.broadcast(I, absBits);
