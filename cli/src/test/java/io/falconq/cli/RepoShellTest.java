@@ -72,6 +72,22 @@ class RepoShellTest {
         assertTrue(r.err().contains("is Java 17; falconq needs JDK 25 or newer"), r.err());
     }
 
+    /** The launcher's compiler directives must parse, or every command would fail to start the JVM. */
+    @Test
+    void launcherCompilerDirectivesParse() throws Exception {
+        Path directives = ROOT.resolve("cli/src/main/jvm/c2-directives.json");
+        assertTrue(Files.readString(ROOT.resolve("falconq")).contains("cli/src/main/jvm/c2-directives.json"),
+                "the launcher no longer names the directives file");
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        Process p = new ProcessBuilder(java, "-XX:+UnlockDiagnosticVMOptions", "-XX:CompilerDirectivesFile=" + directives,
+                "-XX:+CompilerDirectivesPrint", "-version").redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "timed out");
+        assertEquals(0, p.exitValue(), out);
+        assertTrue(out.contains("1 compiler directives added"), out);
+        assertTrue(out.contains("jdk/incubator/vector/*.bOpTemplate"), out);
+    }
+
     private record Result(int code, String err) {
     }
 
