@@ -47,6 +47,25 @@ class TensorNameMapTest {
     }
 
     @Test
+    void everyRoleRoundTripsThroughBothNames() {
+        for (TensorRole r : TensorRole.values()) {
+            for (int layer : r.perLayer() ? new int[]{0, 7, 35, 123456789} : new int[]{-1}) {
+                RoleAt at = new RoleAt(r, layer);
+                assertEquals(at, TensorNameMap.fromHf(at.hfName()).orElseThrow(), at.hfName());
+                assertEquals(at, TensorNameMap.fromGguf(at.ggufName()).orElseThrow(), at.ggufName());
+                assertTrue(TensorNameMap.fromGguf(at.hfName()).isEmpty() || at.hfName().equals(at.ggufName()));
+            }
+            if (r.perLayer()) {
+                assertTrue(TensorNameMap.fromGguf(r.ggufName(0).replace("blk.0.", "blk.1234567890.")).isEmpty(),
+                        "more than 9 digits");
+                assertTrue(TensorNameMap.fromGguf(r.ggufName(0).replace("blk.0.", "blk..")).isEmpty(), "no digits");
+                assertTrue(TensorNameMap.fromGguf(r.ggufName(0) + "x").isEmpty(), "trailing characters");
+                assertTrue(TensorNameMap.fromGguf("x" + r.ggufName(0)).isEmpty(), "leading characters");
+            }
+        }
+    }
+
+    @Test
     void suffixlessNamesAndLayerParsing() {
         assertEquals(new RoleAt(TensorRole.FFN_NORM, 3), TensorNameMap.fromGguf("blk.3.ffn_norm").orElseThrow());
         assertTrue(TensorNameMap.fromGguf("blk.3.ffn_norm.weight").isEmpty(), "llama.cpp asks for ffn_norm without suffix");
