@@ -462,7 +462,7 @@ public final class GgufConversion {
 
         SourceRelease(TensorView view, int rowLength) {
             this.data = view.data().isMapped() ? view.data() : null;
-            this.rowBytes = (long) rowLength * view.type().typeSize(); // F32, F16 or BF16: one element per "block"
+            this.rowBytes = view.type().bytesFor(rowLength);
         }
 
         /** Rows {@code [0, rows)} are converted and written. */

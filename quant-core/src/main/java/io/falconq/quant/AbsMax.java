@@ -20,14 +20,7 @@ final class AbsMax {
      * max = v; }} — or +0 when every element is ±0 (ggml's loop then never updates {@code max}).
      */
     static float signedOf(float[] x, int off, int n) {
-        return signedWithAbsBits(x, off, maxAbsBits(x, off, n));
-    }
-
-    /**
-     * {@link #signedOf} once the block's largest |x| is known as bits (sign cleared): the first element with that
-     * magnitude, or +0 when it is 0.
-     */
-    static float signedWithAbsBits(float[] x, int off, int absBits) {
+        int absBits = maxAbsBits(x, off, n);
         if (absBits == 0) {
             return 0.0f;
         }
