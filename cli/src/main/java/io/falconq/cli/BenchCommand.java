@@ -10,7 +10,7 @@ import io.falconq.formats.io.InvalidInputException;
 import io.falconq.runtime.kernel.KernelMode;
 import io.falconq.runtime.kernel.QuantMatMul;
 import io.falconq.runtime.kernel.QuantizedWeightMatrix;
-import io.falconq.runtime.kernel.WorkerPool;
+import io.falconq.parallel.WorkerPool;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;

@@ -9,7 +9,7 @@ import io.falconq.runtime.kernel.KernelMode;
 import io.falconq.runtime.kernel.MatMul;
 import io.falconq.runtime.kernel.ScanKernel;
 import io.falconq.runtime.kernel.VectorOps;
-import io.falconq.runtime.kernel.WorkerPool;
+import io.falconq.parallel.WorkerPool;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 

@@ -11,7 +11,7 @@ import io.falconq.formats.io.ProgressListener;
 import io.falconq.formats.safetensors.SafetensorsDtype;
 import io.falconq.formats.safetensors.SafetensorsWriter;
 import io.falconq.model.FalconH1Config;
-import io.falconq.runtime.kernel.WorkerPool;
+import io.falconq.parallel.WorkerPool;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;

@@ -1,5 +1,6 @@
 package io.falconq.runtime.kernel;
 
+import io.falconq.parallel.WorkerPool;
 import io.falconq.quant.HalfFloat;
 import io.falconq.quant.QuantType;
 import org.junit.jupiter.api.Test;

@@ -1,4 +1,4 @@
-package io.falconq.runtime.kernel;
+package io.falconq.parallel;
 
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
