@@ -10,7 +10,7 @@ import java.util.TreeMap;
  * one entry per GGUF weight name, every linear of every block, the LM head only when asked
  * ({@code --process-output}), and calls with fewer than {@value #MIN_ROWS} token rows ignored.
  */
-public final class ImportanceCollector implements ActivationObserver {
+public final class ImportanceCollector implements LinearInputObserver {
     /** llama-imatrix ignores matrix products with fewer rows than this ({@code src1->ne[1] < 16}). */
     public static final int MIN_ROWS = 16;
 

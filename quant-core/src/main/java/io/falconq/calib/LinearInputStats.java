@@ -17,7 +17,7 @@ import java.util.Map;
  * {@value #MIXER_SAMPLE_SEQUENCES} whole sequences of the mixer input ({@link SequenceSample}), i.e.
  * 4096 · hidden + 8 · ctx · hidden floats per layer (32 MB per layer at hidden 1024, ctx 512).
  */
-public final class LinearInputStats implements ActivationObserver {
+public final class LinearInputStats implements LinearInputObserver {
     private final boolean hessians;
     private final AwqSamples awqSamples;
     private final Map<Key, ImportanceStats> stats = new HashMap<>();

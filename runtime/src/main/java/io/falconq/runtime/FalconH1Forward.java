@@ -151,14 +151,15 @@ public final class FalconH1Forward implements AutoCloseable {
     }
 
     /**
-     * Runs {@code ids[off .. off+n)} at positions {@code state.position() ..} and advances the state.
+     * Runs {@code ids[off .. off+n)} at positions {@code state.position() ..} and advances the state: the
+     * embeddings, every layer ({@link #runLayer}) and the head ({@link #head}).
      *
      * @param logitsFrom first row (0-based within the n tokens) whose logits are computed; rows before it skip the
      *                   final norm and lm_head (llama.cpp's protocol scores only the second half of a chunk)
-     * @param observer   receives intermediate activations, or null
+     * @param taps       receives intermediate activations, or null
      * @return logits {@code ((n − logitsFrom) × V)}, row-major, in a buffer that the next call overwrites
      */
-    public float[] forward(InferenceState state, int[] ids, int off, int n, int logitsFrom, ActivationObserver observer) {
+    public float[] forward(InferenceState state, int[] ids, int off, int n, int logitsFrom, TapListener taps) {
         if (n < 1) {
             throw new IllegalArgumentException("no tokens");
         }
@@ -171,50 +172,136 @@ public final class FalconH1Forward implements AutoCloseable {
                     + state.capacity());
         }
         ensureRows(n, n - logitsFrom);
-        rope.prepare(pos0 + n);
+        embed(ids, off, n, h, taps);
+        for (int layer = 0; layer < c.numLayers(); layer++) {
+            runLayer(layer, w.layers().get(layer), state.layer(layer), pos0, h, n, LayerPart.INPUT_NORM,
+                    LayerPart.MLP_OUTPUT, taps);
+        }
+        state.advance(n);
+        return head(h, n, logitsFrom, taps);
+    }
 
-        // h = embed_tokens(ids) * embedding_multiplier                               (FalconH1Model.forward)
+    /** {@code residual[0 .. n·H) = embed_tokens(ids) · embedding_multiplier}                  (FalconH1Model.forward) */
+    public void embed(int[] ids, int off, int n, float[] residual, TapListener taps) {
         for (int t = 0; t < n; t++) {
             int id = ids[off + t];
             if (id < 0 || id >= vocab) {
                 throw new InvalidInputException("token id " + id + " outside the vocabulary [0, " + vocab + ")");
             }
-            w.embeddings().decodeRow(id, h, t * hidden);
+            w.embeddings().decodeRow(id, residual, t * hidden);
         }
-        scaleIfNeeded(h, n * hidden, m.embedding());
-        emit(observer, "embeddings", h, n, hidden);
+        scaleIfNeeded(residual, n * hidden, m.embedding());
+        emit(taps, Tap.EMBEDDINGS, -1, residual, n, hidden);
+    }
 
-        for (int layer = 0; layer < c.numLayers(); layer++) {
-            LayerWeights lw = w.layers().get(layer);
-            String prefix = "layer" + layer + ".";
-            // h_norm = input_layernorm(x): one norm feeds both branches                    (DecoderLayer.forward)
-            rmsNormRows(h, normed, n, lw.inputNorm());
-            emit(observer, prefix + "input_layernorm", normed, n, hidden);
-            mamba(layer, lw, state, n, observer, prefix);
-            attention(layer, lw, state, pos0, n, observer, prefix);
-            // x = x + (m + a)
-            forRows(n, (t0, t1, worker) -> {
-                for (int i = t0 * hidden; i < t1 * hidden; i++) {
-                    h[i] = h[i] + (mambaOut[i] + attnOut[i]);
+    /**
+     * Runs parts {@code from … to} of decoder layer {@code layer} with the weights {@code lw} (the model's own, or
+     * any others of the same shapes) over n tokens at positions {@code pos0 ..} of the sequence whose layer state is
+     * {@code st}, updating {@code residual} (n × H, row-major) in place where a part adds to it. A range that starts
+     * after {@link LayerPart#INPUT_NORM} reads {@link LayerPart#inputs() from.inputs()} from this forward's buffers,
+     * as the previous part left them or as {@link #load} put them. The state advances nothing: the caller owns the
+     * position ({@link #forward} advances it after the last layer).
+     */
+    public void runLayer(int layer, LayerWeights lw, LayerState st, int pos0, float[] residual, int n, LayerPart from,
+                         LayerPart to, TapListener taps) {
+        if (from.compareTo(to) > 0) {
+            throw new IllegalArgumentException(from + " comes after " + to);
+        }
+        if (pos0 + n > st.capacity()) {
+            throw new IllegalArgumentException("sequence of " + (pos0 + n) + " tokens exceeds the state capacity "
+                    + st.capacity());
+        }
+        ensureRows(n, 0);
+        for (LayerPart part : LayerPart.values()) {
+            if (part.compareTo(from) < 0 || part.compareTo(to) > 0) {
+                continue;
+            }
+            switch (part) {
+                // h_norm = input_layernorm(x): one norm feeds both branches                    (DecoderLayer.forward)
+                case INPUT_NORM -> {
+                    rmsNormRows(residual, normed, n, lw.inputNorm());
+                    emit(taps, Tap.INPUT_NORM, layer, normed, n, hidden);
                 }
-            });
-            emit(observer, prefix + "post_mixer_residual", h, n, hidden);
-            mlp(lw, n, observer, prefix);
-            emit(observer, prefix + "mlp_out", mlpOut, n, hidden);
-            forRows(n, (t0, t1, worker) -> VectorOps.addInPlace(h, t0 * hidden, mlpOut, t0 * hidden, (t1 - t0) * hidden));
-            emit(observer, prefix + "output", h, n, hidden);
+                case MIXER -> {
+                    rope.prepare(pos0 + n);
+                    mamba(layer, lw, st, n, taps);
+                    attention(layer, lw, st, pos0, n, taps);
+                }
+                // x = x + (m + a)
+                case MIXER_OUTPUT -> {
+                    mixerOutput(layer, lw, n, taps);
+                    forRows(n, (t0, t1, worker) -> {
+                        for (int i = t0 * hidden; i < t1 * hidden; i++) {
+                            residual[i] = residual[i] + (mambaOut[i] + attnOut[i]);
+                        }
+                    });
+                    emit(taps, Tap.POST_MIXER_RESIDUAL, layer, residual, n, hidden);
+                }
+                case FF_NORM -> {
+                    rmsNormRows(residual, normed, n, lw.preFfNorm());
+                    emit(taps, Tap.PRE_FF_NORM, layer, normed, n, hidden); // gate/up input, for calibration
+                }
+                case MLP_HIDDEN -> mlpHidden(layer, lw, n, taps);
+                case MLP_OUTPUT -> {
+                    mlpOutput(lw, n);
+                    emit(taps, Tap.MLP_OUT, layer, mlpOut, n, hidden);
+                    forRows(n, (t0, t1, worker) -> VectorOps.addInPlace(residual, t0 * hidden, mlpOut, t0 * hidden,
+                            (t1 - t0) * hidden));
+                    emit(taps, Tap.LAYER_OUTPUT, layer, residual, n, hidden);
+                }
+            }
         }
-        state.advance(n);
+    }
 
-        // logits = lm_head(final_layernorm(h)) * lm_head_multiplier                   (FalconH1ForCausalLM.forward)
-        int first = observer != null ? 0 : logitsFrom;
+    /**
+     * Puts n rows of a part's input into this forward's buffer for {@code tap}, for a {@link #runLayer} range that
+     * starts at a part reading it ({@link LayerPart#inputs()}).
+     */
+    public void load(Tap tap, float[] src, int srcOff, int n) {
+        ensureRows(n, 0);
+        int width = width(tap);
+        float[] dst = switch (tap) {
+            case INPUT_NORM, PRE_FF_NORM -> normed;
+            case ATTN_HEADS -> attn;
+            case MAMBA_Y_GATED -> y;
+            case MLP_ACT -> gate;
+            default -> throw new IllegalArgumentException(tap + " is no part's input");
+        };
+        System.arraycopy(src, srcOff, dst, 0, n * width);
+    }
+
+    /** Floats per token row at {@code tap}. */
+    public int width(Tap tap) {
+        return switch (tap) {
+            case EMBEDDINGS, INPUT_NORM, MAMBA_BRANCH, ATTN_BRANCH, POST_MIXER_RESIDUAL, PRE_FF_NORM, MLP_OUT,
+                 LAYER_OUTPUT, FINAL_NORM -> hidden;
+            case MAMBA_ZXBCDT -> inProj;
+            case MAMBA_XBC_CONV_SILU -> convDim;
+            case MAMBA_DT_SOFTPLUS -> ssmHeads;
+            case MAMBA_Y_SSM_PLUS_D, MAMBA_Y_GATED -> di;
+            case ATTN_HEADS -> qSize;
+            case MLP_ACT -> ffn;
+            case LOGITS -> vocab;
+        };
+    }
+
+    /**
+     * {@code logits = lm_head(final_layernorm(h)) · lm_head_multiplier} for rows {@code logitsFrom ..} of the n rows
+     * of {@code residual}                                                         (FalconH1ForCausalLM.forward)
+     *
+     * @return logits {@code ((n − logitsFrom) × V)} in a buffer that the next call overwrites
+     */
+    public float[] head(float[] residual, int n, int logitsFrom, TapListener taps) {
+        ensureRows(n, n - logitsFrom);
+        // with taps the final norm of every row is reported (the LM head's input, for calibration)
+        int first = taps != null ? 0 : logitsFrom;
         int rows = n - first;
         forRows(rows, (t0, t1, worker) -> {
             for (int t = t0; t < t1; t++) {
-                VectorOps.rmsNorm(h, (first + t) * hidden, hidden, w.finalNorm(), 0, eps, normed, t * hidden);
+                VectorOps.rmsNorm(residual, (first + t) * hidden, hidden, w.finalNorm(), 0, eps, normed, t * hidden);
             }
         });
-        emit(observer, "final_layernorm", normed, rows, hidden);
+        emit(taps, Tap.FINAL_NORM, -1, normed, rows, hidden);
         if (first != logitsFrom) {
             System.arraycopy(normed, (logitsFrom - first) * hidden, normed, 0, (n - logitsFrom) * hidden);
         }
@@ -223,15 +310,15 @@ public final class FalconH1Forward implements AutoCloseable {
             mm.multiply(normed, logitRows, w.lmHead(), logits);
             scaleIfNeeded(logits, logitRows * vocab, m.lmHead());
         }
-        if (observer != null && logitsFrom == 0) {
-            emit(observer, "logits", logits, logitRows, vocab);
+        if (taps != null && logitsFrom == 0) {
+            emit(taps, Tap.LOGITS, -1, logits, logitRows, vocab);
         }
         return logits;
     }
 
     // ---- Mamba2 branch (FalconH1Mixer.forward) --------------------------------------------------------------
 
-    private void mamba(int layer, LayerWeights lw, InferenceState state, int n, ActivationObserver observer, String prefix) {
+    private void mamba(int layer, LayerWeights lw, LayerState st, int n, TapListener taps) {
         // zxbcdt = in_proj(u * ssm_in_multiplier) * mup_vector
         float[] in = inputTimes(normed, n, m.ssmIn());
         mm.multiply(in, n, lw.ssmIn(), zxbcdt);
@@ -250,13 +337,13 @@ public final class FalconH1Forward implements AutoCloseable {
                 }
             }
         });
-        emit(observer, prefix + "mamba.zxbcdt", zxbcdt, n, inProj);
+        emit(taps, Tap.MAMBA_ZXBCDT, layer, zxbcdt, n, inProj);
 
         // xBC = silu(conv1d(xBC) + bias), causal, with the previous K−1 inputs from the state
-        float[] convState = state.convState[layer];
+        float[] convState = st.convState;
         forRows(n, (t0, t1, worker) -> causalConv(lw, convState, t0, t1));
         updateConvState(convState, n);
-        emit(observer, prefix + "mamba.xBC_conv_silu", xbc, n, convDim);
+        emit(taps, Tap.MAMBA_XBC_CONV_SILU, layer, xbc, n, convDim);
 
         // dt = softplus(dt + dt_bias)
         float[] dtBias = lw.dtBias();
@@ -266,10 +353,10 @@ public final class FalconH1Forward implements AutoCloseable {
                 dt[t * ssmHeads + hh] = VectorOps.softplus(zxbcdt[base + hh] + dtBias[hh]);
             }
         }
-        emit(observer, prefix + "mamba.dt_softplus", dt, n, ssmHeads);
+        emit(taps, Tap.MAMBA_DT_SOFTPLUS, layer, dt, n, ssmHeads);
 
         // y = ssd_sequential(x, dt, A, B, C) + D * x, one task per head (head h uses group h / (Hs/G))
-        float[] ssm = state.ssmState[layer];
+        float[] ssm = st.ssmState;
         int headsPerGroup = c.ssmHeadsPerGroup();
         float[] a = lw.a();
         float[] d = lw.d();
@@ -279,16 +366,22 @@ public final class FalconH1Forward implements AutoCloseable {
                     dt, ssmHeads, head, a[head], d[head], ssm, head * stateSize * ssmHeadDim, ssmHeadDim, stateSize,
                     y, di, head * ssmHeadDim);
         });
-        emit(observer, prefix + "mamba.y_ssm_plus_D", y, n, di);
+        emit(taps, Tap.MAMBA_Y_SSM_PLUS_D, layer, y, n, di);
 
         // y = norm(y, gate) (FalconH1RMSNormGated) or y * silu(gate)
         forRows(n, (t0, t1, worker) -> gatedNorm(lw, t0, t1));
-        emit(observer, prefix + "mamba.y_gated", y, n, di);
+        emit(taps, Tap.MAMBA_Y_GATED, layer, y, n, di);
+    }
 
+    private void mixerOutput(int layer, LayerWeights lw, int n, TapListener taps) {
         // m = out_proj(y) * ssm_out_multiplier
         mm.multiply(y, n, lw.ssmOut(), mambaOut);
         scaleIfNeeded(mambaOut, n * hidden, m.ssmOut());
-        emit(observer, prefix + "mamba_branch", mambaOut, n, hidden);
+        emit(taps, Tap.MAMBA_BRANCH, layer, mambaOut, n, hidden);
+        // a = o_proj(attn) * attention_out_multiplier
+        mm.multiply(attn, n, lw.o(), attnOut);
+        scaleIfNeeded(attnOut, n * hidden, m.attentionOut());
+        emit(taps, Tap.ATTN_BRANCH, layer, attnOut, n, hidden);
     }
 
     /** out[t, c] = silu(bias[c] + Σ_k w[k, c] · in[t − K + 1 + k, c]), inputs before the window from the state. */
@@ -366,8 +459,7 @@ public final class FalconH1Forward implements AutoCloseable {
 
     // ---- attention branch (FalconH1Attention.forward) -------------------------------------------------------
 
-    private void attention(int layer, LayerWeights lw, InferenceState state, int pos0, int n,
-                           ActivationObserver observer, String prefix) {
+    private void attention(int layer, LayerWeights lw, LayerState st, int pos0, int n, TapListener taps) {
         float[] in = inputTimes(normed, n, m.attentionIn());
         mm.multiply(in, n, lw.q(), q);
         mm.multiply(in, n, lw.k(), k);
@@ -381,9 +473,9 @@ public final class FalconH1Forward implements AutoCloseable {
                 rope.apply(k, t * kvSize, nkv, pos0 + t);
             }
         });
-        float[] keysT = state.keysT[layer];
-        float[] values = state.values[layer];
-        int ks = state.keyStride;
+        float[] keysT = st.keysT;
+        float[] values = st.values;
+        int ks = st.keyStride;
         for (int t = 0; t < n; t++) {
             int pos = pos0 + t;
             for (int g = 0; g < nkv; g++) {
@@ -410,23 +502,21 @@ public final class FalconH1Forward implements AutoCloseable {
             AttentionKernel.attend(q, qSize, head * headDim, t0, t1, pos0, keysT, g * headDim * ks, ks, values,
                     kvSize, g * headDim, headDim, attentionScale, attn, qSize, head * headDim, sc);
         });
-        emit(observer, prefix + "attn_heads", attn, n, qSize);
-        mm.multiply(attn, n, lw.o(), attnOut);
-        scaleIfNeeded(attnOut, n * hidden, m.attentionOut());
-        emit(observer, prefix + "attn_branch", attnOut, n, hidden);
+        emit(taps, Tap.ATTN_HEADS, layer, attn, n, qSize);
     }
 
     // ---- MLP (FalconH1MLP.forward) -------------------------------------------------------------------------
 
-    private void mlp(LayerWeights lw, int n, ActivationObserver observer, String prefix) {
-        rmsNormRows(h, normed, n, lw.preFfNorm());
-        emit(observer, prefix + "pre_ff_layernorm", normed, n, hidden); // gate/up input, for calibration
+    private void mlpHidden(int layer, LayerWeights lw, int n, TapListener taps) {
         mm.multiply(normed, n, lw.gate(), gate);
         mm.multiply(normed, n, lw.up(), up);
         float gm = m.mlpGate();
         // y = up(x) * silu(gate(x) * gate_multiplier)
         forRows(n, (t0, t1, worker) -> Exp.swiglu(gate, up, t0 * ffn, (t1 - t0) * ffn, gm));
-        emit(observer, prefix + "mlp_act", gate, n, ffn);
+        emit(taps, Tap.MLP_ACT, layer, gate, n, ffn);
+    }
+
+    private void mlpOutput(LayerWeights lw, int n) {
         // down(y) * down_multiplier
         mm.multiply(gate, n, lw.down(), mlpOut);
         scaleIfNeeded(mlpOut, n * hidden, m.mlpDown());
@@ -467,9 +557,9 @@ public final class FalconH1Forward implements AutoCloseable {
         }
     }
 
-    private static void emit(ActivationObserver observer, String name, float[] data, int rows, int cols) {
-        if (observer != null) {
-            observer.onActivation(name, data, rows, cols);
+    private static void emit(TapListener taps, Tap tap, int layer, float[] data, int rows, int cols) {
+        if (taps != null) {
+            taps.onTap(tap, layer, data, rows, cols);
         }
     }
 

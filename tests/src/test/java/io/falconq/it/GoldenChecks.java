@@ -96,9 +96,9 @@ final class GoldenChecks {
         Map<String, float[]> captured = new HashMap<>();
         Map<String, int[]> shapes = new HashMap<>();
         InferenceState st = f.newState(ids.length);
-        f.forward(st, ids, 0, ids.length, 0, (name, data, rows, cols) -> {
-            captured.put(name, java.util.Arrays.copyOf(data, rows * cols));
-            shapes.put(name, new int[] {rows, cols});
+        f.forward(st, ids, 0, ids.length, 0, (tap, layer, data, rows, cols) -> {
+            captured.put(tap.referenceName(layer), java.util.Arrays.copyOf(data, rows * cols));
+            shapes.put(tap.referenceName(layer), new int[] {rows, cols});
         });
         List<TensorError> errors = new ArrayList<>();
         for (GoldenData.HiddenState hs : GoldenData.hiddenStates()) {

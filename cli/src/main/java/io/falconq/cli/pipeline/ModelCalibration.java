@@ -1,6 +1,6 @@
 package io.falconq.cli.pipeline;
 
-import io.falconq.calib.ActivationObserver;
+import io.falconq.calib.LinearInputObserver;
 import io.falconq.calib.ImportanceCollector;
 import io.falconq.calib.LinearInputStats;
 import io.falconq.formats.io.InvalidInputException;
@@ -18,7 +18,7 @@ import java.nio.file.Path;
  * that were already done never ask, so a resumed run that needs nothing does not calibrate at all.
  *
  * <p>The pass is {@code falconq calibrate}'s: {@link CalibrationRunner} with the model's tokenizer, BOS written at
- * every chunk start when the tokenizer adds one. {@link ActivationObserver#both} feeds the two collectors the same
+ * every chunk start when the tokenizer adds one. {@link LinearInputObserver#both} feeds the two collectors the same
  * activations they would see alone.
  */
 public final class ModelCalibration {
@@ -68,7 +68,7 @@ public final class ModelCalibration {
                 bos = tokenizer.addsBos() && tokenizer.bosId().isPresent() ? tokenizer.bosId().getAsInt() : -1;
             }
             CalibrationRunner.Summary summary = CalibrationRunner.run(loaded, settings.threads(), ids, bos,
-                    settings.calibCtx(), settings.calibChunks(), ActivationObserver.both(imatrix, linearInputs), progress);
+                    settings.calibCtx(), settings.calibChunks(), LinearInputObserver.both(imatrix, linearInputs), progress);
             return new Statistics(imatrix, linearInputs, summary);
         }
     }

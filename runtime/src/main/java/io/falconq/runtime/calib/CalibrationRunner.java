@@ -1,7 +1,6 @@
 package io.falconq.runtime.calib;
 
-import io.falconq.calib.ActivationObserver;
-import io.falconq.calib.LinearInputRouter;
+import io.falconq.calib.LinearInputObserver;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.io.ProgressListener;
 import io.falconq.runtime.FalconH1Forward;
@@ -10,7 +9,7 @@ import io.falconq.runtime.InferenceState;
 
 /**
  * Runs calibration text through the model the way {@code llama-imatrix} does ({@code compute_imatrix},
- * tools/imatrix/imatrix.cpp), reporting every linear layer's input to an {@link ActivationObserver}:
+ * tools/imatrix/imatrix.cpp), reporting every linear layer's input to an {@link LinearInputObserver}:
  * <ul>
  *   <li>the ids are [BOS] + encode(text) when the tokenizer adds BOS ({@code common_tokenize(…, true, …)});</li>
  *   <li>they are cut into {@code ids.length / ctx} whole chunks of {@code ctx} tokens (the tail is dropped), at most
@@ -43,7 +42,7 @@ public final class CalibrationRunner {
      * @param maxChunks at most this many chunks (≤ 0: all)
      */
     public static Summary run(FalconH1Model model, int threads, int[] ids, int bosId, int ctx, int maxChunks,
-                              ActivationObserver observer, ProgressListener progress) {
+                              LinearInputObserver observer, ProgressListener progress) {
         if (ctx < 1) {
             throw new IllegalArgumentException("context must be at least 1 token, found " + ctx);
         }
@@ -63,7 +62,7 @@ public final class CalibrationRunner {
                 InferenceState state = fwd.newState(ctx);
                 // logitsFrom = ctx: no logits are needed; the observer still sees the final norm of every row
                 fwd.forward(state, window, 0, ctx, ctx,
-                        (name, x, rows, cols) -> LinearInputRouter.route(name, x, rows, cols, observer));
+                        new LinearInputTaps(observer));
                 double s = (System.nanoTime() - start) / 1e9;
                 long done = (long) (c + 1) * ctx;
                 progress.onStep(c + 1, chunks, String.format("chunk %d/%d  %.0f tokens/s", c + 1, chunks, done / s));

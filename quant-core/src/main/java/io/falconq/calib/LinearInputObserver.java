@@ -16,7 +16,7 @@ package io.falconq.calib;
  * call from one thread at a time (the runtime calls it sequentially in layer order).
  */
 @FunctionalInterface
-public interface ActivationObserver {
+public interface LinearInputObserver {
     /**
      * @param layer decoder layer index, or -1 for {@link LinearRole#OUTPUT}
      * @param role  which linear
@@ -35,8 +35,8 @@ public interface ActivationObserver {
     }
 
     /** Calls each observer in turn. */
-    static ActivationObserver both(ActivationObserver a, ActivationObserver b) {
-        return new ActivationObserver() {
+    static LinearInputObserver both(LinearInputObserver a, LinearInputObserver b) {
+        return new LinearInputObserver() {
             @Override
             public void onLinearInput(int layer, LinearRole role, float[] x, int rows, int cols) {
                 a.onLinearInput(layer, role, x, rows, cols);
