@@ -1,5 +1,6 @@
 package io.falconq.runtime;
 
+import io.falconq.calib.LinearRole;
 import io.falconq.runtime.kernel.WeightMatrix;
 
 /**
@@ -38,4 +39,41 @@ public record LayerWeights(
         WeightMatrix ssmOut,
         float[] preFfNorm,
         WeightMatrix gate, WeightMatrix up, WeightMatrix down) {
+
+    /** The linear of {@code role} (a per-layer role). */
+    public WeightMatrix linear(LinearRole role) {
+        return switch (role) {
+            case ATTN_Q -> q;
+            case ATTN_K -> k;
+            case ATTN_V -> v;
+            case ATTN_OUTPUT -> o;
+            case SSM_IN -> ssmIn;
+            case SSM_OUT -> ssmOut;
+            case FFN_GATE -> gate;
+            case FFN_UP -> up;
+            case FFN_DOWN -> down;
+            case OUTPUT -> throw new IllegalArgumentException("the LM head is not a layer weight");
+        };
+    }
+
+    /** These weights with the linear of {@code role} replaced (same shape). */
+    public LayerWeights with(LinearRole role, WeightMatrix m) {
+        WeightMatrix old = linear(role);
+        if (old.rows() != m.rows() || old.cols() != m.cols()) {
+            throw new IllegalArgumentException(role + ": [" + m.rows() + ", " + m.cols() + "] replaces ["
+                    + old.rows() + ", " + old.cols() + "]");
+        }
+        return new LayerWeights(inputNorm, role == LinearRole.ATTN_Q ? m : q, role == LinearRole.ATTN_K ? m : k,
+                role == LinearRole.ATTN_V ? m : v, role == LinearRole.ATTN_OUTPUT ? m : o,
+                role == LinearRole.SSM_IN ? m : ssmIn, convWeight, convBias, dtBias, a, d, ssmNorm,
+                role == LinearRole.SSM_OUT ? m : ssmOut, preFfNorm, role == LinearRole.FFN_GATE ? m : gate,
+                role == LinearRole.FFN_UP ? m : up, role == LinearRole.FFN_DOWN ? m : down);
+    }
+
+    /** These weights with other norm gains (null keeps one): what AWQ's folded scales change. */
+    public LayerWeights withNorms(float[] newInputNorm, float[] newSsmNorm, float[] newPreFfNorm) {
+        return new LayerWeights(newInputNorm != null ? newInputNorm : inputNorm, q, k, v, o, ssmIn, convWeight,
+                convBias, dtBias, a, d, newSsmNorm != null ? newSsmNorm : ssmNorm, ssmOut,
+                newPreFfNorm != null ? newPreFfNorm : preFfNorm, gate, up, down);
+    }
 }

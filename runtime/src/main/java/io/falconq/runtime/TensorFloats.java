@@ -8,7 +8,7 @@ import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /** Decodes small float tensors (norms, conv kernels, SSM parameters) to float32 arrays, checking their shape. */
-final class TensorFloats {
+public final class TensorFloats {
     private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
@@ -44,7 +44,8 @@ final class TensorFloats {
         }
     }
 
-    static float[] decode(TensorView v) {
+    /** The tensor's values as float32 (F32, F16 or BF16 storage), NaN/Inf refused. */
+    public static float[] decode(TensorView v) {
         int n = Math.toIntExact(v.elementCount());
         float[] out = new float[n];
         switch (v.type()) {

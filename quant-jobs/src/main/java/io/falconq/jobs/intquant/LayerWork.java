@@ -1,0 +1,210 @@
+package io.falconq.jobs.intquant;
+
+import io.falconq.calib.LinearRole;
+import io.falconq.formats.hf.HfCheckpoint;
+import io.falconq.intquant.IntQuantScheme;
+import io.falconq.intquant.QuantizedLinear;
+import io.falconq.model.FalconH1Config;
+import io.falconq.model.TensorRole;
+import io.falconq.parallel.WorkerPool;
+import io.falconq.runtime.FalconH1Forward;
+import io.falconq.runtime.LayerPart;
+import io.falconq.runtime.LayerState;
+import io.falconq.runtime.LayerWeights;
+import io.falconq.runtime.Tap;
+import io.falconq.runtime.TapListener;
+import io.falconq.runtime.TensorFloats;
+import io.falconq.runtime.kernel.DenseWeightMatrix;
+
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One decoder layer while the job quantizes it: what a method reads (the calibration sequences entering the layer,
+ * through the already-quantized earlier layers; the layer's float weights), what it may change (working float
+ * copies of the linears and of the norm gains, for AWQ's scales) and what it produces (the quantized linears). The
+ * layer is run through the runtime's own forward pass ({@link FalconH1Forward#runLayer}) part by part over every
+ * sequence, with the weights quantized so far ({@link #weights()}).
+ */
+public final class LayerWork {
+    private final int layer;
+    private final FalconH1Config config;
+    private final HfCheckpoint checkpoint;
+    private final FalconH1Forward forward;
+    private final LayerState state;
+    private final IntQuantScheme scheme;
+    private final SequenceStore input;
+    private final SequenceStore output;
+    private final SequenceStore stage;
+    private final int sequences;
+    private final int tokens;
+    private LayerWeights weights;
+    private final Map<LinearRole, float[]> linears = new EnumMap<>(LinearRole.class);
+    private final Map<LinearRole, QuantizedLinear> quantized = new EnumMap<>(LinearRole.class);
+    private final Map<TensorRole, float[]> norms = new EnumMap<>(TensorRole.class);
+    private final Map<TensorRole, float[]> replacedNorms = new LinkedHashMap<>();
+
+    LayerWork(int layer, FalconH1Config config, HfCheckpoint checkpoint, FalconH1Forward forward, LayerState state,
+              IntQuantScheme scheme, LayerWeights weights, SequenceStore input, SequenceStore output,
+              SequenceStore stage, int sequences, int tokens) {
+        this.layer = layer;
+        this.config = config;
+        this.checkpoint = checkpoint;
+        this.forward = forward;
+        this.state = state;
+        this.scheme = scheme;
+        this.weights = weights;
+        this.input = input;
+        this.output = output;
+        this.stage = stage;
+        this.sequences = sequences;
+        this.tokens = tokens;
+    }
+
+    public int layer() {
+        return layer;
+    }
+
+    public FalconH1Config config() {
+        return config;
+    }
+
+    public IntQuantScheme scheme() {
+        return scheme;
+    }
+
+    public FalconH1Forward forward() {
+        return forward;
+    }
+
+    public WorkerPool pool() {
+        return forward.pool();
+    }
+
+    /** Calibration sequences and tokens per sequence. */
+    public int sequences() {
+        return sequences;
+    }
+
+    public int tokens() {
+        return tokens;
+    }
+
+    /** The weights the layer runs with now: the model's, with every linear quantized so far replaced. */
+    public LayerWeights weights() {
+        return weights;
+    }
+
+    /** Residual stream entering this layer for sequence {@code seq} ({@code tokens × hidden}) into {@code dst}. */
+    public void readInput(int seq, float[] dst) {
+        input.read(seq, dst);
+    }
+
+    /** A fresh per-sequence state of this layer (attention cache, conv and SSM state), for runs of one sequence. */
+    public LayerState freshState() {
+        state.reset();
+        return state;
+    }
+
+    /** The working float copy of a linear's weight, {@code (out, in)} as stored in the checkpoint; mutable. */
+    public float[] linear(LinearRole role) {
+        return linears.computeIfAbsent(role, r -> TensorFloats.decode(checkpoint.view(r.hfModulePath(layer) + ".weight")));
+    }
+
+    /** The working float copy of a norm gain (input_layernorm, pre_ff_layernorm or mamba.norm); mutable. */
+    public float[] norm(TensorRole role) {
+        return norms.computeIfAbsent(role, r -> TensorFloats.decode(checkpoint.view(r.hfName(layer))));
+    }
+
+    /**
+     * Records a changed norm gain: the value is rounded to the checkpoint's stored dtype (that is what the written
+     * folder will hold) and the rounded values are returned, for the caller to compensate in the consumers.
+     */
+    public float[] replaceNorm(TensorRole role, float[] gain) {
+        float[] stored = StoredDtype.roundLike(checkpoint.view(role.hfName(layer)), gain);
+        replacedNorms.put(role, stored);
+        norms.put(role, stored);
+        weights = weights.withNorms(role == TensorRole.ATTN_NORM ? stored : null,
+                role == TensorRole.SSM_NORM ? stored : null, role == TensorRole.FFN_NORM ? stored : null);
+        return stored;
+    }
+
+    Map<TensorRole, float[]> replacedNorms() {
+        return replacedNorms;
+    }
+
+    /** Stores a linear's quantized form and runs the layer with its dequantized weight from now on. */
+    public void setQuantized(LinearRole role, QuantizedLinear q) {
+        quantized.put(role, q);
+        linears.remove(role);
+        weights = weights.with(role, DenseWeightMatrix.ofFloats(role.hfModulePath(layer), q.out(), q.in(),
+                q.dequantize()));
+    }
+
+    Map<LinearRole, QuantizedLinear> quantized() {
+        return quantized;
+    }
+
+    /**
+     * Runs parts {@code from … to} over every sequence with {@link #weights()}: each sequence's residual comes from
+     * the layer input (or from the layer output when {@code from} is past the mixer, i.e. the residual after the
+     * mixer that an earlier range wrote there), the range's {@link LayerPart#inputs()} come from the stage store,
+     * the activations in {@code keep} go to the stage store, and the residual after the range goes to the layer
+     * output when the range adds to it.
+     */
+    public void runAll(LayerPart from, LayerPart to, List<Tap> keep, TapListener taps) {
+        int hidden = config.hiddenSize();
+        float[] residual = new float[tokens * hidden];
+        float[] staged = new float[tokens * stage.width()];
+        boolean afterMixer = from.compareTo(LayerPart.MIXER_OUTPUT) > 0;
+        boolean writesResidual = adds(from, to, LayerPart.MIXER_OUTPUT) || adds(from, to, LayerPart.MLP_OUTPUT);
+        for (int s = 0; s < sequences; s++) {
+            (afterMixer ? output : input).read(s, residual);
+            if (!from.inputs().isEmpty()) {
+                stage.read(s, staged);
+                int off = 0;
+                for (Tap t : from.inputs()) {
+                    forward.load(t, staged, off, tokens);
+                    off += tokens * forward.width(t);
+                }
+            }
+            StagingTaps staging = keep.isEmpty() ? null : new StagingTaps(keep, staged, tokens, forward);
+            TapListener all = staging == null ? taps : (tap, l, data, rows, cols) -> {
+                staging.onTap(tap, l, data, rows, cols);
+                if (taps != null) {
+                    taps.onTap(tap, l, data, rows, cols);
+                }
+            };
+            forward.runLayer(layer, weights, from == LayerPart.INPUT_NORM || from == LayerPart.MIXER ? freshState()
+                    : state, 0, residual, tokens, from, to, all);
+            if (staging != null) {
+                stage.write(s, staged);
+            }
+            if (writesResidual) {
+                output.write(s, residual);
+            }
+        }
+    }
+
+    private static boolean adds(LayerPart from, LayerPart to, LayerPart part) {
+        return from.compareTo(part) <= 0 && to.compareTo(part) >= 0;
+    }
+
+    /** Copies the listed taps of one sequence into the stage buffer, one after the other in list order. */
+    private record StagingTaps(List<Tap> keep, float[] staged, int tokens, FalconH1Forward forward)
+            implements TapListener {
+        @Override
+        public void onTap(Tap tap, int layer, float[] data, int rows, int cols) {
+            int off = 0;
+            for (Tap t : keep) {
+                if (t == tap) {
+                    System.arraycopy(data, 0, staged, off, rows * cols);
+                    return;
+                }
+                off += tokens * forward.width(t);
+            }
+        }
+    }
+}
