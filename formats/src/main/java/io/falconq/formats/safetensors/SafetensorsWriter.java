@@ -86,6 +86,15 @@ public final class SafetensorsWriter implements AutoCloseable {
      *                 (an empty map writes {@code "__metadata__":{}})
      */
     public static SafetensorsWriter begin(Path out, Map<String, String> metadata, List<PlannedTensor> tensors, boolean force) {
+        return begin(out, metadata, tensors, force, null);
+    }
+
+    /**
+     * Like {@link #begin(Path, Map, List, boolean)}, but the tensor data will be supplied in {@code writeOrder} (all
+     * names, each once) instead of file order; each tensor is written at its place, so the bytes are the same.
+     */
+    public static SafetensorsWriter begin(Path out, Map<String, String> metadata, List<PlannedTensor> tensors, boolean force,
+                                          List<String> writeOrder) {
         List<SafetensorsTensorInfo> order = layout(tensors);
         byte[] header = header(metadata, order);
 
@@ -107,7 +116,13 @@ public final class SafetensorsWriter implements AutoCloseable {
             throw e;
         }
         List<OrderedBlobSink.Blob> blobs = order.stream().map(t -> new OrderedBlobSink.Blob(t.name(), t.byteSize())).toList();
-        return new SafetensorsWriter(new OrderedBlobSink(output, blobs, 1), order, header.length);
+        List<String> names = writeOrder != null ? writeOrder : order.stream().map(SafetensorsTensorInfo::name).toList();
+        try {
+            return new SafetensorsWriter(new OrderedBlobSink(output, blobs, 1, names), order, header.length);
+        } catch (RuntimeException e) {
+            output.close();
+            throw e;
+        }
     }
 
     /** The size of the file {@link #begin} and the tensors would make, computed without writing anything. */

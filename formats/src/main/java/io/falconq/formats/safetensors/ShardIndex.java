@@ -3,11 +3,15 @@ package io.falconq.formats.safetensors;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.falconq.formats.io.FormatException;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -60,6 +64,75 @@ public record ShardIndex(Path file, JsonNode metadata, Map<String, String> weigh
         }
         return new ShardIndex(file, metadata == null || metadata.isNull()
                 ? com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode() : metadata, weightMap);
+    }
+
+    /**
+     * The index as transformers writes it: {@code json.dumps(index, indent=2, sort_keys=True) + "\n"}, so keys sorted
+     * by code point at every level and everything outside printable ASCII escaped ({@code ensure_ascii}).
+     *
+     * @param metadata  the {@code "metadata"} entries (e.g. {@code total_size}), any order
+     * @param weightMap tensor name to shard file name, any order
+     */
+    public static byte[] toJson(Map<String, Long> metadata, Map<String, String> weightMap) {
+        StringBuilder json = new StringBuilder(64 + 80 * weightMap.size());
+        json.append("{\n  \"metadata\": ");
+        appendSortedObject(json, metadata);
+        json.append(",\n  \"weight_map\": ");
+        appendSortedObject(json, weightMap);
+        json.append("\n}\n");
+        return json.toString().getBytes(StandardCharsets.US_ASCII);
+    }
+
+    private static void appendSortedObject(StringBuilder json, Map<String, ?> entries) {
+        if (entries.isEmpty()) {
+            json.append("{}");
+            return;
+        }
+        List<String> keys = new ArrayList<>(entries.keySet());
+        keys.sort(ShardIndex::compareCodePoints);
+        json.append('{');
+        for (int i = 0; i < keys.size(); i++) {
+            json.append(i == 0 ? "\n    " : ",\n    ");
+            appendPythonAsciiString(json, keys.get(i));
+            json.append(": ");
+            Object value = entries.get(keys.get(i));
+            if (value instanceof String s) {
+                appendPythonAsciiString(json, s);
+            } else {
+                json.append(value);
+            }
+        }
+        json.append("\n  }");
+    }
+
+    /** Python's str order; Java's {@code compareTo} differs for characters above the surrogate range. */
+    private static int compareCodePoints(String a, String b) {
+        return Arrays.compare(a.codePoints().toArray(), b.codePoints().toArray());
+    }
+
+    /** {@code json.encoder.py_encode_basestring_ascii}: short escapes, then {@code \\uXXXX} for all outside 0x20-0x7e. */
+    private static void appendPythonAsciiString(StringBuilder json, String s) {
+        json.append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"' -> json.append("\\\"");
+                case '\\' -> json.append("\\\\");
+                case '\n' -> json.append("\\n");
+                case '\r' -> json.append("\\r");
+                case '\t' -> json.append("\\t");
+                case '\b' -> json.append("\\b");
+                case '\f' -> json.append("\\f");
+                default -> {
+                    if (c < 0x20 || c > 0x7e) {
+                        json.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
+                    } else {
+                        json.append(c);
+                    }
+                }
+            }
+        }
+        json.append('"');
     }
 
     /** Why {@code name} is not a plain file name, or null if it is. */
