@@ -5,8 +5,12 @@
 // logprobs[t] = log p(token t | ids) at the last position, from llama.cpp's softmax over the raw logits (greedy
 // sampler, temperature 0: no sampler touches the logits), i.e. the logits up to an additive constant.
 //
+// A model entry with "texts" also gets "tokenized": [ids, ...], llama.cpp's tokenization of each text with special
+// tokens parsed and nothing added (model.tokenize(text, true) = common_tokenize(vocab, text, false, true)), and
+// "bos", "eos", "addBos", "addEos": the ids and flags llama.cpp adds with (llama_vocab_get_add_bos/eos).
+//
 // usage: node llama-check.mjs REQUEST.json
-//   REQUEST = {"threads": 2, "kvF32": true, "models": [{"path": "/x.gguf", "prompts": [[1, 2, 3]]}]}
+//   REQUEST = {"threads": 2, "kvF32": true, "models": [{"path": "/x.gguf", "prompts": [[1, 2, 3]], "texts": ["a"]}]}
 import fs from "node:fs";
 import {getLlama, LlamaLogLevel} from "node-llama-cpp";
 
@@ -31,6 +35,13 @@ for (const m of request.models) {
         entry.ok = true;
         entry.architecture = model.fileInfo.metadata.general.architecture;
         entry.nVocab = model.fileInfo.metadata.tokenizer?.ggml?.tokens?.length ?? null;
+        if (m.texts) {
+            entry.tokenized = m.texts.map(text => model.tokenize(text, true));
+            entry.bos = model.tokens.bos;
+            entry.eos = model.tokens.eos;
+            entry.addBos = model.tokens.shouldPrependBosToken;
+            entry.addEos = model.tokens.shouldAppendEosToken;
+        }
         if (m.prompts && m.prompts.length > 0) {
             const longest = Math.max(...m.prompts.map(p => p.length));
             const context = await model.createContext({

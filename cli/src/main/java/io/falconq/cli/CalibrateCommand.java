@@ -52,6 +52,10 @@ public final class CalibrateCommand implements Callable<Integer> {
             description = "Calibration text: builtin:NAME (bundled sets: en, es) or a UTF-8 file.")
     private String data;
 
+    @Option(names = "--tokenizer", paramLabel = "DIR",
+            description = "Folder with tokenizer.json (default: a GGUF's own tokenizer, or the model folder's).")
+    private Path tokenizerDir;
+
     @Option(names = "--ctx", paramLabel = "N", defaultValue = "512", description = "Tokens per chunk (default ${DEFAULT-VALUE}).")
     private int ctx;
 
@@ -106,11 +110,9 @@ public final class CalibrateCommand implements Callable<Integer> {
 
         CalibrationRunner.Summary summary;
         try (FalconH1Model m = FalconH1Model.load(model)) {
-            Path tokDir = m.tokenizerDir().orElseThrow(() -> new InvalidInputException(model
-                    + ": no tokenizer.json beside the model (needed to tokenize the calibration text)"));
             int[] ids;
             int bos;
-            try (HfTokenizer tok = HfTokenizer.load(tokDir)) {
+            try (HfTokenizer tok = HfTokenizer.forModel(m, tokenizerDir)) {
                 ids = tok.encodeForModel(text);
                 bos = tok.addsBos() && tok.bosId().isPresent() ? tok.bosId().getAsInt() : -1;
             }

@@ -73,7 +73,7 @@ public final class EvalCommand implements Callable<Integer> {
     private String protocol;
 
     @Option(names = "--tokenizer", paramLabel = "DIR",
-            description = "Folder with tokenizer.json (default: the model folder; required for a GGUF).")
+            description = "Folder with tokenizer.json (default: a GGUF's own tokenizer, or the model folder's).")
     private Path tokenizerDir;
 
     @Option(names = "--save-logits", paramLabel = "FILE", description = "Write the scored positions' log-probabilities here.")
@@ -140,9 +140,7 @@ public final class EvalCommand implements Callable<Integer> {
                 }
             } else {
                 String text = CalibrateCommand.readText(data);
-                Path dir = tokenizerDir != null ? tokenizerDir : m.tokenizerDir().orElseThrow(() ->
-                        new InvalidInputException(model + ": no tokenizer.json beside the model; give --tokenizer DIR"));
-                try (HfTokenizer tok = HfTokenizer.load(dir)) {
+                try (HfTokenizer tok = HfTokenizer.forModel(m, tokenizerDir)) {
                     tokens = tok.encodeForModel(text);
                     bos = tok.addsBos() && tok.bosId().isPresent() ? tok.bosId().getAsInt() : -1;
                 }

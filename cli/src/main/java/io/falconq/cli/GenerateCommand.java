@@ -60,7 +60,7 @@ public final class GenerateCommand implements Callable<Integer> {
     private boolean chat;
 
     @Option(names = "--tokenizer", paramLabel = "DIR",
-            description = "Folder with tokenizer.json (default: the model folder; required for a GGUF).")
+            description = "Folder with tokenizer.json (default: a GGUF's own tokenizer, or the model folder's).")
     private Path tokenizerDir;
 
     @Mixin
@@ -84,9 +84,7 @@ public final class GenerateCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         try (FalconH1Model m = FalconH1Model.load(model)) {
             m.config().warnings().forEach(w -> err.println("warning: " + w));
-            Path dir = tokenizerDir != null ? tokenizerDir : m.tokenizerDir().orElseThrow(() ->
-                    new InvalidInputException(model + ": no tokenizer.json beside the model; give --tokenizer DIR"));
-            try (HfTokenizer tok = HfTokenizer.load(dir);
+            try (HfTokenizer tok = HfTokenizer.forModel(m, tokenizerDir);
                  FalconH1Forward forward = new FalconH1Forward(m, threads.threads(), activations.mode())) {
                 int[] ids = chat
                         ? tok.encode(ChatTemplate.of(tok).render(List.of(new ChatTemplate.Message("user", prompt))))

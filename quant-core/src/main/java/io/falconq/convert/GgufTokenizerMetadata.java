@@ -47,8 +47,20 @@ public final class GgufTokenizerMetadata {
     public static final int TOKEN_USER_DEFINED = 4;
     public static final int TOKEN_UNUSED = 5;
 
+    /** The GGUF keys this class writes and {@link GgufTokenizerJson} reads back. */
+    static final String MODEL_KEY = "tokenizer.ggml.model";
+    static final String PRE_KEY = "tokenizer.ggml.pre";
+    static final String TOKENS_KEY = "tokenizer.ggml.tokens";
+    static final String TOKEN_TYPE_KEY = "tokenizer.ggml.token_type";
+    static final String MERGES_KEY = "tokenizer.ggml.merges";
+    static final String CHAT_TEMPLATE_KEY = "tokenizer.chat_template";
+    /** {@code tokenizer.ggml.model} of a byte-level BPE vocabulary. */
+    static final String GPT2_MODEL = "gpt2";
+    /** {@code tokenizer.ggml.pre} of every Falcon-H1 tokenizer. */
+    static final String FALCON_H1_PRE = "falcon-h1";
+
     /** gguf-py {@code SpecialVocab.special_token_types} with the GGUF key of each. */
-    private static final Map<String, String> SPECIAL_KEYS = orderedMap(
+    static final Map<String, String> SPECIAL_KEYS = orderedMap(
             "bos", "tokenizer.ggml.bos_token_id",
             "eos", "tokenizer.ggml.eos_token_id",
             "unk", "tokenizer.ggml.unknown_token_id",
@@ -123,13 +135,13 @@ public final class GgufTokenizerMetadata {
             }
         }
 
-        out.putString("tokenizer.ggml.model", "gpt2");
-        out.putString("tokenizer.ggml.pre", "falcon-h1");
-        out.put("tokenizer.ggml.tokens", GgufValue.stringArray(tokens));
-        out.put("tokenizer.ggml.token_type", GgufValue.i32Array(types));
+        out.putString(MODEL_KEY, GPT2_MODEL);
+        out.putString(PRE_KEY, FALCON_H1_PRE);
+        out.put(TOKENS_KEY, GgufValue.stringArray(tokens));
+        out.put(TOKEN_TYPE_KEY, GgufValue.i32Array(types));
         List<String> merges = merges(tokenizerFile, model.path("merges"));
         if (!merges.isEmpty()) {
-            out.put("tokenizer.ggml.merges", GgufValue.stringArray(merges));
+            out.put(MERGES_KEY, GgufValue.stringArray(merges));
         }
 
         Map<String, Integer> specialIds = new LinkedHashMap<>();
@@ -169,13 +181,18 @@ public final class GgufTokenizerMetadata {
         }
         for (Map.Entry<String, Boolean> e : addSpecial.entrySet()) {
             if (e.getKey().equals("bos") || e.getKey().equals("eos") || e.getKey().equals("sep")) {
-                out.putBool("tokenizer.ggml.add_" + e.getKey() + "_token", e.getValue());
+                out.putBool(addSpecialKey(e.getKey()), e.getValue());
             }
         }
         String template = chatTemplate(modelDir, tokenizerConfig);
         if (template != null) {
-            out.putString("tokenizer.chat_template", template);
+            out.putString(CHAT_TEMPLATE_KEY, template);
         }
+    }
+
+    /** {@code tokenizer.ggml.add_<type>_token}: whether llama.cpp adds that special token when encoding. */
+    static String addSpecialKey(String type) {
+        return "tokenizer.ggml.add_" + type + "_token";
     }
 
     /** gguf-py: a leading special token in the single-sequence TemplateProcessing means add_bos, unless configured. */

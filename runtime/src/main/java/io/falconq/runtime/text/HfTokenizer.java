@@ -4,9 +4,15 @@ import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.falconq.convert.GgufTokenizerJson;
+import io.falconq.formats.gguf.GgufFile;
+import io.falconq.formats.gguf.GgufReader;
 import io.falconq.formats.io.InvalidInputException;
+import io.falconq.runtime.FalconH1Model;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -22,6 +28,9 @@ import java.util.OptionalInt;
  * <p>SPEC.md §1.4: DJL truncates to 512 tokens by default and adds the post-processor's special tokens; both are
  * turned off here. {@link #encode} returns the ids of the text alone; BOS is added by {@link #encodeForModel}
  * when {@code tokenizer_config.json} says {@code add_bos_token: true} (as transformers does).
+ *
+ * <p>A GGUF's own tokenizer ({@link #fromGguf}) runs through the same library: its {@code tokenizer.*} keys are turned
+ * into an equivalent tokenizer.json by {@link GgufTokenizerJson}, with llama.cpp's BOS/EOS rules.
  */
 public final class HfTokenizer implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -36,14 +45,14 @@ public final class HfTokenizer implements AutoCloseable {
     private final String eosToken;
     private final String chatTemplate;
 
-    private HfTokenizer(HuggingFaceTokenizer tokenizer, Map<String, Integer> specialIds, String bosToken,
-                        String eosToken, boolean addBos, boolean addEos, String chatTemplate) {
+    private HfTokenizer(HuggingFaceTokenizer tokenizer, Map<String, Integer> specialIds, String bosToken, Integer bosId,
+                        String eosToken, Integer eosId, boolean addBos, boolean addEos, String chatTemplate) {
         this.tokenizer = tokenizer;
         this.specialIds = Map.copyOf(specialIds);
         this.bosToken = bosToken;
         this.eosToken = eosToken;
-        this.bosId = bosToken == null ? null : specialIds.get(bosToken);
-        this.eosId = eosToken == null ? null : specialIds.get(eosToken);
+        this.bosId = bosId;
+        this.eosId = eosId;
         this.addBos = addBos;
         this.addEos = addEos;
         this.chatTemplate = chatTemplate;
@@ -59,16 +68,7 @@ public final class HfTokenizer implements AutoCloseable {
             throw new InvalidInputException(json + ": no tokenizer.json");
         }
         Path dir = json.toAbsolutePath().getParent();
-        JsonNode tokJson = readJson(json);
-        Map<String, Integer> special = new HashMap<>();
-        JsonNode added = tokJson.get("added_tokens");
-        if (added != null && added.isArray()) {
-            for (JsonNode t : added) {
-                if (t.hasNonNull("content") && t.hasNonNull("id")) {
-                    special.put(t.get("content").asText(), t.get("id").asInt());
-                }
-            }
-        }
+        Map<String, Integer> special = addedTokenIds(readJson(json));
         Path configPath = dir.resolve("tokenizer_config.json");
         String bos = null;
         String eos = null;
@@ -90,16 +90,60 @@ public final class HfTokenizer implements AutoCloseable {
                 }
             }
         }
-        Map<String, String> options = new HashMap<>();
-        options.put("addSpecialTokens", "false");
-        options.put("truncation", "false");
-        options.put("padding", "false");
         try {
-            HuggingFaceTokenizer tok = HuggingFaceTokenizer.newInstance(json, options);
-            return new HfTokenizer(tok, special, bos, eos, addBos, addEos, template);
+            return new HfTokenizer(HuggingFaceTokenizer.newInstance(json, djlOptions()), special, bos, bos == null ? null : special.get(bos), eos,
+                    eos == null ? null : special.get(eos), addBos, addEos, template);
         } catch (IOException | RuntimeException e) {
             throw new InvalidInputException(json + ": cannot load tokenizer: " + e.getMessage(), e);
         }
+    }
+
+    /** The tokenizer a GGUF carries, encoding as llama.cpp does ({@link GgufTokenizerJson}). */
+    public static HfTokenizer fromGguf(GgufFile gguf) {
+        GgufTokenizerJson t = GgufTokenizerJson.of(gguf.metadata(), gguf.path().toString());
+        Integer bos = t.bosId() < 0 ? null : t.bosId();
+        Integer eos = t.eosId() < 0 ? null : t.eosId();
+        try (InputStream in = new ByteArrayInputStream(JSON.writeValueAsBytes(t.tokenizerJson()))) {
+            return new HfTokenizer(HuggingFaceTokenizer.newInstance(in, djlOptions()), addedTokenIds(t.tokenizerJson()), t.tokenText(bos), bos,
+                    t.tokenText(eos), eos, t.addBos(), t.addEos(), t.chatTemplate());
+        } catch (IOException | RuntimeException e) {
+            throw new InvalidInputException(gguf.path() + ": cannot load the GGUF's tokenizer: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The tokenizer to use with a model: {@code tokenizerDir} when given, else a GGUF's own tokenizer, else the
+     * tokenizer.json of an HF checkpoint folder.
+     */
+    public static HfTokenizer forModel(FalconH1Model model, Path tokenizerDir) {
+        if (tokenizerDir != null) {
+            return load(tokenizerDir);
+        }
+        if (model.format() == FalconH1Model.Format.GGUF) {
+            try (GgufFile gguf = GgufReader.open(model.path())) {
+                return fromGguf(gguf);
+            }
+        }
+        return load(model.tokenizerDir().orElseThrow(() -> new InvalidInputException(model.path()
+                + ": no tokenizer.json beside the model; give --tokenizer DIR")));
+    }
+
+    /** DJL with SPEC.md §1.4's settings: no special tokens added, no truncation, no padding. */
+    private static Map<String, String> djlOptions() {
+        return Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false");
+    }
+
+    private static Map<String, Integer> addedTokenIds(JsonNode tokenizerJson) {
+        Map<String, Integer> special = new HashMap<>();
+        JsonNode added = tokenizerJson.get("added_tokens");
+        if (added != null && added.isArray()) {
+            for (JsonNode t : added) {
+                if (t.hasNonNull("content") && t.hasNonNull("id")) {
+                    special.put(t.get("content").asText(), t.get("id").asInt());
+                }
+            }
+        }
+        return special;
     }
 
     private static JsonNode readJson(Path p) {
