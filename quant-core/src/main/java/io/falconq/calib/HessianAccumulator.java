@@ -1,6 +1,6 @@
 package io.falconq.calib;
 
-import io.falconq.quant.LaneSum;
+import io.falconq.parallel.WorkerPool;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -9,14 +9,25 @@ import jdk.incubator.vector.VectorSpecies;
  * (AutoGPTQ {@code GPTQ.add_batch}, which keeps the running mean; we keep the raw sum in double and divide at
  * the end, which is the same number with less rounding). Only the upper triangle is accumulated.
  *
- * <p>Per call, each entry is a float dot product over the call's rows (≤ a few hundred tokens) with the Vector
- * API, then added to the double total, so the order of additions is fixed and the result does not depend on threads.
+ * <p>{@link #add} is a syrk of the upper triangle: the (i, j) plane is cut into fixed {@value #TASK_ROWS} ×
+ * {@value #TASK_COLS} tasks, each entry is a float sum over at most {@value #FLUSH_ROWS} token rows taken in row
+ * order and then added to the double total. Which task computes an entry never changes its arithmetic, so the
+ * result is the same for any thread count.
  */
 public final class HessianAccumulator {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final int V = F.length();
+    /** Register tile: {@value #TILE_I} rows i × two vectors of columns j. */
+    private static final int TILE_I = 4;
+    private static final int TILE_J = 2 * V;
+    private static final int TASK_ROWS = 64;
+    private static final int TASK_COLS = 256;
+    /** Token rows summed in float before the partial sums go into the double total (bounds the float rounding). */
+    private static final int FLUSH_ROWS = 128;
+    private static final WorkerPool CALLER_ONLY = new WorkerPool(1);
 
     private final int cols;
-    private final double[] sum;      // (cols, cols) upper triangle, row-major
+    private double[] sum;      // (cols, cols) upper triangle, row-major; null once taken
     private long rows;
 
     public HessianAccumulator(int cols) {
@@ -32,80 +43,140 @@ public final class HessianAccumulator {
         return rows;
     }
 
-    /** Adds {@code n} rows of {@code cols} values (row-major). */
+    /** Adds {@code n} rows of {@code cols} values (row-major) on the calling thread. */
     public void add(float[] x, int n, int cols) {
+        add(x, n, cols, CALLER_ONLY);
+    }
+
+    /** Adds {@code n} rows of {@code cols} values (row-major), tiles of the upper triangle spread over {@code pool}. */
+    public void add(float[] x, int n, int cols, WorkerPool pool) {
         if (cols != this.cols) {
             throw new IllegalArgumentException("Hessian of " + this.cols + " columns cannot take rows of " + cols);
         }
-        // column-major copy so every entry is a dot product of two contiguous columns of length n
-        float[] t = new float[cols * n];
-        for (int r = 0; r < n; r++) {
-            for (int i = 0; i < cols; i++) {
-                t[i * n + r] = x[r * cols + i];
+        double[] total = storage();
+        int blocks = (cols + TASK_ROWS - 1) / TASK_ROWS;
+        int colBlocks = (cols + TASK_COLS - 1) / TASK_COLS;
+        // tasks: the (row block, column block) pairs that hold part of the upper triangle, in a fixed order
+        int[] taskRow = new int[blocks * colBlocks];
+        int[] taskCol = new int[blocks * colBlocks];
+        int tasks = 0;
+        for (int ib = 0; ib < blocks; ib++) {
+            for (int jb = ib * TASK_ROWS / TASK_COLS; jb < colBlocks; jb++) {
+                taskRow[tasks] = ib;
+                taskCol[tasks] = jb;
+                tasks++;
             }
         }
-        int bound = F.loopBound(n);
-        for (int i = 0; i < cols; i++) {
-            int oi = i * n;
-            int j = i;
-            for (; j + 3 < cols; j += 4) {
-                int o0 = j * n;
-                int o1 = o0 + n;
-                int o2 = o1 + n;
-                int o3 = o2 + n;
-                FloatVector a0 = FloatVector.zero(F);
-                FloatVector a1 = FloatVector.zero(F);
-                FloatVector a2 = FloatVector.zero(F);
-                FloatVector a3 = FloatVector.zero(F);
-                int r = 0;
-                for (; r < bound; r += F.length()) {
-                    FloatVector xi = FloatVector.fromArray(F, t, oi + r);
-                    a0 = xi.fma(FloatVector.fromArray(F, t, o0 + r), a0);
-                    a1 = xi.fma(FloatVector.fromArray(F, t, o1 + r), a1);
-                    a2 = xi.fma(FloatVector.fromArray(F, t, o2 + r), a2);
-                    a3 = xi.fma(FloatVector.fromArray(F, t, o3 + r), a3);
-                }
-                float s0 = LaneSum.sum(a0);
-                float s1 = LaneSum.sum(a1);
-                float s2 = LaneSum.sum(a2);
-                float s3 = LaneSum.sum(a3);
-                for (; r < n; r++) {
-                    float xi = t[oi + r];
-                    s0 += xi * t[o0 + r];
-                    s1 += xi * t[o1 + r];
-                    s2 += xi * t[o2 + r];
-                    s3 += xi * t[o3 + r];
-                }
-                int row = i * cols;
-                sum[row + j] += s0;
-                sum[row + j + 1] += s1;
-                sum[row + j + 2] += s2;
-                sum[row + j + 3] += s3;
-            }
-            for (; j < cols; j++) {
-                int oj = j * n;
-                FloatVector a = FloatVector.zero(F);
-                int r = 0;
-                for (; r < bound; r += F.length()) {
-                    a = FloatVector.fromArray(F, t, oi + r).fma(FloatVector.fromArray(F, t, oj + r), a);
-                }
-                float s = LaneSum.sum(a);
-                for (; r < n; r++) {
-                    s += t[oi + r] * t[oj + r];
-                }
-                sum[i * cols + j] += s;
-            }
-        }
+        float[][] scratch = new float[pool.threads()][TILE_I * TILE_J];
+        pool.forEach(tasks, (t, worker) -> {
+            int i0 = taskRow[t] * TASK_ROWS;
+            int j0 = taskCol[t] * TASK_COLS;
+            addTask(x, n, i0, Math.min(i0 + TASK_ROWS, cols), j0, Math.min(j0 + TASK_COLS, cols), total,
+                    scratch[worker]);
+        });
         rows += n;
+    }
+
+    private void addTask(float[] x, int n, int iStart, int iEnd, int jStart, int jEnd, double[] total, float[] acc) {
+        for (int i = iStart; i < iEnd; i += TILE_I) {
+            int jFirst = jStart;
+            while (jFirst + TILE_J <= i) {
+                jFirst += TILE_J; // tiles wholly below the diagonal
+            }
+            int j = jFirst;
+            boolean fullRows = i + TILE_I <= cols;
+            for (; fullRows && j + TILE_J <= jEnd; j += TILE_J) {
+                for (int r0 = 0; r0 < n; r0 += FLUSH_ROWS) {
+                    java.util.Arrays.fill(acc, 0f);
+                    tileSum(x, r0, Math.min(n, r0 + FLUSH_ROWS), i, j, acc);
+                    for (int a = 0; a < TILE_I; a++) {
+                        int row = (i + a) * cols;
+                        for (int b = Math.max(0, i + a - j); b < TILE_J; b++) {
+                            total[row + j + b] += acc[a * TILE_J + b];
+                        }
+                    }
+                }
+            }
+            for (int ii = i; ii < Math.min(i + TILE_I, iEnd); ii++) {
+                for (int jj = Math.max(fullRows ? j : jFirst, ii); jj < jEnd; jj++) {
+                    for (int r0 = 0; r0 < n; r0 += FLUSH_ROWS) {
+                        float s = 0;
+                        for (int r = r0; r < Math.min(n, r0 + FLUSH_ROWS); r++) {
+                            s += x[r * cols + ii] * x[r * cols + jj];
+                        }
+                        total[ii * cols + jj] += s;
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * acc[a][b] += Σ_r x[r, i+a] · x[r, j+b] for r in [r0, r1), in r order; four token rows per trip with the
+     * partial sums loaded from and stored to {@code acc}, so no vector is carried around the loop (README).
+     */
+    private void tileSum(float[] x, int r0, int r1, int i, int j, float[] acc) {
+        int r = r0;
+        for (; r + 4 <= r1; r += 4) {
+            for (int a = 0; a < TILE_I; a++) {
+                int o = a * TILE_J;
+                FloatVector s0 = FloatVector.fromArray(F, acc, o);
+                FloatVector s1 = FloatVector.fromArray(F, acc, o + V);
+                for (int rr = r; rr < r + 4; rr++) {
+                    int base = rr * cols;
+                    FloatVector xi = FloatVector.broadcast(F, x[base + i + a]);
+                    s0 = xi.fma(FloatVector.fromArray(F, x, base + j), s0);
+                    s1 = xi.fma(FloatVector.fromArray(F, x, base + j + V), s1);
+                }
+                s0.intoArray(acc, o);
+                s1.intoArray(acc, o + V);
+            }
+        }
+        for (; r < r1; r++) {
+            int base = r * cols;
+            for (int a = 0; a < TILE_I; a++) {
+                int o = a * TILE_J;
+                FloatVector xi = FloatVector.broadcast(F, x[base + i + a]);
+                xi.fma(FloatVector.fromArray(F, x, base + j), FloatVector.fromArray(F, acc, o)).intoArray(acc, o);
+                xi.fma(FloatVector.fromArray(F, x, base + j + V), FloatVector.fromArray(F, acc, o + V))
+                        .intoArray(acc, o + V);
+            }
+        }
+    }
+
+    private double[] storage() {
+        if (sum == null) {
+            throw new IllegalStateException("Hessian storage was handed over by takeHessian()");
+        }
+        return sum;
+    }
+
+    /**
+     * Hands over the storage without copying: a row-major (cols, cols) array whose upper triangle (diagonal
+     * included) holds {@code 2/n · XᵀX}, all zeros if nothing was seen; entries below the diagonal are
+     * unspecified. The caller owns the array from then on (e.g. {@code GptqQuantizer.prepare} factorises it in
+     * place); this accumulator can no longer add or return anything.
+     */
+    public double[] takeHessian() {
+        double[] h = storage();
+        sum = null;
+        double f = rows == 0 ? 0 : 2.0 / rows;
+        for (int i = 0; i < cols; i++) {
+            for (int j = i; j < cols; j++) {
+                h[i * cols + j] *= f;
+            }
+        }
+        return h;
     }
 
     /** {@code 2/n · XᵀX} as a full symmetric matrix, or all zeros if nothing was seen. */
     public double[][] hessian() {
+        double[] s = storage();
         double[][] h = new double[cols][cols];
         double f = rows == 0 ? 0 : 2.0 / rows;
         for (int i = 0; i < cols; i++) {
             for (int j = i; j < cols; j++) {
-                double v = sum[i * cols + j] * f;
+                double v = s[i * cols + j] * f;
                 h[i][j] = v;
                 h[j][i] = v;
             }
@@ -115,9 +186,10 @@ public final class HessianAccumulator {
 
     /** Mean of x² per column (the diagonal of XᵀX / n). */
     public double[] meanSquares() {
+        double[] s = storage();
         double[] d = new double[cols];
         for (int i = 0; i < cols; i++) {
-            d[i] = rows == 0 ? 0 : sum[i * cols + i] / rows;
+            d[i] = rows == 0 ? 0 : s[i * cols + i] / rows;
         }
         return d;
     }

@@ -1,43 +1,35 @@
 package io.falconq.intquant;
 
-import org.ojalgo.matrix.decomposition.Cholesky;
-import org.ojalgo.matrix.store.MatrixStore;
-import org.ojalgo.matrix.store.R064Store;
+import io.falconq.parallel.WorkerPool;
 
 import java.util.Comparator;
 import java.util.stream.IntStream;
 
 /**
- * GPTQ (Frantar et al. 2022), ported from AutoGPTQ's {@code GPTQ.fasterquant} (auto_gptq/quantization/gptq.py):
+ * GPTQ (Frantar et al. 2022), ported from AutoGPTQ's {@code GPTQ.fasterquant} (auto_gptq/quantization/gptq.py),
+ * as GPTQModel keeps it:
  * <ol>
  *   <li>dead inputs (H[i,i] = 0) get H[i,i] = 1 and a zero weight column;</li>
  *   <li>act-order ({@code desc_act}): columns sorted by decreasing H[i,i];</li>
  *   <li>damping: H += damp_percent · mean(diag H) · I;</li>
- *   <li>U = upper Cholesky factor of H⁻¹ (Cholesky, inverse, Cholesky again: {@code torch.linalg.cholesky},
- *       {@code cholesky_inverse}, {@code cholesky(upper=True)}; here ojAlgo's {@link Cholesky});</li>
+ *   <li>U = upper Cholesky factor of H⁻¹ (torch: {@code cholesky}, {@code cholesky_inverse},
+ *       {@code cholesky(upper=True)}; here the same factor as J · chol_lower(J H J)⁻¹ · J, in place,
+ *       {@link InPlaceCholesky});</li>
  *   <li>column by column: quantize w_k, error e = (w_k − q_k) / U[k,k], and w_j −= e · U[k,j] for every later
- *       column j; at the first column of each group the group's scale/zero come from the current (already
- *       error-corrected) weights with {@link GroupQuantizer#minMax}.</li>
+ *       column j, in GPTQ's lazy batches of 128 columns ({@link LazyBatchSweep}); the parameters of a group that
+ *       starts in a batch come from the weights as they are at the batch's start ({@link GroupQuantizer#minMax}),
+ *       as GPTQModel's {@code find_params(W[...])} reads W rather than the batch copy W1 (with group 128 that is
+ *       the group's first column, fully error-corrected).</li>
  * </ol>
- * AutoGPTQ applies the updates lazily in blocks of 128 columns for GPU efficiency; the result is the same sum
- * of the same terms, so we apply them immediately, row by row (every output row evolves independently given U),
- * in row blocks that share each pass over U. With group size ≤ block size AutoGPTQ reads group parameters from
- * the not-yet-updated block copy for groups that start inside a block; we always use the updated values (for the
- * usual group 128 = block 128 both are the same). If H + damp is not positive definite, damping grows by
- * {@value #DAMP_STEP} until it is (GPTQModel's {@code damp_auto_increment}).
+ * Every output row evolves independently given U, so rows are cut into fixed blocks that run in parallel. If
+ * H + damp is not positive definite, damping grows by {@value #DAMP_STEP} until it is (GPTQModel's
+ * {@code damp_auto_increment}).
  */
 public final class GptqQuantizer {
     public static final double DEFAULT_DAMP_PERCENT = 0.01;
     static final double DAMP_STEP = 0.0025;
-    private static final int ROW_BLOCK = 16;
-
-    static {
-        // ojAlgo's OjAlgoUtils prints a hardware-profile notice to stdout (BasicLogger.debug) when it knows no profile
-        // for this machine, unless this property is set before its class initialises; stdout carries command output
-        if (System.getProperty("shut.up.ojAlgo") == null) {
-            System.setProperty("shut.up.ojAlgo", "true");
-        }
-    }
+    private static final int ROW_BLOCK = 32;
+    private static final WorkerPool CALLER_ONLY = new WorkerPool(1);
 
     private GptqQuantizer() {
     }
@@ -66,136 +58,145 @@ public final class GptqQuantizer {
     public record Prepared(int in, boolean[] dead, int[] perm, double[] upper, double dampPercent) {
     }
 
+    /**
+     * {@link #prepare(String, double[], int, IntQuantScheme, double, WorkerPool)} on the calling thread, from a copy
+     * of {@code hessian} (which is left unchanged).
+     */
     public static Prepared prepare(String name, double[][] hessian, IntQuantScheme scheme, double dampPercent) {
         int in = hessian.length;
-        double[][] h = new double[in][];
+        double[] flat = new double[Math.multiplyExact(in, in)];
         for (int i = 0; i < in; i++) {
-            h[i] = hessian[i].clone();
+            System.arraycopy(hessian[i], 0, flat, i * in, in);
         }
+        return prepare(name, flat, in, scheme, dampPercent, CALLER_ONLY);
+    }
+
+    /**
+     * Prepares GPTQ from a Hessian that it consumes: {@code hessian} is row-major (in, in), only its upper triangle
+     * (diagonal included) is read (as {@link io.falconq.calib.HessianAccumulator#takeHessian} hands it over), and
+     * the array is overwritten and becomes {@link Prepared#upper()}. U is computed as J · L⁻¹ · J with
+     * L = chol_lower(J · (P H Pᵀ + damp · I) · J) (P the act-order permutation, J the exchange matrix): the
+     * permuted, reversed matrix is gathered into the strictly lower triangle while H stays intact in the upper one
+     * for a retry with more damping; after the factorisation the upper triangle is cleared, L inverted in place
+     * and the array reversed.
+     *
+     * <p>Peak memory: the caller's 8·in² bytes plus 8·64·in (one block of L's rows while inverting) plus O(in)
+     * (dead, perm, L's diagonal) — no second in² array.
+     */
+    public static Prepared prepare(String name, double[] hessian, int in, IntQuantScheme scheme, double dampPercent,
+                                   WorkerPool pool) {
+        if (hessian.length != (long) in * in) {
+            throw new IllegalArgumentException(name + ": Hessian of " + hessian.length + " values is not " + in + "²");
+        }
+        double[] h = hessian;
         boolean[] dead = new boolean[in];
         for (int i = 0; i < in; i++) {
-            if (h[i][i] == 0) {
+            if (h[i * in + i] == 0) {
                 dead[i] = true;
-                h[i][i] = 1;
+                h[i * in + i] = 1;
             }
         }
         int[] perm = IntStream.range(0, in).toArray();
         if (scheme.actOrder()) {
             double[] diag = new double[in];
             for (int i = 0; i < in; i++) {
-                diag[i] = h[i][i];
+                diag[i] = h[i * in + i];
             }
             perm = IntStream.range(0, in).boxed()
                     .sorted(Comparator.comparingDouble((Integer i) -> -diag[i]))
                     .mapToInt(Integer::intValue).toArray();
         }
-        double[][] hp = new double[in][in];
-        for (int a = 0; a < in; a++) {
-            for (int b = 0; b < in; b++) {
-                hp[a][b] = h[perm[a]][perm[b]];
-            }
-        }
         double meanDiag = 0;
         for (int i = 0; i < in; i++) {
-            meanDiag += hp[i][i];
+            meanDiag += h[perm[i] * in + perm[i]];
         }
         meanDiag /= in;
 
         double damp = dampPercent;
-        double[] u = null;
-        while (u == null) {
-            u = upperCholeskyOfInverse(hp, damp * meanDiag);
-            if (u == null) {
-                damp += DAMP_STEP;
-                if (damp > 1.0) {
-                    throw new IllegalStateException(name + ": Hessian is not positive definite even with damp_percent 1.0"
-                            + " (calibration activations NaN or degenerate?)");
-                }
+        double[] lowerDiag = new double[in];
+        while (true) {
+            gatherReversed(h, in, perm, damp * meanDiag, lowerDiag);
+            if (InPlaceCholesky.lowerCholesky(h, in, lowerDiag, pool)) {
+                break;
+            }
+            damp += DAMP_STEP;
+            if (damp > 1.0) {
+                throw new IllegalStateException(name + ": Hessian is not positive definite even with damp_percent 1.0"
+                        + " (calibration activations NaN or degenerate?)");
             }
         }
-        return new Prepared(in, dead, perm, u, damp);
+        for (int r = 0; r < in; r++) {
+            java.util.Arrays.fill(h, r * in + r + 1, (r + 1) * in, 0);
+            h[r * in + r] = lowerDiag[r];
+        }
+        InPlaceCholesky.invertLower(h, in, pool);
+        InPlaceCholesky.reverse(h);
+        for (double v : h) {
+            if (!Double.isFinite(v)) {
+                throw new IllegalStateException(name + ": inverse Cholesky factor of the Hessian is not finite"
+                        + " (damp_percent " + damp + "; calibration activations degenerate?)");
+            }
+        }
+        return new Prepared(in, dead, perm, h, damp);
     }
 
-    /** GPTQ of one weight with a prepared Hessian of the matching input ({@link #prepare}). */
+    /**
+     * Strictly lower triangle of {@code h} and {@code diag} ← J · (P H Pᵀ + damp · I) · J, reading H from the upper
+     * triangle of {@code h}: entry (a, b) is H[perm[in−1−a], perm[in−1−b]].
+     */
+    private static void gatherReversed(double[] h, int in, int[] perm, double damp, double[] diag) {
+        for (int a = 0; a < in; a++) {
+            int pa = perm[in - 1 - a];
+            diag[a] = h[pa * in + pa] + damp;
+            for (int b = 0; b < a; b++) {
+                int pb = perm[in - 1 - b];
+                h[a * in + b] = pa < pb ? h[pa * in + pb] : h[pb * in + pa];
+            }
+        }
+    }
+
+    /** GPTQ of one weight with a prepared Hessian of the matching input ({@link #prepare}), on the calling thread. */
     public static Result quantize(String name, float[] w, int out, int in, Prepared prep, IntQuantScheme scheme) {
+        return quantize(name, w, out, in, prep, scheme, CALLER_ONLY);
+    }
+
+    /**
+     * GPTQ of one weight with a prepared Hessian of the matching input ({@link #prepare}), rows cut into fixed
+     * blocks of {@value #ROW_BLOCK} that run on {@code pool}: the same result for any thread count. Extra memory:
+     * the int result plus {@value #ROW_BLOCK} · in doubles per thread.
+     */
+    public static Result quantize(String name, float[] w, int out, int in, Prepared prep, IntQuantScheme scheme,
+                                  WorkerPool pool) {
         if (w.length != (long) out * in || prep.in() != in) {
             throw new IllegalArgumentException(name + ": weight [" + out + ", " + in + "] and Hessian of " + prep.in()
                     + " columns do not match");
         }
         boolean[] dead = prep.dead();
-        double[] u = prep.upper();
-        double damp = prep.dampPercent();
-        int[] perm = prep.perm();
-        final double[] upper = u;
-        final int[] order = perm;
-
+        int[] order = prep.perm();
         int gs = scheme.effectiveGroupSize(in);
-        int groups = scheme.groupCount(in);
-        int maxq = scheme.maxq();
         int[] q = new int[out * in];
-        float[] scales = new float[groups * out];
-        int[] zeros = new int[groups * out];
+        float[] scales = new float[scheme.groupCount(in) * out];
+        int[] zeros = new int[scheme.groupCount(in) * out];
         double[] rowLoss = new double[out];
-
-        int blocks = (out + ROW_BLOCK - 1) / ROW_BLOCK;
-        IntStream.range(0, blocks).parallel().forEach(b -> {
+        LazyBatchSweep sweep = new LazyBatchSweep(in, out, prep.upper(), scheme, q, scales, zeros);
+        double[][] rowScratch = new double[pool.threads()][];
+        double[][] errScratch = new double[pool.threads()][];
+        pool.forEach((out + ROW_BLOCK - 1) / ROW_BLOCK, (b, worker) -> {
+            if (rowScratch[worker] == null) {
+                rowScratch[worker] = new double[ROW_BLOCK * in];
+                errScratch[worker] = new double[ROW_BLOCK * LazyBatchSweep.COLUMN_BLOCK];
+            }
+            double[] rows = rowScratch[worker];
             int o0 = b * ROW_BLOCK;
             int n = Math.min(ROW_BLOCK, out - o0);
-            double[][] rows = new double[n][in];
-            GroupQuantizer.Params[] params = new GroupQuantizer.Params[n];
-            float[] groupBuf = new float[gs];
-            double[] err = new double[n];
             for (int r = 0; r < n; r++) {
                 int base = (o0 + r) * in;
                 for (int k = 0; k < in; k++) {
                     int c = order[k];
-                    rows[r][k] = dead[c] ? 0 : w[base + c];
-                }
-                if (scheme.groupSize() < 0) {
-                    // per channel: AutoGPTQ finds the parameters once, on the whole (unpermuted) row
-                    float[] whole = new float[in];
-                    for (int k = 0; k < in; k++) {
-                        whole[k] = (float) rows[r][k];
-                    }
-                    params[r] = GroupQuantizer.minMax(whole, 0, in, scheme);
-                    scales[o0 + r] = params[r].scale();
-                    zeros[o0 + r] = params[r].zero();
+                    rows[r * in + k] = dead[c] ? 0 : w[base + c];
                 }
             }
-            for (int k = 0; k < in; k++) {
-                if (scheme.groupSize() > 0 && k % gs == 0) {
-                    int g = k / gs;
-                    int len = Math.min(gs, in - k);
-                    for (int r = 0; r < n; r++) {
-                        for (int j = 0; j < len; j++) {
-                            groupBuf[j] = (float) rows[r][k + j];
-                        }
-                        params[r] = GroupQuantizer.minMax(groupBuf, 0, len, scheme);
-                        scales[g * out + o0 + r] = params[r].scale();
-                        zeros[g * out + o0 + r] = params[r].zero();
-                    }
-                }
-                double d = upper[k * in + k];
-                for (int r = 0; r < n; r++) {
-                    double wk = rows[r][k];
-                    int qi = GroupQuantizer.quantize((float) wk, params[r], maxq);
-                    q[(o0 + r) * in + order[k]] = qi;
-                    double e = (wk - GroupQuantizer.dequantize(qi, params[r])) / d;
-                    err[r] = e;
-                    rowLoss[o0 + r] += e * e / 2;
-                }
-                int uk = k * in;
-                for (int r = 0; r < n; r++) {
-                    double e = err[r];
-                    if (e == 0) {
-                        continue;
-                    }
-                    double[] row = rows[r];
-                    for (int j = k + 1; j < in; j++) {
-                        row[j] -= e * upper[uk + j];
-                    }
-                }
-            }
+            sweep.run(rows, o0, n, order, errScratch[worker], rowLoss);
         });
 
         int[] gIdx = new int[in];
@@ -206,40 +207,6 @@ public final class GptqQuantizer {
         for (double l : rowLoss) {
             loss += l;
         }
-        return new Result(new QuantizedLinear(name, out, in, scheme, q, scales, zeros, gIdx), loss, damp);
+        return new Result(new QuantizedLinear(name, out, in, scheme, q, scales, zeros, gIdx), loss, prep.dampPercent());
     }
-
-    /** Upper Cholesky factor of (h + damp·I)⁻¹, row-major, or null if h + damp·I is not positive definite. */
-    static double[] upperCholeskyOfInverse(double[][] h, double damp) {
-        int n = h.length;
-        R064Store m = R064Store.FACTORY.make(n, n);
-        for (int i = 0; i < n; i++) {
-            for (int j = 0; j < n; j++) {
-                m.set(i, j, h[i][j] + (i == j ? damp : 0));
-            }
-        }
-        Cholesky<Double> chol = Cholesky.R064.make(m);
-        if (!chol.decompose(m) || !chol.isSPD()) {
-            return null;
-        }
-        MatrixStore<Double> inv = chol.getInverse();
-        Cholesky<Double> chol2 = Cholesky.R064.make(inv);
-        if (!chol2.decompose(inv) || !chol2.isSPD()) {
-            return null;
-        }
-        MatrixStore<Double> r = chol2.getR();
-        double[] u = new double[n * n];
-        for (int i = 0; i < n; i++) {
-            for (int j = i; j < n; j++) {
-                u[i * n + j] = r.doubleValue(i, j);
-            }
-        }
-        for (double v : u) {
-            if (!Double.isFinite(v)) {
-                return null;
-            }
-        }
-        return u;
-    }
-
 }
