@@ -1,12 +1,14 @@
 package io.falconq.cli.pipeline;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.falconq.formats.io.AtomicFolder;
 import io.falconq.formats.io.FalconqException;
 import io.falconq.formats.io.OutputException;
 import io.falconq.cli.progress.Progress;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -206,22 +208,12 @@ public final class PipelineRunner {
             if (pid != ProcessHandle.current().pid() && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
                 continue;
             }
-            deleteRecursively(partial);
+            if (Files.isRegularFile(partial.resolve(AtomicFolder.JOURNAL_FILE), LinkOption.NOFOLLOW_LINKS)) {
+                continue; // a resumable job's folder: AtomicFolder.resume adopts or deletes it
+            }
+            AtomicFolder.deleteRecursively(partial);
             removed.add(partial);
         }
         return removed;
-    }
-
-    static void deleteRecursively(Path path) {
-        if (!Files.exists(path)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(path)) {
-            for (Path p : walk.sorted((a, b) -> b.getNameCount() - a.getNameCount()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException e) {
-            throw new OutputException(path + ": cannot delete: " + e.getMessage(), e);
-        }
     }
 }

@@ -206,6 +206,15 @@ class PipelineRunnerTest {
         assertFalse(Files.exists(dist.resolve("m/w4.partial-4194305")));
     }
 
+    @Test
+    void resumablePartialFoldersAreLeftForTheirJob() throws IOException {
+        Path resumable = Files.createDirectories(dist.resolve("m/w8.partial-4194305"));
+        Files.writeString(resumable.resolve(io.falconq.formats.io.AtomicFolder.JOURNAL_FILE), "job key");
+        Files.writeString(resumable.resolve("model-00001-of-00002.safetensors"), "committed shard");
+        assertEquals(List.of(), PipelineRunner.removeStalePartials(dist));
+        assertTrue(Files.exists(resumable.resolve("model-00001-of-00002.safetensors")));
+    }
+
     private void assertNoPartials() throws IOException {
         try (Stream<Path> walk = Files.walk(dist)) {
             List<Path> partials = walk.filter(p -> p.getFileName().toString().contains(".partial-")).toList();
