@@ -1,5 +1,6 @@
 package io.falconq.convert;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 
@@ -50,11 +51,7 @@ public enum GgufPreTokenizer {
 
     /** Every supported {@code tokenizer.ggml.pre} value, for error messages. */
     public static List<String> supportedNames() {
-        return java.util.Arrays.stream(values()).flatMap(p -> p.names.stream()).toList();
-    }
-
-    public List<String> names() {
-        return names;
+        return Arrays.stream(values()).flatMap(p -> p.names.stream()).toList();
     }
 
     public String regex() {
