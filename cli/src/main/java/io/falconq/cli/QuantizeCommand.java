@@ -1,17 +1,15 @@
 package io.falconq.cli;
 
-import io.falconq.calib.LinearInputStats;
 import io.falconq.cli.options.OutputOptions;
 import io.falconq.cli.options.ThreadsOption;
 import io.falconq.cli.options.VerbosityMixin;
 import io.falconq.cli.progress.Progress;
-import io.falconq.formats.hf.HfCheckpoint;
+import io.falconq.formats.safetensors.SafetensorsShardPlan;
 import io.falconq.formats.io.InvalidInputException;
-import io.falconq.intquant.GptqCheckpointWriter;
 import io.falconq.intquant.GptqQuantizer;
 import io.falconq.intquant.IntQuantScheme;
-import io.falconq.model.FalconH1Config;
-import io.falconq.runtime.FalconH1Model;
+import io.falconq.jobs.intquant.IntQuantJob;
+import io.falconq.jobs.intquant.IntQuantMethod;
 import io.falconq.runtime.calib.CalibrationRunner;
 import io.falconq.runtime.text.HfTokenizer;
 import picocli.CommandLine.Command;
@@ -59,18 +57,10 @@ public final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--act-order", description = "GPTQ desc_act: quantize columns by decreasing Hessian diagonal.")
     private boolean actOrder;
 
-    /** {@code --awq-loss}: what AWQ's scale search scores its candidates on. */
-    enum AwqLoss {
-        /** KL divergence of the next-token distribution, rest of the network in float (default; slower). */
-        output,
-        /** AutoAWQ's block-output losses (MLP output, mixer output, linear outputs): much faster, less accurate. */
-        block
-    }
-
-    @Option(names = "--awq-loss", defaultValue = "output", paramLabel = "output|block",
-            description = "AWQ: score scale candidates on the model's next-token distribution (output, default) or on "
-                    + "each block's output as AutoAWQ does (block: far faster on big models, less accurate).")
-    private AwqLoss awqLoss;
+    @Option(names = "--max-shard-size", defaultValue = "5GB", paramLabel = "SIZE",
+            description = "Largest output shard, as save_pretrained's max_shard_size (5GB, 500MB, 2M, 1GiB; "
+                    + "default ${DEFAULT-VALUE}); one shard is written as model.safetensors without an index.")
+    private String maxShardSize;
 
     @Option(names = "--asym", description = "Asymmetric zero points (sym=false); default symmetric, as Marlin kernels need.")
     private boolean asym;
@@ -103,9 +93,9 @@ public final class QuantizeCommand implements Callable<Integer> {
         if (output.output() == null) {
             throw new ParameterException(spec.commandLine(), "missing -o/--output DIR");
         }
-        GptqCheckpointWriter.Method m;
+        IntQuantMethod m;
         try {
-            m = GptqCheckpointWriter.Method.valueOf(method.toUpperCase(Locale.ROOT));
+            m = IntQuantMethod.valueOf(method.toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "--method must be rtn, clip, awq or gptq, found " + method);
         }
@@ -116,61 +106,44 @@ public final class QuantizeCommand implements Callable<Integer> {
         };
         int gs = groupSize != null ? groupSize : bits == 4 ? 128 : -1;
         IntQuantScheme s;
+        long maxShard;
         try {
             s = new IntQuantScheme(bits, gs, !asym, actOrder);
+            maxShard = SafetensorsShardPlan.parseSize(maxShardSize);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
-        if (awqLoss != AwqLoss.output && m != GptqCheckpointWriter.Method.AWQ) {
-            throw new ParameterException(spec.commandLine(), "--awq-loss only applies to --method awq");
-        }
-        if (actOrder && m != GptqCheckpointWriter.Method.GPTQ) {
+        if (actOrder && m != IntQuantMethod.GPTQ) {
             throw new ParameterException(spec.commandLine(), "--act-order only applies to --method gptq");
         }
         Path out = output.outputOr(null).toAbsolutePath();
-        if (Files.exists(out) && !output.force()) {
-            throw new io.falconq.formats.io.OutputException(out + ": output exists (use --force to overwrite)");
-        }
         PrintWriter err = spec.commandLine().getErr();
-
-        LinearInputStats stats = null;
-        if (m.needsCalibration()) {
-            String text = CalibrateCommand.readText(data);
-            LinearInputStats.AwqSamples samples = m != GptqCheckpointWriter.Method.AWQ
-                    ? LinearInputStats.AwqSamples.NONE
-                    : awqLoss == AwqLoss.block ? LinearInputStats.AwqSamples.BLOCK : LinearInputStats.AwqSamples.OUTPUT;
-            stats = new LinearInputStats(m == GptqCheckpointWriter.Method.GPTQ || m == GptqCheckpointWriter.Method.AWQ,
-                    samples);
-            try (FalconH1Model fm = FalconH1Model.load(model)) {
-                if (fm.format() != FalconH1Model.Format.HF_SAFETENSORS) {
-                    throw new InvalidInputException(model + ": quantize needs a Hugging Face checkpoint folder");
-                }
-                Path tokDir = fm.tokenizerDir().orElseThrow(() -> new InvalidInputException(model
-                        + ": no tokenizer.json beside the model (needed for calibration)"));
-                int[] ids;
-                int bos;
-                try (HfTokenizer tok = HfTokenizer.load(tokDir)) {
-                    ids = tok.encodeForModel(text);
-                    bos = tok.addsBos() && tok.bosId().isPresent() ? tok.bosId().getAsInt() : -1;
-                }
-                try (Progress progress = Progress.create(spec, verbosity, "calibrate")) {
-                    CalibrationRunner.Summary sum = CalibrationRunner.run(fm, threads.threads(), ids, bos, ctx, chunks,
-                            stats, progress);
-                    err.printf("quantize: calibration on %s: %d chunks, %d tokens in %.1f s (%.0f tokens/s)%n", data,
-                            sum.chunks(), sum.tokens(), sum.seconds(), sum.tokensPerSecond());
-                }
-            }
+        int[][] sequences = m.needsCalibration() ? calibrationSequences() : null;
+        IntQuantJob.Options options = new IntQuantJob.Options(s, m, damp > 0 ? damp : GptqQuantizer.DEFAULT_DAMP_PERCENT,
+                maxShard, threads.threads());
+        IntQuantJob.Report report;
+        try (Progress progress = Progress.create(spec, verbosity, "quantize")) {
+            report = IntQuantJob.run(model, options, sequences, out, output.force(), progress);
         }
-        GptqCheckpointWriter.Report report;
-        try (HfCheckpoint src = HfCheckpoint.open(model);
-             Progress progress = Progress.create(spec, verbosity, "quantize")) {
-            FalconH1Config cfg = FalconH1Config.parse(src.configJson(), src.dir().resolve("config.json").toString());
-            report = GptqCheckpointWriter.write(src, cfg, stats, new GptqCheckpointWriter.Options(s, m,
-                    damp > 0 ? damp : GptqQuantizer.DEFAULT_DAMP_PERCENT), out, output.force(), progress);
-        }
-        err.printf("quantize: %s %s (bits %d, group %d, sym %s, desc_act %s): %d linear layers in %.1f s -> %s%n",
-                scheme, method, bits, gs, !asym, actOrder, report.linears().size(), report.seconds(), out);
+        err.printf("quantize: %s %s (bits %d, group %d, sym %s, desc_act %s): %d linear layers%s in %.1f s -> %s "
+                        + "(%d shard%s)%n", scheme, method, bits, gs, !asym, actOrder, report.linears(),
+                report.layersResumed() > 0 ? " (resumed after layer " + report.layersResumed() + ")" : "",
+                report.seconds(), out, report.shards(), report.shards() == 1 ? "" : "s");
         err.flush();
         return ExitCodes.OK;
+    }
+
+    /** The calibration text as {@code --chunks} sequences of {@code --ctx} tokens, BOS first, as imatrix cuts it. */
+    private int[][] calibrationSequences() {
+        String text = CalibrateCommand.readText(data);
+        Path tokDir = Files.isRegularFile(model.resolve("tokenizer.json")) ? model : null;
+        if (tokDir == null) {
+            throw new InvalidInputException(model + ": no tokenizer.json beside the model (needed for calibration)");
+        }
+        try (HfTokenizer tok = HfTokenizer.load(tokDir)) {
+            int[] ids = tok.encodeForModel(text);
+            int bos = tok.addsBos() && tok.bosId().isPresent() ? tok.bosId().getAsInt() : -1;
+            return CalibrationRunner.sequences(ids, bos, ctx, chunks);
+        }
     }
 }

@@ -95,6 +95,11 @@ public final class FalconH1Model implements AutoCloseable {
         return Optional.ofNullable(tokenizerDir);
     }
 
+    /** The tensors behind the weights: for {@link Format#HF_SAFETENSORS} the checkpoint folder itself. */
+    public TensorSource source() {
+        return source;
+    }
+
     @Override
     public void close() {
         source.close();

@@ -24,7 +24,8 @@ import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.safetensors.SafetensorsDtype;
 import io.falconq.formats.safetensors.SafetensorsWriter;
 import io.falconq.formats.tensor.TensorView;
-import io.falconq.intquant.GptqCheckpointWriter;
+import io.falconq.jobs.intquant.IntQuantJob;
+import io.falconq.jobs.intquant.IntQuantMethod;
 import io.falconq.intquant.GptqLayout;
 import io.falconq.intquant.IntQuantScheme;
 
@@ -164,7 +165,7 @@ public final class ArtifactPlanner {
     private static final ObjectMapper PRETTY_JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     /**
-     * Plans a GPTQ-layout folder as {@link GptqCheckpointWriter#write} lays it out: {@code model.safetensors} with
+     * Plans a GPTQ-layout folder as {@link IntQuantJob#run} lays it out: {@code model.safetensors} with
      * every quantized linear replaced by qweight/qzeros/scales/g_idx (sized by {@link SafetensorsWriter}'s own
      * arithmetic), {@code config.json} with {@code quantization_config}, {@code quantize_config.json}, and the
      * checkpoint's other files copied. Exact from a checkpoint; from a config alone the weights are assumed BF16 and
@@ -233,8 +234,9 @@ public final class ArtifactPlanner {
         metadata.put("format", "pt");
         long safetensors = SafetensorsWriter.plannedFileSize(metadata, tensors);
         long tensorBytes = safetensors - 8 - headerBytes(metadata, tensors);
-        ObjectNode qc = GptqCheckpointWriter.quantizationConfig(new GptqCheckpointWriter.Options(scheme,
-                GptqCheckpointWriter.Method.valueOf(variant.method().toUpperCase(Locale.ROOT)), dampPercent));
+        ObjectNode qc = IntQuantJob.quantizationConfig(new IntQuantJob.Options(scheme,
+                IntQuantMethod.valueOf(variant.method().toUpperCase(Locale.ROOT)), dampPercent,
+                IntQuantJob.DEFAULT_MAX_SHARD_BYTES, 1));
         ObjectNode withQc = configJson.deepCopy();
         withQc.set("quantization_config", qc);
         long configs;
@@ -244,7 +246,7 @@ public final class ArtifactPlanner {
             throw new IllegalStateException(e);
         }
         return new PlannedArtifact(model.name(), variant, artifactPath(model.name(), variant),
-                safetensors + configs + otherFiles, tensorBytes, model.parameterCount(), mix, checkpoint != null);
+                safetensors + configs + otherFiles + io.falconq.formats.io.AtomicFolder.markerBytes(), tensorBytes, model.parameterCount(), mix, checkpoint != null);
     }
 
     private static void addPacked(List<SafetensorsWriter.PlannedTensor> tensors, String module, long out, long in,
@@ -271,7 +273,7 @@ public final class ArtifactPlanner {
         return SafetensorsWriter.plannedFileSize(metadata, tensors) - 8 - data;
     }
 
-    /** The files GptqCheckpointWriter copies: the folder's other top-level files (tokenizer, generation config). */
+    /** The files the int-quant job copies: the folder's other top-level files (tokenizer, generation config). */
     private static long copiedFilesBytes(Path dir) {
         long total = 0;
         try (Stream<Path> files = Files.list(dir)) {

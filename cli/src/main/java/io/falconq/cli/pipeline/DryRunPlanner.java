@@ -1,13 +1,12 @@
 package io.falconq.cli.pipeline;
 
-import io.falconq.calib.LinearInputStats;
 import io.falconq.convert.recipe.FallbackChain;
 import io.falconq.convert.recipe.RecipeContext;
 import io.falconq.formats.gguf.GgmlType;
 import io.falconq.formats.hf.HfCheckpoint;
 import io.falconq.formats.safetensors.SafetensorsFile;
-import io.falconq.intquant.GptqCheckpointWriter;
-import io.falconq.intquant.AwqScaler;
+import io.falconq.jobs.intquant.IntQuantCost;
+import io.falconq.jobs.intquant.IntQuantMethod;
 import io.falconq.model.FalconH1Config;
 import io.falconq.model.TensorRole;
 import io.falconq.runtime.eval.EvalProtocol;
@@ -103,21 +102,12 @@ public final class DryRunPlanner {
                 logitsBytes, false, CostModel.wallSeconds(evalCpu, options.threads()), originalBytes + working));
 
         boolean anyImatrix = variants.stream().anyMatch(v -> v instanceof VariantSpec.Gguf g && g.imatrix());
-        boolean anyCalibrated = variants.stream().anyMatch(VariantSpec::needsCalibration);
-        boolean hessians = variants.stream().anyMatch(v -> v instanceof VariantSpec.IntQuant q
-                && (q.method().equals("gptq") || q.method().equals("awq")));
-        boolean anyClip = variants.stream().anyMatch(v -> v instanceof VariantSpec.IntQuant q && q.method().equals("clip"));
-        long hessianBytes = hessians ? 8 * hessianElements(c) : 0;
-        if (anyCalibrated || anyClip) {
+        if (anyImatrix) {
+            // the int-quant jobs run the calibration text layer by layer themselves (priced with each variant)
             double cpu = tokens.calibTokens() * (double) perToken * CostModel.FORWARD_NS_PER_WEIGHT_TOKEN;
-            if (hessians) {
-                cpu += tokens.calibTokens() * (hessianElements(c) / 2.0) * CostModel.HESSIAN_NS_PER_MAC;
-            }
-            Path imatrix = anyImatrix ? ImatrixStep.path(model) : null;
-            long imatrixBytes = anyImatrix ? imatrixFileBytes(c) : -1;
-            steps.add(new Step("calibrate (" + tokens.calibChunks() + " chunks of " + options.calibCtx() + ")"
-                    + (hessians ? " + GPTQ/AWQ Hessians" : ""), imatrix, imatrixBytes, false,
-                    CostModel.wallSeconds(cpu, options.threads()), originalBytes + working + hessianBytes));
+            steps.add(new Step("calibrate (" + tokens.calibChunks() + " chunks of " + options.calibCtx() + ")",
+                    ImatrixStep.path(model), imatrixFileBytes(c), false, CostModel.wallSeconds(cpu, options.threads()),
+                    originalBytes + working));
         }
 
         ArtifactPlanner.ImatrixLabel label = new ArtifactPlanner.ImatrixLabel(ImatrixStep.fileName(model),
@@ -140,8 +130,9 @@ public final class DryRunPlanner {
                         artifacts.add(a);
                         steps.add(new Step(variant.name() + ": quantize to int" + q.scheme().bits() + " ("
                                 + q.method() + ")", a.path(), a.fileBytes(), a.exact(),
-                                CostModel.wallSeconds(quantizeCpuNanos(c, q, options.calibCtx()), 1), CostModel.RUNTIME_BASE_BYTES
-                                + quantizeHeapBytes(c, q) + (q.needsCalibration() ? hessianBytes : 0)));
+                                CostModel.wallSeconds(quantizeCpuNanos(c, q, tokens.calibTokens()), options.threads()),
+                                CostModel.RUNTIME_BASE_BYTES + IntQuantCost.peakBytes(c, method(q), q.scheme().bits(),
+                                options.calibCtx(), 2)));
                     }
                 }
                 ArtifactPlanner.PlannedArtifact made = artifacts.getLast();
@@ -216,14 +207,6 @@ public final class DryRunPlanner {
         }
     }
 
-    /** Elements of the per-layer input Hessians (one per distinct linear input: H, nh·hd, Di, H, F). */
-    static long hessianElements(FalconH1Config c) {
-        long h = c.hiddenSize();
-        long perLayer = 2 * h * h + (long) c.qSize() * c.qSize() + (long) c.ssmInnerSize() * c.ssmInnerSize()
-                + (long) c.intermediateSize() * c.intermediateSize();
-        return c.numLayers() * perLayer;
-    }
-
     /** An imatrix of every linear input: sums (4 bytes per input channel) and names, about. */
     static long imatrixFileBytes(FalconH1Config c) {
         long perLayer = 4L * (4L * c.hiddenSize() + c.qSize() + c.ssmInnerSize() + 3L * c.hiddenSize()
@@ -254,77 +237,31 @@ public final class DryRunPlanner {
         return nanos;
     }
 
-    /** The linears GptqCheckpointWriter quantizes, per layer: (out, in). */
-    static long[][] linearShapes(FalconH1Config c) {
-        long h = c.hiddenSize();
-        return new long[][]{{c.qSize(), h}, {c.kvSize(), h}, {c.kvSize(), h}, {h, c.qSize()},
-                {c.inProjSize(), h}, {h, c.ssmInnerSize()}, {c.intermediateSize(), h}, {c.intermediateSize(), h},
-                {h, c.intermediateSize()}};
+    private static IntQuantMethod method(VariantSpec.IntQuant q) {
+        return IntQuantMethod.valueOf(q.method().toUpperCase(java.util.Locale.ROOT));
     }
 
-    private static double quantizeCpuNanos(FalconH1Config c, VariantSpec.IntQuant q, int calibCtx) {
-        double nanos = 0;
-        for (long[] s : linearShapes(c)) {
-            long out = s[0];
-            long in = s[1];
-            nanos += out * in * (q.method().equals("clip") || q.method().equals("awq")
-                    ? CostModel.CLIP_NS_PER_WEIGHT : CostModel.RTN_NS_PER_WEIGHT);
-            if (q.method().equals("gptq")) {
-                nanos += (out * (double) in * in + in * (double) in * in / 3.0) * CostModel.GPTQ_NS_PER_MAC;
-            }
+    /**
+     * The int-quant job's CPU time: {@link IntQuantCost}'s multiply-adds at the measured rates. Calibrated methods
+     * run the calibration tokens through the model once (AWQ twice: statistics, then the quantized layer) and
+     * accumulate Hessians; GPTQ adds its column updates and factorisations; every method packs every weight.
+     */
+    static double quantizeCpuNanos(FalconH1Config c, VariantSpec.IntQuant q, long calibTokens) {
+        IntQuantMethod m = method(q);
+        double linearWeights = (double) IntQuantCost.layerLinearWeights(c) * c.numLayers();
+        double nanos = linearWeights * (m == IntQuantMethod.RTN || m == IntQuantMethod.GPTQ
+                ? CostModel.RTN_NS_PER_WEIGHT : CostModel.CLIP_NS_PER_WEIGHT);
+        if (m.needsCalibration()) {
+            double forwards = m == IntQuantMethod.AWQ ? 2 : 1;
+            nanos += forwards * IntQuantCost.forwardMacs(c, calibTokens) * CostModel.FORWARD_NS_PER_WEIGHT_TOKEN;
         }
-        nanos *= c.numLayers();
-        if (q.method().equals("awq")) {
-            nanos += awqNetworkMacs(c, calibCtx) * CostModel.AWQ_NETWORK_NS_PER_MAC;
+        if (m == IntQuantMethod.GPTQ || m == IntQuantMethod.AWQ) {
+            nanos += IntQuantCost.hessianMacs(c, calibTokens) * CostModel.HESSIAN_NS_PER_MAC;
+        }
+        if (m == IntQuantMethod.GPTQ) {
+            nanos += IntQuantCost.gptqMacs(c) * CostModel.GPTQ_NS_PER_MAC;
         }
         return nanos;
-    }
-
-    /**
-     * Multiply-adds of AWQ's downstream search (GptqCheckpointWriter): per layer, 5 scaled groups ×
-     * {@code AwqScaler.GRID} candidates, each a float forward of the kept calibration sequences through the window of
-     * layers from this one, and through the LM head when the window reaches the end.
-     */
-    static double awqNetworkMacs(FalconH1Config c, int calibCtx) {
-        double layerMacs = 0;
-        for (long[] s : linearShapes(c)) {
-            layerMacs += (double) s[0] * s[1];
-        }
-        double tokens = (double) LinearInputStats.EMBEDDING_SAMPLE_SEQUENCES * calibCtx;
-        double total = 0;
-        for (int l = 0; l < c.numLayers(); l++) {
-            int end = Math.min(c.numLayers(), l + GptqCheckpointWriter.AWQ_WINDOW_LAYERS);
-            double perToken = (end - l) * layerMacs
-                    + (end == c.numLayers() ? (double) c.vocabSize() * c.hiddenSize() : 0);
-            total += 5.0 * AwqScaler.GRID * tokens * perToken;
-        }
-        return total;
-    }
-
-    /**
-     * GptqCheckpointWriter's heap: the packed result of every linear (bits/8 bytes per weight plus fp16 scales per
-     * group) until the folder is written, one linear as float (4 bytes per weight) at a time; GPTQ also keeps the
-     * prepared inverse Hessians of the current layer (a double[in][in] copy and its factor per distinct input);
-     * AWQ edits a layer's weights together and reads all of them as float first.
-     */
-    private static long quantizeHeapBytes(FalconH1Config c, VariantSpec.IntQuant q) {
-        long linearWeights = 0;
-        long largest = 0;
-        long scales = 0;
-        for (long[] s : linearShapes(c)) {
-            linearWeights += s[0] * s[1];
-            largest = Math.max(largest, s[0] * s[1]);
-            scales += 2L * q.scheme().groupCount((int) s[1]) * s[0];
-        }
-        long packed = c.numLayers() * (linearWeights * q.scheme().bits() / 8 + scales);
-        long working = 4 * largest;
-        if (q.method().equals("gptq")) {
-            working += 2 * 8 * hessianElements(c) / c.numLayers();
-        }
-        if (q.method().equals("awq")) {
-            working += 4 * linearWeights * c.numLayers();
-        }
-        return packed + working;
     }
 
     // ---- printing ---------------------------------------------------------------------------------------------

@@ -29,14 +29,11 @@ public final class PipelinePlan {
     public static List<PipelineStep> steps(List<ModelInput> models, List<VariantSpec> variants, PipelineSettings settings) {
         List<PipelineStep> steps = new ArrayList<>();
         boolean anyImatrix = variants.stream().anyMatch(v -> v instanceof VariantSpec.Gguf g && g.imatrix());
-        boolean anyHessian = variants.stream().anyMatch(v -> v instanceof VariantSpec.IntQuant q
-                && (q.method().equals("gptq") || q.method().equals("awq")));
-        boolean anyAwq = variants.stream().anyMatch(v -> v instanceof VariantSpec.IntQuant q && q.method().equals("awq"));
         for (ModelInput model : models) {
             if (model.configOnly()) {
                 throw new IllegalArgumentException(model.path() + ": a config alone can only be planned (--dry-run)");
             }
-            ModelCalibration calibration = new ModelCalibration(model, settings, anyHessian, anyAwq);
+            ModelCalibration calibration = new ModelCalibration(model, settings);
             steps.add(new BaselineEvalStep(model, settings));
             if (anyImatrix) {
                 steps.add(new ImatrixStep(model, settings, calibration));

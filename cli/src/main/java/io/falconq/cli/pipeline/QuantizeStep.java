@@ -2,13 +2,10 @@ package io.falconq.cli.pipeline;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.falconq.calib.LinearInputStats;
 import io.falconq.formats.hf.HfCheckpoint;
-import io.falconq.formats.safetensors.SafetensorsFile;
-import io.falconq.formats.safetensors.SafetensorsReader;
 import io.falconq.formats.safetensors.SafetensorsTensorInfo;
-import io.falconq.intquant.GptqCheckpointWriter;
-import io.falconq.model.FalconH1Config;
+import io.falconq.jobs.intquant.IntQuantJob;
+import io.falconq.jobs.intquant.IntQuantMethod;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -18,8 +15,8 @@ import java.util.TreeMap;
 
 /**
  * One int8/int4 variant, made as {@code falconq quantize MODEL --scheme wN --method M --group-size G} makes it:
- * {@link GptqCheckpointWriter#write}, which writes the folder atomically. Calibrated methods take their statistics
- * from the model's one {@link ModelCalibration} pass.
+ * {@link IntQuantJob#run}, which writes the folder atomically. Calibrated methods run the model's calibration
+ * sequences ({@link ModelCalibration#sequences}) layer by layer.
  */
 public final class QuantizeStep implements PipelineStep {
     /** Summary of a written GPTQ folder, for the report. */
@@ -39,8 +36,8 @@ public final class QuantizeStep implements PipelineStep {
         this.calibration = calibration;
     }
 
-    GptqCheckpointWriter.Method method() {
-        return GptqCheckpointWriter.Method.valueOf(variant.method().toUpperCase(Locale.ROOT));
+    IntQuantMethod method() {
+        return IntQuantMethod.valueOf(variant.method().toUpperCase(Locale.ROOT));
     }
 
     @Override
@@ -78,27 +75,15 @@ public final class QuantizeStep implements PipelineStep {
 
     @Override
     public JsonNode run(StepContext context) {
-        GptqCheckpointWriter.Method method = method();
-        boolean calibratesNow = method.needsCalibration() && !calibration.done();
-        ModelCalibration.Statistics calibrated = method.needsCalibration() ? calibration.get(context.progress()) : null;
-        LinearInputStats stats = calibrated == null ? null : calibrated.linearInputs();
+        IntQuantMethod method = method();
+        int[][] sequences = method.needsCalibration() ? calibration.sequences() : null;
         Path out = context.resolve(outputs().getFirst());
-        GptqCheckpointWriter.Report report;
-        try (HfCheckpoint checkpoint = HfCheckpoint.open(model.path())) {
-            FalconH1Config config = FalconH1Config.parse(checkpoint.configJson(),
-                    checkpoint.dir().resolve("config.json").toString());
-            report = GptqCheckpointWriter.write(checkpoint, config, stats,
-                    new GptqCheckpointWriter.Options(variant.scheme(), method, settings.dampPercent()), out, true,
-                    context.progress());
-        }
+        IntQuantJob.Report report = IntQuantJob.run(model.path(), new IntQuantJob.Options(variant.scheme(), method,
+                settings.dampPercent(), IntQuantJob.DEFAULT_MAX_SHARD_BYTES, settings.threads()), sequences, out, true,
+                context.progress());
         FolderSummary summary = summarize(out, variant.scheme().bits());
         ObjectNode result = StepStore.MAPPER.valueToTree(summary);
-        result.put("linears", report.linears().size());
-        if (calibratesNow) {
-            // this step paid for the model's calibration pass (the cost model separates the two)
-            result.put("calibrationSeconds", calibrated.summary().seconds());
-            result.put("calibrationTokens", calibrated.summary().tokens());
-        }
+        result.put("linears", report.linears());
         return result;
     }
 
@@ -109,8 +94,9 @@ public final class QuantizeStep implements PipelineStep {
     public static FolderSummary summarize(Path folder, int bits) {
         Map<String, Integer> mix = new TreeMap<>();
         long tensorBytes = 0;
-        try (SafetensorsFile file = SafetensorsReader.open(folder.resolve("model.safetensors"))) {
-            for (SafetensorsTensorInfo t : file.infos()) {
+        try (HfCheckpoint checkpoint = HfCheckpoint.open(folder)) {
+            for (String tensor : checkpoint.names()) {
+                SafetensorsTensorInfo t = checkpoint.info(tensor);
                 tensorBytes += t.byteSize();
                 String name = t.name();
                 if (name.endsWith(".qweight")) {

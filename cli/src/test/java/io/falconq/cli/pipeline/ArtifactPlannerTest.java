@@ -6,7 +6,8 @@ import io.falconq.formats.hf.HfCheckpoint;
 import io.falconq.formats.imatrix.ImatrixFile;
 import io.falconq.formats.imatrix.ImatrixReader;
 import io.falconq.formats.io.ProgressListener;
-import io.falconq.intquant.GptqCheckpointWriter;
+import io.falconq.jobs.intquant.IntQuantJob;
+import io.falconq.jobs.intquant.IntQuantMethod;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -104,15 +105,15 @@ class ArtifactPlannerTest {
     }
 
     @Test
-    void gptqFolderPlansEqualWhatGptqCheckpointWriterWrites(@TempDir Path tmp) {
+    void gptqFolderPlansEqualWhatTheIntQuantJobWrites(@TempDir Path tmp) {
         Path tiny = shared().resolve("models/falcon-h1-tiny");
         ModelInput model = ModelInput.folder(tiny);
         try (HfCheckpoint checkpoint = HfCheckpoint.open(tiny)) {
             for (String name : List.of("w8", "w4", "w4-g64")) {
                 VariantSpec.IntQuant variant = (VariantSpec.IntQuant) VariantSpec.parse(name);
                 Path out = tmp.resolve(name);
-                GptqCheckpointWriter.write(checkpoint, model.config(), null, new GptqCheckpointWriter.Options(
-                        variant.scheme(), GptqCheckpointWriter.Method.RTN, 0.01), out, false, ProgressListener.NONE);
+                IntQuantJob.run(tiny, new IntQuantJob.Options(variant.scheme(), IntQuantMethod.RTN, 0.01,
+                        IntQuantJob.DEFAULT_MAX_SHARD_BYTES, 2), null, out, false, ProgressListener.NONE);
                 ArtifactPlanner.PlannedArtifact planned = ArtifactPlanner.planGptq(model, checkpoint, variant, 0.01);
                 assertEquals(ContentHashes.size(out), planned.fileBytes(), name);
                 assertTrue(planned.exact());

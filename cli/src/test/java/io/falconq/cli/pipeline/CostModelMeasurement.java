@@ -47,7 +47,7 @@ public final class CostModelMeasurement {
                 long calibTokens = result.path("calibrationTokens").asLong(0);
                 double linearWeights = 0;
                 double gptqMacs = 0;
-                for (long[] s : DryRunPlanner.linearShapes(c)) {
+                for (long[] s : io.falconq.jobs.intquant.IntQuantCost.linearShapes(c)) {
                     linearWeights += s[0] * s[1];
                     gptqMacs += s[0] * (double) s[1] * s[1] + s[1] * (double) s[1] * s[1] / 3.0;
                 }

@@ -37,6 +37,29 @@ public final class CalibrationRunner {
     }
 
     /**
+     * The chunks {@link #run} would feed, as separate sequences: {@code chunkCount} rows of {@code ctx} ids, each
+     * starting with {@code bosId} when it is ≥ 0.
+     */
+    public static int[][] sequences(int[] ids, int bosId, int ctx, int maxChunks) {
+        if (ctx < 1) {
+            throw new IllegalArgumentException("context must be at least 1 token, found " + ctx);
+        }
+        int chunks = chunkCount(ids.length, ctx, maxChunks);
+        if (chunks < 1) {
+            throw new InvalidInputException("calibration text has " + ids.length + " tokens, fewer than one chunk of "
+                    + ctx + " (use a longer text or a smaller --ctx)");
+        }
+        int[][] out = new int[chunks][];
+        for (int c = 0; c < chunks; c++) {
+            out[c] = java.util.Arrays.copyOfRange(ids, c * ctx, (c + 1) * ctx);
+            if (bosId >= 0) {
+                out[c][0] = bosId;
+            }
+        }
+        return out;
+    }
+
+    /**
      * @param ids       token ids, BOS already prepended when the model wants it
      * @param bosId     id written over the first token of every chunk, or -1 to leave chunks as they are
      * @param maxChunks at most this many chunks (≤ 0: all)

@@ -1,0 +1,204 @@
+package io.falconq.jobs.intquant;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.falconq.calib.LinearRole;
+import io.falconq.formats.hf.HfCheckpoint;
+import io.falconq.formats.io.InvalidInputException;
+import io.falconq.formats.io.OutputException;
+import io.falconq.formats.safetensors.SafetensorsDtype;
+import io.falconq.formats.safetensors.SafetensorsFile;
+import io.falconq.formats.safetensors.SafetensorsReader;
+import io.falconq.formats.safetensors.SafetensorsShardPlan;
+import io.falconq.formats.safetensors.SafetensorsWriter;
+import io.falconq.formats.safetensors.SafetensorsWriter.PlannedTensor;
+import io.falconq.formats.safetensors.ShardedSafetensorsWriter;
+import io.falconq.formats.tensor.TensorView;
+import io.falconq.intquant.GptqLayout;
+import io.falconq.intquant.IntQuantScheme;
+import io.falconq.intquant.QuantizedLinear;
+import io.falconq.model.FalconH1Config;
+import io.falconq.model.TensorNameMap;
+import io.falconq.model.TensorRole;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * The GPTQ-layout checkpoint folder (SPEC.md §3): every quantized linear as {@code qweight/qzeros/scales/g_idx},
+ * everything else as stored in the source (AWQ's changed norm gains in the source dtype), sharded as
+ * {@code save_pretrained(max_shard_size=…)} does, with {@code config.json} carrying {@code quantization_config},
+ * {@code quantize_config.json}, and the source folder's other files (tokenizer, generation config).
+ *
+ * <p>While the job runs, each finished layer's new tensors are staged in the work folder
+ * ({@code layer-NNNNN.safetensors}, written atomically: the layer's checkpoint for a resumed job); {@link #assemble}
+ * then streams the shards in plan order from the staged files and the source, deleting a staged file once the
+ * shards holding its tensors are committed.
+ */
+final class GptqFolderWriter {
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private GptqFolderWriter() {
+    }
+
+    /** Every tensor of the output, in shard order: embeddings, each layer's tensors by name, then the rest. */
+    static List<PlannedTensor> plannedTensors(HfCheckpoint src, FalconH1Config cfg, IntQuantScheme scheme) {
+        List<PlannedTensor> out = new ArrayList<>();
+        List<String> names = new ArrayList<>(src.names());
+        names.sort(Comparator.comparingInt((String n) -> sortLayer(n, cfg)).thenComparing(Comparator.naturalOrder()));
+        for (String name : names) {
+            var at = TensorNameMap.fromHf(name);
+            if (at.isPresent() && at.get().role().perLayer() && linearRole(at.get().role()) != null) {
+                out.addAll(quantizedTensors(name.substring(0, name.length() - ".weight".length()),
+                        src.view(name).shape(), scheme));
+                continue;
+            }
+            TensorView v = src.view(name);
+            SafetensorsDtype dt = SafetensorsDtype.of(v.type()).orElseThrow(() -> new InvalidInputException(
+                    name + ": type " + v.type() + " has no safetensors dtype"));
+            out.add(new PlannedTensor(name, dt, v.shape()));
+        }
+        return out;
+    }
+
+    private static int sortLayer(String name, FalconH1Config cfg) {
+        return TensorNameMap.fromHf(name).map(at -> at.role().perLayer() ? at.layer()
+                : at.role() == TensorRole.TOKEN_EMBD ? -1 : cfg.numLayers()).orElse(cfg.numLayers());
+    }
+
+    /** The linear role of a quantizable per-layer tensor role, or null for the others (norms, conv, SSM params). */
+    static LinearRole linearRole(TensorRole role) {
+        return switch (role) {
+            case ATTN_Q -> LinearRole.ATTN_Q;
+            case ATTN_K -> LinearRole.ATTN_K;
+            case ATTN_V -> LinearRole.ATTN_V;
+            case ATTN_OUT -> LinearRole.ATTN_OUTPUT;
+            case SSM_IN -> LinearRole.SSM_IN;
+            case SSM_OUT -> LinearRole.SSM_OUT;
+            case FFN_GATE -> LinearRole.FFN_GATE;
+            case FFN_UP -> LinearRole.FFN_UP;
+            case FFN_DOWN -> LinearRole.FFN_DOWN;
+            default -> null;
+        };
+    }
+
+    private static List<PlannedTensor> quantizedTensors(String module, long[] shape, IntQuantScheme s) {
+        int out = Math.toIntExact(shape[0]);
+        int in = Math.toIntExact(shape[1]);
+        int groups = s.groupCount(in);
+        return List.of(new PlannedTensor(module + ".qweight", SafetensorsDtype.I32, new long[] {in / s.packFactor(), out}),
+                new PlannedTensor(module + ".qzeros", SafetensorsDtype.I32,
+                        new long[] {groups, GptqLayout.qzerosWidth(out, s)}),
+                new PlannedTensor(module + ".scales", SafetensorsDtype.F16, new long[] {groups, out}),
+                new PlannedTensor(module + ".g_idx", SafetensorsDtype.I32, new long[] {in}));
+    }
+
+    static Path stagedLayer(Path work, int layer) {
+        return work.resolve(String.format("layer-%05d.safetensors", layer));
+    }
+
+    /** Writes a finished layer's quantized linears and changed norms to its staging file, atomically. */
+    static void stageLayer(Path work, HfCheckpoint src, int layer, Map<LinearRole, QuantizedLinear> quantized,
+                           Map<TensorRole, float[]> replacedNorms) {
+        List<PlannedTensor> plan = new ArrayList<>();
+        Map<String, MemorySegment> bytes = new HashMap<>();
+        for (QuantizedLinear q : quantized.values()) {
+            List<PlannedTensor> four = quantizedTensors(q.name(), new long[] {q.out(), q.in()}, q.scheme());
+            plan.addAll(four);
+            bytes.put(four.get(0).name(), ints(GptqLayout.packQweight(q)));
+            bytes.put(four.get(1).name(), ints(GptqLayout.packQzeros(q)));
+            bytes.put(four.get(2).name(), shorts(GptqLayout.scalesFp16(q)));
+            bytes.put(four.get(3).name(), ints(q.gIdx()));
+        }
+        for (Map.Entry<TensorRole, float[]> e : replacedNorms.entrySet()) {
+            String name = e.getKey().hfName(layer);
+            TensorView like = src.view(name);
+            plan.add(new PlannedTensor(name, SafetensorsDtype.of(like.type()).orElseThrow(), like.shape()));
+            bytes.put(name, StoredDtype.encodeLike(like, e.getValue()));
+        }
+        try (SafetensorsWriter w = SafetensorsWriter.begin(stagedLayer(work, layer), plan, true)) {
+            for (var info : w.order()) {
+                w.write(info.name(), bytes.get(info.name()));
+            }
+            w.finish();
+        }
+    }
+
+    /**
+     * Streams the shards of {@code plan} into {@code folder}: staged tensors from the work folder, the rest from the
+     * source. Shards a resumed job already committed are kept ({@link ShardedSafetensorsWriter}).
+     */
+    static void assemble(Path folder, Path work, HfCheckpoint src, SafetensorsShardPlan plan, int layers) {
+        Map<String, Integer> stagedLayerOf = new HashMap<>();
+        Map<Integer, SafetensorsFile> open = new LinkedHashMap<>();
+        try (ShardedSafetensorsWriter w = ShardedSafetensorsWriter.open(folder, plan, Map.of("format", "pt"))) {
+            for (int layer = 0; layer < layers; layer++) {
+                Path staged = stagedLayer(work, layer);
+                if (Files.exists(staged)) {
+                    SafetensorsFile f = SafetensorsReader.open(staged);
+                    open.put(layer, f);
+                    for (String n : f.names()) {
+                        stagedLayerOf.put(n, layer);
+                    }
+                }
+            }
+            for (PlannedTensor t : plan.tensors()) {
+                if (!w.needs(t.name())) {
+                    continue;
+                }
+                Integer layer = stagedLayerOf.get(t.name());
+                w.write(t.name(), layer != null ? open.get(layer).rawBytes(t.name()) : src.rawBytes(t.name()));
+            }
+            w.finish();
+        } finally {
+            open.values().forEach(SafetensorsFile::close);
+        }
+    }
+
+    /** config.json with quantization_config, quantize_config.json, and the source folder's other files. */
+    static void writeConfigAndFiles(HfCheckpoint src, ObjectNode quantizationConfig, Path dir) {
+        try {
+            JsonNode cfg = src.configJson().deepCopy();
+            ((ObjectNode) cfg).set("quantization_config", quantizationConfig);
+            Files.write(dir.resolve("config.json"), JSON.writeValueAsBytes(cfg));
+            Files.write(dir.resolve("quantize_config.json"), JSON.writeValueAsBytes(quantizationConfig));
+            try (Stream<Path> files = Files.list(src.dir())) {
+                for (Path f : files.sorted(Comparator.naturalOrder()).toList()) {
+                    String n = f.getFileName().toString();
+                    if (!Files.isRegularFile(f) || n.endsWith(".safetensors") || n.equals(HfCheckpoint.INDEX_FILE)
+                            || n.equals("config.json") || n.equals("quantize_config.json") || n.startsWith(".")) {
+                        continue;
+                    }
+                    Files.copy(f, dir.resolve(n), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+        } catch (IOException e) {
+            throw new OutputException(dir + ": cannot write the folder's files: " + e.getMessage(), e);
+        }
+    }
+
+    private static MemorySegment ints(int[] v) {
+        ByteBuffer b = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
+        b.asIntBuffer().put(v);
+        return MemorySegment.ofArray(b.array());
+    }
+
+    private static MemorySegment shorts(short[] v) {
+        ByteBuffer b = ByteBuffer.allocate(2 * v.length).order(ByteOrder.LITTLE_ENDIAN);
+        b.asShortBuffer().put(v);
+        return MemorySegment.ofArray(b.array());
+    }
+}

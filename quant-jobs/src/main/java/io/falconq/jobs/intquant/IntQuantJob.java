@@ -1,0 +1,134 @@
+package io.falconq.jobs.intquant;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.falconq.formats.hf.HfCheckpoint;
+import io.falconq.formats.io.AtomicFolder;
+import io.falconq.formats.io.InvalidInputException;
+import io.falconq.formats.io.ProgressListener;
+import io.falconq.formats.safetensors.SafetensorsShardPlan;
+import io.falconq.intquant.IntQuantScheme;
+import io.falconq.runtime.FalconH1Model;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
+/**
+ * {@code falconq quantize}'s job: plan ({@link #plan}: the output's tensors and shards), run
+ * ({@link LayerSequentialRun}: the layer loop over the calibration sequences), write ({@link GptqFolderWriter}:
+ * staged layers into shards, configs, the source's other files), all inside one {@link AtomicFolder} that a killed
+ * job resumes from.
+ */
+public final class IntQuantJob {
+    /** Hugging Face's default {@code max_shard_size} for {@code save_pretrained}. */
+    public static final long DEFAULT_MAX_SHARD_BYTES = 5_000_000_000L;
+
+    /**
+     * @param scheme        bits, group size, symmetry, act-order
+     * @param dampPercent   GPTQ's damping (fraction of the mean Hessian diagonal)
+     * @param maxShardBytes output shard size limit
+     * @param threads       the job's one worker pool
+     */
+    public record Options(IntQuantScheme scheme, IntQuantMethod method, double dampPercent, long maxShardBytes,
+                          int threads) {
+    }
+
+    /** What a run did. */
+    public record Report(int linears, int layersResumed, int shards, double seconds) {
+    }
+
+    private IntQuantJob() {
+    }
+
+    /** The output's tensors in shard order, split into shards. */
+    public static SafetensorsShardPlan plan(HfCheckpoint src, IntQuantScheme scheme, long maxShardBytes,
+                                            io.falconq.model.FalconH1Config config) {
+        return SafetensorsShardPlan.split(GptqFolderWriter.plannedTensors(src, config, scheme), maxShardBytes);
+    }
+
+    /**
+     * Quantizes the HF checkpoint {@code model} into the GPTQ-layout folder {@code out}.
+     *
+     * @param sequences calibration token ids, one row per sequence of equal length (BOS already in place); unused
+     *                  by {@link IntQuantMethod#RTN}
+     */
+    public static Report run(Path model, Options opt, int[][] sequences, Path out, boolean force,
+                             ProgressListener progress) {
+        long t0 = System.nanoTime();
+        if (opt.method().needsCalibration() && (sequences == null || sequences.length == 0)) {
+            throw new IllegalArgumentException(opt.method() + " needs calibration sequences");
+        }
+        try (FalconH1Model loaded = FalconH1Model.load(model)) {
+            if (loaded.format() != FalconH1Model.Format.HF_SAFETENSORS
+                    || !(loaded.source() instanceof HfCheckpoint checkpoint)) {
+                throw new InvalidInputException(model + ": quantize needs a Hugging Face checkpoint folder");
+            }
+            SafetensorsShardPlan plan = plan(checkpoint, opt.scheme(), opt.maxShardBytes(), loaded.config());
+            try (AtomicFolder folder = AtomicFolder.resume(out, force, jobKey(checkpoint, opt, sequences))) {
+                Path work = folder.folder().resolve(".work");
+                try {
+                    java.nio.file.Files.createDirectories(work);
+                } catch (java.io.IOException e) {
+                    throw new io.falconq.formats.io.OutputException(work + ": cannot create: " + e.getMessage(), e);
+                }
+                int resumed = LayerSequentialRun.layersDone(work);
+                LayerSequentialRun.run(loaded, checkpoint, opt, sequences, work, progress);
+                GptqFolderWriter.assemble(folder.folder(), work, checkpoint, plan, loaded.config().numLayers());
+                GptqFolderWriter.writeConfigAndFiles(checkpoint, quantizationConfig(opt), folder.folder());
+                AtomicFolder.deleteRecursively(work);
+                folder.commit();
+                int linears = loaded.config().numLayers() * io.falconq.calib.LinearRole.perLayer().length;
+                return new Report(linears, resumed, plan.shards().size(), (System.nanoTime() - t0) / 1e9);
+            }
+        }
+    }
+
+    /** The {@code quantization_config} object (SPEC.md §3), as GPTQModel writes it. */
+    public static ObjectNode quantizationConfig(Options opt) {
+        ObjectNode qc = new ObjectMapper().createObjectNode();
+        IntQuantScheme s = opt.scheme();
+        qc.put("quant_method", "gptq");
+        qc.put("bits", s.bits());
+        qc.put("group_size", s.groupSize());
+        qc.put("desc_act", s.actOrder());
+        qc.put("sym", s.symmetric());
+        qc.put("damp_percent", opt.dampPercent());
+        qc.put("true_sequential", opt.method().needsCalibration());
+        qc.put("static_groups", false);
+        qc.put("checkpoint_format", "gptq");
+        ObjectNode meta = qc.putObject("meta");
+        meta.put("quantizer", "falconq");
+        meta.put("method", opt.method().name().toLowerCase());
+        return qc;
+    }
+
+    /** What makes two runs the same job: the source files, the options, the calibration tokens. */
+    static String jobKey(HfCheckpoint src, Options opt, int[][] sequences) {
+        try {
+            MessageDigest d = MessageDigest.getInstance("SHA-256");
+            d.update(src.dir().toAbsolutePath().toString().getBytes(StandardCharsets.UTF_8));
+            for (var shard : src.shards()) {
+                d.update((shard.path().getFileName() + ":" + shard.fileSize()).getBytes(StandardCharsets.UTF_8));
+            }
+            // the thread count is not part of it: the bytes do not depend on it
+            d.update((opt.scheme() + " " + opt.method() + " " + opt.dampPercent() + " " + opt.maxShardBytes())
+                    .getBytes(StandardCharsets.UTF_8));
+            if (opt.method().needsCalibration()) {
+                ByteBuffer b = ByteBuffer.allocate(4);
+                for (int[] seq : sequences) {
+                    for (int id : seq) {
+                        d.update(b.putInt(0, id).array());
+                    }
+                    d.update((byte) '\n');
+                }
+            }
+            return "int-quant " + HexFormat.of().formatHex(d.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
