@@ -54,6 +54,9 @@ public final class HessianAccumulator {
             throw new IllegalArgumentException("Hessian of " + this.cols + " columns cannot take rows of " + cols);
         }
         double[] total = storage();
+        int panels = (cols + TILE_J - 1) / TILE_J;
+        float[] packed = new float[Math.multiplyExact(panels * TILE_J, n)];
+        pool.forEach(panels, (p, worker) -> pack(x, n, p, packed));
         int blocks = (cols + TASK_ROWS - 1) / TASK_ROWS;
         int colBlocks = (cols + TASK_COLS - 1) / TASK_COLS;
         // tasks: the (row block, column block) pairs that hold part of the upper triangle, in a fixed order
@@ -71,40 +74,40 @@ public final class HessianAccumulator {
         pool.forEach(tasks, (t, worker) -> {
             int i0 = taskRow[t] * TASK_ROWS;
             int j0 = taskCol[t] * TASK_COLS;
-            addTask(x, n, i0, Math.min(i0 + TASK_ROWS, cols), j0, Math.min(j0 + TASK_COLS, cols), total,
+            addTask(packed, n, i0, Math.min(i0 + TASK_ROWS, cols), j0, Math.min(j0 + TASK_COLS, cols), total,
                     scratch[worker]);
         });
         rows += n;
     }
 
-    private void addTask(float[] x, int n, int iStart, int iEnd, int jStart, int jEnd, double[] total, float[] acc) {
+    /**
+     * Column panel p (columns [p·TILE_J, (p+1)·TILE_J), zeros past the last column) with its n rows contiguous,
+     * so a tile's loads walk memory in order instead of one cache line per token row ({@code cols} apart, which
+     * also aliases in L1 when cols is a multiple of 1024).
+     */
+    private void pack(float[] x, int n, int p, float[] packed) {
+        int c0 = p * TILE_J;
+        int width = Math.min(TILE_J, cols - c0);
+        for (int r = 0; r < n; r++) {
+            System.arraycopy(x, r * cols + c0, packed, (p * n + r) * TILE_J, width);
+        }
+    }
+
+    private void addTask(float[] packed, int n, int iStart, int iEnd, int jStart, int jEnd, double[] total, float[] acc) {
         for (int i = iStart; i < iEnd; i += TILE_I) {
-            int jFirst = jStart;
-            while (jFirst + TILE_J <= i) {
-                jFirst += TILE_J; // tiles wholly below the diagonal
+            int j = jStart;
+            while (j + TILE_J <= i) {
+                j += TILE_J; // tiles wholly below the diagonal
             }
-            int j = jFirst;
-            boolean fullRows = i + TILE_I <= cols;
-            for (; fullRows && j + TILE_J <= jEnd; j += TILE_J) {
+            for (; j < jEnd; j += TILE_J) {
                 for (int r0 = 0; r0 < n; r0 += FLUSH_ROWS) {
                     java.util.Arrays.fill(acc, 0f);
-                    tileSum(x, r0, Math.min(n, r0 + FLUSH_ROWS), i, j, acc);
-                    for (int a = 0; a < TILE_I; a++) {
+                    tileSum(packed, n, r0, Math.min(n, r0 + FLUSH_ROWS), i, j, acc);
+                    for (int a = 0; a < Math.min(TILE_I, iEnd - i); a++) {
                         int row = (i + a) * cols;
-                        for (int b = Math.max(0, i + a - j); b < TILE_J; b++) {
+                        for (int b = Math.max(0, i + a - j); b < Math.min(TILE_J, jEnd - j); b++) {
                             total[row + j + b] += acc[a * TILE_J + b];
                         }
-                    }
-                }
-            }
-            for (int ii = i; ii < Math.min(i + TILE_I, iEnd); ii++) {
-                for (int jj = Math.max(fullRows ? j : jFirst, ii); jj < jEnd; jj++) {
-                    for (int r0 = 0; r0 < n; r0 += FLUSH_ROWS) {
-                        float s = 0;
-                        for (int r = r0; r < Math.min(n, r0 + FLUSH_ROWS); r++) {
-                            s += x[r * cols + ii] * x[r * cols + jj];
-                        }
-                        total[ii * cols + jj] += s;
                     }
                 }
             }
@@ -112,33 +115,58 @@ public final class HessianAccumulator {
     }
 
     /**
-     * acc[a][b] += Σ_r x[r, i+a] · x[r, j+b] for r in [r0, r1), in r order; four token rows per trip with the
-     * partial sums loaded from and stored to {@code acc}, so no vector is carried around the loop (README).
+     * acc[a][b] += Σ_r x[r, i+a] · x[r, j+b] for r in [r0, r1), in r order (i a multiple of TILE_I, j of TILE_J);
+     * four token rows per trip with the partial sums loaded from and stored to {@code acc}, so no vector is carried
+     * around the loop (README).
      */
-    private void tileSum(float[] x, int r0, int r1, int i, int j, float[] acc) {
+    private static void tileSum(float[] packed, int n, int r0, int r1, int i, int j, float[] acc) {
+        int pi = (i / TILE_J * n) * TILE_J + i % TILE_J;
+        int pj = (j / TILE_J * n) * TILE_J;
         int r = r0;
         for (; r + 4 <= r1; r += 4) {
-            for (int a = 0; a < TILE_I; a++) {
-                int o = a * TILE_J;
-                FloatVector s0 = FloatVector.fromArray(F, acc, o);
-                FloatVector s1 = FloatVector.fromArray(F, acc, o + V);
-                for (int rr = r; rr < r + 4; rr++) {
-                    int base = rr * cols;
-                    FloatVector xi = FloatVector.broadcast(F, x[base + i + a]);
-                    s0 = xi.fma(FloatVector.fromArray(F, x, base + j), s0);
-                    s1 = xi.fma(FloatVector.fromArray(F, x, base + j + V), s1);
-                }
-                s0.intoArray(acc, o);
-                s1.intoArray(acc, o + V);
+            FloatVector s00 = FloatVector.fromArray(F, acc, 0);
+            FloatVector s01 = FloatVector.fromArray(F, acc, V);
+            FloatVector s10 = FloatVector.fromArray(F, acc, TILE_J);
+            FloatVector s11 = FloatVector.fromArray(F, acc, TILE_J + V);
+            FloatVector s20 = FloatVector.fromArray(F, acc, 2 * TILE_J);
+            FloatVector s21 = FloatVector.fromArray(F, acc, 2 * TILE_J + V);
+            FloatVector s30 = FloatVector.fromArray(F, acc, 3 * TILE_J);
+            FloatVector s31 = FloatVector.fromArray(F, acc, 3 * TILE_J + V);
+            for (int rr = r; rr < r + 4; rr++) {
+                int xj = pj + rr * TILE_J;
+                int xi = pi + rr * TILE_J;
+                FloatVector y0 = FloatVector.fromArray(F, packed, xj);
+                FloatVector y1 = FloatVector.fromArray(F, packed, xj + V);
+                FloatVector b = FloatVector.broadcast(F, packed[xi]);
+                s00 = b.fma(y0, s00);
+                s01 = b.fma(y1, s01);
+                b = FloatVector.broadcast(F, packed[xi + 1]);
+                s10 = b.fma(y0, s10);
+                s11 = b.fma(y1, s11);
+                b = FloatVector.broadcast(F, packed[xi + 2]);
+                s20 = b.fma(y0, s20);
+                s21 = b.fma(y1, s21);
+                b = FloatVector.broadcast(F, packed[xi + 3]);
+                s30 = b.fma(y0, s30);
+                s31 = b.fma(y1, s31);
             }
+            s00.intoArray(acc, 0);
+            s01.intoArray(acc, V);
+            s10.intoArray(acc, TILE_J);
+            s11.intoArray(acc, TILE_J + V);
+            s20.intoArray(acc, 2 * TILE_J);
+            s21.intoArray(acc, 2 * TILE_J + V);
+            s30.intoArray(acc, 3 * TILE_J);
+            s31.intoArray(acc, 3 * TILE_J + V);
         }
         for (; r < r1; r++) {
-            int base = r * cols;
+            int xj = pj + r * TILE_J;
+            int xi = pi + r * TILE_J;
             for (int a = 0; a < TILE_I; a++) {
                 int o = a * TILE_J;
-                FloatVector xi = FloatVector.broadcast(F, x[base + i + a]);
-                xi.fma(FloatVector.fromArray(F, x, base + j), FloatVector.fromArray(F, acc, o)).intoArray(acc, o);
-                xi.fma(FloatVector.fromArray(F, x, base + j + V), FloatVector.fromArray(F, acc, o + V))
+                FloatVector b = FloatVector.broadcast(F, packed[xi + a]);
+                b.fma(FloatVector.fromArray(F, packed, xj), FloatVector.fromArray(F, acc, o)).intoArray(acc, o);
+                b.fma(FloatVector.fromArray(F, packed, xj + V), FloatVector.fromArray(F, acc, o + V))
                         .intoArray(acc, o + V);
             }
         }

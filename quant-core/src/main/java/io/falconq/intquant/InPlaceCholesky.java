@@ -151,26 +151,50 @@ final class InPlaceCholesky {
         return s;
     }
 
-    /** acc[(p, q), lane] += Σ lanes of L[i+p, k] · L[j+q, k] for k in [k0, k1), k1 − k0 a multiple of 4V. */
+    /**
+     * acc[(p, q), lane] += Σ lanes of L[i+p, k] · L[j+q, k] for k in [k0, k1), k1 − k0 a multiple of 4V: four
+     * k-vectors per trip with the eight partial sums loaded from and stored to {@code acc}.
+     */
     private static void tileDots(double[] a, int n, int i, int j, int k0, int k1, double[] acc) {
+        int r0 = i * n;
+        int r1 = r0 + n;
+        int r2 = r1 + n;
+        int r3 = r2 + n;
+        int q0 = j * n;
+        int q1 = q0 + n;
         for (int k = k0; k < k1; k += 4 * V) {
-            for (int p = 0; p < TILE_I; p++) {
-                int ri = (i + p) * n + k;
-                DoubleVector x0 = DoubleVector.fromArray(D, a, ri);
-                DoubleVector x1 = DoubleVector.fromArray(D, a, ri + V);
-                DoubleVector x2 = DoubleVector.fromArray(D, a, ri + 2 * V);
-                DoubleVector x3 = DoubleVector.fromArray(D, a, ri + 3 * V);
-                for (int q = 0; q < TILE_J; q++) {
-                    int rj = (j + q) * n + k;
-                    int o = (p * TILE_J + q) * V;
-                    DoubleVector s = DoubleVector.fromArray(D, acc, o);
-                    s = x0.fma(DoubleVector.fromArray(D, a, rj), s);
-                    s = x1.fma(DoubleVector.fromArray(D, a, rj + V), s);
-                    s = x2.fma(DoubleVector.fromArray(D, a, rj + 2 * V), s);
-                    s = x3.fma(DoubleVector.fromArray(D, a, rj + 3 * V), s);
-                    s.intoArray(acc, o);
-                }
+            DoubleVector s00 = DoubleVector.fromArray(D, acc, 0);
+            DoubleVector s01 = DoubleVector.fromArray(D, acc, V);
+            DoubleVector s10 = DoubleVector.fromArray(D, acc, 2 * V);
+            DoubleVector s11 = DoubleVector.fromArray(D, acc, 3 * V);
+            DoubleVector s20 = DoubleVector.fromArray(D, acc, 4 * V);
+            DoubleVector s21 = DoubleVector.fromArray(D, acc, 5 * V);
+            DoubleVector s30 = DoubleVector.fromArray(D, acc, 6 * V);
+            DoubleVector s31 = DoubleVector.fromArray(D, acc, 7 * V);
+            for (int kk = k; kk < k + 4 * V; kk += V) {
+                DoubleVector y0 = DoubleVector.fromArray(D, a, q0 + kk);
+                DoubleVector y1 = DoubleVector.fromArray(D, a, q1 + kk);
+                DoubleVector x = DoubleVector.fromArray(D, a, r0 + kk);
+                s00 = x.fma(y0, s00);
+                s01 = x.fma(y1, s01);
+                x = DoubleVector.fromArray(D, a, r1 + kk);
+                s10 = x.fma(y0, s10);
+                s11 = x.fma(y1, s11);
+                x = DoubleVector.fromArray(D, a, r2 + kk);
+                s20 = x.fma(y0, s20);
+                s21 = x.fma(y1, s21);
+                x = DoubleVector.fromArray(D, a, r3 + kk);
+                s30 = x.fma(y0, s30);
+                s31 = x.fma(y1, s31);
             }
+            s00.intoArray(acc, 0);
+            s01.intoArray(acc, V);
+            s10.intoArray(acc, 2 * V);
+            s11.intoArray(acc, 3 * V);
+            s20.intoArray(acc, 4 * V);
+            s21.intoArray(acc, 5 * V);
+            s30.intoArray(acc, 6 * V);
+            s31.intoArray(acc, 7 * V);
         }
     }
 
@@ -182,38 +206,41 @@ final class InPlaceCholesky {
      */
     static void invertLower(double[] a, int n, WorkerPool pool) {
         double[] lRows = new double[Math.min(BLOCK, n) * n];
+        double[][] panels = new double[pool.threads()][K_CHUNK * PanelProduct.WIDTH];
         for (int i0 = 0; i0 < n; i0 += BLOCK) {
             int i1 = Math.min(n, i0 + BLOCK);
             System.arraycopy(a, i0 * n, lRows, 0, (i1 - i0) * n);
             int first = i0;
             pool.forEach((i1 + INVERSE_COLS - 1) / INVERSE_COLS, (t, worker) -> {
                 int c0 = t * INVERSE_COLS;
-                invertColumns(a, n, lRows, first, i1, c0, Math.min(i1, c0 + INVERSE_COLS));
+                invertColumns(a, n, lRows, first, i1, c0, Math.min(i1, c0 + INVERSE_COLS), panels[worker]);
             });
         }
     }
 
     /** Rows [i0, i1) of L⁻¹, columns [c0, c1); rows before i0 are already inverted. */
-    private static void invertColumns(double[] a, int n, double[] lRows, int i0, int i1, int c0, int c1) {
+    private static void invertColumns(double[] a, int n, double[] lRows, int i0, int i1, int c0, int c1,
+                                      double[] panel) {
         for (int i = i0; i < i1; i++) {
             java.util.Arrays.fill(a, i * n + c0, i * n + Math.min(c1, i + 1), 0);
         }
         // finished rows k < i0 (X[k, c] = 0 for k < c, so k starts at c0)
         int cEnd = Math.min(c1, i0);
-        int cVec = c0 + (cEnd - c0) / (2 * V) * (2 * V);
+        int quads = i0 + (i1 - i0) / PanelProduct.ROWS * PanelProduct.ROWS;
         for (int k0 = c0; k0 < i0; k0 += K_CHUNK) {
-            int k1 = Math.min(i0, k0 + K_CHUNK);
-            for (int c = c0; c < cVec; c += 2 * V) {
+            int count = Math.min(i0, k0 + K_CHUNK) - k0;
+            for (int c = c0; c < cEnd; c += PanelProduct.WIDTH) {
+                int width = Math.min(PanelProduct.WIDTH, cEnd - c);
+                PanelProduct.pack(a, k0 * n + c, n, count, width, panel);
                 int i = i0;
-                for (; i + TILE_I <= i1; i += TILE_I) {
-                    addRowCombination(a, n, lRows, i0, i, k0, k1, c);
+                if (width == PanelProduct.WIDTH) {
+                    for (; i < quads; i += PanelProduct.ROWS) {
+                        PanelProduct.addTile(a, i * n + c, n, lRows, (i - i0) * n + k0, n, panel, count);
+                    }
                 }
                 for (; i < i1; i++) {
-                    addScaledRows(a, n, lRows, i0, i, k0, k1, c, c + 2 * V);
+                    PanelProduct.addRow(a, i * n + c, lRows, (i - i0) * n + k0, panel, 0, count, width);
                 }
-            }
-            for (int i = i0; i < i1; i++) {
-                addScaledRows(a, n, lRows, i0, i, k0, k1, cVec, cEnd);
             }
         }
         // rows of this block, in order
@@ -233,45 +260,6 @@ final class InPlaceCholesky {
             }
             if (i >= c0 && i < c1) {
                 a[ri + i] = 1 / lii;
-            }
-        }
-    }
-
-    /** X[i+p, c : c+2V) += Σ_{k0 ≤ k &lt; k1} L[i+p, k] · X[k, c : c+2V) for p &lt; TILE_I, k in order. */
-    private static void addRowCombination(double[] a, int n, double[] lRows, int i0, int i, int k0, int k1, int c) {
-        for (int p = 0; p < TILE_I; p++) {
-            int li = (i + p - i0) * n;
-            int out = (i + p) * n + c;
-            int k = k0;
-            for (; k + 4 <= k1; k += 4) {
-                DoubleVector s0 = DoubleVector.fromArray(D, a, out);
-                DoubleVector s1 = DoubleVector.fromArray(D, a, out + V);
-                for (int kk = k; kk < k + 4; kk++) {
-                    DoubleVector l = DoubleVector.broadcast(D, lRows[li + kk]);
-                    s0 = l.fma(DoubleVector.fromArray(D, a, kk * n + c), s0);
-                    s1 = l.fma(DoubleVector.fromArray(D, a, kk * n + c + V), s1);
-                }
-                s0.intoArray(a, out);
-                s1.intoArray(a, out + V);
-            }
-            for (; k < k1; k++) {
-                DoubleVector l = DoubleVector.broadcast(D, lRows[li + k]);
-                l.fma(DoubleVector.fromArray(D, a, k * n + c), DoubleVector.fromArray(D, a, out)).intoArray(a, out);
-                l.fma(DoubleVector.fromArray(D, a, k * n + c + V), DoubleVector.fromArray(D, a, out + V))
-                        .intoArray(a, out + V);
-            }
-        }
-    }
-
-    /** Scalar form of {@link #addRowCombination} for one row and columns [c0, c1), with the same fused operations. */
-    private static void addScaledRows(double[] a, int n, double[] lRows, int i0, int i, int k0, int k1, int c0,
-                                      int c1) {
-        int li = (i - i0) * n;
-        int out = i * n;
-        for (int k = k0; k < k1; k++) {
-            double l = lRows[li + k];
-            for (int c = c0; c < c1; c++) {
-                a[out + c] = Math.fma(l, a[k * n + c], a[out + c]);
             }
         }
     }

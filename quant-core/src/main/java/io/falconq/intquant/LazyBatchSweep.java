@@ -11,7 +11,8 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Every weight still receives the terms e_k · U[k, j] one by one in increasing k, each as one fused
  * multiply-add, so the result is bit-identical to applying them immediately with {@code Math.fma}; the batching
- * only changes when they are applied, which is what lets one slab of U stay in cache for many rows.
+ * only changes when they are applied, which is what lets one slab of U stay in cache for many rows
+ * ({@link PanelProduct}).
  *
  * <p>Doubles, not floats: U is the double factor {@link GptqQuantizer#prepare} makes in place (a float copy would
  * cost n²/2 more floats), and the errors fed through thousands of columns stay those of the double reference.
@@ -20,7 +21,6 @@ final class LazyBatchSweep {
     static final int COLUMN_BLOCK = 128;
     private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
     private static final int V = D.length();
-    private static final int TILE_ROWS = 4;
 
     private final int in;
     private final int out;
@@ -64,6 +64,7 @@ final class LazyBatchSweep {
             }
         }
         float[] groupBuf = new float[gs];
+        double[] panel = new double[COLUMN_BLOCK * PanelProduct.WIDTH];
         for (int k0 = 0; k0 < in; k0 += COLUMN_BLOCK) {
             int k1 = Math.min(in, k0 + COLUMN_BLOCK);
             if (scheme.groupSize() > 0) {
@@ -79,7 +80,7 @@ final class LazyBatchSweep {
                 quantizeColumn(rows, o0, n, k, k1, order[k], params, negErr, k - k0, rowLoss);
             }
             if (k1 < in) {
-                trailingUpdate(rows, n, k0, k1, negErr);
+                trailingUpdate(rows, n, k0, k1, negErr, panel);
             }
         }
     }
@@ -130,75 +131,23 @@ final class LazyBatchSweep {
     }
 
     /**
-     * rows[:, k1:] += negErr[:, 0:k1−k0] · U[k0:k1, k1:], each weight's terms in increasing k. Tiles of
-     * {@value #TILE_ROWS} rows × 2 vectors, four k per trip with the tile loaded from and stored back to
-     * {@code rows}, so no vector is carried around a loop.
+     * rows[:, k1:] += negErr[:, 0:k1−k0] · U[k0:k1, k1:], each weight's terms in increasing k, one packed
+     * {@link PanelProduct#WIDTH}-column slab of U at a time, shared by all the block's rows.
      */
-    private void trailingUpdate(double[] rows, int n, int k0, int k1, double[] negErr) {
-        int jVec = k1 + (in - k1) / (2 * V) * (2 * V);
-        int kTrips = k0 + (k1 - k0) / 4 * 4;
-        int rTiles = n / TILE_ROWS * TILE_ROWS;
-        for (int j = k1; j < jVec; j += 2 * V) {
-            for (int r = 0; r < rTiles; r += TILE_ROWS) {
-                int w0 = r * in + j;
-                int w1 = w0 + in;
-                int w2 = w1 + in;
-                int w3 = w2 + in;
-                int e0 = r * COLUMN_BLOCK - k0;
-                for (int k = k0; k < kTrips; k += 4) {
-                    DoubleVector a0 = DoubleVector.fromArray(D, rows, w0);
-                    DoubleVector b0 = DoubleVector.fromArray(D, rows, w0 + V);
-                    DoubleVector a1 = DoubleVector.fromArray(D, rows, w1);
-                    DoubleVector b1 = DoubleVector.fromArray(D, rows, w1 + V);
-                    DoubleVector a2 = DoubleVector.fromArray(D, rows, w2);
-                    DoubleVector b2 = DoubleVector.fromArray(D, rows, w2 + V);
-                    DoubleVector a3 = DoubleVector.fromArray(D, rows, w3);
-                    DoubleVector b3 = DoubleVector.fromArray(D, rows, w3 + V);
-                    for (int kk = k; kk < k + 4; kk++) {
-                        DoubleVector u0 = DoubleVector.fromArray(D, upper, kk * in + j);
-                        DoubleVector u1 = DoubleVector.fromArray(D, upper, kk * in + j + V);
-                        DoubleVector ne = DoubleVector.broadcast(D, negErr[e0 + kk]);
-                        a0 = ne.fma(u0, a0);
-                        b0 = ne.fma(u1, b0);
-                        ne = DoubleVector.broadcast(D, negErr[e0 + COLUMN_BLOCK + kk]);
-                        a1 = ne.fma(u0, a1);
-                        b1 = ne.fma(u1, b1);
-                        ne = DoubleVector.broadcast(D, negErr[e0 + 2 * COLUMN_BLOCK + kk]);
-                        a2 = ne.fma(u0, a2);
-                        b2 = ne.fma(u1, b2);
-                        ne = DoubleVector.broadcast(D, negErr[e0 + 3 * COLUMN_BLOCK + kk]);
-                        a3 = ne.fma(u0, a3);
-                        b3 = ne.fma(u1, b3);
-                    }
-                    a0.intoArray(rows, w0);
-                    b0.intoArray(rows, w0 + V);
-                    a1.intoArray(rows, w1);
-                    b1.intoArray(rows, w1 + V);
-                    a2.intoArray(rows, w2);
-                    b2.intoArray(rows, w2 + V);
-                    a3.intoArray(rows, w3);
-                    b3.intoArray(rows, w3 + V);
-                }
-                for (int p = 0; p < TILE_ROWS; p++) {
-                    updateScalar(rows, w0 + p * in, j, j + 2 * V, negErr, e0 + p * COLUMN_BLOCK, kTrips, k1);
+    private void trailingUpdate(double[] rows, int n, int k0, int k1, double[] negErr, double[] panel) {
+        int count = k1 - k0;
+        int quads = n / PanelProduct.ROWS * PanelProduct.ROWS;
+        for (int j = k1; j < in; j += PanelProduct.WIDTH) {
+            int width = Math.min(PanelProduct.WIDTH, in - j);
+            PanelProduct.pack(upper, k0 * in + j, in, count, width, panel);
+            int r = 0;
+            if (width == PanelProduct.WIDTH) {
+                for (; r < quads; r += PanelProduct.ROWS) {
+                    PanelProduct.addTile(rows, r * in + j, in, negErr, r * COLUMN_BLOCK, COLUMN_BLOCK, panel, count);
                 }
             }
-            for (int p = rTiles; p < n; p++) {
-                updateScalar(rows, p * in + j, j, j + 2 * V, negErr, p * COLUMN_BLOCK - k0, k0, k1);
-            }
-        }
-        for (int p = 0; p < n; p++) {
-            updateScalar(rows, p * in + jVec, jVec, in, negErr, p * COLUMN_BLOCK - k0, k0, k1);
-        }
-    }
-
-    /** The same update for columns [j0, j1) of one row (w = its index of j0), k in [ka, kb), with Math.fma. */
-    private void updateScalar(double[] rows, int w, int j0, int j1, double[] negErr, int e, int ka, int kb) {
-        for (int k = ka; k < kb; k++) {
-            double ne = negErr[e + k];
-            int uk = k * in;
-            for (int j = j0; j < j1; j++) {
-                rows[w + j - j0] = Math.fma(ne, upper[uk + j], rows[w + j - j0]);
+            for (; r < n; r++) {
+                PanelProduct.addRow(rows, r * in + j, negErr, r * COLUMN_BLOCK, panel, 0, count, width);
             }
         }
     }
