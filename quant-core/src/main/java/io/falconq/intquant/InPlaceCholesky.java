@@ -40,11 +40,17 @@ final class InPlaceCholesky {
      */
     static boolean lowerCholesky(double[] a, int n, double[] diag, WorkerPool pool) {
         double[][] scratch = new double[pool.threads()][TILE_I * TILE_J * V];
+        double[] lt = new double[BLOCK * BLOCK];
         for (int j0 = 0; j0 < n; j0 += BLOCK) {
             int j1 = Math.min(n, j0 + BLOCK);
             subtractRowDots(a, n, diag, j0, j1, j0, j1, j0, scratch[0]);
             if (!factorDiagonalBlock(a, n, diag, j0, j1)) {
                 return false;
+            }
+            for (int r = j0; r < j1; r++) {
+                for (int c = j0; c < r; c++) {
+                    lt[(c - j0) * BLOCK + r - j0] = a[r * n + c];
+                }
             }
             int c0 = j0;
             int c1 = j1;
@@ -52,7 +58,7 @@ final class InPlaceCholesky {
                 int i0 = c1 + t * BLOCK;
                 int i1 = Math.min(n, i0 + BLOCK);
                 subtractRowDots(a, n, diag, i0, i1, c0, c1, c0, scratch[worker]);
-                solveAgainstDiagonalBlock(a, n, diag, i0, i1, c0, c1);
+                solveAgainstDiagonalBlock(a, n, diag, i0, i1, c0, c1, lt);
             });
         }
         return true;
@@ -81,16 +87,28 @@ final class InPlaceCholesky {
         return true;
     }
 
-    /** L[i, j0:j1) = A[i, j0:j1) · L[j0:j1, j0:j1)⁻ᵀ for rows i in [i0, i1), by forward substitution. */
-    private static void solveAgainstDiagonalBlock(double[] a, int n, double[] diag, int i0, int i1, int j0, int j1) {
+    /**
+     * L[i, j0:j1) = A[i, j0:j1) · L[j0:j1, j0:j1)⁻ᵀ for rows i in [i0, i1), by forward substitution: each solved
+     * L[i, j] is subtracted from the rest of the row at once, along a row of {@code lt} = L[j0:j1, j0:j1)ᵀ
+     * (row-major, {@value #BLOCK} wide) so the updates are independent vector lanes, not a chain of dependent adds.
+     */
+    private static void solveAgainstDiagonalBlock(double[] a, int n, double[] diag, int i0, int i1, int j0, int j1,
+                                                  double[] lt) {
         for (int i = i0; i < i1; i++) {
             int ri = i * n;
             for (int j = j0; j < j1; j++) {
-                double s = a[ri + j];
-                for (int k = j0; k < j; k++) {
-                    s -= a[ri + k] * a[j * n + k];
+                double l = a[ri + j] / diag[j];
+                a[ri + j] = l;
+                DoubleVector minusL = DoubleVector.broadcast(D, -l);
+                int t = (j - j0) * BLOCK - j0;
+                int m = j + 1;
+                for (; m + V <= j1; m += V) {
+                    minusL.fma(DoubleVector.fromArray(D, lt, t + m), DoubleVector.fromArray(D, a, ri + m))
+                            .intoArray(a, ri + m);
                 }
-                a[ri + j] = s / diag[j];
+                for (; m < j1; m++) {
+                    a[ri + m] = Math.fma(-l, lt[t + m], a[ri + m]);
+                }
             }
         }
     }
