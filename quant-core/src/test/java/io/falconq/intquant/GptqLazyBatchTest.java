@@ -37,15 +37,6 @@ class GptqLazyBatchTest {
         return acc.takeHessian();
     }
 
-    private static float[] weights(long seed) {
-        Random rnd = new Random(seed);
-        float[] w = new float[OUT * IN];
-        for (int i = 0; i < w.length; i++) {
-            w[i] = (float) rnd.nextGaussian() * 0.05f;
-        }
-        return w;
-    }
-
     /**
      * GPTQ written plainly: every column's error applied immediately to all later columns of the row. Group
      * parameters as GPTQModel: at the start of each 128-column batch, for every group that starts in it, from
@@ -100,7 +91,7 @@ class GptqLazyBatchTest {
 
     @Test
     void lazyBatchesEqualImmediateUpdates() {
-        float[] w = weights(11);
+        float[] w = GptqQuantizerTest.gaussianWeights(OUT * IN, 11);
         for (IntQuantScheme s : SCHEMES) {
             GptqQuantizer.Prepared prep = GptqQuantizer.prepare("w", hessian(10, 400), IN, s, 0.01, new WorkerPool(1));
             GptqQuantizer.Result fast = GptqQuantizer.quantize("w", w, OUT, IN, prep, s);
@@ -126,7 +117,7 @@ class GptqLazyBatchTest {
 
     @Test
     void sameBitsForOneAndTwoThreads() {
-        float[] w = weights(13);
+        float[] w = GptqQuantizerTest.gaussianWeights(OUT * IN, 13);
         for (IntQuantScheme s : SCHEMES) {
             GptqQuantizer.Prepared one;
             GptqQuantizer.Result r1;

@@ -45,9 +45,10 @@ class GptqQuantizerTest {
         return x;
     }
 
-    private static float[] weights(long seed) {
+    /** Seeded N(0, 0.05²) weights. */
+    static float[] gaussianWeights(int count, long seed) {
         Random rnd = new Random(seed);
-        float[] w = new float[OUT * IN];
+        float[] w = new float[count];
         for (int i = 0; i < w.length; i++) {
             w[i] = (float) rnd.nextGaussian() * 0.05f;
         }
@@ -82,7 +83,7 @@ class GptqQuantizerTest {
     @Test
     void gptqBeatsRtnOnCorrelatedActivations() {
         float[] x = correlatedActivations(1);
-        float[] w = weights(2);
+        float[] w = gaussianWeights(OUT * IN, 2);
         double[][] h = hessian(x);
         for (IntQuantScheme s : new IntQuantScheme[] {IntQuantScheme.w4(128), IntQuantScheme.w4(128).withActOrder(true),
                 IntQuantScheme.w8(), IntQuantScheme.w4(64).withSymmetric(false)}) {
@@ -102,7 +103,7 @@ class GptqQuantizerTest {
         for (int i = 0; i < IN; i++) {
             h[i][i] = 3.0;
         }
-        float[] w = weights(3);
+        float[] w = gaussianWeights(OUT * IN, 3);
         for (IntQuantScheme s : new IntQuantScheme[] {IntQuantScheme.w4(128), IntQuantScheme.w8()}) {
             QuantizedLinear rtn = RtnQuantizer.quantize("w", w, OUT, IN, s, null, false);
             QuantizedLinear gptq = GptqQuantizer.quantize("w", w, OUT, IN, h, s, 0.01).weight();
@@ -115,8 +116,8 @@ class GptqQuantizerTest {
     void actOrderGroupsFollowThePermutation() {
         float[] x = correlatedActivations(4);
         double[][] h = hessian(x);
-        QuantizedLinear l = GptqQuantizer.quantize("w", weights(5), OUT, IN, h, IntQuantScheme.w4(64).withActOrder(true),
-                0.01).weight();
+        QuantizedLinear l = GptqQuantizer.quantize("w", gaussianWeights(OUT * IN, 5), OUT, IN, h,
+                IntQuantScheme.w4(64).withActOrder(true), 0.01).weight();
         // the 64 columns with the largest H[i,i] form group 0, the next 64 group 1, ...
         Integer[] order = new Integer[IN];
         for (int i = 0; i < IN; i++) {
@@ -134,7 +135,8 @@ class GptqQuantizerTest {
         for (int t = 0; t < TOKENS; t++) {
             x[t * IN + 5] = 0; // input 5 never active
         }
-        QuantizedLinear l = GptqQuantizer.quantize("w", weights(7), OUT, IN, hessian(x), IntQuantScheme.w4(128), 0.01)
+        QuantizedLinear l = GptqQuantizer.quantize("w", gaussianWeights(OUT * IN, 7), OUT, IN, hessian(x),
+                IntQuantScheme.w4(128), 0.01)
                 .weight();
         for (int o = 0; o < OUT; o++) {
             assertEquals(0f, l.dequantize(o, 5), 0f);
