@@ -53,7 +53,8 @@ public final class GptqQuantizer {
     /**
      * Everything GPTQ derives from the Hessian alone (dead columns, act-order permutation, damped inverse Cholesky
      * factor): computed once per distinct input and shared by the linears that read it (q, k, v and in_proj; gate
-     * and up).
+     * and up). {@code upper} is U, (in, in) row-major in act-order column order, zeros below the diagonal; read-only
+     * once prepared, so several {@link #quantize} calls may share it concurrently.
      */
     public record Prepared(int in, boolean[] dead, int[] perm, double[] upper, double dampPercent) {
     }
