@@ -74,7 +74,7 @@ public final class AwqScaler {
      * {@link #search(float[], double[][], Consumer[], int, IntQuantScheme, int[])}), the one of lowest
      * {@code loss} wins (the first on ties).
      */
-    static float[] searchBy(float[] meanAbs, Consumer[] consumers, int in, IntQuantScheme s, int[] tiedClass,
+    public static float[] searchBy(float[] meanAbs, Consumer[] consumers, int in, IntQuantScheme s, int[] tiedClass,
                             java.util.function.ToDoubleFunction<float[]> loss) {
         meanAbs = tie(meanAbs, tiedClass);
         double[] wMean = weightMean(consumers, in, s);
@@ -148,7 +148,7 @@ public final class AwqScaler {
     }
 
     /** Q(W·diag s)·diag(1/s): the weight the scaled, quantized linear computes with, in the unscaled input basis. */
-    static float[] quantizedUnscaled(float[] w, int out, int in, float[] scales, IntQuantScheme s) {
+    public static float[] quantizedUnscaled(float[] w, int out, int in, float[] scales, IntQuantScheme s) {
         float[] ws = new float[out * in];
         for (int o = 0; o < out; o++) {
             for (int i = 0; i < in; i++) {

@@ -1,0 +1,213 @@
+package io.falconq.jobs.intquant;
+
+import io.falconq.calib.LinearRole;
+import io.falconq.calib.LinearRole.InputGroup;
+import io.falconq.intquant.AwqScaler;
+import io.falconq.intquant.QuantizedLinear;
+import io.falconq.intquant.RtnQuantizer;
+import io.falconq.model.FalconH1Config;
+import io.falconq.model.TensorRole;
+import io.falconq.runtime.LayerPart;
+import io.falconq.runtime.LayerWeights;
+import io.falconq.runtime.kernel.DenseWeightMatrix;
+
+import java.util.EnumMap;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * AWQ for one decoder layer on the runtime's forward pass. The scale of each fold is AutoAWQ's grid search
+ * ({@link AwqScaler#searchBy}: 20 candidates from mean|x| and w_mean, duo scaling), each candidate scored by the
+ * {@link AwqLoss} of the layer's output with the candidate's linears quantized as {@code Q(W·s)/s}, run by the
+ * runtime on the first {@link #SEARCH_TOKENS} calibration tokens ({@link AwqProbe}). The folds, in order, each
+ * searched with the folds before it already quantized:
+ * <ol>
+ *   <li>q, k, v, in_proj ← input_layernorm (the whole layer is run);</li>
+ *   <li>o_proj ← v_proj rows, one scale per kv channel under GQA (from the output projections on);</li>
+ *   <li>out_proj ← mamba.norm, with gate-then-norm only (from the output projections on);</li>
+ *   <li>gate, up ← pre_ff_layernorm (the MLP);</li>
+ *   <li>down_proj ← up_proj rows (down_proj alone).</li>
+ * </ol>
+ * The mixer's folds come before the MLP's so the MLP's are chosen on the residual the quantized mixer gives. A
+ * linear is quantized as soon as no later fold changes it: q and k by round to nearest without clipping (AutoAWQ's
+ * {@code avoid_clipping}), the others with AutoAWQ's clip search on the Hessian of their scaled input.
+ *
+ * <p>Cost per layer ({@link #multiplyAdds}): the statistics pass over all N·T calibration tokens that GPTQ also
+ * makes (one layer forward and the five input Hessians), then per fold G = 20 candidates, each a round to nearest
+ * of the fold's linears and a run of the layer from the fold's first part over the n·T search tokens, n =
+ * {@link #searchSequences}: {@code G·(layer + 2·(O + F) + F + D)} per search token, where layer is the whole
+ * layer, O the two output projections, F the MLP and D down_proj alone; about 5.4 layer forwards per candidate
+ * on the tiny model. Quality and time per loss: {@link AwqLoss}.
+ */
+public final class AwqLayerMethod {
+    /** Calibration tokens every candidate is scored on (whole sequences, at least one). */
+    public static final int SEARCH_TOKENS = 2048;
+
+    private static final List<LinearRole> NORM_READERS =
+            List.of(LinearRole.ATTN_Q, LinearRole.ATTN_K, LinearRole.ATTN_V, LinearRole.SSM_IN);
+    private static final List<LinearRole> GATE_UP = List.of(LinearRole.FFN_GATE, LinearRole.FFN_UP);
+
+    private final LayerWork work;
+    private final InputStatistics stats;
+    private final AwqProbe probe;
+    /** Linears already scaled but not yet quantized: the layer runs with their working float copies. */
+    private final EnumSet<LinearRole> pending = EnumSet.noneOf(LinearRole.class);
+    private final EnumSet<LinearRole> quantized = EnumSet.noneOf(LinearRole.class);
+    private final Map<InputGroup, double[][]> hessians = new EnumMap<>(InputGroup.class);
+
+    private AwqLayerMethod(LayerWork work, InputStatistics stats, AwqProbe probe) {
+        this.work = work;
+        this.stats = stats;
+        this.probe = probe;
+    }
+
+    /** Searches, folds and quantizes the layer: all 9 linears end in {@link LayerWork#setQuantized}. */
+    public static void quantize(LayerWork work, AwqLoss loss) {
+        EnumSet<InputGroup> groups = EnumSet.allOf(InputGroup.class);
+        groups.remove(InputGroup.FINAL_NORM);
+        InputStatistics stats = new InputStatistics(work.layer(), groups, true, work.pool());
+        work.runAll(LayerPart.INPUT_NORM, LayerPart.MLP_OUTPUT, List.of(), stats);
+        AwqProbe probe = new AwqProbe(work, loss, searchSequences(work.sequences(), work.tokens()));
+        new AwqLayerMethod(work, stats, probe).run();
+    }
+
+    /** Sequences the search scores candidates on: enough for {@link #SEARCH_TOKENS}, at most all. */
+    public static int searchSequences(int sequences, int tokens) {
+        return Math.min(sequences, Math.max(1, (SEARCH_TOKENS + tokens - 1) / tokens));
+    }
+
+    /**
+     * Multiply-adds of {@link #quantize} for one layer with {@code sequences × tokens} calibration tokens and
+     * {@code groupSize} columns per quantization group (the dry-run planner's price). Linear layers count
+     * {@code out·in} per token, attention {@code qSize·T/2·2} per token, the SSM scan {@code 2·Di·S} per token, a
+     * Hessian {@code in²/2} per token, the Hessian clip search 10 shrink candidates × {@code groupSize} per weight.
+     */
+    public static long multiplyAdds(FalconH1Config c, int sequences, int tokens, int groupSize) {
+        long h = c.hiddenSize();
+        long mixerIn = h * (c.qSize() + 2L * c.kvSize() + c.inProjSize());
+        long outputs = h * ((long) c.qSize() + c.ssmInnerSize());
+        long down = h * c.intermediateSize();
+        long mlp = 3 * down;
+        long perToken = mixerIn + outputs + mlp + (long) tokens * c.qSize()
+                + 2L * c.ssmInnerSize() * c.ssmStateSize() + (long) c.convDim() * c.convKernel();
+        long hessians = (2 * h * h + (long) c.qSize() * c.qSize() + (long) c.ssmInnerSize() * c.ssmInnerSize()
+                + down / h * c.intermediateSize()) / 2;
+        long all = (long) sequences * tokens;
+        long searched = (long) searchSequences(sequences, tokens) * tokens;
+        long perCandidate = perToken + 2 * (outputs + mlp) + mlp + down;
+        long clipped = c.kvSize() * h + (long) c.inProjSize() * h + outputs + mlp;
+        int gs = groupSize < 0 ? (int) h : groupSize;
+        return all * (perToken + hessians) + searched * (AwqScaler.GRID * perCandidate + 4 * perToken)
+                + 10L * gs * clipped;
+    }
+
+    private void run() {
+        FalconH1Config c = work.config();
+        // 1. q, k, v, in_proj ← input_layernorm
+        float[] s = search(NORM_READERS, null, probe::wholeLayer);
+        scaleInputs(NORM_READERS, AwqFolds.divideNorm(work, TensorRole.ATTN_NORM, s));
+        quantize(LinearRole.ATTN_Q);
+        quantize(LinearRole.ATTN_K);
+        quantize(LinearRole.SSM_IN);
+        pending.add(LinearRole.ATTN_V);
+        // 2. o_proj ← v_proj rows
+        probe.keepMixer(weights());
+        s = search(List.of(LinearRole.ATTN_OUTPUT), AwqFolds.oProjTies(c), probe::fromMixerOutput);
+        scaleInputs(List.of(LinearRole.ATTN_OUTPUT), s);
+        AwqFolds.divideRows(work.linear(LinearRole.ATTN_V), c.hiddenSize(), AwqFolds.vRowScale(c, s));
+        quantize(LinearRole.ATTN_OUTPUT);
+        quantize(LinearRole.ATTN_V);
+        // 3. out_proj ← mamba.norm: only a norm after the gate is a per-channel op on out_proj's input
+        probe.keepMixer(weights());
+        if (c.ssmRmsNorm() && !c.ssmNormBeforeGate()) {
+            s = search(List.of(LinearRole.SSM_OUT), null, probe::fromMixerOutput);
+            scaleInputs(List.of(LinearRole.SSM_OUT), AwqFolds.divideNorm(work, TensorRole.SSM_NORM, s));
+        }
+        quantize(LinearRole.SSM_OUT);
+        // 4. gate, up ← pre_ff_layernorm
+        probe.keepPostMixer(weights());
+        s = search(GATE_UP, null, probe::fromFfNorm);
+        scaleInputs(GATE_UP, AwqFolds.divideNorm(work, TensorRole.FFN_NORM, s));
+        quantize(LinearRole.FFN_GATE);
+        pending.add(LinearRole.FFN_UP);
+        // 5. down_proj ← up_proj rows
+        probe.keepMlpHidden(weights());
+        s = search(List.of(LinearRole.FFN_DOWN), null, probe::fromMlpOutput);
+        scaleInputs(List.of(LinearRole.FFN_DOWN), s);
+        AwqFolds.divideRows(work.linear(LinearRole.FFN_UP), c.hiddenSize(), s);
+        quantize(LinearRole.FFN_UP);
+        quantize(LinearRole.FFN_DOWN);
+    }
+
+    /** AutoAWQ's grid for the scale of {@code roles}' common input, each candidate scored by {@code loss}. */
+    private float[] search(List<LinearRole> roles, int[] tiedClass, ToDoubleFunction<LayerWeights> loss) {
+        int in = inputs(roles.getFirst());
+        AwqScaler.Consumer[] consumers = roles.stream()
+                .map(r -> new AwqScaler.Consumer(work.linear(r), work.linear(r).length / in))
+                .toArray(AwqScaler.Consumer[]::new);
+        LayerWeights base = weights();
+        return AwqScaler.searchBy(stats.importance(roles.getFirst()).meanAbs(), consumers, in, work.scheme(),
+                tiedClass, s -> {
+                    LayerWeights candidate = base;
+                    for (int i = 0; i < roles.size(); i++) {
+                        AwqScaler.Consumer cons = consumers[i];
+                        candidate = candidate.with(roles.get(i), DenseWeightMatrix.ofFloats(
+                                roles.get(i).hfModulePath(work.layer()), cons.out(), in,
+                                AwqScaler.quantizedUnscaled(cons.weight(), cons.out(), in, s, work.scheme())));
+                    }
+                    return loss.applyAsDouble(candidate);
+                });
+    }
+
+    /** Multiplies the columns of {@code roles} (one input group) by s, and their input Hessian accordingly. */
+    private void scaleInputs(List<LinearRole> roles, float[] s) {
+        int in = inputs(roles.getFirst());
+        for (LinearRole r : roles) {
+            AwqFolds.scaleColumns(work.linear(r), in, s);
+        }
+        AwqFolds.scaleHessian(hessian(roles.getFirst()), s);
+    }
+
+    private void quantize(LinearRole role) {
+        int in = inputs(role);
+        float[] w = work.linear(role);
+        String name = role.hfModulePath(work.layer());
+        // AutoAWQ's auto_clip leaves q and k alone (avoid_clipping): their output error is not what attention sees
+        QuantizedLinear q = role == LinearRole.ATTN_Q || role == LinearRole.ATTN_K
+                ? RtnQuantizer.quantize(name, w, w.length / in, in, work.scheme(), null, false)
+                : RtnQuantizer.quantizeHessianClip(name, w, w.length / in, in, work.scheme(), hessian(role));
+        work.setQuantized(role, q);
+        pending.remove(role);
+        quantized.add(role);
+        if (java.util.Arrays.stream(LinearRole.perLayer()).filter(r -> r.inputGroup() == role.inputGroup())
+                .allMatch(quantized::contains)) {
+            hessians.remove(role.inputGroup()); // the largest are in² doubles
+        }
+    }
+
+    /** What the layer runs with now: the quantized linears, and the scaled float copies of the pending ones. */
+    private LayerWeights weights() {
+        LayerWeights w = work.weights();
+        for (LinearRole r : pending) {
+            int in = inputs(r);
+            w = w.with(r, DenseWeightMatrix.ofFloats(r.hfModulePath(work.layer()), work.linear(r).length / in, in,
+                    work.linear(r)));
+        }
+        return w;
+    }
+
+    private int inputs(LinearRole role) {
+        return stats.importance(role).columns();
+    }
+
+    /** The Hessian of {@code role}'s input group, taken from the statistics once and scaled by every fold. */
+    private double[][] hessian(LinearRole role) {
+        return hessians.computeIfAbsent(role.inputGroup(), g -> {
+            double[][] h = stats.hessian(role).hessian();
+            stats.release(g);
+            return h;
+        });
+    }
+}
