@@ -9,7 +9,10 @@ import io.falconq.convert.ConversionReport;
 import io.falconq.convert.GgufConversion;
 import io.falconq.convert.PlannedTensor;
 import io.falconq.convert.recipe.QuantRecipe;
+import io.falconq.formats.gguf.GgufSplit;
+import io.falconq.formats.gguf.GgufSplitWriter;
 import io.falconq.formats.hf.HfCheckpoint;
+import io.falconq.formats.safetensors.SafetensorsShardPlan;
 import io.falconq.formats.imatrix.ImatrixFile;
 import io.falconq.formats.imatrix.ImatrixReader;
 import io.falconq.formats.io.InvalidInputException;
@@ -89,8 +92,32 @@ public final class ConvertCommand implements Callable<Integer> {
         @Option(names = "--dry-run", description = "Print the per-tensor plan (types, sizes, fallbacks) and write nothing.")
         private boolean dryRun;
 
+        @Option(names = "--split-max-size", paramLabel = "SIZE", converter = SplitSizeConverter.class,
+                description = "Write a split GGUF (llama.cpp's gguf-split convention, e.g. 50G for the Hub's 50 GB "
+                        + "limit): shards of at most SIZE bytes of tensor data named NAME-00001-of-0000N.gguf after "
+                        + "-o NAME[.gguf]; tensors are never cut; all shards appear or none. Open the first shard.")
+        private Long splitMaxSize;
+
+        @Option(names = "--split-max-tensors", paramLabel = "N",
+                description = "Write a split GGUF with at most N tensors per shard (as llama-gguf-split --split-max-tensors).")
+        private Integer splitMaxTensors;
+
         QuantRecipe recipe() {
             return pure ? recipe.pure() : recipe;
+        }
+
+        /** The split rule, or null for one file. */
+        GgufSplit.Rule split(CommandSpec spec) {
+            if (splitMaxSize != null && splitMaxTensors != null) {
+                throw new CommandLine.ParameterException(spec.commandLine(),
+                        "--split-max-size and --split-max-tensors are mutually exclusive");
+            }
+            if (splitMaxTensors != null && splitMaxTensors < 1) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--split-max-tensors must be >= 1, got "
+                        + splitMaxTensors);
+            }
+            return splitMaxSize != null ? GgufSplit.Rule.maxBytes(splitMaxSize)
+                    : splitMaxTensors != null ? GgufSplit.Rule.maxTensors(splitMaxTensors) : null;
         }
 
         ImatrixFile imatrix() {
@@ -111,14 +138,20 @@ public final class ConvertCommand implements Callable<Integer> {
                 printPlan(spec.commandLine().getOut(), plan);
                 return ExitCodes.OK;
             }
-            Path target = output.checkWritable(out);
+            GgufSplit.Rule split = split(spec);
+            Path target = split == null ? output.checkWritable(out) : out.toAbsolutePath();
+            if (split != null) {
+                GgufSplitWriter.plannedFiles(target, plan.tensors().stream().map(PlannedTensor::forWriter).toList(), split)
+                        .forEach(output::checkWritable);
+            }
             ConversionReport report;
             try (Progress progress = Progress.create(spec, verbosity, spec.name())) {
-                report = GgufConversion.run(plan, source, target, output.force(), threads.threads(), progress);
+                report = GgufConversion.run(plan, source, target, split, output.force(), threads.threads(), progress);
             }
             PrintWriter o = spec.commandLine().getOut();
-            o.printf("wrote %s: %s, %,d bytes, %.3f bits/weight, %d tensors %s, %d fallback(s), %.1f s on %d thread(s)%n",
-                    report.output(), report.recipe(), report.fileBytes(), report.bitsPerWeight(), report.tensors().size(),
+            o.printf("wrote %s%s: %s, %,d bytes, %.3f bits/weight, %d tensors %s, %d fallback(s), %.1f s on %d thread(s)%n",
+                    report.output(), report.files().size() > 1 ? " (first of " + report.files().size() + " shards)" : "",
+                    report.recipe(), report.fileBytes(), report.bitsPerWeight(), report.tensors().size(),
                     report.typeCounts(), report.fallbacks().size(), report.wallNanos() / 1e9, report.threads());
             o.flush();
             return ExitCodes.OK;
@@ -134,6 +167,23 @@ public final class ConvertCommand implements Callable<Integer> {
                         t.importance() != null ? "  imatrix" : "");
             }
             o.flush();
+        }
+    }
+
+    /** Parses {@code --split-max-size} with the Hub's units (50G = 50·10^9 bytes, as llama-gguf-split). */
+    public static final class SplitSizeConverter implements CommandLine.ITypeConverter<Long> {
+        @Override
+        public Long convert(String value) {
+            long bytes;
+            try {
+                bytes = SafetensorsShardPlan.parseSize(value);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException(e.getMessage());
+            }
+            if (bytes < 1) {
+                throw new CommandLine.TypeConversionException("size must be positive, got " + value);
+            }
+            return bytes;
         }
     }
 

@@ -10,14 +10,17 @@ import java.util.TreeMap;
 /**
  * What a conversion wrote.
  *
- * @param fileBytes   size of the finished file
+ * @param output      the file written, or the first shard of a split GGUF
+ * @param files       every file written ({@code output} first)
+ * @param fileBytes   size of the finished file (all shards together)
  * @param tensors     every tensor written, in file order
  * @param fallbacks   tensors whose type came from the fallback chain, each with the reason
  * @param wallNanos   elapsed time of the data phase
  */
-public record ConversionReport(Path output, String recipe, long fileBytes, List<PlannedTensor> tensors,
+public record ConversionReport(Path output, List<Path> files, String recipe, long fileBytes, List<PlannedTensor> tensors,
                                List<String> fallbacks, long wallNanos, int threads) {
     public ConversionReport {
+        files = List.copyOf(files);
         tensors = List.copyOf(tensors);
         fallbacks = List.copyOf(fallbacks);
     }

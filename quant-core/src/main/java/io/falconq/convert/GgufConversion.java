@@ -7,6 +7,9 @@ import io.falconq.formats.gguf.GgmlType;
 import io.falconq.formats.gguf.GgufFile;
 import io.falconq.formats.gguf.GgufMetadata;
 import io.falconq.formats.gguf.GgufTensorInfo;
+import io.falconq.formats.gguf.GgufSplit;
+import io.falconq.formats.gguf.GgufSplitWriter;
+import io.falconq.formats.gguf.GgufTensorSink;
 import io.falconq.formats.gguf.GgufWriter;
 import io.falconq.formats.hf.HfCheckpoint;
 import io.falconq.formats.imatrix.ImatrixFile;
@@ -217,7 +220,8 @@ public final class GgufConversion {
                     choice.type.bytesFor(product(ne)), null, TensorRole.Transform.NONE, choice.resolution,
                     choice.importance));
         }
-        GgufMetadata metadata = FalconH1GgufMetadata.requantized(meta, recipe.ftype());
+        // llama-quantize removes the split keys of a split input (llama-quant.cpp, "Remove split metadata")
+        GgufMetadata metadata = FalconH1GgufMetadata.requantized(GgufSplit.withoutSplitKeys(meta), recipe.ftype());
         addImatrixKeys(metadata, options);
         return new ConversionPlan(recipe, ConversionPlan.Layout.QUANTIZE, metadata, tensors, notes);
     }
@@ -293,7 +297,19 @@ public final class GgufConversion {
     /** {@link #run(ConversionPlan, TensorSource, Path, boolean, int, Function, ProgressListener)} with falconq's codecs. */
     public static ConversionReport run(ConversionPlan plan, TensorSource source, Path out, boolean force, int threads,
                                        ProgressListener progress) {
-        return run(plan, source, out, force, threads, GgufConversion::codecOrNull, progress);
+        return run(plan, source, out, null, force, threads, GgufConversion::codecOrNull, progress);
+    }
+
+    /** The same, written as a split GGUF ({@code split} null: one file); {@code out} names the shards' prefix. */
+    public static ConversionReport run(ConversionPlan plan, TensorSource source, Path out, GgufSplit.Rule split,
+                                       boolean force, int threads, ProgressListener progress) {
+        return run(plan, source, out, split, force, threads, GgufConversion::codecOrNull, progress);
+    }
+
+    /** {@link #run(ConversionPlan, TensorSource, Path, GgufSplit.Rule, boolean, int, Function, ProgressListener)} unsplit. */
+    public static ConversionReport run(ConversionPlan plan, TensorSource source, Path out, boolean force, int threads,
+                                       Function<GgmlType, BlockCodec> codecs, ProgressListener progress) {
+        return run(plan, source, out, null, force, threads, codecs, progress);
     }
 
     /** The codec of {@link QuantType}, or null for types falconq cannot write. */
@@ -311,8 +327,9 @@ public final class GgufConversion {
      * @param codecs  the codec for each written type
      * @param threads worker threads (1 = the calling thread only); the output bytes do not depend on it
      */
-    public static ConversionReport run(ConversionPlan plan, TensorSource source, Path out, boolean force, int threads,
-                                       Function<GgmlType, BlockCodec> codecs, ProgressListener progress) {
+    public static ConversionReport run(ConversionPlan plan, TensorSource source, Path out, GgufSplit.Rule split,
+                                       boolean force, int threads, Function<GgmlType, BlockCodec> codecs,
+                                       ProgressListener progress) {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         }
@@ -335,8 +352,10 @@ public final class GgufConversion {
             return th;
         }) : null;
         List<PlannedTensor> writeOrder = writeOrder(plan.tensors());
-        try (GgufWriter writer = GgufWriter.begin(out, plan.metadata(), plan.tensors().stream()
-                .map(PlannedTensor::forWriter).toList(), force, writeOrder.stream().map(PlannedTensor::targetName).toList())) {
+        List<GgufWriter.PlannedTensor> planned = plan.tensors().stream().map(PlannedTensor::forWriter).toList();
+        List<String> names = writeOrder.stream().map(PlannedTensor::targetName).toList();
+        try (GgufTensorSink writer = split == null ? GgufWriter.begin(out, plan.metadata(), planned, force, names)
+                : GgufSplitWriter.begin(out, plan.metadata(), planned, split, force, names)) {
             int i = 0;
             for (PlannedTensor t : writeOrder) {
                 writeTensor(t, source.view(t.sourceName()), codecByType.get(t.type()), writer, pool, threads, buffers);
@@ -348,7 +367,7 @@ public final class GgufConversion {
             long fileBytes = writer.fileSize();
             List<String> fallbacks = plan.tensors().stream().filter(t -> t.fallback() != null && t.fallback().isFallback())
                     .map(t -> t.targetName() + ": " + t.fallback().reason() + " -> " + t.type()).toList();
-            return new ConversionReport(out, plan.recipe().name(), fileBytes, plan.tensors(), fallbacks,
+            return new ConversionReport(writer.files().getFirst(), writer.files(), plan.recipe().name(), fileBytes, plan.tensors(), fallbacks,
                     System.nanoTime() - start, threads);
         } finally {
             if (pool != null) {
@@ -392,7 +411,7 @@ public final class GgufConversion {
         return order;
     }
 
-    private static void writeTensor(PlannedTensor t, TensorView view, BlockCodec codec, GgufWriter writer,
+    private static void writeTensor(PlannedTensor t, TensorView view, BlockCodec codec, GgufTensorSink writer,
                                     ExecutorService pool, int threads, ChunkBuffers buffers) {
         long rows = t.rowCount();
         int rowLength = Math.toIntExact(t.rowLength());
@@ -485,7 +504,7 @@ public final class GgufConversion {
         }
     }
 
-    private static void writeAndRecycle(GgufWriter writer, ChunkBuffers buffers, Chunk c) {
+    private static void writeAndRecycle(GgufTensorSink writer, ChunkBuffers buffers, Chunk c) {
         writer.writeChunk(MemorySegment.ofArray(c.bytes()).asSlice(0, c.length()));
         buffers.give(c.bytes());
     }

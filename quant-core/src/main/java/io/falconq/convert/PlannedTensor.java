@@ -57,7 +57,7 @@ public record PlannedTensor(TensorRole role, int layer, String sourceName, GgmlT
         return elementCount() == 0 ? 0 : 8.0 * bytes / elementCount();
     }
 
-    GgufWriter.PlannedTensor forWriter() {
+    public GgufWriter.PlannedTensor forWriter() {
         return new GgufWriter.PlannedTensor(targetName, type, ne);
     }
 

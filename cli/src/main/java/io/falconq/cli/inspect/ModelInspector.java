@@ -226,8 +226,9 @@ public final class ModelInspector {
             }
             String fileType = md.find("general.file_type").map(v -> fileTypeName(((Number) v.value()).intValue()))
                     .orElse(null);
-            Source source = new Source("gguf", file.toString(), List.of(new FileEntry(file.toString(), gguf.fileSize())),
-                    gguf.fileSize(), fileType);
+            List<FileEntry> files = gguf.shards().stream()
+                    .map(s -> new FileEntry(s.path().toString(), s.fileSize())).toList();
+            Source source = new Source("gguf", file.toString(), files, gguf.fileSize(), fileType);
             return new ModelInspection(source, ggufArchitecture(md, gguf), countTensors(rows), typeUsage(rows), rows,
                     typesByRole, null, warnings);
         }

@@ -15,6 +15,11 @@ import java.util.Optional;
  * An open, validated GGUF file: header fields, metadata, tensor infos, and tensor views that slice one read-only
  * mapping of the file. View shapes are in PyTorch order (see {@link GgufTensorInfo#shape()}); {@link #info} gives
  * the raw {@code ne}. Close to unmap.
+ *
+ * <p>A split model ({@link GgufSplit}) opened from its first shard is one {@code GgufFile} too: metadata and header
+ * fields are the first shard's (with its {@code split.*} keys, as llama.cpp's loader sees them), tensors are those
+ * of every shard in shard order, each viewed in its own shard's mapping; {@link GgufTensorInfo#offset()} is then
+ * relative to that shard's data section. {@link #shards()} lists the parts.
  */
 public final class GgufFile implements TensorSource {
     private final Path path;
@@ -26,6 +31,9 @@ public final class GgufFile implements TensorSource {
     private final List<GgufTensorInfo> tensors;
     private final Map<String, GgufTensorInfo> byName;
     private final long dataOffset;
+    /** The shards of a split model (first = this file's header), empty for a single file. */
+    private final List<GgufFile> shards;
+    private final Map<String, GgufFile> shardOf;
 
     GgufFile(Path path, MemorySegment contents, AutoCloseable owner, int version, int alignment, GgufMetadata metadata, List<GgufTensorInfo> tensors,
              long dataOffset) {
@@ -41,14 +49,45 @@ public final class GgufFile implements TensorSource {
             byName.put(t.name(), t);
         }
         this.dataOffset = dataOffset;
+        this.shards = List.of();
+        this.shardOf = Map.of();
+    }
+
+    /** A split model over its validated {@code shards} (first shard first), which it closes on {@link #close()}. */
+    GgufFile(List<GgufFile> shards) {
+        GgufFile first = shards.getFirst();
+        this.path = first.path;
+        this.contents = first.contents;
+        this.owner = null;
+        this.version = first.version;
+        this.alignment = first.alignment;
+        this.metadata = first.metadata;
+        this.dataOffset = first.dataOffset;
+        this.shards = List.copyOf(shards);
+        this.byName = new LinkedHashMap<>();
+        Map<String, GgufFile> of = new LinkedHashMap<>();
+        for (GgufFile shard : shards) {
+            for (GgufTensorInfo t : shard.tensors) {
+                byName.put(t.name(), t);
+                of.put(t.name(), shard);
+            }
+        }
+        this.tensors = List.copyOf(byName.values());
+        this.shardOf = of;
+    }
+
+    /** The shards of a split model in order (the first is {@link #path()}); a single file lists itself. */
+    public List<GgufFile> shards() {
+        return shards.isEmpty() ? List.of(this) : shards;
     }
 
     public Path path() {
         return path;
     }
 
+    /** Bytes on disk: the file's, or for a split model all shards' together. */
     public long fileSize() {
-        return contents.byteSize();
+        return shards.isEmpty() ? contents.byteSize() : shards.stream().mapToLong(GgufFile::fileSize).sum();
     }
 
     /** GGUF version: 2 or 3. */
@@ -71,7 +110,7 @@ public final class GgufFile implements TensorSource {
         return tensors;
     }
 
-    /** Absolute file offset of the data section. */
+    /** Absolute file offset of the data section (of the first shard, for a split model). */
     public long dataOffset() {
         return dataOffset;
     }
@@ -88,9 +127,17 @@ public final class GgufFile implements TensorSource {
         return byName.containsKey(name);
     }
 
+    /** This file's bytes before the data section (of the first shard, for a split model). */
+    byte[] headerBytes() {
+        return contents.asSlice(0, dataOffset).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+    }
+
     /** The bytes of tensor {@code name} (without padding), a slice of the mapping. */
     public MemorySegment rawBytes(String name) {
         GgufTensorInfo t = info(name);
+        if (!shards.isEmpty()) {
+            return shardOf.get(name).rawBytes(name);
+        }
         return contents.asSlice(dataOffset + t.offset(), t.byteSize());
     }
 
@@ -114,6 +161,9 @@ public final class GgufFile implements TensorSource {
 
     @Override
     public void close() {
+        for (GgufFile shard : shards) {
+            shard.close();
+        }
         if (owner != null) {
             try {
                 owner.close();
@@ -125,6 +175,6 @@ public final class GgufFile implements TensorSource {
 
     @Override
     public String toString() {
-        return path() + " (GGUF v" + version + ", " + metadata.size() + " keys, " + tensors.size() + " tensors)";
+        return path() + (shards.isEmpty() ? "" : " (split in " + shards.size() + ")") + " (GGUF v" + version + ", " + metadata.size() + " keys, " + tensors.size() + " tensors)";
     }
 }

@@ -37,7 +37,23 @@ public final class GgufReader {
     private GgufReader() {
     }
 
+    /**
+     * Opens a GGUF file; the first shard of a split model ({@code split.count} > 1) opens the whole model, checked by
+     * {@link GgufSplitReader}.
+     */
     public static GgufFile open(Path path) {
+        GgufFile file = openSingle(path);
+        try {
+            int count = GgufSplitReader.count(file);
+            return count > 1 ? GgufSplitReader.open(file, count) : file;
+        } catch (RuntimeException e) {
+            file.close();
+            throw e;
+        }
+    }
+
+    /** Opens exactly this file, also when it is a shard of a split model. */
+    public static GgufFile openSingle(Path path) {
         if (Files.isDirectory(path)) {
             throw new InvalidInputException(path + ": is a directory, expected a .gguf file");
         }

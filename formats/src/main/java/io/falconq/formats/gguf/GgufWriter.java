@@ -27,7 +27,7 @@ import java.util.Set;
  * <p>Values are written with exactly the type they carry ({@link GgufValue}). Alignment is 32 unless the metadata
  * holds {@code general.alignment} (UINT32 power of two); llama.cpp's tools never write that key.
  */
-public final class GgufWriter implements AutoCloseable {
+public final class GgufWriter implements GgufTensorSink {
     /** A tensor to be written: name, type and {@code ne} in GGUF order (innermost first). */
     public record PlannedTensor(String name, GgmlType type, long[] ne) {
         public PlannedTensor {
@@ -71,11 +71,13 @@ public final class GgufWriter implements AutoCloseable {
     public static final int VERSION = 3;
 
     private final OrderedBlobSink sink;
+    private final Path target;
     private final List<GgufTensorInfo> layout;
     private final long dataOffset;
     private final int alignment;
 
-    private GgufWriter(OrderedBlobSink sink, List<GgufTensorInfo> layout, long dataOffset, int alignment) {
+    private GgufWriter(Path target, OrderedBlobSink sink, List<GgufTensorInfo> layout, long dataOffset, int alignment) {
+        this.target = target;
         this.sink = sink;
         this.layout = layout;
         this.dataOffset = dataOffset;
@@ -133,7 +135,7 @@ public final class GgufWriter implements AutoCloseable {
             output.close();
             throw e;
         }
-        return new GgufWriter(sink, layout, dataOffset, alignment);
+        return new GgufWriter(out, sink, layout, dataOffset, alignment);
     }
 
     /**
@@ -171,6 +173,7 @@ public final class GgufWriter implements AutoCloseable {
     }
 
     /** Total size the finished file will have. */
+    @Override
     public long fileSize() {
         if (layout.isEmpty()) {
             return dataOffset;
@@ -179,27 +182,47 @@ public final class GgufWriter implements AutoCloseable {
         return dataOffset + padded(last.offset() + last.byteSize(), alignment);
     }
 
+    @Override
+    public List<Path> files() {
+        return List.of(target);
+    }
+
     /** Writes tensor {@code name} whole; it must be the next declared tensor and exactly its byte size. */
+    @Override
     public void write(String name, MemorySegment bytes) {
         sink.write(name, bytes);
     }
 
     /** Streaming variant: {@code startTensor}, any number of {@link #writeChunk}, {@link #endTensor}. */
+    @Override
     public void startTensor(String name) {
         sink.startTensor(name);
     }
 
+    @Override
     public void writeChunk(MemorySegment chunk) {
         sink.writeChunk(chunk);
     }
 
+    @Override
     public void endTensor() {
         sink.endTensor();
     }
 
     /** Commits the file; every declared tensor must have been written. */
+    @Override
     public void finish() {
         sink.finish();
+    }
+
+    /** {@link #finish()} in two steps, for {@link GgufSplitWriter}: check that every tensor was written ... */
+    void complete() {
+        sink.complete();
+    }
+
+    /** ... then fsync and rename into place. */
+    void commit() {
+        sink.commit();
     }
 
     @Override

@@ -46,6 +46,7 @@ public final class OrderedBlobSink implements AutoCloseable {
     private Blob current;
     private long currentWritten;
     private boolean failed;
+    private boolean completed;
     private boolean finished;
 
     /**
@@ -174,11 +175,29 @@ public final class OrderedBlobSink implements AutoCloseable {
 
     /** Checks that every declared blob was written, fsyncs and atomically renames the output into place. */
     public void finish() {
+        complete();
+        commit();
+    }
+
+    /**
+     * Checks that every declared blob was written, without committing: a writer of several files that must appear
+     * together completes them all, then {@link #commit()}s them.
+     */
+    public void complete() {
         checkUsable();
         if (current != null || next != writeOrder.size()) {
             throw new IllegalStateException("cannot finish: " + (writeOrder.size() - next) + " of " + writeOrder.size()
                     + " declared tensors not written" + (current != null ? " ('" + current.name() + "' is open)" : "")
                     + (next < writeOrder.size() ? "; next is '" + writeOrder.get(next).name() + "'" : ""));
+        }
+        completed = true;
+    }
+
+    /** Fsyncs and atomically renames the {@link #complete() completed} output into place. */
+    public void commit() {
+        checkUsable();
+        if (!completed) {
+            throw new IllegalStateException("output " + out.target() + " is not complete");
         }
         out.commit();
         finished = true;
