@@ -8,6 +8,7 @@ import io.falconq.formats.safetensors.SafetensorsShardPlan;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.intquant.GptqQuantizer;
 import io.falconq.intquant.IntQuantScheme;
+import io.falconq.jobs.intquant.AwqLoss;
 import io.falconq.jobs.intquant.IntQuantJob;
 import io.falconq.jobs.intquant.IntQuantMethod;
 import io.falconq.runtime.calib.CalibrationRunner;
@@ -56,6 +57,12 @@ public final class QuantizeCommand implements Callable<Integer> {
 
     @Option(names = "--act-order", description = "GPTQ desc_act: quantize columns by decreasing Hessian diagonal.")
     private boolean actOrder;
+
+    @Option(names = "--awq-loss", defaultValue = "normed-output", paramLabel = "normed-output|layer-output",
+            description = "AWQ: what each candidate scale is scored on: the layer's output residual error, each "
+                    + "token's relative to its own mean square as the next RMSNorm sees it (normed-output, default), "
+                    + "or the plain squared error (layer-output).")
+    private String awqLoss;
 
     @Option(names = "--max-shard-size", defaultValue = "5GB", paramLabel = "SIZE",
             description = "Largest output shard, as save_pretrained's max_shard_size (5GB, 500MB, 2M, 1GiB; "
@@ -113,6 +120,12 @@ public final class QuantizeCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
+        AwqLoss loss = java.util.Arrays.stream(AwqLoss.values()).filter(l -> l.optionName().equals(awqLoss)).findFirst()
+                .orElseThrow(() -> new ParameterException(spec.commandLine(),
+                        "--awq-loss must be normed-output or layer-output, found " + awqLoss));
+        if (!awqLoss.equals(AwqLoss.NORMED_OUTPUT.optionName()) && m != IntQuantMethod.AWQ) {
+            throw new ParameterException(spec.commandLine(), "--awq-loss only applies to --method awq");
+        }
         if (actOrder && m != IntQuantMethod.GPTQ) {
             throw new ParameterException(spec.commandLine(), "--act-order only applies to --method gptq");
         }
@@ -120,7 +133,7 @@ public final class QuantizeCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         int[][] sequences = m.needsCalibration() ? calibrationSequences() : null;
         IntQuantJob.Options options = new IntQuantJob.Options(s, m, damp > 0 ? damp : GptqQuantizer.DEFAULT_DAMP_PERCENT,
-                maxShard, threads.threads());
+                loss, maxShard, threads.threads());
         IntQuantJob.Report report;
         try (Progress progress = Progress.create(spec, verbosity, "quantize")) {
             report = IntQuantJob.run(model, options, sequences, out, output.force(), progress);

@@ -24,6 +24,7 @@ import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.safetensors.SafetensorsDtype;
 import io.falconq.formats.safetensors.SafetensorsWriter;
 import io.falconq.formats.tensor.TensorView;
+import io.falconq.jobs.intquant.AwqLoss;
 import io.falconq.jobs.intquant.IntQuantJob;
 import io.falconq.jobs.intquant.IntQuantMethod;
 import io.falconq.intquant.GptqLayout;
@@ -236,7 +237,7 @@ public final class ArtifactPlanner {
         long tensorBytes = safetensors - 8 - headerBytes(metadata, tensors);
         ObjectNode qc = IntQuantJob.quantizationConfig(new IntQuantJob.Options(scheme,
                 IntQuantMethod.valueOf(variant.method().toUpperCase(Locale.ROOT)), dampPercent,
-                IntQuantJob.DEFAULT_MAX_SHARD_BYTES, 1));
+                AwqLoss.NORMED_OUTPUT, IntQuantJob.DEFAULT_MAX_SHARD_BYTES, 1));
         ObjectNode withQc = configJson.deepCopy();
         withQc.set("quantization_config", qc);
         long configs;

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.falconq.formats.hf.HfCheckpoint;
 import io.falconq.formats.safetensors.SafetensorsTensorInfo;
+import io.falconq.jobs.intquant.AwqLoss;
 import io.falconq.jobs.intquant.IntQuantJob;
 import io.falconq.jobs.intquant.IntQuantMethod;
 
@@ -79,7 +80,7 @@ public final class QuantizeStep implements PipelineStep {
         int[][] sequences = method.needsCalibration() ? calibration.sequences() : null;
         Path out = context.resolve(outputs().getFirst());
         IntQuantJob.Report report = IntQuantJob.run(model.path(), new IntQuantJob.Options(variant.scheme(), method,
-                settings.dampPercent(), IntQuantJob.DEFAULT_MAX_SHARD_BYTES, settings.threads()), sequences, out, true,
+                settings.dampPercent(), AwqLoss.NORMED_OUTPUT, IntQuantJob.DEFAULT_MAX_SHARD_BYTES, settings.threads()), sequences, out, true,
                 context.progress());
         FolderSummary summary = summarize(out, variant.scheme().bits());
         ObjectNode result = StepStore.MAPPER.valueToTree(summary);

@@ -6,6 +6,7 @@ import io.falconq.formats.hf.HfCheckpoint;
 import io.falconq.formats.imatrix.ImatrixFile;
 import io.falconq.formats.imatrix.ImatrixReader;
 import io.falconq.formats.io.ProgressListener;
+import io.falconq.jobs.intquant.AwqLoss;
 import io.falconq.jobs.intquant.IntQuantJob;
 import io.falconq.jobs.intquant.IntQuantMethod;
 import org.junit.jupiter.api.Test;
@@ -113,7 +114,7 @@ class ArtifactPlannerTest {
                 VariantSpec.IntQuant variant = (VariantSpec.IntQuant) VariantSpec.parse(name);
                 Path out = tmp.resolve(name);
                 IntQuantJob.run(tiny, new IntQuantJob.Options(variant.scheme(), IntQuantMethod.RTN, 0.01,
-                        IntQuantJob.DEFAULT_MAX_SHARD_BYTES, 2), null, out, false, ProgressListener.NONE);
+                        AwqLoss.NORMED_OUTPUT, IntQuantJob.DEFAULT_MAX_SHARD_BYTES, 2), null, out, false, ProgressListener.NONE);
                 ArtifactPlanner.PlannedArtifact planned = ArtifactPlanner.planGptq(model, checkpoint, variant, 0.01);
                 assertEquals(ContentHashes.size(out), planned.fileBytes(), name);
                 assertTrue(planned.exact());

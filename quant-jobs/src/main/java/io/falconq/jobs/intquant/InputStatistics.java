@@ -43,7 +43,7 @@ final class InputStatistics implements TapListener {
         }
         importance.computeIfAbsent(g, k -> new ImportanceStats(tap.referenceName(layer), cols)).add(data, rows, cols);
         if (hessians) {
-            hessian.computeIfAbsent(g, k -> new HessianAccumulator(cols)).add(data, rows, cols);
+            hessian.computeIfAbsent(g, k -> new HessianAccumulator(cols)).add(data, rows, cols, pool);
         }
     }
 

@@ -30,11 +30,12 @@ public final class IntQuantJob {
     /**
      * @param scheme        bits, group size, symmetry, act-order
      * @param dampPercent   GPTQ's damping (fraction of the mean Hessian diagonal)
+     * @param awqLoss       what AWQ's scale search scores candidates on (ignored by the other methods)
      * @param maxShardBytes output shard size limit
      * @param threads       the job's one worker pool
      */
-    public record Options(IntQuantScheme scheme, IntQuantMethod method, double dampPercent, long maxShardBytes,
-                          int threads) {
+    public record Options(IntQuantScheme scheme, IntQuantMethod method, double dampPercent, AwqLoss awqLoss,
+                          long maxShardBytes, int threads) {
     }
 
     /** What a run did. */
@@ -103,6 +104,9 @@ public final class IntQuantJob {
         ObjectNode meta = qc.putObject("meta");
         meta.put("quantizer", "falconq");
         meta.put("method", opt.method().name().toLowerCase());
+        if (opt.method() == IntQuantMethod.AWQ) {
+            meta.put("awq_loss", opt.awqLoss().optionName());
+        }
         return qc;
     }
 
@@ -115,7 +119,8 @@ public final class IntQuantJob {
                 d.update((shard.path().getFileName() + ":" + shard.fileSize()).getBytes(StandardCharsets.UTF_8));
             }
             // the thread count is not part of it: the bytes do not depend on it
-            d.update((opt.scheme() + " " + opt.method() + " " + opt.dampPercent() + " " + opt.maxShardBytes())
+            d.update((opt.scheme() + " " + opt.method() + " " + opt.dampPercent() + " " + opt.awqLoss() + " "
+                    + opt.maxShardBytes())
                     .getBytes(StandardCharsets.UTF_8));
             if (opt.method().needsCalibration()) {
                 ByteBuffer b = ByteBuffer.allocate(4);

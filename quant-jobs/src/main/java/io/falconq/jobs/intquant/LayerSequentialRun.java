@@ -9,12 +9,14 @@ import io.falconq.model.FalconH1Config;
 import io.falconq.model.TensorNameMap;
 import io.falconq.runtime.FalconH1Forward;
 import io.falconq.runtime.FalconH1Model;
+import io.falconq.runtime.LayerPart;
 import io.falconq.runtime.LayerState;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * The layer loop of an int-quant job, GPTQModel's way: the calibration sequences enter layer 0 as embeddings, each
@@ -89,11 +91,14 @@ final class LayerSequentialRun {
                 for (LinearRole role : LinearRole.perLayer()) {
                     var m = w.weights().linear(role);
                     w.setQuantized(role, RtnQuantizer.quantize(role.hfModulePath(w.layer()), w.linear(role), m.rows(),
-                            m.cols(), w.scheme(), null, false));
+                            m.cols(), w.scheme(), null, false, w.pool()));
                 }
             }
             case CLIP, GPTQ -> SequentialLayerMethod.quantize(w, opt.method(), opt.dampPercent());
-            case AWQ -> throw new IllegalStateException("AWQ is being moved onto the layer loop (AwqLayerMethod)");
+            case AWQ -> {
+                AwqLayerMethod.quantize(w, opt.awqLoss());
+                w.runAll(LayerPart.INPUT_NORM, LayerPart.MLP_OUTPUT, List.of(), null);
+            }
         }
     }
 

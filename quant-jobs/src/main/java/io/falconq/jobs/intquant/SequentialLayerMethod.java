@@ -63,7 +63,9 @@ final class SequentialLayerMethod {
     }
 
     private static GptqQuantizer.Prepared prepare(LayerWork work, HessianAccumulator h, LinearRole role, double damp) {
-        return GptqQuantizer.prepare(role.hfModulePath(work.layer()), h.hessian(), work.scheme(), damp);
+        int in = h.columns();
+        return GptqQuantizer.prepare(role.hfModulePath(work.layer()), h.takeHessian(), in, work.scheme(), damp,
+                work.pool());
     }
 
     private static QuantizedLinear quantizeOne(LayerWork work, LinearRole role, InputStatistics stats,
@@ -72,8 +74,9 @@ final class SequentialLayerMethod {
         float[] w = work.linear(role);
         var m = work.weights().linear(role);
         if (prepared != null) {
-            return GptqQuantizer.quantize(name, w, m.rows(), m.cols(), prepared, work.scheme()).weight();
+            return GptqQuantizer.quantize(name, w, m.rows(), m.cols(), prepared, work.scheme(), work.pool()).weight();
         }
-        return RtnQuantizer.quantize(name, w, m.rows(), m.cols(), work.scheme(), stats.importance(role).meanSq(), true);
+        return RtnQuantizer.quantize(name, w, m.rows(), m.cols(), work.scheme(), stats.importance(role).meanSq(), true,
+                work.pool());
     }
 }
