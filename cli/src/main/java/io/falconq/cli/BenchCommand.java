@@ -1,6 +1,7 @@
 package io.falconq.cli;
 
 import io.falconq.cli.options.ActivationsOption;
+import io.falconq.cli.options.CountLimits;
 import io.falconq.cli.options.ThreadsOption;
 import io.falconq.formats.gguf.GgmlType;
 import io.falconq.formats.gguf.GgufFile;
@@ -65,9 +66,8 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (tokens < 1 || repeat < 1) {
-            throw new ParameterException(spec.commandLine(), "--tokens and --repeat must be at least 1");
-        }
+        CountLimits.tokens(spec, "--tokens", tokens, 1);
+        CountLimits.inRange(spec, "--repeat", repeat, 1, CountLimits.MAX_COUNT);
         PrintWriter out = spec.commandLine().getOut();
         try (GgufFile gguf = GgufReader.open(model); WorkerPool pool = new WorkerPool(threads.threads())) {
             boolean tied = !gguf.contains("output.weight");
@@ -83,6 +83,8 @@ public final class BenchCommand implements Callable<Integer> {
             if (shapes.isEmpty()) {
                 throw new InvalidInputException(model + ": no 2-D non-F32 weights to time");
             }
+            long widest = shapes.keySet().stream().mapToLong(s -> (long) s.rows() + s.cols()).max().orElse(0);
+            CountLimits.fitsInMemory(spec, "--tokens", tokens, 4 * widest); // activations in, products out
             out.printf(Locale.ROOT, "bench: %s, %d tokens, %d threads, kernels %s, activations %s%n", model, tokens,
                     threads.threads(), KernelMode.describe(), activations.mode().label());
             out.printf(Locale.ROOT, "%-7s %7s %7s %6s %10s %9s %12s %10s%n", "type", "rows", "cols", "count",

@@ -3,6 +3,7 @@ package io.falconq.cli;
 import io.falconq.calib.ImportanceCollector;
 import io.falconq.calib.ImportanceStats;
 import io.falconq.calibration.CalibrationSets;
+import io.falconq.cli.options.CountLimits;
 import io.falconq.cli.options.OutputOptions;
 import io.falconq.cli.options.ThreadsOption;
 import io.falconq.cli.options.VerbosityMixin;
@@ -11,6 +12,7 @@ import io.falconq.formats.imatrix.ImatrixEntry;
 import io.falconq.formats.imatrix.ImatrixFile;
 import io.falconq.formats.imatrix.ImatrixReader;
 import io.falconq.formats.imatrix.ImatrixWriter;
+import io.falconq.formats.io.InputFiles;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.runtime.FalconH1Model;
 import io.falconq.runtime.calib.CalibrationRunner;
@@ -88,10 +90,8 @@ public final class CalibrateCommand implements Callable<Integer> {
         if (output.output() == null) {
             throw new ParameterException(spec.commandLine(), "missing -o/--output FILE");
         }
-        if (ctx < 16) {
-            throw new ParameterException(spec.commandLine(), "--ctx must be at least 16 (llama-imatrix ignores "
-                    + "batches of fewer than 16 tokens), found " + ctx);
-        }
+        CountLimits.tokens(spec, "--ctx (llama-imatrix ignores batches of fewer than 16 tokens)", ctx, 16);
+        CountLimits.countOrAll(spec, "--chunks", chunks);
         if (!outputFormat.equals("gguf") && !outputFormat.equals("dat")) {
             throw new ParameterException(spec.commandLine(), "--output-format must be gguf or dat, found " + outputFormat);
         }
@@ -147,12 +147,7 @@ public final class CalibrateCommand implements Callable<Integer> {
             return CalibrationSets.find(data).orElseThrow(() -> new InvalidInputException("--data " + data
                     + ": no such bundled set (bundled: " + CalibrationSets.names() + ")")).text();
         }
-        Path p = Path.of(data);
-        try {
-            return Files.readString(p, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new InvalidInputException("--data " + data + ": cannot read as UTF-8 text: " + e.getMessage(), e);
-        }
+        return InputFiles.readUtf8(Path.of(data), InputFiles.MAX_TEXT_BYTES);
     }
 
     /** An imatrix file as raw sums and counts, as llama-imatrix's {@code load_imatrix} reconstructs them. */

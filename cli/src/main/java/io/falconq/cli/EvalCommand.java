@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.falconq.cli.options.ActivationsOption;
+import io.falconq.cli.options.CountLimits;
+import io.falconq.cli.options.OutputPath;
 import io.falconq.cli.options.ThreadsOption;
 import io.falconq.cli.options.VerbosityMixin;
 import io.falconq.cli.progress.Progress;
@@ -76,6 +78,7 @@ public final class EvalCommand implements Callable<Integer> {
             description = "Folder with tokenizer.json (default: a GGUF's own tokenizer, or the model folder's).")
     private Path tokenizerDir;
 
+    @OutputPath
     @Option(names = "--save-logits", paramLabel = "FILE", description = "Write the scored positions' log-probabilities here.")
     private Path saveLogits;
 
@@ -106,19 +109,20 @@ public final class EvalCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "--protocol: " + e.getMessage());
         }
-        if (ctx < 2) {
-            throw new ParameterException(spec.commandLine(), "--ctx must be at least 2, found " + ctx);
-        }
+        CountLimits.tokens(spec, "--ctx", ctx, 2);
+        CountLimits.countOrAll(spec, "--chunks", chunks);
         if (baseline == null && data == null) {
             throw new ParameterException(spec.commandLine(), "give --data TEXT (or --baseline FILE, whose tokens are used)");
         }
         if (saveLogits != null) {
-            AtomicOutput.checkOverwrite(saveLogits.toAbsolutePath(), force);
+            AtomicOutput.checkWritable(saveLogits, force);
         }
         PrintWriter err = spec.commandLine().getErr();
         LogitsFile.Reader base = null;
         try (FalconH1Model m = FalconH1Model.load(model)) {
             m.config().warnings().forEach(w -> err.println("warning: " + w));
+            // a window's logits and their log-softmax, float32 each
+            CountLimits.fitsInMemory(spec, "--ctx", ctx, 8L * m.config().vocabSize());
             int[] tokens;
             int bos;
             int windowLimit = chunks;

@@ -108,6 +108,7 @@ public final class FalconqCli implements Callable<Integer> {
         }
         cli.setCaseInsensitiveEnumValuesAllowed(true);
         ErrorHandling.install(cli);
+        cli.setExecutionStrategy(new io.falconq.cli.options.CommandInputs());
         configure(cli);
         cli.getHelpSectionMap().put(CommandLine.Model.UsageMessageSpec.SECTION_KEY_COMMAND_LIST, new GroupedCommandList());
         return cli;

@@ -1,6 +1,7 @@
 package io.falconq.cli;
 
 import io.falconq.cli.options.ActivationsOption;
+import io.falconq.cli.options.CountLimits;
 import io.falconq.cli.options.ThreadsOption;
 import io.falconq.cli.options.VerbosityMixin;
 import io.falconq.formats.io.InvalidInputException;
@@ -74,9 +75,7 @@ public final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (maxTokens < 1) {
-            throw new ParameterException(spec.commandLine(), "-n must be at least 1, found " + maxTokens);
-        }
+        CountLimits.tokens(spec, "-n", maxTokens, 1);
         if (temperature < 0 || !(topP > 0 && topP <= 1)) {
             throw new ParameterException(spec.commandLine(), "--temperature must be ≥ 0 and --top-p in (0, 1]");
         }

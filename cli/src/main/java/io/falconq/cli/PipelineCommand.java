@@ -1,5 +1,8 @@
 package io.falconq.cli;
 
+import io.falconq.cli.options.CountLimits;
+import io.falconq.formats.io.OutputGuard;
+import io.falconq.cli.options.OutputPath;
 import io.falconq.cli.options.ThreadsOption;
 import io.falconq.cli.options.VerbosityMixin;
 import io.falconq.cli.pipeline.ContentHashes;
@@ -113,6 +116,7 @@ public final class PipelineCommand implements Callable<Integer> {
     @Option(names = "--damp", defaultValue = "0.01", paramLabel = "F", description = "GPTQ damp_percent (default ${DEFAULT-VALUE}).")
     private double damp;
 
+    @OutputPath
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "DIR",
             description = "Output folder (created if missing; an existing one is resumed).")
     private Path output;
@@ -132,6 +136,10 @@ public final class PipelineCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        CountLimits.tokens(spec, "--ctx", ctx, 2);
+        CountLimits.tokens(spec, "--calib-ctx", calibCtx, 16);
+        CountLimits.countOrAll(spec, "--chunks", chunks);
+        CountLimits.countOrAll(spec, "--calib-chunks", calibChunks);
         List<VariantSpec> variantList = variants.file != null ? VariantList.read(variants.file)
                 : VariantList.parse(variants.list);
         if (folders.isEmpty() && configs.isEmpty()) {
@@ -160,13 +168,11 @@ public final class PipelineCommand implements Callable<Integer> {
         if (evalData == null) {
             throw new ParameterException(spec.commandLine(), "missing --eval-data TEXT");
         }
-        if (ctx < 2 || calibCtx < 16) {
-            throw new ParameterException(spec.commandLine(), "--ctx must be at least 2 and --calib-ctx at least 16");
-        }
         String toolVersion = toolVersion();
         PipelineSettings settings = new PipelineSettings(TextInput.read(evalData), evalProtocol, ctx, chunks,
                 TextInput.read(calibData), calibCtx, calibChunks, damp, threads.threads(), toolVersion);
         Path dist = output.toAbsolutePath().normalize();
+        OutputGuard.check(dist);
         try {
             Files.createDirectories(dist);
         } catch (IOException e) {

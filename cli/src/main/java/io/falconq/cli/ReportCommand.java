@@ -1,5 +1,6 @@
 package io.falconq.cli;
 
+import io.falconq.cli.options.OutputPath;
 import io.falconq.cli.options.VerbosityMixin;
 import io.falconq.cli.report.HtmlReport;
 import io.falconq.cli.report.Manifest;
@@ -30,6 +31,7 @@ public final class ReportCommand implements Callable<Integer> {
     @Mixin
     private VerbosityMixin verbosity;
 
+    @OutputPath
     @Parameters(paramLabel = "DIST", description = "Folder written by 'falconq pipeline -o DIST'.")
     private Path dist;
 

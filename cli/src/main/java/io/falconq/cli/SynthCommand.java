@@ -88,7 +88,7 @@ public final class SynthCommand implements Callable<Integer> {
         if (maxShardMiB < 1) {
             throw new ParameterException(spec.commandLine(), "--max-shard-size must be at least 1 MiB");
         }
-        Path out = output.checkWritable(output.output());
+        Path out = output.checkWritableFolder(output.output());
         PrintWriter err = spec.commandLine().getErr();
         Path tokenizerDir = noTokenizer ? null : tokenizer != null ? tokenizer : tinyModelTokenizer();
         long t0 = System.nanoTime();

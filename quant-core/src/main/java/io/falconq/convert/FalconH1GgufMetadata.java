@@ -85,6 +85,29 @@ public final class FalconH1GgufMetadata {
     }
 
     /**
+     * Refuses a GGUF that lacks a Falcon-H1 key {@link #architecture} writes, or holds it with another value type: the
+     * required keys are those of that table (for a default config), so reader and writer cannot drift apart.
+     */
+    public static void requireArchitectureKeys(GgufMetadata meta, String source) {
+        GgufMetadata expected = architecture(FalconH1Config.parse(
+                com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode().put("model_type",
+                        FalconH1Config.MODEL_TYPE), "default"), "", 0);
+        for (String key : expected.keys()) {
+            if (!key.startsWith(ARCH + ".")) {
+                continue;
+            }
+            var found = meta.find(key);
+            if (found.isEmpty()) {
+                throw new InvalidInputException(source + ": missing key " + key + " (every Falcon-H1 GGUF has it)");
+            }
+            if (found.get().type() != expected.get(key).type()) {
+                throw new InvalidInputException(source + ": key " + key + " is " + found.get().type() + ", expected "
+                        + expected.get(key).type());
+            }
+        }
+    }
+
+    /**
      * What llama-quantize does to the input's metadata ({@code llama_model_quantize_impl}): keep every key, then set
      * {@code general.quantization_version} and {@code general.file_type}; ggml's {@code gguf_set_val_*} removes an
      * existing key and appends it, so both end up last, in that order.

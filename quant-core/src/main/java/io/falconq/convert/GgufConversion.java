@@ -178,6 +178,7 @@ public final class GgufConversion {
         if (!converterLayout) {
             metadata = FalconH1GgufMetadata.requantized(metadata, recipe.ftype());
             addImatrixKeys(metadata, options);
+            checkImatrixMatches(options, tensors);
             tensors.sort(LOADER_ORDER);
         }
         return new ConversionPlan(recipe, converterLayout ? ConversionPlan.Layout.CONVERTER : ConversionPlan.Layout.QUANTIZE,
@@ -194,6 +195,7 @@ public final class GgufConversion {
             throw new InvalidInputException(in.path() + ": general.architecture is " + arch + ", expected "
                     + FalconH1GgufMetadata.ARCH + " (falconq's recipes are Falcon-H1 tables)");
         }
+        FalconH1GgufMetadata.requireArchitectureKeys(meta, in.path().toString());
         int layers = meta.getU32AsInt(FalconH1GgufMetadata.ARCH + ".block_count");
         int heads = meta.getU32AsInt(FalconH1GgufMetadata.ARCH + ".attention.head_count");
         int kvHeads = meta.containsKey(FalconH1GgufMetadata.ARCH + ".attention.head_count_kv")
@@ -223,6 +225,7 @@ public final class GgufConversion {
         // llama-quantize removes the split keys of a split input (llama-quant.cpp, "Remove split metadata")
         GgufMetadata metadata = FalconH1GgufMetadata.requantized(GgufSplit.withoutSplitKeys(meta), recipe.ftype());
         addImatrixKeys(metadata, options);
+        checkImatrixMatches(options, tensors);
         return new ConversionPlan(recipe, ConversionPlan.Layout.QUANTIZE, metadata, tensors, notes);
     }
 
@@ -255,9 +258,9 @@ public final class GgufConversion {
             } else {
                 importance = imp.get();
                 for (float v : importance) {
-                    if (!Float.isFinite(v)) {
+                    if (!(v >= 0) || v == Float.POSITIVE_INFINITY) {
                         throw new InvalidInputException(options.imatrix().path() + ": imatrix for " + target
-                                + " contains non-finite value " + v);
+                                + " contains " + v + " (expected finite sums of squares, at least 0)");
                     }
                 }
             }
@@ -267,6 +270,16 @@ public final class GgufConversion {
                     + " file requires an importance matrix (--imatrix)");
         }
         return new TypeChoice(r.type(), r, importance);
+    }
+
+    /** An importance matrix none of whose entries names a tensor of the model is another model's: refused. */
+    private static void checkImatrixMatches(Options options, List<PlannedTensor> tensors) {
+        ImatrixFile im = options.imatrix();
+        if (im == null || tensors.stream().anyMatch(t -> im.entries().containsKey(t.targetName()))) {
+            return;
+        }
+        throw new InvalidInputException(im.path() + ": none of its " + im.entries().size() + " entries names a tensor "
+                + "of this model (an importance matrix of another model?)");
     }
 
     /** llama-quantize's imatrix keys ({@code quantize.imatrix.*}), appended after {@code general.file_type}. */

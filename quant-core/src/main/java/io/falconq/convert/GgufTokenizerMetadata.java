@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.falconq.formats.gguf.GgufMetadata;
 import io.falconq.formats.gguf.GgufValue;
+import io.falconq.formats.io.InputFiles;
 import io.falconq.formats.io.InvalidInputException;
 
 import java.io.IOException;
@@ -224,12 +225,8 @@ public final class GgufTokenizerMetadata {
             return t.textValue();
         }
         Path jinja = modelDir.resolve("chat_template.jinja");
-        if (Files.isRegularFile(jinja)) {
-            try {
-                return Files.readString(jinja);
-            } catch (IOException e) {
-                throw new InvalidInputException(jinja + ": cannot read: " + e.getMessage(), e);
-            }
+        if (Files.exists(jinja)) {
+            return InputFiles.readUtf8(jinja, InputFiles.MAX_JSON_BYTES);
         }
         if (t != null && t.isArray()) {
             for (JsonNode choice : t) {
@@ -273,7 +270,7 @@ public final class GgufTokenizerMetadata {
 
     private static JsonNode readJson(Path p, boolean required) {
         try {
-            return JSON.readTree(Files.readAllBytes(p));
+            return JSON.readTree(InputFiles.readAll(p, InputFiles.MAX_TOKENIZER_BYTES));
         } catch (NoSuchFileException e) {
             if (required) {
                 throw new InvalidInputException(p + ": no such file (the converter needs the tokenizer)");

@@ -2,11 +2,11 @@ package io.falconq.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.falconq.formats.io.InputFiles;
 import io.falconq.formats.io.InvalidInputException;
 
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -75,6 +75,18 @@ public record FalconH1Config(
         List<String> warnings) {
 
     public static final String MODEL_TYPE = "falcon_h1";
+    /**
+     * Caps that hold for every real Falcon-H1 (the largest, 34B, has hidden_size 5120, 72 layers, vocab_size 261120)
+     * with room for much larger ones, so that every product of dimensions fits a long and every per-layer row an
+     * int; a config beyond them is an input error naming the key (documented in the README, Design choices).
+     */
+    public static final int MAX_WIDTH = 1 << 16;
+    public static final int MAX_LAYERS = 1024;
+    public static final int MAX_HEADS = 4096;
+    public static final int MAX_HEAD_DIM = 4096;
+    public static final int MAX_VOCAB = 1 << 22;
+    /** µP multipliers of released models are between 0.0078 and 5.7. */
+    public static final double MAX_MULTIPLIER = 1e4;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     public FalconH1Config {
@@ -151,9 +163,10 @@ public record FalconH1Config(
     public static FalconH1Config read(Path configJson) {
         JsonNode root;
         try {
-            root = JSON.readTree(Files.readAllBytes(configJson));
-        } catch (NoSuchFileException e) {
-            throw new InvalidInputException(configJson + ": no such file (a Hugging Face model folder needs config.json)");
+            if (!Files.exists(configJson)) {
+                throw new InvalidInputException(configJson + ": no such file (a Hugging Face model folder needs config.json)");
+            }
+            root = JSON.readTree(InputFiles.readAll(configJson, InputFiles.MAX_JSON_BYTES));
         } catch (IOException e) {
             throw new InvalidInputException(configJson + ": not valid JSON: " + firstLine(e.getMessage()), e);
         }
@@ -174,21 +187,22 @@ public record FalconH1Config(
             throw new InvalidInputException(source + ": model_type is \"" + modelType + "\", expected \"" + MODEL_TYPE
                     + "\" (falconq handles Falcon-H1 only)");
         }
-        int hidden = f.positiveInt("hidden_size", 4096);
-        int layers = f.positiveInt("num_hidden_layers", 32);
-        int heads = f.positiveInt("num_attention_heads", 32);
-        int kvHeads = f.positiveInt("num_key_value_heads", 8);
-        int headDim = f.has("head_dim") ? f.positiveInt("head_dim", 0) : hidden / heads;
-        int intermediate = f.positiveInt("intermediate_size", 14336);
-        int vocab = f.positiveInt("vocab_size", 128000);
-        int expand = f.positiveInt("mamba_expand", 2);
-        int ssmInner = f.has("mamba_d_ssm") ? f.positiveInt("mamba_d_ssm", 0) : expand * hidden;
-        int ssmHeads = f.positiveInt("mamba_n_heads", 128);
-        int ssmHeadDim = f.has("mamba_d_head") ? f.positiveInt("mamba_d_head", 0) : ssmInner / ssmHeads;
-        int groups = f.positiveInt("mamba_n_groups", 1);
-        int state = f.positiveInt("mamba_d_state", 256);
-        int conv = f.positiveInt("mamba_d_conv", 4);
-        int chunk = f.positiveInt("mamba_chunk_size", 256);
+        int hidden = f.boundedInt("hidden_size", 4096, MAX_WIDTH);
+        int layers = f.boundedInt("num_hidden_layers", 32, MAX_LAYERS);
+        int heads = f.boundedInt("num_attention_heads", 32, MAX_HEADS);
+        int kvHeads = f.boundedInt("num_key_value_heads", 8, MAX_HEADS);
+        int headDim = f.has("head_dim") ? f.boundedInt("head_dim", 0, MAX_HEAD_DIM) : hidden / heads;
+        int intermediate = f.boundedInt("intermediate_size", 14336, MAX_WIDTH * 8);
+        int vocab = f.boundedInt("vocab_size", 128000, MAX_VOCAB);
+        int expand = f.boundedInt("mamba_expand", 2, 16);
+        int ssmInner = f.has("mamba_d_ssm") ? f.boundedInt("mamba_d_ssm", 0, MAX_WIDTH * 4)
+                : f.product("mamba_expand × hidden_size", expand, hidden, MAX_WIDTH * 4);
+        int ssmHeads = f.boundedInt("mamba_n_heads", 128, MAX_HEADS);
+        int ssmHeadDim = f.has("mamba_d_head") ? f.boundedInt("mamba_d_head", 0, MAX_HEAD_DIM) : ssmInner / ssmHeads;
+        int groups = f.boundedInt("mamba_n_groups", 1, MAX_HEADS);
+        int state = f.boundedInt("mamba_d_state", 256, MAX_HEAD_DIM);
+        int conv = f.boundedInt("mamba_d_conv", 4, 64);
+        int chunk = f.boundedInt("mamba_chunk_size", 256, 1 << 16);
 
         if (heads % kvHeads != 0) {
             throw f.invalid("num_attention_heads " + heads + " is not a multiple of num_key_value_heads " + kvHeads);
@@ -206,8 +220,8 @@ public record FalconH1Config(
         if (headDim % 2 != 0) {
             throw f.invalid("head_dim " + headDim + " must be even for rotary embeddings");
         }
-        double eps = f.positiveDouble("rms_norm_eps", 1e-5);
-        double theta = f.positiveDouble("rope_theta", 1e11);
+        double eps = f.boundedDouble("rms_norm_eps", 1e-5, 1);
+        double theta = f.boundedDouble("rope_theta", 1e11, 1e15);
         JsonNode ropeScaling = root.get("rope_scaling");
         if (ropeScaling != null && !ropeScaling.isNull()) {
             throw f.invalid("rope_scaling " + ropeScaling + " is not supported (released Falcon-H1 models use none)");
@@ -225,7 +239,7 @@ public record FalconH1Config(
         double[] mlpMults = f.multiplierArray("mlp_multipliers", 2, warnings);
 
         return new FalconH1Config(hidden, layers, heads, kvHeads, headDim, intermediate, vocab, ssmInner, ssmHeads,
-                ssmHeadDim, groups, state, conv, chunk, eps, theta, f.positiveInt("max_position_embeddings", 8192),
+                ssmHeadDim, groups, state, conv, chunk, eps, theta, f.boundedInt("max_position_embeddings", 8192, 1 << 24),
                 f.bool("tie_word_embeddings", false), f.bool("mamba_rms_norm", false),
                 f.bool("mamba_norm_before_gate", true), f.bool("mamba_conv_bias", true),
                 f.bool("mamba_proj_bias", false), f.bool("projectors_bias", false), f.bool("attention_bias", false),
@@ -253,7 +267,7 @@ public record FalconH1Config(
             return new InvalidInputException(source + ": " + what);
         }
 
-        int positiveInt(String key, int dflt) {
+        int boundedInt(String key, int dflt, int max) {
             if (!has(key)) {
                 return dflt;
             }
@@ -261,7 +275,19 @@ public record FalconH1Config(
             if (!n.isIntegralNumber() || !n.canConvertToInt() || n.intValue() <= 0) {
                 throw invalid(key + " must be a positive integer, found " + n);
             }
+            if (n.intValue() > max) {
+                throw invalid(key + " is " + n + ", over falconq's cap of " + max + " for any Falcon-H1");
+            }
             return n.intValue();
+        }
+
+        /** {@code a × b} of two parsed values, refused (naming {@code what}) when over {@code max}. */
+        int product(String what, int a, int b, int max) {
+            long p = (long) a * b;
+            if (p > max) {
+                throw invalid(what + " is " + p + ", over falconq's cap of " + max + " for any Falcon-H1");
+            }
+            return (int) p;
         }
 
         Integer optionalInt(String key) {
@@ -275,13 +301,13 @@ public record FalconH1Config(
             return n.intValue();
         }
 
-        double positiveDouble(String key, double dflt) {
+        double boundedDouble(String key, double dflt, double max) {
             if (!has(key)) {
                 return dflt;
             }
             JsonNode n = root.get(key);
-            if (!n.isNumber() || !(n.doubleValue() > 0) || Double.isInfinite(n.doubleValue())) {
-                throw invalid(key + " must be a positive number, found " + n);
+            if (!n.isNumber() || !(n.doubleValue() > 0) || !(n.doubleValue() <= max)) {
+                throw invalid(key + " must be a positive number of at most " + max + ", found " + n);
             }
             return n.doubleValue();
         }
@@ -315,8 +341,12 @@ public record FalconH1Config(
                 return 1.0;
             }
             JsonNode n = root.get(key);
-            if (!n.isNumber() || !Double.isFinite(n.doubleValue())) {
-                throw invalid(key + " must be a finite number, found " + n);
+            return finiteMultiplier(key, n);
+        }
+
+        double finiteMultiplier(String key, JsonNode n) {
+            if (!n.isNumber() || !(Math.abs(n.doubleValue()) <= MAX_MULTIPLIER)) {
+                throw invalid(key + " must be a finite number of magnitude at most " + MAX_MULTIPLIER + ", found " + n);
             }
             return n.doubleValue();
         }
@@ -333,11 +363,7 @@ public record FalconH1Config(
                 throw invalid(key + " must be an array of " + length + " numbers, found " + n);
             }
             for (int i = 0; i < length; i++) {
-                JsonNode v = n.get(i);
-                if (!v.isNumber() || !Double.isFinite(v.doubleValue())) {
-                    throw invalid(key + "[" + i + "] must be a finite number, found " + v);
-                }
-                out[i] = v.doubleValue();
+                out[i] = finiteMultiplier(key + "[" + i + "]", n.get(i));
             }
             return out;
         }

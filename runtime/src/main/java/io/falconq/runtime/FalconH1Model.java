@@ -1,5 +1,6 @@
 package io.falconq.runtime;
 
+import io.falconq.formats.io.InputFiles;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.tensor.TensorSource;
 import io.falconq.model.FalconH1Config;
@@ -61,7 +62,7 @@ public final class FalconH1Model implements AutoCloseable {
     }
 
     private static boolean isGguf(Path path) {
-        try (InputStream in = Files.newInputStream(path)) {
+        try (InputStream in = Files.newInputStream(InputFiles.requireRegular(path))) {
             byte[] magic = in.readNBytes(4);
             return magic.length == 4 && magic[0] == 'G' && magic[1] == 'G' && magic[2] == 'U' && magic[3] == 'F';
         } catch (IOException e) {

@@ -6,6 +6,7 @@ import io.falconq.formats.gguf.GgufReader;
 import io.falconq.formats.gguf.GgufValue;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.tensor.TensorView;
+import io.falconq.convert.FalconH1GgufMetadata;
 import io.falconq.model.FalconH1Config;
 import io.falconq.runtime.kernel.DenseWeightMatrix;
 import io.falconq.runtime.kernel.QuantizedWeightMatrix;
@@ -60,6 +61,7 @@ final class GgufModelLoader {
             throw new InvalidInputException(gguf.path() + ": general.architecture is \"" + arch + "\", expected \""
                     + ARCH + "\" (falconq runs Falcon-H1 only)");
         }
+        FalconH1GgufMetadata.requireArchitectureKeys(md, gguf.path().toString());
         String p = ARCH + ".";
         int hidden = md.getU32AsInt(p + "embedding_length");
         int layers = md.getU32AsInt(p + "block_count");

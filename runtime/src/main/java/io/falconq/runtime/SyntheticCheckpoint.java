@@ -4,7 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.falconq.formats.io.AtomicFolder;
 import io.falconq.formats.io.AtomicOutput;
+import io.falconq.formats.io.InputFiles;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.io.OutputException;
 import io.falconq.formats.io.ProgressListener;
@@ -17,15 +19,12 @@ import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
-import java.util.stream.Stream;
 
 /**
  * Writes a random-initialised Falcon-H1 checkpoint in Hugging Face layout with the exact shapes of a config, so any
@@ -102,20 +101,12 @@ public final class SyntheticCheckpoint {
         List<Planned> plan = plan(cfg, std);
         List<List<Planned>> shards = shard(plan, dtype, maxShardBytes);
 
-        Path target = out.toAbsolutePath();
-        if (Files.exists(target) && !force) {
-            throw new OutputException(target + ": output exists (use --force to overwrite)");
-        }
-        Path parent = target.getParent();
-        if (parent != null && !Files.isDirectory(parent)) {
-            throw new OutputException(target + ": parent directory " + parent + " does not exist");
-        }
-        Path temp = target.resolveSibling(target.getFileName() + ".partial-" + ProcessHandle.current().pid());
         long total = 0;
         long params = 0;
-        try {
-            deleteRecursively(temp);
-            Files.createDirectories(temp);
+        Path target;
+        try (AtomicFolder folder = AtomicFolder.create(out, force)) {
+            target = folder.target();
+            Path temp = folder.folder();
             writeJson(temp.resolve("config.json"), config);
             ObjectNode gen = JSON.createObjectNode();
             gen.put("_from_model_config", true);
@@ -129,8 +120,8 @@ public final class SyntheticCheckpoint {
             if (tokenizerDir != null) {
                 for (String f : TOKENIZER_FILES) {
                     Path src = tokenizerDir.resolve(f);
-                    if (Files.isRegularFile(src)) {
-                        AtomicOutput.writeBytes(temp.resolve(f), Files.readAllBytes(src), false);
+                    if (Files.exists(src)) {
+                        AtomicOutput.writeBytes(temp.resolve(f), InputFiles.readAll(src, InputFiles.MAX_TOKENIZER_BYTES), false);
                     } else if (f.equals("tokenizer.json")) {
                         throw new InvalidInputException(tokenizerDir + ": no tokenizer.json to copy");
                     }
@@ -169,16 +160,9 @@ public final class SyntheticCheckpoint {
                 weightMap.forEach(map::put);
                 writeJson(temp.resolve("model.safetensors.index.json"), index);
             }
-            if (Files.exists(target)) {
-                deleteRecursively(target);
-            }
-            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+            folder.commit();
         } catch (IOException e) {
-            cleanup(temp);
-            throw new OutputException(target + ": cannot write the checkpoint: " + e.getMessage(), e);
-        } catch (RuntimeException e) {
-            cleanup(temp);
-            throw e;
+            throw new OutputException(out + ": cannot write the checkpoint: " + e.getMessage(), e);
         }
         return new Summary(target, params, total, shards.size(), cfg.warnings());
     }
@@ -186,7 +170,7 @@ public final class SyntheticCheckpoint {
     private static ObjectNode readConfig(Path file) {
         JsonNode root;
         try {
-            root = JSON.readTree(Files.readAllBytes(file));
+            root = JSON.readTree(InputFiles.readAll(file, InputFiles.MAX_JSON_BYTES));
         } catch (IOException e) {
             throw new InvalidInputException(file + ": cannot read config JSON: " + e.getMessage(), e);
         }
@@ -333,24 +317,5 @@ public final class SyntheticCheckpoint {
 
     private static void writeJson(Path file, JsonNode node) throws IOException {
         AtomicOutput.writeBytes(file, JSON.writeValueAsBytes(node), false);
-    }
-
-    private static void cleanup(Path temp) {
-        try {
-            deleteRecursively(temp);
-        } catch (IOException ignored) {
-            // best effort: the partial folder is named after our pid
-        }
-    }
-
-    private static void deleteRecursively(Path p) throws IOException {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(p)) {
-            for (Path q : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(q);
-            }
-        }
     }
 }

@@ -14,6 +14,7 @@ import io.falconq.formats.gguf.GgufMetadata;
 import io.falconq.formats.gguf.GgufReader;
 import io.falconq.formats.gguf.GgufTensorInfo;
 import io.falconq.formats.hf.HfCheckpoint;
+import io.falconq.formats.io.InputFiles;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.safetensors.SafetensorsFile;
 import io.falconq.formats.safetensors.SafetensorsTensorInfo;
@@ -70,7 +71,7 @@ public final class ModelInspector {
             return false;
         }
         byte[] magic = new byte[4];
-        try (InputStream in = Files.newInputStream(file)) {
+        try (InputStream in = Files.newInputStream(InputFiles.requireRegular(file))) {
             return in.readNBytes(magic, 0, 4) == 4 && magic[0] == 'G' && magic[1] == 'G' && magic[2] == 'U' && magic[3] == 'F';
         } catch (IOException e) {
             throw new InvalidInputException(file + ": cannot read: " + e.getMessage(), e);

@@ -1,21 +1,25 @@
 package io.falconq.cli.options;
 
+import io.falconq.formats.io.AtomicFolder;
+import io.falconq.formats.io.AtomicOutput;
 import io.falconq.formats.io.OutputException;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
  * {@code -o/--output PATH} and {@code --force}, for every command that writes. Add with
- * {@code @Mixin OutputOptions output;}. Writers still go through {@code AtomicOutput}; {@link #checkWritable()}
- * only lets a command refuse an existing output before it spends minutes on work.
+ * {@code @Mixin OutputOptions output;}. Writers still go through {@code AtomicOutput}/{@code AtomicFolder};
+ * {@link #checkWritable} and {@link #checkWritableFolder} only let a command refuse an output before it spends
+ * minutes on work, with the same rules.
  */
 public final class OutputOptions {
+    @OutputPath
     @Option(names = {"-o", "--output"}, paramLabel = "PATH", description = "Where to write the result.")
     private Path output;
 
-    @Option(names = "--force", description = "Overwrite the output if it exists (the old file is replaced atomically).")
+    @Option(names = "--force", description = "Overwrite the output if it exists and is a regular file, or a folder falconq wrote "
+            + "(replaced atomically); never a link, a special file or another folder.")
     private boolean force;
 
     /** The {@code --output} path, or {@code null} when not given. */
@@ -33,18 +37,16 @@ public final class OutputOptions {
     }
 
     /**
-     * Fails with an {@link OutputException} (exit code 4) when {@code path} exists and {@code --force} was not
-     * given, or when its parent directory is missing.
+     * Fails with an {@link OutputException} (exit code 4) when the file output {@code path} cannot be written as
+     * {@code AtomicOutput} would write it: an input, an existing file without {@code --force}, a link, folder or special
+     * file, or a missing parent folder. Returns the absolute path.
      */
     public Path checkWritable(Path path) {
-        Path absolute = path.toAbsolutePath();
-        if (!force && Files.exists(absolute)) {
-            throw new OutputException(absolute + ": output exists (use --force to overwrite)");
-        }
-        Path dir = absolute.getParent();
-        if (dir != null && !Files.isDirectory(dir)) {
-            throw new OutputException(absolute + ": output directory " + dir + " does not exist");
-        }
-        return absolute;
+        return AtomicOutput.checkWritable(path, force);
+    }
+
+    /** The same for a folder output, as {@code AtomicFolder} would write it. */
+    public Path checkWritableFolder(Path path) {
+        return AtomicFolder.checkWritable(path, force);
     }
 }

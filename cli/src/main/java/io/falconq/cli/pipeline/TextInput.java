@@ -2,6 +2,7 @@ package io.falconq.cli.pipeline;
 
 import io.falconq.calibration.CalibrationSets;
 import io.falconq.cli.report.Sha256;
+import io.falconq.formats.io.InputFiles;
 import io.falconq.formats.io.InvalidInputException;
 
 import java.io.IOException;
@@ -24,12 +25,7 @@ public record TextInput(String label, String text, String sha256) {
             return new TextInput(labelOrPath, new String(bytes, StandardCharsets.UTF_8), Sha256.of(bytes));
         }
         Path file = Path.of(labelOrPath);
-        byte[] bytes;
-        try {
-            bytes = Files.readAllBytes(file);
-        } catch (IOException e) {
-            throw new InvalidInputException(labelOrPath + ": cannot read text: " + e.getMessage(), e);
-        }
+        byte[] bytes = InputFiles.readAll(file, InputFiles.MAX_TEXT_BYTES);
         return new TextInput(labelOrPath, new String(bytes, StandardCharsets.UTF_8), Sha256.of(bytes));
     }
 }

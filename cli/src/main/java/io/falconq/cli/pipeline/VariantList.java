@@ -1,5 +1,6 @@
 package io.falconq.cli.pipeline;
 
+import io.falconq.formats.io.InputFiles;
 import io.falconq.formats.io.InvalidInputException;
 
 import java.io.IOException;
@@ -23,11 +24,7 @@ public final class VariantList {
     }
 
     public static List<VariantSpec> read(Path file) {
-        try {
-            return parseLines(Files.readAllLines(file), file.toString());
-        } catch (IOException e) {
-            throw new InvalidInputException(file + ": cannot read variant list: " + e.getMessage(), e);
-        }
+        return parseLines(InputFiles.readUtf8(file, InputFiles.MAX_TEXT_BYTES).lines().toList(), file.toString());
     }
 
     static List<VariantSpec> parseLines(List<String> lines, String source) {

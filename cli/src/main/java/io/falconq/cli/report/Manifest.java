@@ -7,6 +7,7 @@ import io.falconq.formats.io.OutputException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -21,7 +22,8 @@ import java.util.stream.Stream;
  *
  * <p>Not listed: the manifest itself, anything under a folder whose name starts with {@code .} (the pipeline's
  * state in {@code .falconq/} is not for publishing), and {@link AtomicOutput} temporary files
- * ({@code *.partial-<pid>}), which are never artifacts.
+ * ({@code *.partial-<pid>}), which are never artifacts, and symbolic links: a link is not something falconq
+ * published, and following one could hash and list a file outside the folder.
  *
  * @param schemaVersion {@link #SCHEMA_VERSION}
  * @param artifacts     sorted by path
@@ -50,7 +52,7 @@ public record Manifest(int schemaVersion, List<Entry> artifacts) {
     public static Manifest scan(Path dist) {
         List<Entry> entries = new ArrayList<>();
         try (Stream<Path> files = Files.walk(dist)) {
-            for (Path file : files.filter(Files::isRegularFile).sorted().toList()) {
+            for (Path file : files.filter(f -> Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)).sorted().toList()) {
                 String relative = relativePath(dist, file);
                 if (isPublished(relative)) {
                     entries.add(new Entry(relative, Files.size(file), Sha256.ofFile(file)));

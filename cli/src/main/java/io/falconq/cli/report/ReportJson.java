@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.falconq.formats.io.AtomicOutput;
+import io.falconq.formats.io.InputFiles;
 import io.falconq.formats.io.InvalidInputException;
 
 import java.io.IOException;
@@ -48,13 +49,7 @@ public final class ReportJson {
 
     /** Reads and validates a report; a newer schema version or a malformed file is an {@link InvalidInputException}. */
     public static Report read(Path file) {
-        byte[] bytes;
-        try {
-            bytes = Files.readAllBytes(file);
-        } catch (IOException e) {
-            throw new InvalidInputException(file + ": cannot read report: " + e.getMessage(), e);
-        }
-        return parse(bytes, file.toString());
+        return parse(InputFiles.readAll(file, InputFiles.MAX_JSON_BYTES), file.toString());
     }
 
     static Report parse(byte[] bytes, String source) {

@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@code falconq report DIST} through the CLI: exit codes and the one-line errors. */
@@ -46,7 +47,21 @@ class ReportCommandTest {
         assertTrue(missing.err().startsWith("error: " + dist.resolve("nope") + ": not a folder"), missing.err());
         Run empty = run("report", dist.toString());
         assertEquals(ExitCodes.INVALID_INPUT, empty.code());
-        assertTrue(empty.err().contains("report.json: cannot read report"), empty.err());
+        assertTrue(empty.err().contains("report.json: no such file"), empty.err());
+    }
+
+    /** A link in dist/ to a file outside is not published: the manifest neither follows nor lists it. */
+    @Test
+    void theManifestDoesNotFollowALinkOutOfTheFolder(@TempDir Path elsewhere) throws IOException {
+        ReportJson.write(SampleReports.tinyReport(), dist.resolve(ReportJson.FILE_NAME), false);
+        Path secret = Files.writeString(elsewhere.resolve("secret.txt"), "not for publishing");
+        Files.createSymbolicLink(dist.resolve("model.gguf"), secret);
+        Run r = run("report", dist.toString());
+        assertEquals(ExitCodes.OK, r.code(), r.err());
+        String manifest = Files.readString(dist.resolve(Manifest.FILE_NAME));
+        assertTrue(manifest.contains("\"path\" : \"report.html\""), manifest);
+        assertFalse(manifest.contains("model.gguf"), manifest);
+        assertEquals("not for publishing", Files.readString(secret));
     }
 
     @Test

@@ -2,6 +2,7 @@ package io.falconq.formats.hf;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.falconq.formats.io.FormatException;
+import io.falconq.formats.io.InputFiles;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.safetensors.SafetensorsFile;
 import io.falconq.formats.safetensors.SafetensorsReader;
@@ -11,7 +12,6 @@ import io.falconq.formats.safetensors.StrictJson;
 import io.falconq.formats.tensor.TensorSource;
 import io.falconq.formats.tensor.TensorView;
 
-import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,8 +28,9 @@ import java.util.Optional;
  * {@link TensorSource} with names in sorted order. Also accepts the path of a single {@code .safetensors} file
  * (its folder is then the checkpoint folder).
  *
- * <p>For sharded checkpoints every shard name must be a plain file name resolving (after symlinks) inside the
- * folder; every indexed tensor must be in its shard; no shard tensor may be missing from the index or appear in
+ * <p>For sharded checkpoints every shard name must be a plain file name in the folder (the index cannot reach out of
+ * it); the file itself may be a symbolic link to a regular file anywhere, as in the Hugging Face cache, where
+ * {@code snapshots/<rev>/} holds links into {@code ../../blobs/}. Every indexed tensor must be in its shard; no shard tensor may be missing from the index or appear in
  * two shards. When both a single file and an index exist, the single file wins, as in transformers.
  */
 public final class HfCheckpoint implements TensorSource {
@@ -54,7 +55,8 @@ public final class HfCheckpoint implements TensorSource {
     }
 
     public static HfCheckpoint open(Path path) {
-        if (Files.isRegularFile(path)) {
+        if (Files.exists(path) && !Files.isDirectory(path)) {
+            InputFiles.requireRegular(path);
             Path dir = path.toAbsolutePath().getParent();
             return openShards(dir, List.of(path), null);
         }
@@ -62,26 +64,24 @@ public final class HfCheckpoint implements TensorSource {
             throw new InvalidInputException(path + ": no such checkpoint folder or .safetensors file");
         }
         Path single = path.resolve(SINGLE_FILE);
-        if (Files.isRegularFile(single)) {
+        if (Files.exists(single)) {
             return openShards(path, List.of(single), null);
         }
         Path indexFile = path.resolve(INDEX_FILE);
-        if (!Files.isRegularFile(indexFile)) {
+        if (!Files.exists(indexFile)) {
             throw new InvalidInputException(path + ": no " + SINGLE_FILE + " or " + INDEX_FILE
                     + " (only safetensors checkpoints are supported)");
         }
         ShardIndex index = ShardIndex.read(indexFile);
-        Path realDir = realPath(path);
         List<Path> shardPaths = new ArrayList<>();
         for (String shard : index.shardNames()) {
             Path p = path.resolve(shard);
+            if (!path.normalize().equals(p.normalize().getParent())) {
+                throw new FormatException(indexFile, -1, "shard \"" + shard + "\" is not a file name inside the checkpoint folder "
+                        + path);
+            }
             if (!Files.exists(p)) {
                 throw new FormatException(indexFile, -1, "shard \"" + shard + "\" listed in weight_map does not exist in " + path);
-            }
-            Path real = realPath(p);
-            if (!realDir.equals(real.getParent())) {
-                throw new FormatException(indexFile, -1, "shard \"" + shard + "\" resolves to " + real
-                        + ", outside the checkpoint folder " + realDir);
             }
             shardPaths.add(p);
         }
@@ -125,19 +125,11 @@ public final class HfCheckpoint implements TensorSource {
                 }
             }
             Path configPath = dir.resolve("config.json");
-            JsonNode config = Files.isRegularFile(configPath) ? StrictJson.readFile(configPath) : null;
+            JsonNode config = Files.exists(configPath) ? StrictJson.readFile(configPath) : null;
             return new HfCheckpoint(dir, opened, index, shardByTensor, config);
         } catch (RuntimeException e) {
             opened.forEach(SafetensorsFile::close);
             throw e;
-        }
-    }
-
-    private static Path realPath(Path p) {
-        try {
-            return p.toRealPath();
-        } catch (IOException e) {
-            throw new InvalidInputException(p + ": cannot resolve: " + e.getMessage(), e);
         }
     }
 
@@ -168,7 +160,7 @@ public final class HfCheckpoint implements TensorSource {
 
     private Optional<Path> existing(String fileName) {
         Path p = dir.resolve(fileName);
-        return Files.isRegularFile(p) ? Optional.of(p) : Optional.empty();
+        return Files.exists(p) ? Optional.of(InputFiles.requireRegular(p)) : Optional.empty();
     }
 
     /** The index, for a sharded checkpoint. */

@@ -8,13 +8,11 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
@@ -38,6 +36,7 @@ import java.util.stream.Stream;
  * <p><b>Close without commit.</b> A folder from {@link #create} is deleted; one from {@link #resume} is kept for the
  * next run, since a killed process could not delete it anyway and the job key decides whether it is reused.
  * {@code PipelineRunner}'s stale-partial cleanup leaves such folders (they hold {@value #JOURNAL_FILE}) to resume.
+ * A folder from {@link #create} is registered with {@link PartialOutputs}, so SIGTERM/SIGINT delete it too.
  */
 public final class AtomicFolder implements AutoCloseable {
     /** Present in every folder this class commits; the licence to replace the folder later. */
@@ -66,10 +65,11 @@ public final class AtomicFolder implements AutoCloseable {
 
     /** Starts an empty partial folder; refuses an existing target unless {@code force} and falconq wrote it. */
     public static AtomicFolder create(Path target, boolean force) {
-        Path absolute = target.toAbsolutePath();
-        checkReplaceable(absolute, force);
+        Path absolute = checkWritable(target, force);
+        PartialOutputs.removeStale(absolute);
         Path temp = partialPath(absolute);
         createExclusively(temp);
+        PartialOutputs.register(temp);
         return new AtomicFolder(absolute, temp, force, false, false);
     }
 
@@ -85,10 +85,9 @@ public final class AtomicFolder implements AutoCloseable {
         if (key.length == 0 || key.length > MAX_JOB_KEY_BYTES) {
             throw new IllegalArgumentException("job key of " + key.length + " bytes (1 to " + MAX_JOB_KEY_BYTES + ")");
         }
-        Path absolute = target.toAbsolutePath();
-        checkReplaceable(absolute, force);
+        Path absolute = checkWritable(target, force);
         Path temp = partialPath(absolute);
-        List<Path> abandoned = abandonedPartials(absolute);
+        List<Path> abandoned = PartialOutputs.leftovers(absolute);
         Path adopt = abandoned.stream()
                 .filter(p -> !PartialName.parse(p.getFileName().toString()).orElseThrow().old() && holdsJournal(p, jobKey))
                 .max(Comparator.comparing(AtomicFolder::modified).thenComparing(Path::toString))
@@ -148,6 +147,7 @@ public final class AtomicFolder implements AutoCloseable {
             }
             move(temp, target);
             committed = true;
+            PartialOutputs.unregister(temp);
             sync(target.getParent());
             if (old != null) {
                 deleteRecursively(old);
@@ -162,7 +162,20 @@ public final class AtomicFolder implements AutoCloseable {
     public void close() {
         if (!committed && !resumable) {
             deleteRecursively(temp);
+            PartialOutputs.unregister(temp);
         }
+    }
+
+    /**
+     * Every check {@link #create} and {@link #resume} make before writing, for a command that wants to fail before
+     * minutes of work: not an input ({@link OutputGuard#check}) and {@link #checkReplaceable}. Returns the absolute
+     * target; missing parent folders are created when the folder is.
+     */
+    public static Path checkWritable(Path target, boolean force) {
+        Path absolute = target.toAbsolutePath();
+        OutputGuard.check(absolute);
+        checkReplaceable(absolute, force);
+        return absolute;
     }
 
     /** Refuses an existing target unless {@code force} and it holds {@link #MARKER_FILE}. */
@@ -208,24 +221,6 @@ public final class AtomicFolder implements AutoCloseable {
         } catch (IOException e) {
             throw new OutputException(temp + ": cannot create: " + e.getMessage(), e);
         }
-    }
-
-    /** Partial folders and moved-aside targets of {@code target} whose process has ended, or of this process. */
-    private static List<Path> abandonedPartials(Path target) {
-        String name = target.getFileName().toString();
-        List<Path> out = new ArrayList<>();
-        try (Stream<Path> list = Files.list(target.getParent())) {
-            for (Path p : list.toList()) {
-                PartialName.parse(p.getFileName().toString())
-                        .filter(n -> n.target().equals(name) && (n.abandoned() || n.ours()))
-                        .ifPresent(n -> out.add(p));
-            }
-        } catch (NoSuchFileException e) {
-            return out;
-        } catch (IOException e) {
-            throw new OutputException(target.getParent() + ": cannot list: " + e.getMessage(), e);
-        }
-        return out;
     }
 
     private static boolean holdsJournal(Path partial, String jobKey) {

@@ -7,12 +7,14 @@ import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 
 /**
- * The one way falconq writes a file: into {@code <target>.partial-<pid>} in the same directory, then
+ * The one way falconq writes a file: into {@code <target>.partial-<pid>} ({@link PartialName}) in the same directory, then
  * {@code force(true)} and an atomic rename onto the target. A reader never sees a half-written output;
  * on any failure (or {@link #close()} without {@link #commit()}) the temporary file is deleted.
  *
@@ -41,24 +43,37 @@ public final class AtomicOutput implements AutoCloseable {
     }
 
     /**
-     * Opens a temporary file beside {@code target}. Refuses an existing target unless {@code force}; the check
-     * is repeated at commit time.
+     * Opens a temporary file beside {@code target}, created exclusively and without following a link that stands at
+     * its name. Refuses an output that is or lies inside an input ({@link OutputGuard}), and an existing target unless
+     * {@code force} and it is a regular file; the check is repeated at commit time. Partials of the target that
+     * ended processes left behind are removed first ({@link PartialOutputs#removeStale}).
      */
     public static AtomicOutput create(Path target, boolean force) {
-        Path absolute = target.toAbsolutePath();
-        checkOverwrite(absolute, force);
-        Path dir = absolute.getParent();
-        if (dir != null && !Files.isDirectory(dir)) {
-            throw new OutputException(absolute + ": output directory " + dir + " does not exist");
-        }
-        Path temp = absolute.resolveSibling(absolute.getFileName() + ".partial-" + ProcessHandle.current().pid());
+        Path absolute = checkWritable(target, force);
+        PartialOutputs.removeStale(absolute);
+        Path temp = absolute.resolveSibling(PartialName.of(absolute.getFileName().toString()));
         try {
-            FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                    StandardOpenOption.WRITE, StandardOpenOption.READ);
+            Files.deleteIfExists(temp); // this process's name, left by an abandoned writer; a link is not followed
+            FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                    StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
+            PartialOutputs.register(temp);
             return new AtomicOutput(absolute, temp, force, channel);
         } catch (IOException e) {
             throw new OutputException(absolute + ": cannot create temporary file " + temp + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Every check {@link #create} makes before writing, for a command that wants to fail before minutes of work:
+     * not an input ({@link OutputGuard#check}), what stands at the path ({@link #checkOverwrite}), and an
+     * existing parent folder. Returns the absolute target.
+     */
+    public static Path checkWritable(Path target, boolean force) {
+        Path absolute = target.toAbsolutePath();
+        OutputGuard.check(absolute);
+        checkOverwrite(absolute, force);
+        OutputGuard.checkParent(absolute);
+        return absolute;
     }
 
     /** Writes {@code bytes} to {@code target} atomically. */
@@ -73,12 +88,29 @@ public final class AtomicOutput implements AutoCloseable {
         }
     }
 
+    /**
+     * What may stand at a file output's path: nothing, or (with {@code force}) a regular file, which is replaced by a
+     * rename; never a folder, a symbolic link (the link's target is not the user's output) or a special file such as
+     * {@code /dev/null}.
+     */
     public static void checkOverwrite(Path target, boolean force) {
-        if (!force && Files.exists(target)) {
-            throw new OutputException(target + ": output exists (use --force to overwrite)");
+        BasicFileAttributes a = OutputGuard.attributes(target);
+        if (a == null) {
+            return;
         }
-        if (Files.isDirectory(target)) {
+        if (a.isSymbolicLink()) {
+            throw new OutputException(target + ": output is a symbolic link; falconq replaces neither a link nor what it "
+                    + "points to - remove it or choose another output");
+        }
+        if (a.isDirectory()) {
             throw new OutputException(target + ": output is a directory");
+        }
+        if (!a.isRegularFile()) {
+            throw new OutputException(target + ": output is a special file (device, FIFO or socket); falconq writes "
+                    + "only regular files - choose another output");
+        }
+        if (!force) {
+            throw new OutputException(target + ": output exists (use --force to overwrite)");
         }
     }
 
@@ -152,6 +184,7 @@ public final class AtomicOutput implements AutoCloseable {
                 Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
             }
             committed = true;
+            PartialOutputs.unregister(temp);
         } catch (FileAlreadyExistsException e) {
             throw new OutputException(target + ": output exists (use --force to overwrite)", e);
         } catch (IOException e) {
@@ -174,8 +207,9 @@ public final class AtomicOutput implements AutoCloseable {
         }
         try {
             Files.deleteIfExists(temp);
+            PartialOutputs.unregister(temp);
         } catch (IOException ignored) {
-            // best effort: the name carries the pid, so a leftover is recognisable
+            // best effort: the name carries the pid, so a later run removes the leftover (PartialOutputs.removeStale)
         }
     }
 }

@@ -24,6 +24,7 @@ public final class MappedFile implements AutoCloseable {
     }
 
     public static MappedFile open(Path path) {
+        InputFiles.requireRegular(path);
         try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
             Arena arena = Arena.ofShared();
             try {

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.falconq.formats.io.FormatException;
+import io.falconq.formats.io.InputFiles;
 import io.falconq.formats.io.InvalidInputException;
 
 import java.io.IOException;
@@ -73,18 +74,8 @@ public final class StrictJson {
 
     /** Reads and parses a whole JSON file (refusing files over 100 MB). */
     public static JsonNode readFile(Path file) {
-        try {
-            long size = Files.size(file);
-            if (size > MAX_TEXT) {
-                throw new FormatException(file, -1, "JSON file is " + size + " bytes, over the " + MAX_TEXT + "-byte limit");
-            }
-            byte[] bytes = Files.readAllBytes(file);
-            return parse(file, bytes, 0, bytes.length, 0, file.getFileName() + "");
-        } catch (NoSuchFileException e) {
-            throw new InvalidInputException(file + ": no such file");
-        } catch (IOException e) {
-            throw new InvalidInputException(file + ": cannot read: " + e.getMessage(), e);
-        }
+        byte[] bytes = InputFiles.readAll(file, MAX_TEXT);
+        return parse(file, bytes, 0, bytes.length, 0, file.getFileName() + "");
     }
 
     /**

@@ -505,12 +505,11 @@ public final class CorruptionCatalog {
         SHARD_ABSOLUTE_PATH("contains a path separator", dir -> editIndex(dir, m -> m.put("c.weight", dir.resolve(SHARD2).toAbsolutePath().toString()))),
         SHARD_DOT_DOT("is a directory reference", dir -> editIndex(dir, m -> m.put("c.weight", ".."))),
         SHARD_BACKSLASH("contains a path separator", dir -> editIndex(dir, m -> m.put("c.weight", "..\\" + SHARD2))),
-        SHARD_SYMLINK_OUTSIDE("outside the checkpoint folder", dir -> {
+        SHARD_LINK_TO_FOLDER("is a directory", dir -> {
             Path outside = dir.resolveSibling(dir.getFileName() + "-outside");
             Files.createDirectories(outside);
-            Path target = outside.resolve(SHARD2);
-            Files.move(dir.resolve(SHARD2), target);
-            Files.createSymbolicLink(dir.resolve(SHARD2), target);
+            Files.delete(dir.resolve(SHARD2));
+            Files.createSymbolicLink(dir.resolve(SHARD2), outside);
         }),
         MISSING_SHARD("does not exist", dir -> Files.delete(dir.resolve(SHARD2))),
         TENSOR_MISSING_FROM_SHARD("which does not contain it", dir -> editIndex(dir, m -> m.put("d.weight", SHARD2))),

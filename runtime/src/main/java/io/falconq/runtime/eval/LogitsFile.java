@@ -2,6 +2,7 @@ package io.falconq.runtime.eval;
 
 import io.falconq.formats.io.AtomicOutput;
 import io.falconq.formats.io.FormatException;
+import io.falconq.formats.io.InputFiles;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.io.OutputException;
 
@@ -184,7 +185,7 @@ public final class LogitsFile {
         private Reader(Path path) {
             this.path = path;
             try {
-                this.channel = FileChannel.open(path, StandardOpenOption.READ);
+                this.channel = FileChannel.open(InputFiles.requireRegular(path), StandardOpenOption.READ);
             } catch (NoSuchFileException e) {
                 throw new InvalidInputException(path + ": no such logits file");
             } catch (IOException e) {

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.falconq.convert.GgufTokenizerJson;
 import io.falconq.formats.gguf.GgufFile;
 import io.falconq.formats.gguf.GgufReader;
+import io.falconq.formats.io.InputFiles;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.runtime.FalconH1Model;
 
@@ -64,7 +65,7 @@ public final class HfTokenizer implements AutoCloseable {
      */
     public static HfTokenizer load(Path path) {
         Path json = Files.isDirectory(path) ? path.resolve("tokenizer.json") : path;
-        if (!Files.isRegularFile(json)) {
+        if (!Files.exists(json)) {
             throw new InvalidInputException(json + ": no tokenizer.json");
         }
         Path dir = json.toAbsolutePath().getParent();
@@ -75,7 +76,7 @@ public final class HfTokenizer implements AutoCloseable {
         boolean addBos = false;
         boolean addEos = false;
         String template = null;
-        if (Files.isRegularFile(configPath)) {
+        if (Files.exists(configPath)) {
             JsonNode cfg = readJson(configPath);
             bos = tokenText(cfg.get("bos_token"));
             eos = tokenText(cfg.get("eos_token"));
@@ -148,7 +149,7 @@ public final class HfTokenizer implements AutoCloseable {
 
     private static JsonNode readJson(Path p) {
         try {
-            return JSON.readTree(Files.readAllBytes(p));
+            return JSON.readTree(InputFiles.readAll(p, InputFiles.MAX_TOKENIZER_BYTES));
         } catch (IOException e) {
             throw new InvalidInputException(p + ": not readable JSON: " + e.getMessage(), e);
         }
