@@ -1,5 +1,6 @@
 package io.falconq.runtime;
 
+import io.falconq.formats.gguf.GgmlType;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.tensor.TensorView;
 
@@ -45,6 +46,40 @@ public final class TensorFloats {
     }
 
     /** The tensor's values as float32 (F32, F16 or BF16 storage), NaN/Inf refused. */
+    /**
+     * Refuses a stored F32/F16/BF16 tensor holding NaN or ±Inf, read in place without decoding (an all-ones exponent
+     * field), for tensors a writer copies through unchanged; other types are not checked.
+     */
+    public static void requireFinite(TensorView v) {
+        long n = v.data().byteSize();
+        switch (v.type()) {
+            case F32 -> {
+                for (long i = 0; i + 4 <= n; i += 4) {
+                    if (!Float.isFinite(v.data().get(F32_LE, i))) {
+                        throw nonFinite(v, i / 4, v.data().get(F32_LE, i));
+                    }
+                }
+            }
+            case BF16, F16 -> {
+                int exponent = v.type() == GgmlType.BF16 ? 0x7F80 : 0x7C00;
+                for (long i = 0; i + 2 <= n; i += 2) {
+                    short bits = v.data().get(I16_LE, i);
+                    if ((bits & exponent) == exponent) {
+                        throw nonFinite(v, i / 2, v.type() == GgmlType.BF16
+                                ? Float.intBitsToFloat((bits & 0xFFFF) << 16) : Float.float16ToFloat(bits));
+                    }
+                }
+            }
+            default -> {
+                // quantized or integer tensors: their blocks are checked by their decoders
+            }
+        }
+    }
+
+    private static InvalidInputException nonFinite(TensorView v, long element, float value) {
+        return new InvalidInputException(v.name() + ": element " + element + " is " + value + " (NaN/Inf in weights)");
+    }
+
     public static float[] decode(TensorView v) {
         int n = Math.toIntExact(v.elementCount());
         float[] out = new float[n];
@@ -69,7 +104,7 @@ public final class TensorFloats {
         }
         for (int i = 0; i < n; i++) {
             if (!Float.isFinite(out[i])) {
-                throw new InvalidInputException(v.name() + ": element " + i + " is " + out[i] + " (NaN/Inf in weights)");
+                throw nonFinite(v, i, out[i]);
             }
         }
         return out;

@@ -24,12 +24,16 @@ final class GgufEdits {
     }
 
     private static Path edited(HostileFixture fx, Path source, Consumer<GgufMetadata> edit) {
-        Path out = fx.in.resolve("edited-" + source.getFileName());
+        return rewrite(source, fx.in.resolve("edited-" + source.getFileName()), edit, false);
+    }
+
+    /** {@code source} written to {@code out} with {@code edit} applied to a copy of its metadata. */
+    static Path rewrite(Path source, Path out, Consumer<GgufMetadata> edit, boolean force) {
         try (GgufFile f = GgufReader.open(source)) {
             GgufMetadata metadata = f.metadata().copy();
             edit.accept(metadata);
             List<GgufWriter.PlannedTensor> plan = f.tensorInfos().stream().map(GgufWriter.PlannedTensor::of).toList();
-            try (GgufWriter w = GgufWriter.begin(out, metadata, plan, false)) {
+            try (GgufWriter w = GgufWriter.begin(out, metadata, plan, force)) {
                 for (GgufTensorInfo t : f.tensorInfos()) {
                     w.write(t.name(), f.rawBytes(t.name()));
                 }

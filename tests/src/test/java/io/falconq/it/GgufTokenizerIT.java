@@ -7,8 +7,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.falconq.formats.gguf.GgufFile;
 import io.falconq.formats.gguf.GgufMetadata;
 import io.falconq.formats.gguf.GgufReader;
-import io.falconq.formats.gguf.GgufTensorInfo;
-import io.falconq.formats.gguf.GgufWriter;
 import io.falconq.runtime.text.HfTokenizer;
 import org.junit.jupiter.api.Test;
 
@@ -195,18 +193,9 @@ class GgufTokenizerIT {
     /** {@link #SOURCE} with {@code tokenizer.ggml.pre} set to {@code pre} and further metadata edits. */
     private static Path rewrite(String pre, Consumer<GgufMetadata> edit) throws IOException {
         Path out = Files.createTempFile(ConvertedGgufs.dir(), "tokenizer-" + pre + "-", ".gguf");
-        try (GgufFile f = GgufReader.open(SOURCE)) {
-            GgufMetadata md = f.metadata().copy();
+        return GgufEdits.rewrite(SOURCE, out, md -> {
             md.putString("tokenizer.ggml.pre", pre);
             edit.accept(md);
-            List<GgufWriter.PlannedTensor> plan = f.tensorInfos().stream().map(GgufWriter.PlannedTensor::of).toList();
-            try (GgufWriter w = GgufWriter.begin(out, md, plan, true)) {
-                for (GgufTensorInfo t : f.tensorInfos()) {
-                    w.write(t.name(), f.rawBytes(t.name()));
-                }
-                w.finish();
-            }
-        }
-        return out;
+        }, true);
     }
 }

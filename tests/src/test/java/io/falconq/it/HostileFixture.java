@@ -99,6 +99,24 @@ final class HostileFixture {
         return dir;
     }
 
+    /** The tiny model with the first element of {@code tensor} (BF16 or F32) set to +Inf. */
+    Path modelWithInf(String tensor) throws IOException {
+        Path dir = model();
+        Path file = dir.resolve("model.safetensors");
+        byte[] b = Files.readAllBytes(file);
+        java.nio.ByteBuffer le = java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        int headerLength = Math.toIntExact(le.getLong(0));
+        var info = JSON.readTree(java.util.Arrays.copyOfRange(b, 8, 8 + headerLength)).get(tensor);
+        int at = 8 + headerLength + info.get("data_offsets").get(0).asInt();
+        switch (info.get("dtype").asText()) {
+            case "BF16" -> le.putShort(at, (short) 0x7f80);
+            case "F32" -> le.putFloat(at, Float.POSITIVE_INFINITY);
+            default -> throw new IllegalStateException(tensor + " is " + info.get("dtype"));
+        }
+        Files.write(file, b);
+        return dir;
+    }
+
     Path copy(Path source, String name) throws IOException {
         return Files.copy(source, in.resolve(name));
     }

@@ -238,6 +238,11 @@ class HostileInputIT {
         cases.add(c("eval vocab_size huge", 3, fx -> a("eval", fx.modelWithConfig(cfg -> cfg.put("vocab_size", 2147483647)), "--data", VALID)));
         cases.add(c("generate num_hidden_layers huge", 3, fx -> a("generate", fx.modelWithConfig(cfg -> cfg.put("num_hidden_layers", 2000000000)), "-p", "hi", "-n", "1")));
         cases.add(c("calibrate rope_theta=1e300", 3, fx -> a("calibrate", fx.modelWithConfig(cfg -> cfg.put("rope_theta", 1e300)), "--data", "builtin:en", "-o", fx.result(".imatrix"))));
+        for (String tensor : List.of("model.layers.0.mamba.A_log", "model.layers.1.input_layernorm.weight",
+                "model.layers.0.mamba.conv1d.weight", "model.embed_tokens.weight")) {
+            cases.add(c("convert with Inf in " + tensor, 3, fx -> a("convert", fx.modelWithInf(tensor), "--type", "Q8_0", "-o", fx.result(".gguf"))));
+            cases.add(c("quantize rtn with Inf in " + tensor, 3, fx -> a("quantize", fx.modelWithInf(tensor), "--scheme", "w8", "-o", fx.result(""))));
+        }
         cases.add(c("synth --config with huge dimensions", 3, fx -> a("synth", "--config", fx.config(cfg -> cfg.put("hidden_size", 1 << 30)), "-o", fx.result(""))));
         cases.add(c("pipeline --dry-run --config with 2e9 layers", 3, fx -> a("pipeline", "--config", fx.config(cfg -> cfg.put("num_hidden_layers", 2000000000)), "--variants", "Q8_0", "--dry-run", "-o", fx.result(""))));
         return cases;

@@ -22,6 +22,7 @@ import io.falconq.intquant.QuantizedLinear;
 import io.falconq.model.FalconH1Config;
 import io.falconq.model.TensorNameMap;
 import io.falconq.model.TensorRole;
+import io.falconq.runtime.TensorFloats;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -160,6 +161,9 @@ final class GptqFolderWriter {
                     continue;
                 }
                 Integer layer = stagedLayerOf.get(t.name());
+                if (layer == null) {
+                    TensorFloats.requireFinite(src.view(t.name())); // copied through as stored: no NaN/Inf
+                }
                 w.write(t.name(), layer != null ? open.get(layer).rawBytes(t.name()) : src.rawBytes(t.name()));
             }
             w.finish();
