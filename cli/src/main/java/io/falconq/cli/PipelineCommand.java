@@ -23,6 +23,7 @@ import io.falconq.cli.report.Manifest;
 import io.falconq.cli.report.MarkdownReport;
 import io.falconq.cli.report.Report;
 import io.falconq.cli.report.ReportClock;
+import io.falconq.cli.pipeline.PublishFolders;
 import io.falconq.cli.report.ReportFiles;
 import io.falconq.cli.report.ReportJson;
 import io.falconq.formats.io.OutputException;
@@ -128,6 +129,13 @@ public final class PipelineCommand implements Callable<Integer> {
     @Option(names = "--rebuild", description = "Redo every step even when its recorded inputs are unchanged.")
     private boolean rebuild;
 
+    @Option(names = "--publish-layout", defaultValue = "flat", paramLabel = "flat|hub",
+            converter = LayoutConverter.class,
+            description = "flat (default): artifacts under dist/<model>/ with a Hugging Face model card README.md; "
+                    + "hub: also dist/hub/<model>-GGUF/ and dist/hub/<model>-<variant>/ per GPTQ folder, one folder "
+                    + "per Hub repository, each with its card (hard links to the artifacts). No network is used.")
+    private PublishFolders.Layout publishLayout;
+
     @Mixin
     private ThreadsOption threads;
 
@@ -192,6 +200,7 @@ public final class PipelineCommand implements Callable<Integer> {
         Map<String, StepRecord> records = runner.run(steps);
         Report report = PipelinePlan.report(inputs, variantList, settings, records, hashes, dist, toolVersion,
                 ReportClock.createdAt());
+        PublishFolders.write(report, inputs, settings, records, dist, publishLayout, commandLine());
         ReportFiles.writeAll(report, dist);
         PrintWriter out = spec.commandLine().getOut();
         long skipped = runner.skippedCount();
@@ -211,6 +220,27 @@ public final class PipelineCommand implements Callable<Integer> {
                         + " (models are told apart by folder or config-file name)");
             }
             seen.add(m.name());
+        }
+    }
+
+    /** The command as given, shell-quoted where needed, for the model cards. */
+    private String commandLine() {
+        StringBuilder s = new StringBuilder("falconq");
+        for (String arg : spec.commandLine().getParseResult().originalArgs()) {
+            s.append(' ').append(arg.matches("[\\w@%+=:,./-]+") ? arg : "'" + arg.replace("'", "'\\''") + "'");
+        }
+        return s.toString();
+    }
+
+    /** {@code flat} or {@code hub}. */
+    static final class LayoutConverter implements picocli.CommandLine.ITypeConverter<PublishFolders.Layout> {
+        @Override
+        public PublishFolders.Layout convert(String value) {
+            return switch (value) {
+                case "flat" -> PublishFolders.Layout.FLAT;
+                case "hub" -> PublishFolders.Layout.HUB;
+                default -> throw new picocli.CommandLine.TypeConversionException("expected flat or hub, got " + value);
+            };
         }
     }
 
