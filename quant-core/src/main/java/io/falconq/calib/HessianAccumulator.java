@@ -48,6 +48,9 @@ public final class HessianAccumulator {
         add(x, n, cols, CALLER_ONLY);
     }
 
+    /** The rows of the last call packed into column panels; reused, since every call of a run has one shape. */
+    private float[] packedBuffer;
+
     /** Adds {@code n} rows of {@code cols} values (row-major), tiles of the upper triangle spread over {@code pool}. */
     public void add(float[] x, int n, int cols, WorkerPool pool) {
         if (cols != this.cols) {
@@ -55,7 +58,11 @@ public final class HessianAccumulator {
         }
         double[] total = storage();
         int panels = (cols + TILE_J - 1) / TILE_J;
-        float[] packed = new float[Math.multiplyExact(panels * TILE_J, n)];
+        int packedSize = Math.multiplyExact(panels * TILE_J, n);
+        if (packedBuffer == null || packedBuffer.length != packedSize) {
+            packedBuffer = new float[packedSize];
+        }
+        float[] packed = packedBuffer;
         pool.forEach(panels, (p, worker) -> pack(x, n, p, packed));
         int blocks = (cols + TASK_ROWS - 1) / TASK_ROWS;
         int colBlocks = (cols + TASK_COLS - 1) / TASK_COLS;
@@ -188,6 +195,7 @@ public final class HessianAccumulator {
     public double[] takeHessian() {
         double[] h = storage();
         sum = null;
+        packedBuffer = null;
         double f = rows == 0 ? 0 : 2.0 / rows;
         for (int i = 0; i < cols; i++) {
             for (int j = i; j < cols; j++) {

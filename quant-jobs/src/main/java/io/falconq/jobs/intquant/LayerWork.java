@@ -45,6 +45,9 @@ public final class LayerWork {
     private final Map<LinearRole, QuantizedLinear> quantized = new EnumMap<>(LinearRole.class);
     private final Map<TensorRole, float[]> norms = new EnumMap<>(TensorRole.class);
     private final Map<TensorRole, float[]> replacedNorms = new LinkedHashMap<>();
+    /** One sequence's residual and staged activations, reused by every {@link #runAll}. */
+    private final float[] residual;
+    private final float[] staged;
 
     LayerWork(int layer, FalconH1Config config, HfCheckpoint checkpoint, FalconH1Forward forward, LayerState state,
               IntQuantScheme scheme, LayerWeights weights, SequenceStore input, SequenceStore output,
@@ -61,6 +64,8 @@ public final class LayerWork {
         this.stage = stage;
         this.sequences = sequences;
         this.tokens = tokens;
+        this.residual = new float[sequences > 0 ? tokens * config.hiddenSize() : 0];
+        this.staged = new float[sequences > 0 ? tokens * stage.width() : 0];
     }
 
     public int layer() {
@@ -139,7 +144,7 @@ public final class LayerWork {
     public void setQuantized(LinearRole role, QuantizedLinear q) {
         quantized.put(role, q);
         linears.remove(role);
-        weights = weights.with(role, DenseWeightMatrix.ofFloats(role.hfModulePath(layer), q.out(), q.in(),
+        weights = weights.with(role, DenseWeightMatrix.wrapFloats(role.hfModulePath(layer), q.out(), q.in(),
                 q.dequantize()));
     }
 
@@ -155,9 +160,6 @@ public final class LayerWork {
      * output when the range adds to it.
      */
     public void runAll(LayerPart from, LayerPart to, List<Tap> keep, TapListener taps) {
-        int hidden = config.hiddenSize();
-        float[] residual = new float[tokens * hidden];
-        float[] staged = new float[tokens * stage.width()];
         boolean afterMixer = from.compareTo(LayerPart.MIXER_OUTPUT) > 0;
         boolean writesResidual = adds(from, to, LayerPart.MIXER_OUTPUT) || adds(from, to, LayerPart.MLP_OUTPUT);
         for (int s = 0; s < sequences; s++) {

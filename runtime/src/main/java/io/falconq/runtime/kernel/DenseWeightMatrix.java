@@ -64,10 +64,14 @@ public final class DenseWeightMatrix implements WeightMatrix {
                 Math.toIntExact(view.dim(1)), view.data());
     }
 
-    /** A float32 matrix over a heap array, for tests and for weights the loader had to transform. */
+    /** A float32 matrix over a copy of a heap array, for tests and for weights the loader had to transform. */
     public static DenseWeightMatrix ofFloats(String name, int rows, int cols, float[] values) {
-        MemorySegment seg = MemorySegment.ofArray(values.clone());
-        return new DenseWeightMatrix(name, GgmlType.F32, rows, cols, seg);
+        return wrapFloats(name, rows, cols, values.clone());
+    }
+
+    /** A float32 matrix over {@code values} itself, which the caller hands over and must not change afterwards. */
+    public static DenseWeightMatrix wrapFloats(String name, int rows, int cols, float[] values) {
+        return new DenseWeightMatrix(name, GgmlType.F32, rows, cols, MemorySegment.ofArray(values));
     }
 
     @Override
