@@ -68,6 +68,7 @@ final class GptqFolderWriter {
                 continue;
             }
             TensorView v = src.view(name);
+            TensorFloats.requireFinite(v); // copied through as stored: refused before any work if NaN/Inf
             SafetensorsDtype dt = SafetensorsDtype.of(v.type()).orElseThrow(() -> new InvalidInputException(
                     name + ": type " + v.type() + " has no safetensors dtype"));
             out.add(new PlannedTensor(name, dt, v.shape()));
@@ -161,9 +162,6 @@ final class GptqFolderWriter {
                     continue;
                 }
                 Integer layer = stagedLayerOf.get(t.name());
-                if (layer == null) {
-                    TensorFloats.requireFinite(src.view(t.name())); // copied through as stored: no NaN/Inf
-                }
                 w.write(t.name(), layer != null ? open.get(layer).rawBytes(t.name()) : src.rawBytes(t.name()));
             }
             w.finish();
