@@ -6,11 +6,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 out="${1:?output directory}"
-nlc="$here/node_modules/node-llama-cpp"
-bins="$here/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64"
-mkdir -p "$out"
-src="$out/llama.cpp-src"
-[[ -d "$src" ]] || git -c advice.detachedHead=false clone -q "$nlc/llama/gitRelease.bundle" "$src"
+source "$(dirname "${BASH_SOURCE[0]}")/llama-source.sh"
 bin="$out/llama-gguf-split"
 if [[ ! -x "$bin" ]]; then
   llama="$(basename "$(ls "$bins"/libllama.v*.so | head -1)")"

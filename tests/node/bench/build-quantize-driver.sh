@@ -5,11 +5,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 out="${1:?output directory}"
-nlc="$here/../node_modules/node-llama-cpp"
-bins="$here/../node_modules/@node-llama-cpp/linux-x64/bins/linux-x64"
-mkdir -p "$out"
-src="$out/llama.cpp-src"
-[[ -d "$src" ]] || git clone -q "$nlc/llama/gitRelease.bundle" "$src"
+source "$(dirname "${BASH_SOURCE[0]}")/../llama-source.sh"
 lib="$(basename "$(ls "$bins"/libllama.v*.so | head -1)")"
 gcc -O2 -I"$src/include" -I"$src/ggml/include" "$here/quantize-driver.c" -o "$out/quantize-driver" \
     -L"$bins" -l:"$lib" -Wl,-rpath,"$bins"
