@@ -27,12 +27,16 @@ public final class GgufSplitWriter implements GgufTensorSink {
     private final List<GgufWriter> shards;
     private final List<Path> files;
     private final Map<String, GgufWriter> writerOf;
+    /** Shards of an earlier split of the same name (another count), replaced with --force: deleted after the commit. */
+    private final List<Path> strays;
     private GgufWriter current;
 
-    private GgufSplitWriter(List<GgufWriter> shards, List<Path> files, Map<String, GgufWriter> writerOf) {
+    private GgufSplitWriter(List<GgufWriter> shards, List<Path> files, Map<String, GgufWriter> writerOf,
+                            List<Path> strays) {
         this.shards = shards;
         this.files = files;
         this.writerOf = writerOf;
+        this.strays = strays;
     }
 
     /** The shard paths {@code rule} makes of {@code output} (see {@link GgufSplit#prefixOf(Path)}). */
@@ -63,6 +67,11 @@ public final class GgufSplitWriter implements GgufTensorSink {
         List<Path> files = plannedFiles(output, tensors, rule);
         for (Path f : files) {
             AtomicOutput.checkOverwrite(f, force);
+        }
+        List<Path> strays = strays(files);
+        if (!strays.isEmpty() && !force) {
+            throw new OutputException(strays.getFirst() + ": a shard of another split of the same name exists; readers "
+                    + "would refuse the new split beside it (use --force to replace it)");
         }
         int n = plan.size();
         List<GgufMetadata> metas = new ArrayList<>();
@@ -95,7 +104,26 @@ public final class GgufSplitWriter implements GgufTensorSink {
             throw new IllegalArgumentException("write order has " + writeOrder.size() + " names for " + writerOf.size()
                     + " tensors");
         }
-        return new GgufSplitWriter(List.copyOf(writers), List.copyOf(files), writerOf);
+        return new GgufSplitWriter(List.copyOf(writers), List.copyOf(files), writerOf, strays);
+    }
+
+    /** Files named like shards of {@code files}' prefix that are not among them (an earlier split with another count). */
+    private static List<Path> strays(List<Path> files) {
+        Path first = files.getFirst().toAbsolutePath();
+        String prefix = first.getFileName().toString().replaceFirst("-\\d{5}-of-\\d{5}\\.gguf$", "");
+        List<Path> strays = new ArrayList<>();
+        try (java.nio.file.DirectoryStream<Path> ds = Files.newDirectoryStream(first.getParent(), prefix + "-*-of-*.gguf")) {
+            for (Path p : ds) {
+                if (GgufSplit.isShardName(prefix, p.getFileName().toString())
+                        && files.stream().noneMatch(f -> f.getFileName().equals(p.getFileName()))) {
+                    strays.add(p);
+                }
+            }
+        } catch (java.io.IOException e) {
+            throw new OutputException(first.getParent() + ": cannot list the output folder: " + e.getMessage(), e);
+        }
+        strays.sort(null);
+        return strays;
     }
 
     /**
@@ -192,6 +220,13 @@ public final class GgufSplitWriter implements GgufTensorSink {
                 }
             }
             throw e;
+        }
+        for (Path p : strays) {
+            try {
+                Files.deleteIfExists(p);
+            } catch (java.io.IOException e) {
+                throw new OutputException(p + ": cannot remove this shard of the replaced split: " + e.getMessage(), e);
+            }
         }
     }
 

@@ -88,6 +88,28 @@ class GgufSplitTest {
     }
 
     @Test
+    void anotherSplitOfTheSameNameIsRefusedOrWithForceReplaced() throws IOException {
+        List<Path> three = write(tensors(5), GgufSplit.Rule.maxTensors(2), true);
+        GgufMetadata m = new GgufMetadata().putString("general.architecture", "test");
+        List<PlannedTensor> plan = tensors(5);
+        List<String> order = plan.stream().map(PlannedTensor::name).toList();
+        Path out = tmp.resolve("m.gguf");
+        assertThrows(io.falconq.formats.io.OutputException.class,
+                () -> GgufSplitWriter.begin(out, m, plan, GgufSplit.Rule.maxTensors(3), false, order).close());
+        try (GgufSplitWriter w = GgufSplitWriter.begin(out, m, plan, GgufSplit.Rule.maxTensors(3), true, order)) {
+            for (PlannedTensor t : plan) {
+                w.write(t.name(), bytes(t));
+            }
+            w.finish();
+            try (Stream<Path> left = Files.list(tmp)) {
+                assertEquals(w.files().stream().map(Path::getFileName).toList(),
+                        left.map(Path::getFileName).sorted().toList());
+            }
+        }
+        assertTrue(three.stream().noneMatch(Files::exists));
+    }
+
+    @Test
     void anUnfinishedSplitLeavesNothing() throws IOException {
         write(tensors(5), GgufSplit.Rule.maxTensors(2), false);
         try (Stream<Path> left = Files.list(tmp)) {
