@@ -9,8 +9,10 @@ import io.falconq.formats.io.InvalidInputException;
 import io.falconq.intquant.GptqQuantizer;
 import io.falconq.intquant.IntQuantScheme;
 import io.falconq.jobs.intquant.AwqLoss;
+import io.falconq.jobs.intquant.IntQuantCost;
 import io.falconq.jobs.intquant.IntQuantJob;
 import io.falconq.jobs.intquant.IntQuantMethod;
+import io.falconq.model.FalconH1Config;
 import io.falconq.runtime.calib.CalibrationRunner;
 import io.falconq.runtime.text.HfTokenizer;
 import picocli.CommandLine.Command;
@@ -41,7 +43,8 @@ public final class QuantizeCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "MODEL", description = "Hugging Face Falcon-H1 model folder (BF16/F16/F32).")
+    @Parameters(index = "0", paramLabel = "MODEL", description = "Hugging Face Falcon-H1 model folder (BF16/F16/F32); "
+            + "with --dry-run also a config.json alone.")
     private Path model;
 
     @Option(names = "--scheme", required = true, paramLabel = "w8|w4", description = "w8: int8; w4: int4.")
@@ -63,6 +66,10 @@ public final class QuantizeCommand implements Callable<Integer> {
                     + "token's relative to its own mean square as the next RMSNorm sees it (normed-output, default), "
                     + "or the plain squared error (layer-output).")
     private String awqLoss;
+
+    @Option(names = "--dry-run", description = "Print the job's plan (peak memory, activation files on disk, time) "
+            + "from the formulas the job is sized by, and quantize nothing.")
+    private boolean dryRun;
 
     @Option(names = "--max-shard-size", defaultValue = "5GB", paramLabel = "SIZE",
             description = "Largest output shard, as save_pretrained's max_shard_size (5GB, 500MB, 2M, 1GiB; "
@@ -97,7 +104,7 @@ public final class QuantizeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (output.output() == null) {
+        if (output.output() == null && !dryRun) {
             throw new ParameterException(spec.commandLine(), "missing -o/--output DIR");
         }
         IntQuantMethod m;
@@ -129,6 +136,10 @@ public final class QuantizeCommand implements Callable<Integer> {
         if (actOrder && m != IntQuantMethod.GPTQ) {
             throw new ParameterException(spec.commandLine(), "--act-order only applies to --method gptq");
         }
+        if (dryRun) {
+            printPlan(s, m);
+            return ExitCodes.OK;
+        }
         Path out = output.outputOr(null).toAbsolutePath();
         PrintWriter err = spec.commandLine().getErr();
         int[][] sequences = m.needsCalibration() ? calibrationSequences() : null;
@@ -144,6 +155,37 @@ public final class QuantizeCommand implements Callable<Integer> {
                 report.seconds(), out, report.shards(), report.shards() == 1 ? "" : "s");
         err.flush();
         return ExitCodes.OK;
+    }
+
+    /**
+     * The plan of {@link IntQuantCost#plan}: from a checkpoint folder, the calibration sequences are counted with
+     * its tokenizer; from a config alone, {@code --chunks} (or the text at about 4 bytes per token) gives them.
+     */
+    private void printPlan(IntQuantScheme s, IntQuantMethod m) {
+        boolean folder = Files.isDirectory(model);
+        FalconH1Config c = FalconH1Config.read(folder ? model.resolve("config.json") : model);
+        int sequences;
+        String how;
+        if (!m.needsCalibration()) {
+            sequences = 0;
+            how = "no calibration";
+        } else if (folder && Files.isRegularFile(model.resolve("tokenizer.json"))) {
+            sequences = calibrationSequences().length;
+            how = sequences + " sequences of " + ctx + " tokens of " + data;
+        } else {
+            long estimate = CalibrateCommand.readText(data).getBytes(java.nio.charset.StandardCharsets.UTF_8).length / 4 / ctx;
+            sequences = (int) (chunks > 0 ? Math.min(chunks, Math.max(1, estimate)) : Math.max(1, estimate));
+            how = sequences + " sequences of " + ctx + " tokens of " + data + " (estimated at 4 bytes per token)";
+        }
+        IntQuantCost.Plan plan = IntQuantCost.plan(c, m, s, sequences, ctx, 2, threads.threads());
+        PrintWriter out = spec.commandLine().getOut();
+        out.printf(Locale.ROOT, "quantize plan: %s %s, %d layers, %s%n", scheme, method, c.numLayers(), how);
+        out.printf(Locale.ROOT, "  peak resident memory  %.2f GiB%n", plan.peakBytes() / (double) (1L << 30));
+        out.printf(Locale.ROOT, "  activation files      %.2f GiB (in the output's partial folder, deleted at the end)%n",
+                plan.spillBytes() / (double) (1L << 30));
+        out.printf(Locale.ROOT, "  time                  %.1f h wall with %d threads (%.1f CPU-hours)%n",
+                plan.wallSeconds() / 3600, threads.threads(), plan.cpuSeconds() / 3600);
+        out.flush();
     }
 
     /** The calibration text as {@code --chunks} sequences of {@code --ctx} tokens, BOS first, as imatrix cuts it. */

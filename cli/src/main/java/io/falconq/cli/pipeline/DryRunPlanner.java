@@ -128,11 +128,12 @@ public final class DryRunPlanner {
                     case VariantSpec.IntQuant q -> {
                         ArtifactPlanner.PlannedArtifact a = ArtifactPlanner.planGptq(model, checkpoint, q, options.dampPercent());
                         artifacts.add(a);
+                        // the job's own formulas: the layer loop's memory and its forward, Hessians, GPTQ, AWQ
+                        IntQuantCost.Plan plan = IntQuantCost.plan(c, method(q), q.scheme(), tokens.calibChunks(),
+                                options.calibCtx(), 2, options.threads());
                         steps.add(new Step(variant.name() + ": quantize to int" + q.scheme().bits() + " ("
-                                + q.method() + ")", a.path(), a.fileBytes(), a.exact(),
-                                CostModel.wallSeconds(quantizeCpuNanos(c, q, tokens.calibTokens()), options.threads()),
-                                CostModel.RUNTIME_BASE_BYTES + IntQuantCost.peakBytes(c, method(q), q.scheme().bits(),
-                                options.calibCtx(), 2)));
+                                + q.method() + ")", a.path(), a.fileBytes(), a.exact(), plan.wallSeconds(),
+                                plan.peakBytes()));
                     }
                 }
                 ArtifactPlanner.PlannedArtifact made = artifacts.getLast();
@@ -239,29 +240,6 @@ public final class DryRunPlanner {
 
     private static IntQuantMethod method(VariantSpec.IntQuant q) {
         return IntQuantMethod.valueOf(q.method().toUpperCase(java.util.Locale.ROOT));
-    }
-
-    /**
-     * The int-quant job's CPU time: {@link IntQuantCost}'s multiply-adds at the measured rates. Calibrated methods
-     * run the calibration tokens through the model once (AWQ twice: statistics, then the quantized layer) and
-     * accumulate Hessians; GPTQ adds its column updates and factorisations; every method packs every weight.
-     */
-    static double quantizeCpuNanos(FalconH1Config c, VariantSpec.IntQuant q, long calibTokens) {
-        IntQuantMethod m = method(q);
-        double linearWeights = (double) IntQuantCost.layerLinearWeights(c) * c.numLayers();
-        double nanos = linearWeights * (m == IntQuantMethod.RTN || m == IntQuantMethod.GPTQ
-                ? CostModel.RTN_NS_PER_WEIGHT : CostModel.CLIP_NS_PER_WEIGHT);
-        if (m.needsCalibration()) {
-            double forwards = m == IntQuantMethod.AWQ ? 2 : 1;
-            nanos += forwards * IntQuantCost.forwardMacs(c, calibTokens) * CostModel.FORWARD_NS_PER_WEIGHT_TOKEN;
-        }
-        if (m == IntQuantMethod.GPTQ || m == IntQuantMethod.AWQ) {
-            nanos += IntQuantCost.hessianMacs(c, calibTokens) * CostModel.HESSIAN_NS_PER_MAC;
-        }
-        if (m == IntQuantMethod.GPTQ) {
-            nanos += IntQuantCost.gptqMacs(c) * CostModel.GPTQ_NS_PER_MAC;
-        }
-        return nanos;
     }
 
     // ---- printing ---------------------------------------------------------------------------------------------

@@ -112,26 +112,33 @@ final class GptqFolderWriter {
         return work.resolve(String.format("layer-%05d.safetensors", layer));
     }
 
-    /** Writes a finished layer's quantized linears and changed norms to its staging file, atomically. */
-    static void stageLayer(Path work, HfCheckpoint src, int layer, Map<LinearRole, QuantizedLinear> quantized,
+    /** One output tensor with its bytes. */
+    record TensorBytes(PlannedTensor tensor, MemorySegment bytes) {
+    }
+
+    /** A quantized linear as its four GPTQ tensors (qweight, qzeros, scales, g_idx), little-endian. */
+    static List<TensorBytes> pack(QuantizedLinear q) {
+        List<PlannedTensor> four = quantizedTensors(q.name(), new long[] {q.out(), q.in()}, q.scheme());
+        return List.of(new TensorBytes(four.get(0), ints(GptqLayout.packQweight(q))),
+                new TensorBytes(four.get(1), ints(GptqLayout.packQzeros(q))),
+                new TensorBytes(four.get(2), shorts(GptqLayout.scalesFp16(q))),
+                new TensorBytes(four.get(3), ints(q.gIdx())));
+    }
+
+    /** Writes a finished layer's packed linears and changed norms to its staging file, atomically. */
+    static void stageLayer(Path work, HfCheckpoint src, int layer, List<TensorBytes> packed,
                            Map<TensorRole, float[]> replacedNorms) {
-        List<PlannedTensor> plan = new ArrayList<>();
-        Map<String, MemorySegment> bytes = new HashMap<>();
-        for (QuantizedLinear q : quantized.values()) {
-            List<PlannedTensor> four = quantizedTensors(q.name(), new long[] {q.out(), q.in()}, q.scheme());
-            plan.addAll(four);
-            bytes.put(four.get(0).name(), ints(GptqLayout.packQweight(q)));
-            bytes.put(four.get(1).name(), ints(GptqLayout.packQzeros(q)));
-            bytes.put(four.get(2).name(), shorts(GptqLayout.scalesFp16(q)));
-            bytes.put(four.get(3).name(), ints(q.gIdx()));
-        }
+        List<TensorBytes> all = new ArrayList<>(packed);
         for (Map.Entry<TensorRole, float[]> e : replacedNorms.entrySet()) {
             String name = e.getKey().hfName(layer);
             TensorView like = src.view(name);
-            plan.add(new PlannedTensor(name, SafetensorsDtype.of(like.type()).orElseThrow(), like.shape()));
-            bytes.put(name, StoredDtype.encodeLike(like, e.getValue()));
+            all.add(new TensorBytes(new PlannedTensor(name, SafetensorsDtype.of(like.type()).orElseThrow(),
+                    like.shape()), StoredDtype.encodeLike(like, e.getValue())));
         }
-        try (SafetensorsWriter w = SafetensorsWriter.begin(stagedLayer(work, layer), plan, true)) {
+        Map<String, MemorySegment> bytes = new HashMap<>();
+        all.forEach(t -> bytes.put(t.tensor().name(), t.bytes()));
+        try (SafetensorsWriter w = SafetensorsWriter.begin(stagedLayer(work, layer),
+                all.stream().map(TensorBytes::tensor).toList(), true)) {
             for (var info : w.order()) {
                 w.write(info.name(), bytes.get(info.name()));
             }
@@ -162,12 +169,33 @@ final class GptqFolderWriter {
                     continue;
                 }
                 Integer layer = stagedLayerOf.get(t.name());
-                w.write(t.name(), layer != null ? open.get(layer).rawBytes(t.name()) : src.rawBytes(t.name()));
+                copy(w, t.name(), layer != null ? open.get(layer).rawBytes(t.name()) : src.rawBytes(t.name()));
             }
             w.finish();
         } finally {
             open.values().forEach(SafetensorsFile::close);
         }
+    }
+
+    /** Bytes copied between releases of the source's mapped pages. */
+    static final long COPY_CHUNK_BYTES = 64L << 20;
+
+    /**
+     * Copies a mapped tensor in chunks, dropping each chunk's pages once written: each is read once, and the
+     * largest (the embeddings) is 2.7 GB at 34B.
+     */
+    private static void copy(ShardedSafetensorsWriter w, String name, MemorySegment bytes) {
+        w.startTensor(name);
+        for (long off = 0; off < bytes.byteSize(); off += COPY_CHUNK_BYTES) {
+            MemorySegment chunk = bytes.asSlice(off, Math.min(COPY_CHUNK_BYTES, bytes.byteSize() - off));
+            w.writeChunk(chunk);
+            try {
+                chunk.unload();
+            } catch (UnsupportedOperationException ignored) {
+                // a heap segment: nothing is mapped
+            }
+        }
+        w.endTensor();
     }
 
     /** config.json with quantization_config, quantize_config.json, and the source folder's other files. */

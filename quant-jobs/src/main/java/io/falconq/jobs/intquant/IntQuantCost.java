@@ -1,26 +1,68 @@
 package io.falconq.jobs.intquant;
 
+import io.falconq.intquant.IntQuantScheme;
 import io.falconq.model.FalconH1Config;
 import io.falconq.runtime.LayerState;
 
 /**
- * What an int-quant job costs, from the same sizes the job allocates ({@link LayerSequentialRun},
- * {@link LayerWork}, {@link SequentialLayerMethod}): the planner prints these before a run, so a user knows whether
- * a 34B fits the machine.
+ * What an int-quant job costs, from the sizes the job allocates ({@link LayerSequentialRun}, {@link LayerWork},
+ * {@link SequentialLayerMethod}, {@link AwqLayerMethod}) and rates measured on the job itself: the dry run prints
+ * this before a run, so a user knows whether a 34B fits the machine and how long it takes.
  *
  * <p>Resident memory at the peak of a layer (the job keeps nothing of earlier layers but their staged files):
  * <pre>
- *   mapped weights of one layer (stored dtype, released after the layer)
- * + per layer, as float: the dequantized linears the layer runs with (4 B/weight) and their quantized codes
- *   until staged (4 B/weight + scales), plus one linear's working float copy
- * + the largest GPTQ Hessian group: its accumulator and the factorisation's work array, 2 · 8 · in² bytes
- * + the forward's buffers for one sequence of ctx tokens, one layer state, and the I/O buffers of the three
- *   activation stores (residual in, residual out, stage: one sequence each)
+ *   JVM (code, metaspace, tokenizer, threads)                                        {@value #JVM_NATIVE_BYTES} B
+ * + {@value #HEAP_HEADROOM}× the heap churn of one layer (the collector's headroom between the per-layer full
+ *   collections): the dequantized linears the layer runs with (4 B/weight) and their packed GPTQ tensors until
+ *   staged (bits/8 B/weight), one linear's working float copy (AWQ: all of them), the forward's buffers for one
+ *   sequence of ctx tokens, one layer state, and one sequence of each activation store
+ * + the Hessians: GPTQ one input group's at a time, 8 · in² bytes, factorised in place; AWQ all five groups'
+ * + mapped file pages: one layer of source weights and one 64 MiB chunk of a tensor being copied
  * </pre>
  * The activation stores themselves are files (sequences × ctx × width floats) read through the page cache.
  */
 public final class IntQuantCost {
+    /** Anonymous memory of the JVM beyond the heap: 494 MB on the synthetic 0.5B GPTQ job, 450 MB on 1.5B-Deep. */
+    static final long JVM_NATIVE_BYTES = 500L << 20;
+    /** Committed heap over the modelled working set: 1.9 (0.5B) and 1.7 (1.5B-Deep) in the same runs. */
+    static final double HEAP_HEADROOM = 1.8;
+    /** CPU ns per weight per token of the forward pass (CostModel's measurement of the runtime, 0.5B). */
+    static final double FORWARD_NS_PER_MAC = 0.06;
+    /** CPU ns per multiply-add of the Hessian syrk (GptqBenchmark, cols 2048, one thread). */
+    static final double HESSIAN_NS_PER_MAC = 0.04;
+    /** CPU ns per multiply-add of GPTQ's column sweeps and factorisations (GptqBenchmark, 0.07–0.15). */
+    static final double GPTQ_NS_PER_MAC = 0.12;
+    /** CPU ns per weight of packing, staging and writing (RTN job on the synthetic 0.5B: 10.3 s, 2 threads). */
+    static final double WRITE_NS_PER_WEIGHT = 25;
+
     private IntQuantCost() {
+    }
+
+    /**
+     * A job's predicted peak resident memory, disk for its activation files, and CPU and wall time.
+     *
+     * @param storedBytesPerWeight the source checkpoint's bytes per weight (2 for BF16)
+     */
+    public record Plan(long peakBytes, long spillBytes, double cpuSeconds, double wallSeconds) {
+    }
+
+    public static Plan plan(FalconH1Config c, IntQuantMethod method, IntQuantScheme scheme, int sequences, int ctx,
+                            int storedBytesPerWeight, int threads) {
+        int n = method.needsCalibration() ? sequences : 0;
+        long tokens = (long) n * ctx;
+        double macs = IntQuantCost.forwardMacs(c, tokens) * FORWARD_NS_PER_MAC;
+        if (method == IntQuantMethod.GPTQ) {
+            macs += hessianMacs(c, tokens) * HESSIAN_NS_PER_MAC + gptqMacs(c) * GPTQ_NS_PER_MAC;
+        } else if (method == IntQuantMethod.AWQ) {
+            // AWQ's own count: statistics pass with Hessians, candidate search, clip search
+            macs = (double) c.numLayers() * AwqLayerMethod.multiplyAdds(c, n, ctx, scheme.groupSize())
+                    * FORWARD_NS_PER_MAC + forwardMacs(c, tokens) * FORWARD_NS_PER_MAC;
+        }
+        double totalWeights = (double) layerLinearWeights(c) * c.numLayers();
+        double cpu = (macs + totalWeights * WRITE_NS_PER_WEIGHT) / 1e9;
+        int usable = Math.max(1, Math.min(threads, Runtime.getRuntime().availableProcessors()));
+        return new Plan(peakBytes(c, method, scheme, ctx, storedBytesPerWeight), method.needsCalibration()
+                ? spillBytes(c, n, ctx) : 0, cpu, cpu / usable);
     }
 
     /** Linear (out, in) shapes of one layer, in {@link io.falconq.calib.LinearRole#perLayer()} order. */
@@ -50,32 +92,28 @@ public final class IntQuantCost {
         return Math.max(c.qSize() + c.ssmInnerSize(), c.intermediateSize());
     }
 
-    /** Peak resident bytes of the job beyond the JVM's own, by the formula in the class comment. */
-    public static long peakBytes(FalconH1Config c, IntQuantMethod method, int bits, int ctx, int storedBytesPerWeight) {
+    /** Peak resident bytes of the job, by the formula in the class comment. */
+    public static long peakBytes(FalconH1Config c, IntQuantMethod method, IntQuantScheme scheme, int ctx,
+                                 int storedBytesPerWeight) {
         long p = layerLinearWeights(c);
         long largestLinear = 0;
         for (long[] s : linearShapes(c)) {
             largestLinear = Math.max(largestLinear, s[0] * s[1]);
         }
-        long weights = p * storedBytesPerWeight;
-        long quantized = 4 * p + 4 * p + 4 * largestLinear;
-        long hessian = 0;
-        if (method == IntQuantMethod.GPTQ || method == IntQuantMethod.AWQ) {
-            for (long in : hessianInputs(c)) {
-                hessian = Math.max(hessian, 2 * 8 * in * in);
-            }
-        }
-        if (method == IntQuantMethod.AWQ) {
-            quantized += 4 * p; // every linear's working copy at once: the folds edit them together
-        }
-        long buffers = 0;
+        long churn = 4 * p + p * scheme.bits() / 8 + 4 * (method == IntQuantMethod.AWQ ? p : largestLinear);
         if (method.needsCalibration()) {
             long perToken = 6L * c.hiddenSize() + c.inProjSize() + c.convDim() + c.ssmInnerSize() + 2L * c.qSize()
                     + 2L * c.kvSize() + 3L * c.intermediateSize();
-            buffers = 4L * ctx * perToken + LayerState.bytes(c, ctx)
-                    + 4L * ctx * (3L * c.hiddenSize() + 2L * stageWidth(c));
+            churn += 4L * ctx * perToken + LayerState.bytes(c, ctx) + 4L * ctx * (3L * c.hiddenSize() + 2L * stageWidth(c));
         }
-        return weights + quantized + hessian + buffers;
+        long hessian = 0;
+        for (long in : hessianInputs(c)) {
+            // GPTQ holds one group's Hessian at a time (factorised in place); AWQ's statistics pass all five
+            hessian = method == IntQuantMethod.AWQ ? hessian + 8 * in * in
+                    : method == IntQuantMethod.GPTQ ? Math.max(hessian, 8 * in * in) : 0;
+        }
+        long mapped = p * storedBytesPerWeight + GptqFolderWriter.COPY_CHUNK_BYTES;
+        return JVM_NATIVE_BYTES + (long) (HEAP_HEADROOM * churn) + hessian + mapped;
     }
 
     /** Bytes of the activation store files in the work folder (disk, not memory). */

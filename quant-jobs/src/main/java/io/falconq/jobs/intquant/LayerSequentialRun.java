@@ -75,7 +75,11 @@ final class LayerSequentialRun {
                 LayerWork w = new LayerWork(layer, c, checkpoint, forward, state, opt.scheme(),
                         model.weights().layers().get(layer), in, out, stage, n, tokens);
                 quantizeLayer(w, opt);
-                GptqFolderWriter.stageLayer(work, checkpoint, layer, w.quantized(), w.replacedNorms());
+                if (w.quantizedCount() != LinearRole.perLayer().length) {
+                    throw new IllegalStateException("layer " + layer + ": " + w.quantizedCount() + " of "
+                            + LinearRole.perLayer().length + " linears quantized");
+                }
+                GptqFolderWriter.stageLayer(work, checkpoint, layer, w.packed(), w.replacedNorms());
                 out.sync();
                 AtomicOutput.writeBytes(work.resolve(PROGRESS_FILE),
                         Integer.toString(layer + 1).getBytes(StandardCharsets.US_ASCII), true);

@@ -42,7 +42,9 @@ public final class LayerWork {
     private final int tokens;
     private LayerWeights weights;
     private final Map<LinearRole, float[]> linears = new EnumMap<>(LinearRole.class);
-    private final Map<LinearRole, QuantizedLinear> quantized = new EnumMap<>(LinearRole.class);
+    /** The layer's finished linears, already packed into their four GPTQ tensors (bits/8 bytes per weight). */
+    private final List<GptqFolderWriter.TensorBytes> packed = new java.util.ArrayList<>();
+    private int quantizedCount;
     private final Map<TensorRole, float[]> norms = new EnumMap<>(TensorRole.class);
     private final Map<TensorRole, float[]> replacedNorms = new LinkedHashMap<>();
     /** One sequence's residual and staged activations, reused by every {@link #runAll}. */
@@ -140,16 +142,23 @@ public final class LayerWork {
         return replacedNorms;
     }
 
-    /** Stores a linear's quantized form and runs the layer with its dequantized weight from now on. */
+    /** Packs a linear's quantized form for the output and runs the layer with its dequantized weight from now on. */
     public void setQuantized(LinearRole role, QuantizedLinear q) {
-        quantized.put(role, q);
+        packed.addAll(GptqFolderWriter.pack(q));
+        quantizedCount++;
         linears.remove(role);
         weights = weights.with(role, DenseWeightMatrix.wrapFloats(role.hfModulePath(layer), q.out(), q.in(),
                 q.dequantize()));
     }
 
-    Map<LinearRole, QuantizedLinear> quantized() {
-        return quantized;
+    /** The packed GPTQ tensors of the linears quantized so far, by tensor name. */
+    List<GptqFolderWriter.TensorBytes> packed() {
+        return packed;
+    }
+
+    /** How many linears {@link #setQuantized} has taken. */
+    int quantizedCount() {
+        return quantizedCount;
     }
 
     /**
