@@ -21,8 +21,10 @@ import java.util.function.ToDoubleFunction;
  * AWQ for one decoder layer on the runtime's forward pass. The scale of each fold is AutoAWQ's grid search
  * ({@link AwqScaler#searchBy}: 20 candidates from mean|x| and w_mean, duo scaling), each candidate scored by the
  * {@link AwqLoss} of the layer's output with the candidate's linears quantized as {@code Q(W·s)/s}, run by the
- * runtime on the first {@link #SEARCH_TOKENS} calibration tokens ({@link AwqProbe}). The folds, in order, each
- * searched with the folds before it already quantized:
+ * runtime on the first {@link #SEARCH_TOKENS} calibration tokens ({@link AwqProbe}). Every candidate is scored
+ * with only its own fold quantized: the layer's other linears run as the scaled float weights the folds before
+ * left (AutoAWQ's and the old downstream search's way; the linears are still quantized fold by fold, as soon as no
+ * later fold changes them). The folds, in order:
  * <ol>
  *   <li>q, k, v, in_proj ← input_layernorm (the whole layer is run);</li>
  *   <li>o_proj ← v_proj rows, one scale per kv channel under GQA (from the output projections on);</li>
@@ -30,9 +32,11 @@ import java.util.function.ToDoubleFunction;
  *   <li>gate, up ← pre_ff_layernorm (the MLP);</li>
  *   <li>down_proj ← up_proj rows (down_proj alone).</li>
  * </ol>
- * The mixer's folds come before the MLP's so the MLP's are chosen on the residual the quantized mixer gives. A
- * linear is quantized as soon as no later fold changes it: q and k by round to nearest without clipping (AutoAWQ's
- * {@code avoid_clipping}), the others with AutoAWQ's clip search on the Hessian of their scaled input.
+ * A linear is quantized as soon as no later fold changes it: q and k by round to nearest without clipping
+ * (AutoAWQ's {@code avoid_clipping}), the others with AutoAWQ's clip search on the Hessian of their scaled input.
+ * Scoring a fold against the earlier folds' quantized weights instead (the first version, 6a6c1d0) lets a
+ * candidate win by cancelling their error on the 2,048 search tokens, which does not carry over: measured in
+ * {@link AwqLoss}.
  *
  * <p>Cost per layer ({@link #multiplyAdds}): the statistics pass over all N·T calibration tokens that GPTQ also
  * makes (one layer forward and the five input Hessians), then per fold G = 20 candidates, each a round to nearest
@@ -56,6 +60,12 @@ public final class AwqLayerMethod {
     private final EnumSet<LinearRole> pending = EnumSet.noneOf(LinearRole.class);
     private final EnumSet<LinearRole> quantized = EnumSet.noneOf(LinearRole.class);
     private final Map<InputGroup, double[][]> hessians = new EnumMap<>(InputGroup.class);
+    /**
+     * The scaled float weights of the linears quantized so far, which the candidates of later folds run with
+     * ({@link #searchBase}): the same arrays as the working copies, kept past {@link LayerWork#setQuantized}
+     * (no copy beyond the plan's one working copy of every linear, {@link IntQuantCost#peakBytes}).
+     */
+    private final Map<LinearRole, float[]> floatScaled = new EnumMap<>(LinearRole.class);
 
     private AwqLayerMethod(LayerWork work, InputStatistics stats, AwqProbe probe) {
         this.work = work;
@@ -113,27 +123,28 @@ public final class AwqLayerMethod {
         quantize(LinearRole.SSM_IN);
         pending.add(LinearRole.ATTN_V);
         // 2. o_proj ← v_proj rows
-        probe.keepMixer(weights());
+        probe.keepMixer(searchBase());
         s = search(List.of(LinearRole.ATTN_OUTPUT), AwqFolds.oProjTies(c), probe::fromMixerOutput);
         scaleInputs(List.of(LinearRole.ATTN_OUTPUT), s);
         AwqFolds.divideRows(work.linear(LinearRole.ATTN_V), c.hiddenSize(), AwqFolds.vRowScale(c, s));
         quantize(LinearRole.ATTN_OUTPUT);
         quantize(LinearRole.ATTN_V);
         // 3. out_proj ← mamba.norm: only a norm after the gate is a per-channel op on out_proj's input
-        probe.keepMixer(weights());
+        probe.keepMixer(searchBase());
         if (c.ssmRmsNorm() && !c.ssmNormBeforeGate()) {
             s = search(List.of(LinearRole.SSM_OUT), null, probe::fromMixerOutput);
             scaleInputs(List.of(LinearRole.SSM_OUT), AwqFolds.divideNorm(work, TensorRole.SSM_NORM, s));
         }
         quantize(LinearRole.SSM_OUT);
         // 4. gate, up ← pre_ff_layernorm
-        probe.keepPostMixer(weights());
+        probe.keepPostMixer(searchBase());
+        floatScaled.clear(); // the MLP's folds run from the residual kept here: the mixer is not run again
         s = search(GATE_UP, null, probe::fromFfNorm);
         scaleInputs(GATE_UP, AwqFolds.divideNorm(work, TensorRole.FFN_NORM, s));
         quantize(LinearRole.FFN_GATE);
         pending.add(LinearRole.FFN_UP);
         // 5. down_proj ← up_proj rows
-        probe.keepMlpHidden(weights());
+        probe.keepMlpHidden(searchBase());
         s = search(List.of(LinearRole.FFN_DOWN), null, probe::fromMlpOutput);
         scaleInputs(List.of(LinearRole.FFN_DOWN), s);
         AwqFolds.divideRows(work.linear(LinearRole.FFN_UP), c.hiddenSize(), s);
@@ -147,7 +158,7 @@ public final class AwqLayerMethod {
         AwqScaler.Consumer[] consumers = roles.stream()
                 .map(r -> new AwqScaler.Consumer(work.linear(r), work.linear(r).length / in))
                 .toArray(AwqScaler.Consumer[]::new);
-        LayerWeights base = weights();
+        LayerWeights base = searchBase();
         return AwqScaler.searchBy(stats.importance(roles.getFirst()).meanAbs(), consumers, in, work.scheme(),
                 tiedClass, s -> {
                     LayerWeights candidate = base;
@@ -178,6 +189,7 @@ public final class AwqLayerMethod {
         QuantizedLinear q = role == LinearRole.ATTN_Q || role == LinearRole.ATTN_K
                 ? RtnQuantizer.quantize(name, w, w.length / in, in, work.scheme(), null, false)
                 : RtnQuantizer.quantizeHessianClip(name, w, w.length / in, in, work.scheme(), hessian(role));
+        floatScaled.put(role, w);
         work.setQuantized(role, q);
         pending.remove(role);
         quantized.add(role);
@@ -194,6 +206,18 @@ public final class AwqLayerMethod {
             int in = inputs(r);
             w = w.with(r, DenseWeightMatrix.ofFloats(r.hfModulePath(work.layer()), work.linear(r).length / in, in,
                     work.linear(r)));
+        }
+        return w;
+    }
+
+    /** What candidates are scored with: every linear of the layer in float, as scaled by the folds so far. */
+    private LayerWeights searchBase() {
+        LayerWeights w = weights();
+        for (Map.Entry<LinearRole, float[]> e : floatScaled.entrySet()) {
+            LinearRole r = e.getKey();
+            int in = inputs(r);
+            w = w.with(r, DenseWeightMatrix.ofFloats(r.hfModulePath(work.layer()), e.getValue().length / in, in,
+                    e.getValue()));
         }
         return w;
     }

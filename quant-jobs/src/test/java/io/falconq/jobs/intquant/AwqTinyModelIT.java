@@ -26,8 +26,10 @@ class AwqTinyModelIT {
                     AwqTinyModel::roundToNearest), valid);
             double awq = tiny.perplexity(tiny.quantizeAll(calib, w4, dir.resolve("awq"),
                     w -> AwqLayerMethod.quantize(w, AwqLoss.NORMED_OUTPUT)), valid);
-            // measured (BENCHMARKS.md, issue 14): float 65.2407, RTN +0.0863, AWQ +0.0519 = 0.602 of RTN's; the bound
-            // 0.65 guards that result against summation-order noise, not the issue's 0.5, which is not met yet
+            // measured (issue 14): float 65.2407, RTN +0.0863, AWQ +0.0537 = 0.623 of RTN's (+0.0519 = 0.602 when
+            // folds were scored against the earlier folds' quantized weights; through the CLI that version gave 0.67,
+            // this one 0.58). The bound 0.65 guards the result against summation-order noise only; the issue's 0.5 is
+            // not met by this method (AwqLoss lists what was tried)
             assertTrue(awq - base < 0.65 * (rtn - base), "AWQ Δppl " + (awq - base) + ", RTN Δppl " + (rtn - base));
         }
     }
