@@ -110,10 +110,13 @@ public final class ArtifactPlanner {
         if (!variant.imatrix()) {
             return new GgufConversion.Options(variant.recipe(), null, null, model.name());
         }
-        // planning needs only the imatrix's presence and its recorded labels, not its values
+        // planning needs only the imatrix's presence and its recorded labels, not its values; its one entry names a
+        // tensor of the model, as the imatrix the calibrate step will make does (the converter refuses one that
+        // names none)
+        String entry = io.falconq.calib.LinearRole.ATTN_Q.ggufWeightName(0);
         ImatrixFile labelsOnly = new ImatrixFile(Path.of(imatrix.file()), List.of(imatrix.dataset()), imatrix.chunks(),
-                0, false, true, Map.of("(planning)", new io.falconq.formats.imatrix.ImatrixEntry("(planning)",
-                new float[1], new long[]{1})));
+                0, false, true, Map.of(entry, new io.falconq.formats.imatrix.ImatrixEntry(entry,
+                new float[model.config().hiddenSize()], new long[]{1})));
         return new GgufConversion.Options(variant.recipe(), labelsOnly, imatrix.file(), model.name());
     }
 
@@ -247,7 +250,7 @@ public final class ArtifactPlanner {
             throw new IllegalStateException(e);
         }
         return new PlannedArtifact(model.name(), variant, artifactPath(model.name(), variant),
-                safetensors + configs + otherFiles + io.falconq.formats.io.AtomicFolder.markerBytes(), tensorBytes, model.parameterCount(), mix, checkpoint != null);
+                safetensors + configs + otherFiles, tensorBytes, model.parameterCount(), mix, checkpoint != null);
     }
 
     private static void addPacked(List<SafetensorsWriter.PlannedTensor> tensors, String module, long out, long in,

@@ -113,11 +113,6 @@ public final class AtomicFolder implements AutoCloseable {
         return new AtomicFolder(absolute, temp, force, true, true);
     }
 
-    /** Size of the marker file every committed folder holds (for planners that predict a folder's size). */
-    public static long markerBytes() {
-        return MARKER.length;
-    }
-
     /** The folder to write into; its files become the target's on {@link #commit()}. */
     public Path folder() {
         return temp;
