@@ -66,26 +66,14 @@ public final class CalibrationRunner {
      */
     public static Summary run(FalconH1Model model, int threads, int[] ids, int bosId, int ctx, int maxChunks,
                               LinearInputObserver observer, ProgressListener progress) {
-        if (ctx < 1) {
-            throw new IllegalArgumentException("context must be at least 1 token, found " + ctx);
-        }
-        int chunks = chunkCount(ids.length, ctx, maxChunks);
-        if (chunks < 1) {
-            throw new InvalidInputException("calibration text has " + ids.length + " tokens, fewer than one chunk of "
-                    + ctx + " (use a longer text or a smaller --ctx)");
-        }
+        int[][] windows = sequences(ids, bosId, ctx, maxChunks);
+        int chunks = windows.length;
         long start = System.nanoTime();
         try (FalconH1Forward fwd = new FalconH1Forward(model, threads)) {
-            int[] window = new int[ctx];
             for (int c = 0; c < chunks; c++) {
-                System.arraycopy(ids, c * ctx, window, 0, ctx);
-                if (bosId >= 0) {
-                    window[0] = bosId;
-                }
                 InferenceState state = fwd.newState(ctx);
                 // logitsFrom = ctx: no logits are needed; the observer still sees the final norm of every row
-                fwd.forward(state, window, 0, ctx, ctx,
-                        new LinearInputTaps(observer));
+                fwd.forward(state, windows[c], 0, ctx, ctx, new LinearInputTaps(observer));
                 double s = (System.nanoTime() - start) / 1e9;
                 long done = (long) (c + 1) * ctx;
                 progress.onStep(c + 1, chunks, String.format("chunk %d/%d  %.0f tokens/s", c + 1, chunks, done / s));
