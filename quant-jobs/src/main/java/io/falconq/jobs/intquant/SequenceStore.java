@@ -5,7 +5,8 @@ import io.falconq.formats.io.OutputException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -18,12 +19,16 @@ import java.nio.file.StandardOpenOption;
  * process's resident memory.
  */
 final class SequenceStore implements AutoCloseable {
+    private static final ValueLayout.OfFloat FLOATS_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
     private final Path file;
     private final FileChannel channel;
     private final int sequences;
     private final int tokens;
     private final int width;
     private final ByteBuffer buffer;
+    /** The whole of {@link #buffer}, whatever its position: floats are copied in and out in bulk through it. */
+    private final MemorySegment bufferBytes;
 
     private SequenceStore(Path file, FileChannel channel, int sequences, int tokens, int width) {
         this.file = file;
@@ -33,6 +38,7 @@ final class SequenceStore implements AutoCloseable {
         this.width = width;
         this.buffer = ByteBuffer.allocateDirect(Math.multiplyExact(Math.multiplyExact(tokens, width), Float.BYTES))
                 .order(ByteOrder.LITTLE_ENDIAN);
+        this.bufferBytes = MemorySegment.ofBuffer(buffer);
     }
 
     /** Opens (creating if absent) the store at {@code file}; existing content is kept, for a resumed job. */
@@ -65,8 +71,7 @@ final class SequenceStore implements AutoCloseable {
                     throw new OutputException(file + ": activation store ends before sequence " + seq);
                 }
             }
-            buffer.flip();
-            buffer.asFloatBuffer().get(dst, 0, tokens * width);
+            MemorySegment.copy(bufferBytes, FLOATS_LE, 0, dst, 0, tokens * width);
         } catch (IOException e) {
             throw new OutputException(file + ": cannot read: " + e.getMessage(), e);
         }
@@ -76,8 +81,7 @@ final class SequenceStore implements AutoCloseable {
     void write(int seq, float[] src) {
         try {
             buffer.clear();
-            FloatBuffer floats = buffer.asFloatBuffer();
-            floats.put(src, 0, tokens * width);
+            MemorySegment.copy(src, 0, bufferBytes, FLOATS_LE, 0, tokens * width);
             long pos = offset(seq);
             while (buffer.hasRemaining()) {
                 channel.write(buffer, pos + buffer.position());
