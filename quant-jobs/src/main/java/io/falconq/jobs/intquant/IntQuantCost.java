@@ -11,7 +11,7 @@ import io.falconq.runtime.LayerState;
  *
  * <p>Resident memory at the peak of a layer (the job keeps nothing of earlier layers but their staged files):
  * <pre>
- *   JVM (code, metaspace, tokenizer, threads)                                        {@value #JVM_NATIVE_BYTES} B
+ *   the JVM's own (code, metaspace, tokenizer library, threads, mapped jars)           {@value #JVM_BASE_BYTES} B
  * + {@value #HEAP_HEADROOM}× the heap churn of one layer (the collector's headroom between the per-layer full
  *   collections): the dequantized linears the layer runs with (4 B/weight) and their packed GPTQ tensors until
  *   staged (bits/8 B/weight), one linear's working float copy (AWQ: all of them), the forward's buffers for one
@@ -22,10 +22,14 @@ import io.falconq.runtime.LayerState;
  * The activation stores themselves are files (sequences × ctx × width floats) read through the page cache.
  */
 public final class IntQuantCost {
-    /** Anonymous memory of the JVM beyond the heap: 494 MB on the synthetic 0.5B GPTQ job, 450 MB on 1.5B-Deep. */
-    static final long JVM_NATIVE_BYTES = 500L << 20;
-    /** Committed heap over the modelled working set: 1.9 (0.5B) and 1.7 (1.5B-Deep) in the same runs. */
-    static final double HEAP_HEADROOM = 1.8;
+    /**
+     * The JVM's own resident memory (code, metaspace, tokenizer library, threads, and its mapped jar, modules and
+     * AOT cache): fitted with {@link #HEAP_HEADROOM} to the GPTQ jobs on the synthetic 0.5B (128 × 512 tokens:
+     * 894 MiB anonymous, 190 MiB file-backed) and 1.5B-Deep (32 × 512: 1031 + 407 MiB), BENCHMARKS.md issue 14.
+     */
+    static final long JVM_BASE_BYTES = 860L << 20;
+    /** The collector's committed heap over one layer's churn, fitted on the same two runs (1.56). */
+    static final double HEAP_HEADROOM = 1.6;
     /** CPU ns per weight per token of the forward pass (CostModel's measurement of the runtime, 0.5B). */
     static final double FORWARD_NS_PER_MAC = 0.06;
     /** CPU ns per multiply-add of the Hessian syrk (GptqBenchmark, cols 2048, one thread). */
@@ -113,7 +117,7 @@ public final class IntQuantCost {
                     : method == IntQuantMethod.GPTQ ? Math.max(hessian, 8 * in * in) : 0;
         }
         long mapped = p * storedBytesPerWeight + GptqFolderWriter.COPY_CHUNK_BYTES;
-        return JVM_NATIVE_BYTES + (long) (HEAP_HEADROOM * churn) + hessian + mapped;
+        return JVM_BASE_BYTES + (long) (HEAP_HEADROOM * churn) + hessian + mapped;
     }
 
     /** Bytes of the activation store files in the work folder (disk, not memory). */
