@@ -21,7 +21,7 @@ cd "$repo"
 cp falconq "$work/launcher/falconq"
 cp cli/target/falconq.jar "$work/launcher/cli/target/falconq.jar"
 cp cli/src/main/jvm/c2-directives.json "$work/launcher/cli/src/main/jvm/"
-ln -sfn "$repo/../shared" "$work/shared"
+[[ -e "$work/shared" ]] || ln -s "$(cd "$repo/../shared" && pwd -P)" "$work/shared"
 fq="$work/launcher/falconq"
 "$fq" --version >/dev/null # the AOT cache, outside the measurements
 name="$(basename "$config" .json)"

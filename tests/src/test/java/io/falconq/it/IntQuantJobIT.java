@@ -46,6 +46,7 @@ class IntQuantJobIT {
                 "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx1g",
                 "-cp", System.getProperty("java.class.path"), "io.falconq.cli.FalconqCli"));
         gptqArgs(killed, 2).forEach(a -> command.add(String.valueOf(a)));
+        command.add("-v"); // every progress step as a line (plain progress is throttled off a terminal)
         Process process = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         List<String> log = new ArrayList<>();
         boolean sawLayer = false;
