@@ -51,7 +51,7 @@ public final class CalibrateCommand implements Callable<Integer> {
     private Path model;
 
     @Option(names = "--data", required = true, paramLabel = "TEXT",
-            description = "Calibration text: builtin:NAME (bundled sets: en, es) or a UTF-8 file.")
+            description = "Calibration text: builtin:NAME (a bundled set: builtin:LANG for Falcon-H1's 18 languages, builtin:multi; README) or a UTF-8 file.")
     private String data;
 
     @Option(names = "--tokenizer", paramLabel = "DIR",

@@ -1,11 +1,14 @@
 package io.falconq.cli;
 
+import io.falconq.cli.options.CountLimits;
 import io.falconq.cli.options.OutputOptions;
 import io.falconq.cli.options.ThreadsOption;
 import io.falconq.cli.options.VerbosityMixin;
 import io.falconq.cli.progress.Progress;
 import io.falconq.formats.safetensors.SafetensorsShardPlan;
 import io.falconq.formats.io.InvalidInputException;
+import io.falconq.calib.LinearRole;
+import io.falconq.intquant.EngineShapeRules;
 import io.falconq.intquant.GptqQuantizer;
 import io.falconq.intquant.IntQuantScheme;
 import io.falconq.jobs.intquant.AwqLoss;
@@ -118,6 +121,8 @@ public final class QuantizeCommand implements Callable<Integer> {
             case "w4" -> 4;
             default -> throw new ParameterException(spec.commandLine(), "--scheme must be w8 or w4, found " + scheme);
         };
+        CountLimits.tokens(spec, "--ctx", ctx, 1);
+        CountLimits.countOrAll(spec, "--chunks", chunks);
         int gs = groupSize != null ? groupSize : bits == 4 ? 128 : -1;
         IntQuantScheme s;
         long maxShard;
@@ -142,6 +147,7 @@ public final class QuantizeCommand implements Callable<Integer> {
         }
         Path out = output.outputOr(null).toAbsolutePath();
         PrintWriter err = spec.commandLine().getErr();
+        warnEngineShapes(model, s, err);
         int[][] sequences = m.needsCalibration() ? calibrationSequences() : null;
         IntQuantJob.Options options = new IntQuantJob.Options(s, m, damp > 0 ? damp : GptqQuantizer.DEFAULT_DAMP_PERCENT,
                 loss, maxShard, threads.threads());
@@ -155,6 +161,30 @@ public final class QuantizeCommand implements Callable<Integer> {
                 report.seconds(), out, report.shards(), report.shards() == 1 ? "" : "s");
         err.flush();
         return ExitCodes.OK;
+    }
+
+    /**
+     * What vLLM's GPTQ kernels could not load ({@link EngineShapeRules}, tensor parallelism 1), as warnings: the
+     * folder is still the documented GPTQ layout, which falconq's runtime and the reference decoder read.
+     */
+    private static void warnEngineShapes(Path model, IntQuantScheme s, PrintWriter err) {
+        FalconH1Config c;
+        try {
+            c = FalconH1Config.read(model.resolve("config.json"));
+        } catch (InvalidInputException e) {
+            return; // the job itself reports what is wrong with the model
+        }
+        long[][] shapes = IntQuantCost.linearShapes(c);
+        LinearRole[] roles = LinearRole.perLayer();
+        for (int i = 0; i < roles.length; i++) {
+            boolean mlp = roles[i].inputGroup() == LinearRole.InputGroup.FFN_NORM
+                    || roles[i].inputGroup() == LinearRole.InputGroup.FFN_ACT;
+            for (EngineShapeRules.Violation v : EngineShapeRules.check(new EngineShapeRules.Linear(
+                    roles[i].hfModulePath(0).replace(".0.", ".*."), shapes[i][0], shapes[i][1], s.bits(),
+                    s.groupSize(), mlp))) {
+                err.println("quantize: warning: " + v.message());
+            }
+        }
     }
 
     /**
