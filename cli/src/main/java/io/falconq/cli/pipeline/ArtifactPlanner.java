@@ -25,9 +25,9 @@ import io.falconq.formats.safetensors.SafetensorsDtype;
 import io.falconq.formats.safetensors.SafetensorsWriter;
 import io.falconq.formats.tensor.TensorView;
 import io.falconq.jobs.intquant.AwqLoss;
+import io.falconq.jobs.intquant.GptqFolderWriter;
 import io.falconq.jobs.intquant.IntQuantJob;
 import io.falconq.jobs.intquant.IntQuantMethod;
-import io.falconq.intquant.GptqLayout;
 import io.falconq.intquant.IntQuantScheme;
 
 import java.io.IOException;
@@ -198,7 +198,7 @@ public final class ArtifactPlanner {
                 String module = name.endsWith(".weight") ? name.substring(0, name.length() - ".weight".length()) : null;
                 if (module != null && quantized.contains(module)) {
                     linearShapes.add(new long[]{view.shape()[0], view.shape()[1]});
-                    addPacked(tensors, module, view.shape()[0], view.shape()[1], scheme);
+                    tensors.addAll(GptqFolderWriter.quantizedTensors(module, view.shape()[0], view.shape()[1], scheme));
                     mix.merge("gptq-int" + scheme.bits(), 1, Integer::sum);
                     continue;
                 }
@@ -219,7 +219,7 @@ public final class ArtifactPlanner {
                     String module = name.substring(0, name.length() - ".weight".length());
                     if (name.endsWith(".weight") && quantized.contains(module)) {
                         linearShapes.add(shape);
-                        addPacked(tensors, module, shape[0], shape[1], scheme);
+                        tensors.addAll(GptqFolderWriter.quantizedTensors(module, shape[0], shape[1], scheme));
                         mix.merge("gptq-int" + scheme.bits(), 1, Integer::sum);
                     } else {
                         tensors.add(new SafetensorsWriter.PlannedTensor(name, SafetensorsDtype.BF16, shape));
@@ -251,17 +251,6 @@ public final class ArtifactPlanner {
         }
         return new PlannedArtifact(model.name(), variant, artifactPath(model.name(), variant),
                 safetensors + configs + otherFiles, tensorBytes, model.parameterCount(), mix, checkpoint != null);
-    }
-
-    private static void addPacked(List<SafetensorsWriter.PlannedTensor> tensors, String module, long out, long in,
-                                  IntQuantScheme scheme) {
-        int pf = scheme.packFactor();
-        long groups = scheme.groupCount((int) in);
-        tensors.add(new SafetensorsWriter.PlannedTensor(module + ".qweight", SafetensorsDtype.I32, new long[]{in / pf, out}));
-        tensors.add(new SafetensorsWriter.PlannedTensor(module + ".qzeros", SafetensorsDtype.I32,
-                new long[]{groups, GptqLayout.qzerosWidth((int) out, scheme)}));
-        tensors.add(new SafetensorsWriter.PlannedTensor(module + ".scales", SafetensorsDtype.F16, new long[]{groups, out}));
-        tensors.add(new SafetensorsWriter.PlannedTensor(module + ".g_idx", SafetensorsDtype.I32, new long[]{in}));
     }
 
     /** Header bytes: the planned file minus 8 and the data, which is the sum of the tensors' sizes. */

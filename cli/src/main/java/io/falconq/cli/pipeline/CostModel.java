@@ -43,40 +43,6 @@ public final class CostModel {
     }
 
     /**
-     * Round-to-nearest int quantization, CPU ns per linear weight, folder writing included: 14.4 (w8) and 13.4 (w4)
-     * on the 0.5B synthetic checkpoint.
-     */
-    static final double RTN_NS_PER_WEIGHT = 14;
-
-    /**
-     * Clip search (per-group clipping ratio on the imatrix), CPU ns per linear weight: 424 on the 0.5B synthetic
-     * checkpoint (264 CPU-s for the w4-clip step less twice its 35.6 s calibration pass).
-     */
-    static final double CLIP_NS_PER_WEIGHT = 420;
-
-    /**
-     * Hessian accumulation, CPU ns per multiply-add of x·xᵀ's upper triangle: 0.11 (HessianAccumulator.add of
-     * 512 tokens × 1024 columns, JIT-warm, repeated runs).
-     */
-    static final double HESSIAN_NS_PER_MAC = 0.11;
-
-    /**
-     * GPTQ, CPU ns per multiply-add counted as out·in² + in³/3 per linear: 0.95 for the w4-gptq folder of the 0.5B
-     * synthetic checkpoint (857.6 CPU-s for the whole run, less the other steps' measured CPU, the calibration
-     * forward at {@link #FORWARD_NS_PER_WEIGHT_TOKEN} and its Hessians at {@link #HESSIAN_NS_PER_MAC}; 788 G MACs).
-     * It runs on one thread.
-     */
-    static final double GPTQ_NS_PER_MAC = 0.95;
-
-    /**
-     * AWQ's downstream search (every candidate scale scored through a float forward of up to
-     * {@code AwqNetwork.WINDOW_LAYERS} layers, plus the LM head when the window reaches it, over the kept calibration
-     * sequences), CPU ns per multiply-add of those forwards' linear layers: 0.27 on the tiny model (829 CPU-s for the
-     * search, 3.11 T multiply-adds; attention, the SSM scan and the KL are folded into the constant).
-     */
-    static final double AWQ_NETWORK_NS_PER_MAC = 0.27;
-
-    /**
      * Resident memory of the JVM and runtime beyond mapped weights and activation buffers: the 0.5B original's
      * evaluation peaked at 1790 MB resident for 995 MB of weights and ~140 MB of buffers.
      */

@@ -1,6 +1,7 @@
 package io.falconq.cli.pipeline;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.falconq.jobs.intquant.IntQuantCost;
 import io.falconq.model.FalconH1Config;
 
 import java.io.IOException;
@@ -45,14 +46,8 @@ public final class CostModelMeasurement {
             } else if (id.endsWith("/make") && result.has("linears")) {
                 double calib = result.path("calibrationSeconds").asDouble(0);
                 long calibTokens = result.path("calibrationTokens").asLong(0);
-                double linearWeights = 0;
-                double gptqMacs = 0;
-                for (long[] s : io.falconq.jobs.intquant.IntQuantCost.linearShapes(c)) {
-                    linearWeights += s[0] * s[1];
-                    gptqMacs += s[0] * (double) s[1] * s[1] + s[1] * (double) s[1] * s[1] / 3.0;
-                }
-                linearWeights *= c.numLayers();
-                gptqMacs *= c.numLayers();
+                double linearWeights = (double) IntQuantCost.layerLinearWeights(c) * c.numLayers();
+                double gptqMacs = IntQuantCost.gptqMacs(c);
                 // the calibration pass ran on the step's threads: its wall time × 2 approximates its CPU share
                 double quantCpu = cpu - calib * 2;
                 System.out.printf(Locale.ROOT, "%-40s %.1f CPU-s; per linear weight %.2f ns; per GPTQ MAC %.3f ns;"

@@ -31,6 +31,7 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -49,7 +50,7 @@ import java.util.stream.Stream;
  * then streams the shards in plan order from the staged files and the source, deleting a staged file once the
  * shards holding its tensors are committed.
  */
-final class GptqFolderWriter {
+public final class GptqFolderWriter {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private GptqFolderWriter() {
@@ -62,7 +63,7 @@ final class GptqFolderWriter {
         names.sort(Comparator.comparingInt((String n) -> sortLayer(n, cfg)).thenComparing(Comparator.naturalOrder()));
         for (String name : names) {
             var at = TensorNameMap.fromHf(name);
-            if (at.isPresent() && at.get().role().perLayer() && linearRole(at.get().role()) != null) {
+            if (at.isPresent() && isQuantizedLinear(at.get())) {
                 out.addAll(quantizedTensors(name.substring(0, name.length() - ".weight".length()),
                         src.view(name).shape(), scheme));
                 continue;
@@ -81,20 +82,15 @@ final class GptqFolderWriter {
                 : at.role() == TensorRole.TOKEN_EMBD ? -1 : cfg.numLayers()).orElse(cfg.numLayers());
     }
 
-    /** The linear role of a quantizable per-layer tensor role, or null for the others (norms, conv, SSM params). */
-    static LinearRole linearRole(TensorRole role) {
-        return switch (role) {
-            case ATTN_Q -> LinearRole.ATTN_Q;
-            case ATTN_K -> LinearRole.ATTN_K;
-            case ATTN_V -> LinearRole.ATTN_V;
-            case ATTN_OUT -> LinearRole.ATTN_OUTPUT;
-            case SSM_IN -> LinearRole.SSM_IN;
-            case SSM_OUT -> LinearRole.SSM_OUT;
-            case FFN_GATE -> LinearRole.FFN_GATE;
-            case FFN_UP -> LinearRole.FFN_UP;
-            case FFN_DOWN -> LinearRole.FFN_DOWN;
-            default -> null;
-        };
+    /** Whether a tensor is the weight of one of the linears the job quantizes ({@link LinearRole#perLayer()}). */
+    private static boolean isQuantizedLinear(TensorNameMap.RoleAt at) {
+        return at.role().perLayer() && Arrays.stream(LinearRole.perLayer())
+                .anyMatch(r -> (r.hfModulePath(at.layer()) + ".weight").equals(at.hfName()));
+    }
+
+    /** The four GPTQ tensors (qweight, qzeros, scales, g_idx) that replace the (out, in) weight of {@code module}. */
+    public static List<PlannedTensor> quantizedTensors(String module, long out, long in, IntQuantScheme s) {
+        return quantizedTensors(module, new long[] {out, in}, s);
     }
 
     private static List<PlannedTensor> quantizedTensors(String module, long[] shape, IntQuantScheme s) {

@@ -54,16 +54,16 @@ public final class IntQuantCost {
                             int storedBytesPerWeight, int threads) {
         int n = method.needsCalibration() ? sequences : 0;
         long tokens = (long) n * ctx;
-        double macs = IntQuantCost.forwardMacs(c, tokens) * FORWARD_NS_PER_MAC;
+        double nanos = forwardMacs(c, tokens) * FORWARD_NS_PER_MAC;
         if (method == IntQuantMethod.GPTQ) {
-            macs += hessianMacs(c, tokens) * HESSIAN_NS_PER_MAC + gptqMacs(c) * GPTQ_NS_PER_MAC;
+            nanos += hessianMacs(c, tokens) * HESSIAN_NS_PER_MAC + gptqMacs(c) * GPTQ_NS_PER_MAC;
         } else if (method == IntQuantMethod.AWQ) {
-            // AWQ's own count: statistics pass with Hessians, candidate search, clip search
-            macs = (double) c.numLayers() * AwqLayerMethod.multiplyAdds(c, n, ctx, scheme.groupSize())
-                    * FORWARD_NS_PER_MAC + forwardMacs(c, tokens) * FORWARD_NS_PER_MAC;
+            // AWQ's own count (statistics pass with Hessians, candidate search, clip search) besides the forward
+            nanos += (double) c.numLayers() * AwqLayerMethod.multiplyAdds(c, n, ctx, scheme.groupSize())
+                    * FORWARD_NS_PER_MAC;
         }
         double totalWeights = (double) layerLinearWeights(c) * c.numLayers();
-        double cpu = (macs + totalWeights * WRITE_NS_PER_WEIGHT) / 1e9;
+        double cpu = (nanos + totalWeights * WRITE_NS_PER_WEIGHT) / 1e9;
         int usable = Math.max(1, Math.min(threads, Runtime.getRuntime().availableProcessors()));
         return new Plan(peakBytes(c, method, scheme, ctx, storedBytesPerWeight), method.needsCalibration()
                 ? spillBytes(c, n, ctx) : 0, cpu, cpu / usable);

@@ -55,7 +55,7 @@ final class LayerSequentialRun {
         int start = layersDone(work);
         int n = opt.method().needsCalibration() ? sequences.length : 0;
         int tokens = n > 0 ? sequences[0].length : 1;
-        int stageWidth = Math.max(c.qSize() + c.ssmInnerSize(), c.intermediateSize());
+        int stageWidth = IntQuantCost.stageWidth(c);
         try (FalconH1Forward forward = new FalconH1Forward(model, opt.threads());
              SequenceStore a = SequenceStore.open(work.resolve("residual-0.f32"), Math.max(n, 1), tokens, c.hiddenSize());
              SequenceStore b = SequenceStore.open(work.resolve("residual-1.f32"), Math.max(n, 1), tokens, c.hiddenSize());

@@ -44,9 +44,9 @@ public final class LayerWork {
     private final Map<LinearRole, float[]> linears = new EnumMap<>(LinearRole.class);
     /** The layer's finished linears, already packed into their four GPTQ tensors (bits/8 bytes per weight). */
     private final List<GptqFolderWriter.TensorBytes> packed = new java.util.ArrayList<>();
-    private int quantizedCount;
     private final Map<TensorRole, float[]> norms = new EnumMap<>(TensorRole.class);
     private final Map<TensorRole, float[]> replacedNorms = new LinkedHashMap<>();
+    private static final int GPTQ_TENSORS_PER_LINEAR = 4;
     /** One sequence's residual and staged activations, reused by every {@link #runAll}. */
     private final float[] residual;
     private final float[] staged;
@@ -145,7 +145,6 @@ public final class LayerWork {
     /** Packs a linear's quantized form for the output and runs the layer with its dequantized weight from now on. */
     public void setQuantized(LinearRole role, QuantizedLinear q) {
         packed.addAll(GptqFolderWriter.pack(q));
-        quantizedCount++;
         linears.remove(role);
         weights = weights.with(role, DenseWeightMatrix.wrapFloats(role.hfModulePath(layer), q.out(), q.in(),
                 q.dequantize()));
@@ -158,7 +157,7 @@ public final class LayerWork {
 
     /** How many linears {@link #setQuantized} has taken. */
     int quantizedCount() {
-        return quantizedCount;
+        return packed.size() / GPTQ_TENSORS_PER_LINEAR;
     }
 
     /**
