@@ -190,12 +190,7 @@ public final class GgufConversion {
     /** Plans {@code llama-quantize IN OUT TYPE} for an F32, F16 or BF16 Falcon-H1 GGUF. */
     public static ConversionPlan planFromGguf(GgufFile in, Options options) {
         GgufMetadata meta = in.metadata();
-        String arch = meta.find("general.architecture").map(v -> String.valueOf(v.value())).orElse("(none)");
-        if (!FalconH1GgufMetadata.ARCH.equals(arch)) {
-            throw new InvalidInputException(in.path() + ": general.architecture is " + arch + ", expected "
-                    + FalconH1GgufMetadata.ARCH + " (falconq's recipes are Falcon-H1 tables)");
-        }
-        FalconH1GgufMetadata.requireArchitectureKeys(meta, in.path().toString());
+        FalconH1GgufLayout.checkTensors(in, FalconH1GgufLayout.config(in));
         int layers = meta.getU32AsInt(FalconH1GgufMetadata.ARCH + ".block_count");
         int heads = meta.getU32AsInt(FalconH1GgufMetadata.ARCH + ".attention.head_count");
         int kvHeads = meta.containsKey(FalconH1GgufMetadata.ARCH + ".attention.head_count_kv")

@@ -1,12 +1,10 @@
 package io.falconq.runtime;
 
 import io.falconq.formats.gguf.GgufFile;
-import io.falconq.formats.gguf.GgufMetadata;
 import io.falconq.formats.gguf.GgufReader;
-import io.falconq.formats.gguf.GgufValue;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.tensor.TensorView;
-import io.falconq.convert.FalconH1GgufMetadata;
+import io.falconq.convert.FalconH1GgufLayout;
 import io.falconq.model.FalconH1Config;
 import io.falconq.runtime.kernel.DenseWeightMatrix;
 import io.falconq.runtime.kernel.QuantizedWeightMatrix;
@@ -34,15 +32,14 @@ import java.util.List;
  * codec) are read in place too, in their block encoding ({@link QuantizedWeightMatrix}).
  */
 final class GgufModelLoader {
-    private static final String ARCH = "falcon-h1";
-
     private GgufModelLoader() {
     }
 
     static FalconH1Model load(Path path) {
         GgufFile gguf = GgufReader.open(path);
         try {
-            FalconH1Config cfg = config(gguf);
+            FalconH1Config cfg = FalconH1GgufLayout.config(gguf);
+            FalconH1GgufLayout.checkTensors(gguf, cfg);
             FalconH1Weights weights = readWeights(gguf, cfg);
             // a GGUF carries its vocabulary, but falconq tokenizes with tokenizer.json: use one beside the file if any
             Path dir = path.toAbsolutePath().getParent();
@@ -52,61 +49,6 @@ final class GgufModelLoader {
             gguf.close();
             throw e;
         }
-    }
-
-    private static FalconH1Config config(GgufFile gguf) {
-        GgufMetadata md = gguf.metadata();
-        String arch = md.getString("general.architecture");
-        if (!ARCH.equals(arch)) {
-            throw new InvalidInputException(gguf.path() + ": general.architecture is \"" + arch + "\", expected \""
-                    + ARCH + "\" (falconq runs Falcon-H1 only)");
-        }
-        FalconH1GgufMetadata.requireArchitectureKeys(md, gguf.path().toString());
-        String p = ARCH + ".";
-        int hidden = md.getU32AsInt(p + "embedding_length");
-        int layers = md.getU32AsInt(p + "block_count");
-        int heads = md.getU32AsInt(p + "attention.head_count");
-        int kvHeads = md.containsKey(p + "attention.head_count_kv") ? md.getU32AsInt(p + "attention.head_count_kv") : heads;
-        int headDim = md.containsKey(p + "attention.key_length") ? md.getU32AsInt(p + "attention.key_length") : hidden / heads;
-        int ffn = md.getU32AsInt(p + "feed_forward_length");
-        int conv = md.getU32AsInt(p + "ssm.conv_kernel");
-        int di = md.getU32AsInt(p + "ssm.inner_size");
-        int state = md.getU32AsInt(p + "ssm.state_size");
-        int ssmHeads = md.getU32AsInt(p + "ssm.time_step_rank");
-        int groups = md.getU32AsInt(p + "ssm.group_count");
-        float eps = md.getF32(p + "attention.layer_norm_rms_epsilon");
-        double theta = md.containsKey(p + "rope.freq_base") ? md.getF32(p + "rope.freq_base") : 10000.0;
-        int ctxLen = md.getU32AsInt(p + "context_length");
-        if (md.containsKey(p + "attention.value_length") && md.getU32AsInt(p + "attention.value_length") != headDim) {
-            throw new InvalidInputException(gguf.path() + ": attention.value_length differs from key_length "
-                    + "(not a Falcon-H1 layout)");
-        }
-        if (md.containsKey(p + "rope.dimension_count") && md.getU32AsInt(p + "rope.dimension_count") != headDim) {
-            throw new InvalidInputException(gguf.path() + ": partial rotary embeddings (rope.dimension_count "
-                    + md.getU32AsInt(p + "rope.dimension_count") + " ≠ head_dim " + headDim + ") are not supported");
-        }
-        if (heads % kvHeads != 0 || ssmHeads == 0 || di % ssmHeads != 0 || ssmHeads % groups != 0) {
-            throw new InvalidInputException(gguf.path() + ": inconsistent sizes: heads " + heads + ", kv heads " + kvHeads
-                    + ", ssm inner " + di + ", ssm heads " + ssmHeads + ", groups " + groups);
-        }
-        long vocab = gguf.view("token_embd.weight").dim(0);
-        boolean ssmNorm = gguf.contains("blk.0.ssm_norm.weight");
-        boolean tied = !gguf.contains("output.weight");
-        double[] ones5 = {1, 1, 1, 1, 1};
-        double[] ones2 = {1, 1};
-        return new FalconH1Config(hidden, layers, heads, kvHeads, headDim, ffn, Math.toIntExact(vocab), di, ssmHeads,
-                di / ssmHeads, groups, state, conv, 256, eps, theta, ctxLen, tied, ssmNorm, false, true, false, false,
-                false, false, 1, 1, 1, 1, 1, 1, 1, ones5, ones2,
-                optionalId(md, "tokenizer.ggml.bos_token_id"), optionalId(md, "tokenizer.ggml.eos_token_id"),
-                optionalId(md, "tokenizer.ggml.padding_token_id"), null, List.of());
-    }
-
-    private static Integer optionalId(GgufMetadata md, String key) {
-        GgufValue v = md.find(key).orElse(null);
-        if (v == null) {
-            return null;
-        }
-        return md.getU32AsInt(key);
     }
 
     private static FalconH1Weights readWeights(GgufFile src, FalconH1Config c) {

@@ -7,10 +7,12 @@ import io.falconq.formats.gguf.GgufTensorInfo;
 import io.falconq.formats.gguf.GgufWriter;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 
-/** Copies of a GGUF with one metadata edit, written with falconq's own writer (tensors copied unchanged). */
+/** Copies of a GGUF with one metadata or tensor-table edit, written with falconq's own writer (tensors copied unchanged). */
 final class GgufEdits {
     private GgufEdits() {
     }
@@ -21,6 +23,37 @@ final class GgufEdits {
 
     static Path withKeyAsString(HostileFixture fx, Path source, String key) {
         return edited(fx, source, m -> m.remove(key).putString(key, "12"));
+    }
+
+    /** A copy without tensor {@code name}. */
+    static Path withoutTensor(HostileFixture fx, Path source, String name) {
+        return rewriteTensors(source, fx.in.resolve("edited-" + source.getFileName()),
+                t -> t.name().equals(name) ? null : t);
+    }
+
+    /** A copy whose tensor {@code name} has its two dimensions swapped (same bytes, transposed shape). */
+    static Path withTransposedTensor(HostileFixture fx, Path source, String name) {
+        return rewriteTensors(source, fx.in.resolve("edited-" + source.getFileName()), t -> !t.name().equals(name) ? t
+                : new GgufWriter.PlannedTensor(t.name(), t.type(), new long[]{t.ne()[1], t.ne()[0]}));
+    }
+
+    private static Path rewriteTensors(Path source, Path out, UnaryOperator<GgufWriter.PlannedTensor> edit) {
+        try (GgufFile f = GgufReader.open(source)) {
+            List<GgufWriter.PlannedTensor> plan = new ArrayList<>();
+            for (GgufTensorInfo t : f.tensorInfos()) {
+                GgufWriter.PlannedTensor e = edit.apply(GgufWriter.PlannedTensor.of(t));
+                if (e != null) {
+                    plan.add(e);
+                }
+            }
+            try (GgufWriter w = GgufWriter.begin(out, f.metadata().copy(), plan, false)) {
+                for (GgufWriter.PlannedTensor t : plan) {
+                    w.write(t.name(), f.rawBytes(t.name()));
+                }
+                w.finish();
+            }
+        }
+        return out;
     }
 
     private static Path edited(HostileFixture fx, Path source, Consumer<GgufMetadata> edit) {

@@ -349,7 +349,13 @@ class HostileInputIT {
                 c("requantize a quantized GGUF", 3, fx -> a("requantize", Q4_GGUF, "--type", "Q8_0", "-o", fx.result(".gguf"))),
                 c("requantize a GGUF with a missing falcon-h1 key", 3, fx -> a("requantize", GgufEdits.withoutKey(fx, F32_GGUF, "falcon-h1.ssm.state_size"), "--type", "Q8_0", "-o", fx.result(".gguf"))),
                 c("eval a GGUF with a missing falcon-h1 key", 3, fx -> a("eval", GgufEdits.withoutKey(fx, Q4_GGUF, "falcon-h1.attention.head_count_kv"), "--data", VALID)),
-                c("requantize a GGUF whose key has the wrong type", 3, fx -> a("requantize", GgufEdits.withKeyAsString(fx, F32_GGUF, "falcon-h1.block_count"), "--type", "Q8_0", "-o", fx.result(".gguf"))));
+                c("requantize a GGUF whose key has the wrong type", 3, fx -> a("requantize", GgufEdits.withKeyAsString(fx, F32_GGUF, "falcon-h1.block_count"), "--type", "Q8_0", "-o", fx.result(".gguf"))),
+                c("requantize a GGUF with a transposed ffn_gate", 3, fx -> a("requantize", GgufEdits.withTransposedTensor(fx, F32_GGUF, "blk.1.ffn_gate.weight"), "--type", "Q8_0", "-o", fx.result(".gguf"))),
+                c("requantize a GGUF without blk.3.ssm_out", 3, fx -> a("requantize", GgufEdits.withoutTensor(fx, F32_GGUF, "blk.3.ssm_out.weight"), "--type", "Q8_0", "-o", fx.result(".gguf"))),
+                c("requantize a GGUF whose feed_forward_length disagrees with its tensors", 3, fx -> a("requantize", GgufEdits.rewrite(F32_GGUF, fx.in.resolve("ffn.gguf"), m -> m.remove("falcon-h1.feed_forward_length").putU32("falcon-h1.feed_forward_length", 512), false), "--type", "Q8_0", "-o", fx.result(".gguf"))),
+                c("requantize a GGUF whose block_count is one short", 3, fx -> a("requantize", GgufEdits.rewrite(F32_GGUF, fx.in.resolve("short.gguf"), m -> m.remove("falcon-h1.block_count").putU32("falcon-h1.block_count", 3), false), "--type", "Q8_0", "-o", fx.result(".gguf"))),
+                c("eval a GGUF with a transposed ffn_down", 3, fx -> a("eval", GgufEdits.withTransposedTensor(fx, Q4_GGUF, "blk.0.ffn_down.weight"), "--data", VALID)),
+                c("eval a GGUF without blk.2.ffn_norm", 3, fx -> a("eval", GgufEdits.withoutTensor(fx, Q4_GGUF, "blk.2.ffn_norm"), "--data", VALID)));
     }
 
     /** An imatrix whose every entry is {@code name} with {@code value} sums over the tiny model's hidden size. */
