@@ -469,6 +469,29 @@ public final class GgufConversion {
         release.rest();
     }
 
+    /**
+     * One planned tensor encoded in memory exactly as {@link #run} writes it (the same decode, transform, µP folding,
+     * importance and codec): what {@code falconq measure} swaps into the forward pass to price a single tensor's type.
+     */
+    public static MemorySegment encode(PlannedTensor t, TensorView view, BlockCodec codec) {
+        if (view.elementCount() != t.elementCount() || view.type() != t.sourceType()) {
+            throw new IllegalStateException(t.sourceName() + ": source changed since planning");
+        }
+        int rowLength = Math.toIntExact(t.rowLength());
+        long rowBytes = t.type().bytesFor(rowLength);
+        long rows = t.rowCount();
+        int chunkRows = (int) Math.max(1, Math.min(rows, CHUNK_ELEMENTS / Math.max(1, rowLength)));
+        MemorySegment out = java.lang.foreign.Arena.ofAuto().allocate(t.bytes(), 64);
+        ChunkBuffers buffers = new ChunkBuffers(1);
+        for (long r0 = 0; r0 < rows; r0 += chunkRows) {
+            int n = (int) Math.min(chunkRows, rows - r0);
+            Chunk c = convertRows(t, view, codec, r0, n, rowLength, rowBytes, buffers);
+            MemorySegment.copy(MemorySegment.ofArray(c.bytes()), 0, out, r0 * rowBytes, c.length());
+            buffers.give(c.bytes());
+        }
+        return out;
+    }
+
     /** Encoded rows {@code [.., endRow)}: the first {@code length} bytes of {@code bytes}, a recycled buffer. */
     private record Chunk(byte[] bytes, int length, long endRow) {
     }

@@ -9,6 +9,7 @@ import io.falconq.runtime.kernel.KernelMode;
 import io.falconq.runtime.kernel.MatMul;
 import io.falconq.runtime.kernel.ScanKernel;
 import io.falconq.runtime.kernel.VectorOps;
+import io.falconq.runtime.kernel.WeightMatrix;
 import io.falconq.parallel.WorkerPool;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
@@ -183,12 +184,17 @@ public final class FalconH1Forward implements AutoCloseable {
 
     /** {@code residual[0 .. n·H) = embed_tokens(ids) · embedding_multiplier}                  (FalconH1Model.forward) */
     public void embed(int[] ids, int off, int n, float[] residual, TapListener taps) {
+        embed(w.embeddings(), ids, off, n, residual, taps);
+    }
+
+    /** {@link #embed(int[], int, int, float[], TapListener)} from other embeddings of the same shape. */
+    public void embed(WeightMatrix embeddings, int[] ids, int off, int n, float[] residual, TapListener taps) {
         for (int t = 0; t < n; t++) {
             int id = ids[off + t];
             if (id < 0 || id >= vocab) {
                 throw new InvalidInputException("token id " + id + " outside the vocabulary [0, " + vocab + ")");
             }
-            w.embeddings().decodeRow(id, residual, t * hidden);
+            embeddings.decodeRow(id, residual, t * hidden);
         }
         scaleIfNeeded(residual, n * hidden, m.embedding());
         emit(taps, Tap.EMBEDDINGS, -1, residual, n, hidden);
@@ -292,6 +298,11 @@ public final class FalconH1Forward implements AutoCloseable {
      * @return logits {@code ((n − logitsFrom) × V)} in a buffer that the next call overwrites
      */
     public float[] head(float[] residual, int n, int logitsFrom, TapListener taps) {
+        return head(w.lmHead(), residual, n, logitsFrom, taps);
+    }
+
+    /** {@link #head(float[], int, int, TapListener)} with another LM head of the same shape. */
+    public float[] head(WeightMatrix lmHead, float[] residual, int n, int logitsFrom, TapListener taps) {
         ensureRows(n, n - logitsFrom);
         // with taps the final norm of every row is reported (the LM head's input, for calibration)
         int first = taps != null ? 0 : logitsFrom;
@@ -307,7 +318,7 @@ public final class FalconH1Forward implements AutoCloseable {
         }
         int logitRows = n - logitsFrom;
         if (logitRows > 0) {
-            mm.multiply(normed, logitRows, w.lmHead(), logits);
+            mm.multiply(normed, logitRows, lmHead, logits);
             scaleIfNeeded(logits, logitRows * vocab, m.lmHead());
         }
         if (taps != null && logitsFrom == 0) {
