@@ -16,9 +16,9 @@ import java.nio.file.StandardOpenOption;
  * little-endian), spilled to a file in the job's work folder and read back one sequence at a time: the heap holds
  * one sequence whatever the number of sequences, and the file survives a killed job so it can resume. Reads and
  * writes go through the file channel (the page cache), not a mapping, so the store's size never counts as the
- * process's resident memory.
+ * process's resident memory. Also the sensitivity job's cache of residual streams.
  */
-final class SequenceStore implements AutoCloseable {
+public final class SequenceStore implements AutoCloseable {
     private static final ValueLayout.OfFloat FLOATS_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final Path file;
@@ -42,7 +42,7 @@ final class SequenceStore implements AutoCloseable {
     }
 
     /** Opens (creating if absent) the store at {@code file}; existing content is kept, for a resumed job. */
-    static SequenceStore open(Path file, int sequences, int tokens, int width) {
+    public static SequenceStore open(Path file, int sequences, int tokens, int width) {
         try {
             FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
                     StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS);
@@ -53,16 +53,16 @@ final class SequenceStore implements AutoCloseable {
     }
 
     /** Bytes the file takes for these sizes. */
-    static long bytes(int sequences, int tokens, int width) {
+    public static long bytes(int sequences, int tokens, int width) {
         return (long) sequences * tokens * width * Float.BYTES;
     }
 
-    int width() {
+    public int width() {
         return width;
     }
 
     /** Reads sequence {@code seq}'s {@code tokens × width} floats into {@code dst[0 ..]}. */
-    void read(int seq, float[] dst) {
+    public void read(int seq, float[] dst) {
         try {
             buffer.clear();
             long pos = offset(seq);
@@ -78,7 +78,7 @@ final class SequenceStore implements AutoCloseable {
     }
 
     /** Writes {@code src[0 .. tokens × width)} as sequence {@code seq}. */
-    void write(int seq, float[] src) {
+    public void write(int seq, float[] src) {
         try {
             buffer.clear();
             MemorySegment.copy(src, 0, bufferBytes, FLOATS_LE, 0, tokens * width);
@@ -92,7 +92,7 @@ final class SequenceStore implements AutoCloseable {
     }
 
     /** Makes what was written durable: a resumed job trusts a store only after this. */
-    void sync() {
+    public void sync() {
         try {
             channel.force(false);
         } catch (IOException e) {

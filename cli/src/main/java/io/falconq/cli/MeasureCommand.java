@@ -1,0 +1,176 @@
+package io.falconq.cli;
+
+import io.falconq.cli.options.CountLimits;
+import io.falconq.cli.options.OutputOptions;
+import io.falconq.cli.options.ThreadsOption;
+import io.falconq.cli.options.VerbosityMixin;
+import io.falconq.cli.progress.Progress;
+import io.falconq.formats.gguf.GgmlType;
+import io.falconq.formats.imatrix.ImatrixFile;
+import io.falconq.formats.imatrix.ImatrixReader;
+import io.falconq.jobs.sensitivity.SensitivityCost;
+import io.falconq.jobs.sensitivity.SensitivityJob;
+import io.falconq.model.FalconH1Config;
+import io.falconq.runtime.FalconH1Model;
+import io.falconq.runtime.text.HfTokenizer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/** {@code falconq measure}: per-tensor, per-type ΔKLD for the allocator ({@code sensitivity.json}). */
+@Command(name = "measure",
+        description = {
+                "Measure what quantizing each tensor alone to each candidate type costs: the increase in mean KL "
+                        + "divergence of the next-token distribution against the unquantized (F32) model, on "
+                        + "calibration text, written as sensitivity.json for convert --target-size/--target-bpw.",
+                "Each candidate is encoded exactly as convert/requantize would write it (same codec, µP folding, "
+                        + "imatrix, llama-quantize's fallbacks: the keys are the concrete types) and swapped into "
+                        + "the forward pass, which re-runs only the layers downstream of the tensor from cached "
+                        + "residual streams. Chunks as llama-perplexity cuts them (BOS first, positions ctx/2 … "
+                        + "ctx−2 scored). Resumable: a killed run continues at the first unmeasured tensor."})
+public final class MeasureCommand implements Callable<Integer> {
+    @Spec
+    private CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "MODEL", description = "Hugging Face model folder or F32/F16/BF16 GGUF; "
+            + "with --dry-run also a config.json alone.")
+    private Path model;
+
+    @Option(names = "--data", paramLabel = "TEXT",
+            description = "Measurement text: builtin:NAME or a UTF-8 file. Not the text you evaluate on.")
+    private String data;
+
+    @Option(names = "--imatrix", paramLabel = "FILE",
+            description = "Importance matrix the types that use one are quantized with (as convert --imatrix).")
+    private Path imatrix;
+
+    @Option(names = "--types", paramLabel = "T,T…", split = ",",
+            description = "Candidate types (default: Q2_K,Q3_K,Q4_K,Q5_K,Q6_K,Q8_0,F16).")
+    private List<String> types;
+
+    @Option(names = "--ctx", paramLabel = "N", defaultValue = "512", description = "Chunk length (default ${DEFAULT-VALUE}).")
+    private int ctx;
+
+    @Option(names = "--chunks", paramLabel = "N", defaultValue = "16",
+            description = "Chunks measured on (default ${DEFAULT-VALUE}; -1: every whole chunk of the text).")
+    private int chunks;
+
+    @Option(names = "--dry-run", description = "Print the measurement's cost (runs, time, disk, memory) and measure nothing.")
+    private boolean dryRun;
+
+    @Mixin
+    private OutputOptions output;
+
+    @Mixin
+    private ThreadsOption threads;
+
+    @Mixin
+    private VerbosityMixin verbosity;
+
+    @Override
+    public Integer call() {
+        CountLimits.tokens(spec, "--ctx", ctx, 4);
+        CountLimits.countOrAll(spec, "--chunks", chunks);
+        List<GgmlType> candidates = parseTypes();
+        if (dryRun) {
+            printPlan(candidates);
+            return ExitCodes.OK;
+        }
+        if (output.output() == null) {
+            throw new ParameterException(spec.commandLine(), "missing -o/--output FILE");
+        }
+        if (data == null) {
+            throw new ParameterException(spec.commandLine(), "missing --data TEXT");
+        }
+        Path out = output.checkWritable(output.output());
+        ImatrixFile im = imatrix == null ? null : ImatrixReader.read(imatrix);
+        String text = CalibrateCommand.readText(data);
+        int[] ids;
+        int bos;
+        try (FalconH1Model m = FalconH1Model.load(model);
+             HfTokenizer tok = HfTokenizer.forModel(m, null)) {
+            ids = tok.encodeForModel(text);
+            bos = tok.addsBos() && tok.bosId().isPresent() ? tok.bosId().getAsInt() : -1;
+        }
+        PrintWriter err = spec.commandLine().getErr();
+        err.printf("measure: %s, %d tokens of %s, %d chunks of %d, types %s%n", model, ids.length, data,
+                SensitivityJob.windows(ids, bos, ctx, chunks).size(), ctx, candidates);
+        err.flush();
+        SensitivityJob.Options opt = new SensitivityJob.Options(candidates, im,
+                imatrix == null ? null : imatrix.toString(), ctx, chunks, threads.threads());
+        SensitivityJob.Report report;
+        try (Progress progress = Progress.create(spec, verbosity, "measure")) {
+            report = SensitivityJob.run(model, data, ids, bos, opt, out, output.force(), progress);
+        }
+        err.printf(Locale.ROOT, "measure: %d tensors%s, %d scored tokens, in %.1f s -> %s%n",
+                report.table().tensors().size(),
+                report.tensorsResumed() > 0 ? " (" + report.tensorsResumed() + " from an interrupted run)" : "",
+                report.scoredTokens(), report.seconds(), out);
+        err.flush();
+        return ExitCodes.OK;
+    }
+
+    private List<GgmlType> parseTypes() {
+        if (types == null || types.isEmpty()) {
+            return SensitivityJob.defaultTypes();
+        }
+        List<GgmlType> out = new ArrayList<>();
+        for (String t : types) {
+            GgmlType type;
+            try {
+                type = GgmlType.valueOf(t.trim().toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), "--types: unknown type \"" + t + "\"");
+            }
+            if (!SensitivityJob.isCandidate(type)) {
+                throw new ParameterException(spec.commandLine(), "--types: " + type + " is not a type llama-quantize "
+                        + "writes as a file type's base (e.g. Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q8_0, Q4_0, IQ4_NL, F16)");
+            }
+            if (!out.contains(type)) {
+                out.add(type);
+            }
+        }
+        return out;
+    }
+
+    /** {@link SensitivityCost#plan} for the model's (or config's) sizes. */
+    private void printPlan(List<GgmlType> candidates) {
+        Path configPath = Files.isDirectory(model) ? model.resolve("config.json") : model;
+        FalconH1Config c;
+        if (configPath.getFileName().toString().endsWith(".json")) {
+            c = FalconH1Config.read(configPath);
+        } else {
+            try (FalconH1Model m = FalconH1Model.load(model)) {
+                c = m.config();
+            }
+        }
+        int n = chunks > 0 ? chunks : 16;
+        SensitivityCost.Plan p = SensitivityCost.plan(c, candidates, n, ctx, threads.threads());
+        PrintWriter out = spec.commandLine().getOut();
+        out.printf(Locale.ROOT, "measure plan: %d layers, hidden %d, vocab %d; %d chunks of %d (%d tokens run, "
+                        + "%d scored); types %s%n", c.numLayers(), c.hiddenSize(), c.vocabSize(), n, ctx,
+                (long) n * ctx, (long) n * (ctx - 1 - ctx / 2), candidates);
+        out.printf(Locale.ROOT, "  tensors × concrete types   %d tensors, %d measurements%n", p.tensors(), p.measurements());
+        out.printf(Locale.ROOT, "  layer-token runs           %.3g (T·(L + Σ k_t·(L − s_t)))%n", p.layerTokenRuns());
+        out.printf(Locale.ROOT, "  head-token runs            %.3g (S·(2 + Σ k_t))%n", p.headTokenRuns());
+        out.printf(Locale.ROOT, "  multiply-adds              %.3g%n", p.macs());
+        out.printf(Locale.ROOT, "  reference cache (disk)     %.2f GiB%n", p.diskBytes() / (double) (1L << 30));
+        out.printf(Locale.ROOT, "  heap beyond mapped weights %.2f GiB%n",
+                SensitivityCost.heapBytes(c, n, ctx) / (double) (1L << 30));
+        out.printf(Locale.ROOT, "  time                       %.2f h wall with %d threads (%.1f CPU-hours)%n",
+                p.wallSeconds() / 3600, threads.threads(), p.cpuSeconds() / 3600);
+        out.flush();
+    }
+}
