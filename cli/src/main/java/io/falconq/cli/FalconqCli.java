@@ -42,6 +42,7 @@ public final class FalconqCli implements Callable<Integer> {
             PipelineCommand.class,
             ReportCommand.class,
             EvalCommand.class,
+            MeasureCommand.class,
             GenerateCommand.class,
             SynthCommand.class,
             BenchCommand.class,
@@ -51,7 +52,7 @@ public final class FalconqCli implements Callable<Integer> {
     static final Map<String, List<String>> COMMAND_GROUPS = groups(
             "Inspect", List.of("inspect"),
             "Convert and quantize", List.of("convert", "requantize", "calibrate", "quantize", "pipeline"),
-            "Run and measure", List.of("eval", "generate", "synth", "report", "bench"));
+            "Run and measure", List.of("eval", "measure", "generate", "synth", "report", "bench"));
 
     @Spec
     private CommandSpec spec;
