@@ -88,10 +88,35 @@ public final class GgufConversion {
      * @param imatrixLabel  the imatrix path as the user gave it, recorded in {@code quantize.imatrix.file} (llama-quantize
      *                      records its argument verbatim)
      * @param modelName     {@code general.name} for conversions from HF (the converter uses the model folder's name)
+     * @param typeOverrides per-tensor types (GGUF names) that replace the recipe's mix rule, as llama-quantize's
+     *                      {@code --tensor-type}: only for quantizable tensors of a quantized recipe, and still subject
+     *                      to the {@link FallbackChain}; empty for a stock mix
+     * @param extraKeys     metadata appended after {@code general.file_type} and before the imatrix keys, where
+     *                      llama-quantize puts its {@code --override-kv} keys; empty for none
      */
-    public record Options(QuantRecipe recipe, ImatrixFile imatrix, String imatrixLabel, String modelName) {
+    public record Options(QuantRecipe recipe, ImatrixFile imatrix, String imatrixLabel, String modelName,
+                          Map<String, GgmlType> typeOverrides, GgufMetadata extraKeys) {
+        public Options {
+            typeOverrides = Map.copyOf(typeOverrides);
+            extraKeys = extraKeys.copy();
+        }
+
+        public Options(QuantRecipe recipe, ImatrixFile imatrix, String imatrixLabel, String modelName) {
+            this(recipe, imatrix, imatrixLabel, modelName, Map.of(), new GgufMetadata());
+        }
+
         public static Options of(QuantRecipe recipe) {
             return new Options(recipe, null, null, null);
+        }
+
+        /** The same options with another recipe. */
+        public Options withRecipe(QuantRecipe other) {
+            return new Options(other, imatrix, imatrixLabel, modelName, typeOverrides, extraKeys);
+        }
+
+        /** The same options with per-tensor types and extra metadata (an allocation). */
+        public Options withOverrides(Map<String, GgmlType> types, GgufMetadata keys) {
+            return new Options(recipe, imatrix, imatrixLabel, modelName, types, keys);
         }
     }
 
@@ -177,8 +202,10 @@ public final class GgufConversion {
         GgufTokenizerMetadata.append(ckpt.dir(), ckpt.configJson(), metadata);
         if (!converterLayout) {
             metadata = FalconH1GgufMetadata.requantized(metadata, recipe.ftype());
+            addExtraKeys(metadata, options);
             addImatrixKeys(metadata, options);
             checkImatrixMatches(options, tensors);
+            checkOverridesNamed(options, tensors);
             tensors.sort(LOADER_ORDER);
         }
         return new ConversionPlan(recipe, converterLayout ? ConversionPlan.Layout.CONVERTER : ConversionPlan.Layout.QUANTIZE,
@@ -219,8 +246,10 @@ public final class GgufConversion {
         }
         // llama-quantize removes the split keys of a split input (llama-quant.cpp, "Remove split metadata")
         GgufMetadata metadata = FalconH1GgufMetadata.requantized(GgufSplit.withoutSplitKeys(meta), recipe.ftype());
+        addExtraKeys(metadata, options);
         addImatrixKeys(metadata, options);
         checkImatrixMatches(options, tensors);
+        checkOverridesNamed(options, tensors);
         return new ConversionPlan(recipe, ConversionPlan.Layout.QUANTIZE, metadata, tensors, notes);
     }
 
@@ -229,7 +258,13 @@ public final class GgufConversion {
 
     private static TypeChoice chooseType(QuantRecipe recipe, RecipeContext ctx, String target, GgmlType storedAs,
                                          Options options, List<String> notes) {
-        FallbackChain.Resolution r = recipe.chooseType(ctx, target);
+        GgmlType override = options.typeOverrides().get(target);
+        if (override != null && !(recipe.isQuantized() && ctx.role().quantizable())) {
+            throw new InvalidInputException(target + ": a per-tensor type (" + override + ") needs a quantizable tensor "
+                    + "and a quantized file type; llama-quantize ignores it for " + recipe.name());
+        }
+        FallbackChain.Resolution r = override != null ? FallbackChain.resolve(override, ctx.rowLength(), target)
+                : recipe.chooseType(ctx, target);
         if (r == null) {
             // never quantized: the converter writes F32; llama-quantize copies the stored type
             return new TypeChoice(storedAs, null, null);
@@ -275,6 +310,22 @@ public final class GgufConversion {
         }
         throw new InvalidInputException(im.path() + ": none of its " + im.entries().size() + " entries names a tensor "
                 + "of this model (an importance matrix of another model?)");
+    }
+
+    /** A per-tensor type for a name the model does not have is a mistake (another model's allocation): refused. */
+    private static void checkOverridesNamed(Options options, List<PlannedTensor> tensors) {
+        java.util.Set<String> names = new java.util.HashSet<>(options.typeOverrides().keySet());
+        tensors.forEach(t -> names.remove(t.targetName()));
+        if (!names.isEmpty()) {
+            throw new InvalidInputException("per-tensor types name tensors this model does not have: "
+                    + names.stream().sorted().limit(5).toList() + (names.size() > 5 ? " …" : ""));
+        }
+    }
+
+    private static void addExtraKeys(GgufMetadata m, Options options) {
+        for (String key : options.extraKeys().keys()) {
+            m.put(key, options.extraKeys().get(key));
+        }
     }
 
     /** llama-quantize's imatrix keys ({@code quantize.imatrix.*}), appended after {@code general.file_type}. */
