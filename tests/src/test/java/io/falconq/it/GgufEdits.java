@@ -37,6 +37,26 @@ final class GgufEdits {
                 : new GgufWriter.PlannedTensor(t.name(), t.type(), new long[]{t.ne()[1], t.ne()[0]}));
     }
 
+    /**
+     * A copy of {@code source} whose tensors named in {@code names} are {@code donor}'s (type and bytes as the donor
+     * stores them): e.g. an F32 model with exactly one of llama-quantize's quantized tensors.
+     */
+    static Path withTensorsOf(Path source, Path donor, java.util.Set<String> names, Path out) {
+        try (GgufFile f = GgufReader.open(source); GgufFile d = GgufReader.open(donor)) {
+            List<GgufWriter.PlannedTensor> plan = new ArrayList<>();
+            for (GgufTensorInfo t : f.tensorInfos()) {
+                plan.add(GgufWriter.PlannedTensor.of(names.contains(t.name()) ? d.info(t.name()) : t));
+            }
+            try (GgufWriter w = GgufWriter.begin(out, f.metadata().copy(), plan, false)) {
+                for (GgufWriter.PlannedTensor t : plan) {
+                    w.write(t.name(), (names.contains(t.name()) ? d : f).rawBytes(t.name()));
+                }
+                w.finish();
+            }
+        }
+        return out;
+    }
+
     private static Path rewriteTensors(Path source, Path out, UnaryOperator<GgufWriter.PlannedTensor> edit) {
         try (GgufFile f = GgufReader.open(source)) {
             List<GgufWriter.PlannedTensor> plan = new ArrayList<>();
