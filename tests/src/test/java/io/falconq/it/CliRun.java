@@ -10,6 +10,8 @@ import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /** One run of {@code falconq} through {@link FalconqCli#run}, as a user would see it: exit code, stdout, stderr. */
 record CliRun(int exitCode, String out, String err) {
@@ -25,6 +27,43 @@ record CliRun(int exitCode, String out, String err) {
         int code = new FalconqCli().run(new PrintWriter(out), new PrintWriter(err), strings);
         return new CliRun(code, out.toString(), err.toString());
     }
+
+    /**
+     * The same command line in a JVM of its own, started with the launcher's JVM flags under GNU time, so its peak
+     * resident memory is measured: returns the run and sets {@code maxRssKb[0]}. The launcher's incubator-module
+     * warning is dropped from stderr, as the launcher drops it.
+     */
+    static CliRun forked(long[] maxRssKb, Object... args) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of("/usr/bin/time", "-f", RSS_TAG + "%M",
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-XX:+UseParallelGC",
+                "-XX:MaxNewSize=64m", "-cp", System.getProperty("java.class.path"), FalconqCli.class.getName()));
+        for (Object a : args) {
+            command.add(String.valueOf(a));
+        }
+        Path dir = Files.createTempDirectory("falconq-forked");
+        try {
+            Process p = new ProcessBuilder(command).redirectOutput(dir.resolve("out").toFile())
+                    .redirectError(dir.resolve("err").toFile()).start();
+            int code = p.waitFor();
+            StringBuilder err = new StringBuilder();
+            for (String line : Files.readAllLines(dir.resolve("err"))) {
+                if (line.startsWith(RSS_TAG)) {
+                    maxRssKb[0] = Long.parseLong(line.substring(RSS_TAG.length()).trim());
+                } else if (!line.equals("WARNING: Using incubator modules: jdk.incubator.vector")) {
+                    err.append(line).append('\n');
+                }
+            }
+            return new CliRun(code, Files.readString(dir.resolve("out")), err.toString());
+        } finally {
+            for (String f : new String[] {"out", "err"}) {
+                Files.deleteIfExists(dir.resolve(f));
+            }
+            Files.delete(dir);
+        }
+    }
+
+    private static final String RSS_TAG = "falconq-forked-max-rss-kb ";
 
     /** stdout as JSON; fails the test with stderr when it is not. */
     JsonNode json() {
