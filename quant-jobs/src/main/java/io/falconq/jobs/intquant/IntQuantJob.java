@@ -33,9 +33,15 @@ public final class IntQuantJob {
      * @param awqLoss       what AWQ's scale search scores candidates on (ignored by the other methods)
      * @param maxShardBytes output shard size limit
      * @param threads       the job's one worker pool
+     * @param calibration   what the calibration sequences were made from (text, languages, token counts, SHA-256),
+     *                      written as {@code quantization_config.meta.calibration}; null for none
      */
     public record Options(IntQuantScheme scheme, IntQuantMethod method, double dampPercent, AwqLoss awqLoss,
-                          long maxShardBytes, int threads) {
+                          long maxShardBytes, int threads, ObjectNode calibration) {
+        public Options(IntQuantScheme scheme, IntQuantMethod method, double dampPercent, AwqLoss awqLoss,
+                       long maxShardBytes, int threads) {
+            this(scheme, method, dampPercent, awqLoss, maxShardBytes, threads, null);
+        }
     }
 
     /** What a run did. */
@@ -106,6 +112,9 @@ public final class IntQuantJob {
         meta.put("method", opt.method().name().toLowerCase());
         if (opt.method() == IntQuantMethod.AWQ) {
             meta.put("awq_loss", opt.awqLoss().optionName());
+        }
+        if (opt.calibration() != null && opt.method().needsCalibration()) {
+            meta.set("calibration", opt.calibration().deepCopy());
         }
         return qc;
     }
