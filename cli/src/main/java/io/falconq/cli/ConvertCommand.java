@@ -1,5 +1,6 @@
 package io.falconq.cli;
 
+import io.falconq.cli.options.AllocationOptions;
 import io.falconq.cli.options.OutputOptions;
 import io.falconq.cli.options.ThreadsOption;
 import io.falconq.cli.options.VerbosityMixin;
@@ -49,6 +50,9 @@ public final class ConvertCommand implements Callable<Integer> {
     @Mixin
     private TypeOptions type;
 
+    @Mixin
+    private AllocationOptions allocation;
+
     @Option(names = "--name", paramLabel = "NAME", description = "general.name (default: the model folder's name).")
     private String name;
 
@@ -66,20 +70,23 @@ public final class ConvertCommand implements Callable<Integer> {
         if (model.getFileName() != null && model.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".gguf")) {
             throw new InvalidInputException(model + ": is a GGUF file; use 'falconq requantize' to quantize a GGUF");
         }
-        QuantRecipe recipe = type.recipe();
         ImatrixFile imatrix = type.imatrix();
         try (HfCheckpoint ckpt = HfCheckpoint.open(model)) {
-            ConversionPlan plan = GgufConversion.planFromHf(ckpt,
-                    new GgufConversion.Options(recipe, imatrix, type.imatrixLabel(), name));
-            Path out = output.outputOr(Path.of(ckpt.dir().getFileName() + "-" + recipe.name() + ".gguf"));
+            ConversionPlan plan = allocation.plan(spec, o -> GgufConversion.planFromHf(ckpt, o),
+                    new GgufConversion.Options(type.recipe(), imatrix, type.imatrixLabel(), name), output.force());
+            Path out = output.outputOr(Path.of(ckpt.dir().getFileName() + "-" + type.outputSuffix(plan, allocation)
+                    + ".gguf"));
             return type.execute(spec, plan, ckpt, out, output, threads, verbosity);
         }
     }
 
     /** {@code --type}, {@code --pure}, {@code --imatrix}, {@code --dry-run}, and running a plan; shared with requantize. */
     public static final class TypeOptions {
-        @Option(names = "--type", required = true, paramLabel = "TYPE", converter = RecipeConverter.class,
-                description = "Output type or llama-quantize mix, e.g. Q4_K_M, Q8_0, F16.")
+        @Option(names = "--type", paramLabel = "TYPE", converter = RecipeConverter.class,
+                description = "Output type or llama-quantize mix, e.g. Q4_K_M, Q8_0, F16. Required, except with "
+                        + "--target-size/--target-bpw, where it is the file type (general.file_type, and the mix of "
+                        + "tensors the sensitivity table does not cover); default there: the largest stock mix that "
+                        + "fits the budget.")
         private QuantRecipe recipe;
 
         @Option(names = "--pure", description = "No mix: every quantizable tensor gets the base type (llama-quantize --pure).")
@@ -102,8 +109,14 @@ public final class ConvertCommand implements Callable<Integer> {
                 description = "Write a split GGUF with at most N tensors per shard (as llama-gguf-split --split-max-tensors).")
         private Integer splitMaxTensors;
 
+        /** The named recipe (its pure form with --pure), or null when --type was not given. */
         QuantRecipe recipe() {
-            return pure ? recipe.pure() : recipe;
+            return recipe == null ? null : pure ? recipe.pure() : recipe;
+        }
+
+        /** The default output name's suffix: the type, with {@code -auto} for an allocation. */
+        String outputSuffix(ConversionPlan plan, AllocationOptions allocation) {
+            return plan.recipe().name() + (allocation.active() ? "-auto" : "");
         }
 
         /** The split rule, or null for one file. */

@@ -1,5 +1,6 @@
 package io.falconq.cli;
 
+import io.falconq.cli.options.AllocationOptions;
 import io.falconq.cli.options.OutputOptions;
 import io.falconq.cli.options.ThreadsOption;
 import io.falconq.cli.options.VerbosityMixin;
@@ -33,6 +34,9 @@ public final class RequantizeCommand implements Callable<Integer> {
     private ConvertCommand.TypeOptions type;
 
     @Mixin
+    private AllocationOptions allocation;
+
+    @Mixin
     private OutputOptions output;
 
     @Mixin
@@ -44,10 +48,10 @@ public final class RequantizeCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         try (GgufFile in = GgufReader.open(input)) {
-            ConversionPlan plan = GgufConversion.planFromGguf(in,
-                    new GgufConversion.Options(type.recipe(), type.imatrix(), type.imatrixLabel(), null));
+            ConversionPlan plan = allocation.plan(spec, o -> GgufConversion.planFromGguf(in, o),
+                    new GgufConversion.Options(type.recipe(), type.imatrix(), type.imatrixLabel(), null), output.force());
             String base = input.getFileName().toString().replaceFirst("(?i)\\.gguf$", "");
-            Path out = output.outputOr(Path.of(base + "-" + plan.recipe().name() + ".gguf"));
+            Path out = output.outputOr(Path.of(base + "-" + type.outputSuffix(plan, allocation) + ".gguf"));
             return type.execute(spec, plan, in, out, output, threads, verbosity);
         }
     }
