@@ -18,4 +18,8 @@ if [[ ! -x "$bin" ]]; then
       -L"$bins" -l:libllama-common.so -l:"$llama" -l:libggml-base.so -l:"$ggml" -Wl,-rpath,"$bins"
   mv "$bin.tmp.$$" "$bin"
 fi
+# ggml's CPU backends are separate libraries, found by ggml_backend_load_all() beside the executable
+for lib in "$bins"/libggml-cpu-*.so; do
+  ln -sf "$lib" "$out/$(basename "$lib")"
+done
 echo "$bin"
