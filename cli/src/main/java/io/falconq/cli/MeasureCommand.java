@@ -67,6 +67,14 @@ public final class MeasureCommand implements Callable<Integer> {
             description = "Chunks measured on (default ${DEFAULT-VALUE}; -1: every whole chunk of the text).")
     private int chunks;
 
+    @Option(names = "--method", paramLabel = "direct|probe|layer-gain", defaultValue = "direct",
+            description = "direct (default): every tensor × type measured end to end; probe: per tensor only the "
+                    + "type with the largest imatrix-weighted weight error, the others predicted from it by their "
+                    + "weight-error ratio (k times cheaper for k types); layer-gain: per layer one end-to-end "
+                    + "measurement, every other tensor × type from its error at the layer's output times the layer's "
+                    + "gain (BENCHMARKS.md, issue 15: cost and how well each ranks).")
+    private String method;
+
     @Option(names = "--dry-run", description = "Print the measurement's cost (runs, time, disk, memory) and measure nothing.")
     private boolean dryRun;
 
@@ -84,8 +92,15 @@ public final class MeasureCommand implements Callable<Integer> {
         CountLimits.tokens(spec, "--ctx", ctx, 4);
         CountLimits.countOrAll(spec, "--chunks", chunks);
         List<GgmlType> candidates = parseTypes();
+        SensitivityJob.Method how = switch (method) {
+            case "direct" -> SensitivityJob.Method.DIRECT;
+            case "probe" -> SensitivityJob.Method.PROBE;
+            case "layer-gain" -> SensitivityJob.Method.LAYER_GAIN;
+            default -> throw new ParameterException(spec.commandLine(), "--method must be direct, probe or layer-gain, found "
+                    + method);
+        };
         if (dryRun) {
-            printPlan(candidates);
+            printPlan(candidates, how);
             return ExitCodes.OK;
         }
         if (output.output() == null) {
@@ -109,7 +124,7 @@ public final class MeasureCommand implements Callable<Integer> {
                 SensitivityJob.windows(ids, bos, ctx, chunks).size(), ctx, candidates);
         err.flush();
         SensitivityJob.Options opt = new SensitivityJob.Options(candidates, im,
-                imatrix == null ? null : imatrix.toString(), ctx, chunks, threads.threads());
+                imatrix == null ? null : imatrix.toString(), ctx, chunks, threads.threads(), how);
         SensitivityJob.Report report;
         try (Progress progress = Progress.create(spec, verbosity, "measure")) {
             report = SensitivityJob.run(model, data, ids, bos, opt, out, output.force(), progress);
@@ -146,7 +161,7 @@ public final class MeasureCommand implements Callable<Integer> {
     }
 
     /** {@link SensitivityCost#plan} for the model's (or config's) sizes. */
-    private void printPlan(List<GgmlType> candidates) {
+    private void printPlan(List<GgmlType> candidates, SensitivityJob.Method how) {
         Path configPath = Files.isDirectory(model) ? model.resolve("config.json") : model;
         FalconH1Config c;
         if (configPath.getFileName().toString().endsWith(".json")) {
@@ -157,14 +172,14 @@ public final class MeasureCommand implements Callable<Integer> {
             }
         }
         int n = chunks > 0 ? chunks : 16;
-        SensitivityCost.Plan p = SensitivityCost.plan(c, candidates, n, ctx, threads.threads());
+        SensitivityCost.Plan p = SensitivityCost.plan(c, candidates, how, n, ctx, threads.threads());
         PrintWriter out = spec.commandLine().getOut();
         out.printf(Locale.ROOT, "measure plan: %d layers, hidden %d, vocab %d; %d chunks of %d (%d tokens run, "
-                        + "%d scored); types %s%n", c.numLayers(), c.hiddenSize(), c.vocabSize(), n, ctx,
-                (long) n * ctx, (long) n * (ctx - 1 - ctx / 2), candidates);
-        out.printf(Locale.ROOT, "  tensors × concrete types   %d tensors, %d measurements%n", p.tensors(), p.measurements());
-        out.printf(Locale.ROOT, "  layer-token runs           %.3g (T·(L + Σ k_t·(L − s_t)))%n", p.layerTokenRuns());
-        out.printf(Locale.ROOT, "  head-token runs            %.3g (S·(2 + Σ k_t))%n", p.headTokenRuns());
+                        + "%d scored); types %s; method %s%n", c.numLayers(), c.hiddenSize(), c.vocabSize(), n, ctx,
+                (long) n * ctx, (long) n * (ctx - 1 - ctx / 2), candidates, how.label());
+        out.printf(Locale.ROOT, "  tensors, end-to-end runs   %d tensors, %d measured end to end%n", p.tensors(), p.measurements());
+        out.printf(Locale.ROOT, "  layer-token runs           %.3g%n", p.layerTokenRuns());
+        out.printf(Locale.ROOT, "  head-token runs            %.3g%n", p.headTokenRuns());
         out.printf(Locale.ROOT, "  multiply-adds              %.3g%n", p.macs());
         out.printf(Locale.ROOT, "  reference cache (disk)     %.2f GiB%n", p.diskBytes() / (double) (1L << 30));
         out.printf(Locale.ROOT, "  heap beyond mapped weights %.2f GiB%n",

@@ -91,6 +91,32 @@ final class CandidateTypes {
         return tensors;
     }
 
+    /** The tensors in forward order, grouped: token_embd alone, each layer's, output alone. */
+    List<List<Tensor>> byLayer() {
+        List<List<Tensor>> groups = new ArrayList<>();
+        for (Tensor t : tensors) {
+            List<Tensor> last = groups.isEmpty() ? null : groups.getLast();
+            if (last != null && t.role().perLayer() && last.getFirst().role().perLayer()
+                    && last.getFirst().layer() == t.layer()) {
+                last.add(t);
+            } else {
+                groups.add(new ArrayList<>(List.of(t)));
+            }
+        }
+        return groups;
+    }
+
+    /** The tensor as stored in the unquantized model. */
+    WeightMatrix reference(Tensor t) {
+        return DenseWeightMatrix.of(source.view(t.name()));
+    }
+
+    /** The imatrix column weights the tensor's candidates were planned with, or null without an entry. */
+    static float[] importance(Tensor t) {
+        return t.byType().values().stream().map(PlannedTensor::importance).filter(java.util.Objects::nonNull)
+                .findFirst().orElse(null);
+    }
+
     /** The tensor encoded as {@code t} plans it, ready to swap into the forward pass. */
     WeightMatrix encode(PlannedTensor t) {
         TensorView src = source.view(t.sourceName());

@@ -46,6 +46,8 @@ final class DownstreamKld implements AutoCloseable {
     private final List<SequenceStore> layerInputs = new ArrayList<>();
     private final LayerState state;
     private final float[] residual;
+    /** A cached residual to compare with. */
+    private final float[] reference;
     private final int vocab;
     private final int recordBytes;
     private final ByteBuffer records;
@@ -64,6 +66,7 @@ final class DownstreamKld implements AutoCloseable {
         }
         this.state = new LayerState(c, ctx);
         this.residual = new float[ctx * c.hiddenSize()];
+        this.reference = new float[residual.length];
         this.vocab = c.vocabSize();
         this.recordBytes = LogProbRecord.bytes(vocab);
         int scored = windows.stream().mapToInt(EvalProtocol.Window::scoredCount).max().orElse(0);
@@ -149,6 +152,26 @@ final class DownstreamKld implements AutoCloseable {
             }
         }
         return sum / count;
+    }
+
+    /**
+     * The mean squared change (per token, summed over the hidden size) of the residual leaving the tensor's layer when
+     * only that layer runs with {@code m}: no downstream layer, no head.
+     */
+    double layerOutputError(TensorRole role, WeightMatrix m) {
+        int layer = swapLayer(role, m);
+        LayerWeights lw = forward.model().weights().layers().get(layer).with(LinearRole.parseGguf(m.name()).role(), m);
+        double sum = 0;
+        for (EvalProtocol.Window win : windows) {
+            layerInputs.get(layer).read(win.index(), residual);
+            runLayer(layer, lw);
+            layerInputs.get(layer + 1).read(win.index(), reference);
+            for (int i = 0; i < residual.length; i++) {
+                double d = residual[i] - reference[i];
+                sum += d * d;
+            }
+        }
+        return sum / ((double) windows.size() * (residual.length / c.hiddenSize()));
     }
 
     private static int swapLayer(TensorRole role, WeightMatrix m) {

@@ -1,5 +1,6 @@
 package io.falconq.jobs.sensitivity;
 
+import io.falconq.convert.alloc.SensitivityTable;
 import io.falconq.formats.gguf.GgmlType;
 import io.falconq.formats.io.OutputException;
 
@@ -16,14 +17,18 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The tensors a measurement has finished, one line each ({@code name TAB TYPE=bits,TYPE=bits…}, the values as the
- * exact bits of the double), appended and synced as each tensor completes. A killed run resumes after the last
+ * The tensors a measurement has finished, one line each ({@code name TAB TYPE=bits,TYPE~bits…}: the values as the
+ * exact bits of the double, {@code =} measured, {@code ~} predicted), appended and synced as each tensor completes. A killed run resumes after the last
  * complete line; values are read back bit for bit, so a resumed run writes the same file as an uninterrupted one.
  */
 final class MeasuredResults implements AutoCloseable {
     private final Path file;
     private final FileChannel channel;
-    private final Map<String, Map<GgmlType, Double>> done = new LinkedHashMap<>();
+    private final Map<String, Tensor> done = new LinkedHashMap<>();
+
+    /** One finished tensor: its ΔKLD per concrete type and how each was obtained. */
+    record Tensor(Map<GgmlType, Double> values, Map<GgmlType, SensitivityTable.Kind> kinds) {
+    }
 
     private MeasuredResults(Path file, FileChannel channel) {
         this.file = file;
@@ -53,16 +58,18 @@ final class MeasuredResults implements AutoCloseable {
     private void parse(String line) {
         int tab = line.indexOf('\t');
         Map<GgmlType, Double> values = new EnumMap<>(GgmlType.class);
+        Map<GgmlType, SensitivityTable.Kind> kinds = new EnumMap<>(GgmlType.class);
         for (String kv : line.substring(tab + 1).split(",")) {
-            int eq = kv.indexOf('=');
-            values.put(GgmlType.valueOf(kv.substring(0, eq)),
-                    Double.longBitsToDouble(Long.parseUnsignedLong(kv.substring(eq + 1), 16)));
+            int eq = Math.max(kv.indexOf('='), kv.indexOf('~'));
+            GgmlType type = GgmlType.valueOf(kv.substring(0, eq));
+            values.put(type, Double.longBitsToDouble(Long.parseUnsignedLong(kv.substring(eq + 1), 16)));
+            kinds.put(type, kv.charAt(eq) == '=' ? SensitivityTable.Kind.MEASURED : SensitivityTable.Kind.PREDICTED);
         }
-        done.put(line.substring(0, tab), values);
+        done.put(line.substring(0, tab), new Tensor(values, kinds));
     }
 
     /** The measured values of {@code tensor}, or null when it is not done yet. */
-    Map<GgmlType, Double> get(String tensor) {
+    Tensor get(String tensor) {
         return done.get(tensor);
     }
 
@@ -71,9 +78,10 @@ final class MeasuredResults implements AutoCloseable {
     }
 
     /** Records a finished tensor durably. */
-    void add(String tensor, Map<GgmlType, Double> values) {
+    void add(String tensor, Tensor t) {
         StringBuilder line = new StringBuilder(tensor).append('\t');
-        values.forEach((type, v) -> line.append(type.name()).append('=')
+        t.values().forEach((type, v) -> line.append(type.name())
+                .append(t.kinds().get(type) == SensitivityTable.Kind.MEASURED ? '=' : '~')
                 .append(Long.toHexString(Double.doubleToRawLongBits(v))).append(','));
         line.setCharAt(line.length() - 1, '\n');
         try {
@@ -86,7 +94,7 @@ final class MeasuredResults implements AutoCloseable {
         } catch (IOException e) {
             throw new OutputException(file + ": cannot write: " + e.getMessage(), e);
         }
-        done.put(tensor, new EnumMap<>(values));
+        done.put(tensor, t);
     }
 
     @Override

@@ -14,7 +14,7 @@ import java.util.Set;
 /**
  * What a direct measurement costs, counted from the job's own loop ({@link SensitivityJob}, {@link DownstreamKld}):
  * <pre>
- *   layer-token runs = T · (L + Σ_tensors k_t · (L − s_t))
+ *   layer-token runs = T · (L + Σ_tensors k_t · (L − s_t))          (direct; the other methods: {@link #plan})
  *   head-token runs  = S · (2 + Σ_tensors k_t)
  * </pre>
  * with T = chunks × ctx tokens run, S = chunks × (ctx − 1 − ctx/2) scored positions, L layers, k_t the distinct
@@ -38,7 +38,7 @@ public final class SensitivityCost {
 
     /**
      * @param tensors        quantizable tensors measured
-     * @param measurements   (tensor, concrete type) pairs
+     * @param measurements   (tensor, concrete type) pairs run end to end
      * @param layerTokenRuns decoder-layer runs × tokens
      * @param headTokenRuns  LM-head runs × scored tokens
      * @param macs           multiply-adds in all
@@ -59,33 +59,43 @@ public final class SensitivityCost {
         return out;
     }
 
-    public static Plan plan(FalconH1Config c, List<GgmlType> types, int chunks, int ctx, int threads) {
+    /**
+     * The plan of a run. {@link SensitivityJob.Method#PROBE}: every tensor runs end to end once (k_t = 1);
+     * {@link SensitivityJob.Method#LAYER_GAIN}: per layer Σ k_t runs of that layer alone plus one end-to-end run,
+     * token_embd and output once each.
+     */
+    public static Plan plan(FalconH1Config c, List<GgmlType> types, SensitivityJob.Method method, int chunks, int ctx,
+                            int threads) {
+        boolean direct = method == SensitivityJob.Method.DIRECT;
         int layers = c.numLayers();
         long tokens = (long) chunks * ctx;
         long scored = (long) chunks * (ctx - 1 - ctx / 2);
         long[][] shapes = IntQuantCost.linearShapes(c);
-        int tensors = 0;
-        int measurements = 0;
-        double layerRuns = layers;
-        double headRuns = 2;
-        double encodeWeights = 0;
+        int tensors = 2;
         // token_embd (re-run from the embedding) and output (head only), both rows of H
-        int k = concreteTypes(types, c.hiddenSize()).size();
+        int kGlobal = concreteTypes(types, c.hiddenSize()).size();
         long table = (long) c.vocabSize() * c.hiddenSize();
-        tensors += 2;
-        measurements += 2 * k;
-        layerRuns += (double) k * layers;
-        headRuns += 2.0 * k;
-        encodeWeights += 2.0 * k * table;
+        int ends = direct ? kGlobal : 1;
+        int measurements = 2 * ends;
+        double layerRuns = layers + (double) ends * layers;
+        double headRuns = 2 + 2.0 * ends;
+        double encodeWeights = 2.0 * kGlobal * table;
         for (int l = 0; l < layers; l++) {
+            int layerTypes = 0;
             for (int i = 0; i < LinearRole.perLayer().length; i++) {
-                int kt = concreteTypes(types, shapes[i][1]).size();
+                int encoded = concreteTypes(types, shapes[i][1]).size();
                 tensors++;
-                measurements += kt;
-                layerRuns += (double) kt * (layers - l);
-                headRuns += kt;
-                encodeWeights += (double) kt * shapes[i][0] * shapes[i][1];
+                layerTypes += encoded;
+                encodeWeights += (double) encoded * shapes[i][0] * shapes[i][1];
             }
+            int endToEnd = switch (method) {
+                case DIRECT -> layerTypes;
+                case PROBE -> LinearRole.perLayer().length;
+                case LAYER_GAIN -> 1;
+            };
+            measurements += endToEnd;
+            layerRuns += (double) endToEnd * (layers - l) + (method == SensitivityJob.Method.LAYER_GAIN ? layerTypes : 0);
+            headRuns += endToEnd;
         }
         double layerMacs = IntQuantCost.layerLinearWeights(c) + (double) ctx * c.qSize();
         double macs = layerRuns * tokens * layerMacs + headRuns * scored * table;

@@ -58,9 +58,31 @@ public final class SensitivityJob {
      * @param ctx          chunk length
      * @param chunks       at most this many chunks (≤ 0: all)
      * @param threads      worker threads; the numbers do not depend on them
+     * @param method       direct or probe
      */
     public record Options(List<GgmlType> types, ImatrixFile imatrix, String imatrixLabel, int ctx, int chunks,
-                          int threads) {
+                          int threads, Method method) {
+    }
+
+    /** How the values are obtained. */
+    public enum Method {
+        /** Every (tensor, concrete type) pair swapped in and measured end to end. */
+        DIRECT,
+        /**
+         * Per tensor, only the candidate with the largest weighted error measured end to end; the others predicted
+         * from it by their imatrix-weighted weight error ratio ({@link WeightError}): k times cheaper for k types.
+         */
+        PROBE,
+        /**
+         * Per layer, one end-to-end measurement (the tensor and type with the largest error at the layer's output)
+         * gives the layer's gain from output-error energy to ΔKLD; every other (tensor, type) of the layer runs only
+         * that layer and is predicted as gain × its output-error energy. token_embd and output as in PROBE.
+         */
+        LAYER_GAIN;
+
+        public String label() {
+            return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+        }
     }
 
     /** What a run did. */
@@ -116,24 +138,26 @@ public final class SensitivityJob {
                         loaded.config().vocabSize(), windows.size(), bosId, used), progress);
                 resumed = results.size();
                 double floor = kld.referenceKld();
+                TensorMeasurement measure = new TensorMeasurement(candidates, kld, floor, forward.pool());
                 List<SensitivityTable.Entry> entries = new ArrayList<>();
                 int i = 0;
-                for (CandidateTypes.Tensor t : candidates.tensors()) {
-                    Map<GgmlType, Double> values = results.get(t.name());
-                    if (values == null) {
-                        values = new EnumMap<>(GgmlType.class);
-                        for (Map.Entry<GgmlType, PlannedTensor> c : t.byType().entrySet()) {
-                            values.put(c.getKey(), kld.meanKld(t.role(), candidates.encode(c.getValue())) - floor);
-                        }
-                        results.add(t.name(), values);
+                for (List<CandidateTypes.Tensor> group : candidates.byLayer()) {
+                    if (group.stream().anyMatch(t -> results.get(t.name()) == null)) {
+                        Map<String, MeasuredResults.Tensor> values = measure.group(opt.method(), group);
+                        group.stream().filter(t -> results.get(t.name()) == null)
+                                .forEach(t -> results.add(t.name(), values.get(t.name())));
                     }
-                    entries.add(SensitivityTable.Entry.measured(t.name(), t.role(), t.layer(), t.elements(), values));
-                    progress.onStep(++i, candidates.tensors().size(), t.name());
+                    for (CandidateTypes.Tensor t : group) {
+                        MeasuredResults.Tensor values = results.get(t.name());
+                        entries.add(new SensitivityTable.Entry(t.name(), t.role(), t.layer(), t.elements(),
+                                values.values(), values.kinds()));
+                        progress.onStep(++i, candidates.tensors().size(), t.name());
+                    }
                 }
                 String reference = in.tensorInfos().stream().filter(x -> x.name().equals("token_embd.weight"))
                         .map(x -> x.type().name()).findFirst().orElse("F32");
                 table = new SensitivityTable(new SensitivityTable.Source(model.toString(), dataLabel, scored,
-                        sha256(used), opt.imatrixLabel(), reference, "direct"), entries);
+                        sha256(used), opt.imatrixLabel(), reference, opt.method().label()), entries);
             }
             table.write(target, force);
             AtomicFolder.deleteRecursively(work.folder());
@@ -172,7 +196,7 @@ public final class SensitivityJob {
         } catch (IOException e) {
             throw new InvalidInputException(model + ": cannot read: " + e.getMessage(), e);
         }
-        update(d, opt.types() + " " + opt.ctx() + " " + opt.chunks() + " " + bosId + " " + sha256(tokens));
+        update(d, opt.method() + " " + opt.types() + " " + opt.ctx() + " " + opt.chunks() + " " + bosId + " " + sha256(tokens));
         return "measure " + HexFormat.of().formatHex(d.digest());
     }
 
