@@ -40,13 +40,7 @@ public final class CalibrationMix {
     /** One language's text and its relative weight (> 0). */
     public record Source(String language, double weight, String text) {
         public Source {
-            if (language == null || language.isBlank() || language.contains("=") || language.contains(":")) {
-                throw new IllegalArgumentException("language must be a non-empty code without '=' or ':', found '"
-                        + language + "'");
-            }
-            if (!(weight > 0) || Double.isInfinite(weight)) {
-                throw new IllegalArgumentException(language + ": weight must be finite and > 0, found " + weight);
-            }
+            checkLabel(language, weight);
         }
 
         /**
@@ -54,25 +48,8 @@ public final class CalibrationMix {
          * {@code de:2=builtin:de}, {@code fr=corpus/fr.txt}. The weight defaults to 1.
          */
         public static Source parse(String spec) {
-            int eq = spec.indexOf('=');
-            if (eq <= 0 || eq == spec.length() - 1) {
-                throw new IllegalArgumentException("'" + spec + "': expected LANG[:WEIGHT]=TEXT");
-            }
-            String head = spec.substring(0, eq);
-            String address = spec.substring(eq + 1);
-            String language = head;
-            double weight = 1;
-            int colon = head.indexOf(':');
-            if (colon >= 0) {
-                language = head.substring(0, colon);
-                try {
-                    weight = Double.parseDouble(head.substring(colon + 1));
-                } catch (NumberFormatException e) {
-                    throw new IllegalArgumentException("'" + spec + "': weight '" + head.substring(colon + 1)
-                            + "' is not a number", e);
-                }
-            }
-            return new Source(language, weight, read(address));
+            Spec s = Spec.parse(spec);
+            return new Source(s.language(), s.weight(), read(s.address()));
         }
 
         private static String read(String address) {
@@ -85,6 +62,44 @@ public final class CalibrationMix {
             } catch (IOException e) {
                 throw new UncheckedIOException(address + ": cannot read as UTF-8 text", e);
             }
+        }
+    }
+
+    /** A parsed {@code LANG[:WEIGHT]=TEXT} before its text is read: {@code address} is the TEXT part. */
+    public record Spec(String language, double weight, String address) {
+        public Spec {
+            checkLabel(language, weight);
+        }
+
+        public static Spec parse(String spec) {
+            int eq = spec.indexOf('=');
+            if (eq <= 0 || eq == spec.length() - 1) {
+                throw new IllegalArgumentException("'" + spec + "': expected LANG[:WEIGHT]=TEXT");
+            }
+            String head = spec.substring(0, eq);
+            String language = head;
+            double weight = 1;
+            int colon = head.indexOf(':');
+            if (colon >= 0) {
+                language = head.substring(0, colon);
+                try {
+                    weight = Double.parseDouble(head.substring(colon + 1));
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("'" + spec + "': weight '" + head.substring(colon + 1)
+                            + "' is not a number", e);
+                }
+            }
+            return new Spec(language, weight, spec.substring(eq + 1));
+        }
+    }
+
+    private static void checkLabel(String language, double weight) {
+        if (language == null || language.isBlank() || language.contains("=") || language.contains(":")) {
+            throw new IllegalArgumentException("language must be a non-empty code without '=' or ':', found '"
+                    + language + "'");
+        }
+        if (!(weight > 0) || Double.isInfinite(weight)) {
+            throw new IllegalArgumentException(language + ": weight must be finite and > 0, found " + weight);
         }
     }
 

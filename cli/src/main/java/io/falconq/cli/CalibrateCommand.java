@@ -3,10 +3,13 @@ package io.falconq.cli;
 import io.falconq.calib.ImportanceCollector;
 import io.falconq.calib.ImportanceStats;
 import io.falconq.calibration.CalibrationSets;
+import io.falconq.cli.options.CalibrationDataOptions;
 import io.falconq.cli.options.CountLimits;
 import io.falconq.cli.options.OutputOptions;
 import io.falconq.cli.options.ThreadsOption;
 import io.falconq.cli.options.VerbosityMixin;
+import io.falconq.cli.pipeline.CalibrationTokens;
+import io.falconq.cli.pipeline.TextSources;
 import io.falconq.cli.progress.Progress;
 import io.falconq.formats.imatrix.ImatrixEntry;
 import io.falconq.formats.imatrix.ImatrixFile;
@@ -50,9 +53,8 @@ public final class CalibrateCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "Hugging Face model folder or GGUF file.")
     private Path model;
 
-    @Option(names = "--data", required = true, paramLabel = "TEXT",
-            description = "Calibration text: builtin:NAME (a bundled set: builtin:LANG for Falcon-H1's 18 languages, builtin:multi; README) or a UTF-8 file.")
-    private String data;
+    @Mixin
+    private CalibrationDataOptions calibration;
 
     @Option(names = "--tokenizer", paramLabel = "DIR",
             description = "Folder with tokenizer.json (default: a GGUF's own tokenizer, or the model folder's).")
@@ -96,7 +98,7 @@ public final class CalibrateCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--output-format must be gguf or dat, found " + outputFormat);
         }
         Path out = output.checkWritable(output.output());
-        String text = readText(data);
+        TextSources data = calibration.sources(null);
         PrintWriter err = spec.commandLine().getErr();
 
         ImportanceCollector collector = new ImportanceCollector(processOutput);
@@ -106,21 +108,21 @@ public final class CalibrateCommand implements Callable<Integer> {
             datasets.addAll(prev.datasets());
             collector.mergeAll(asStats(prev, ctx));
         }
-        datasets.add(data);
+        datasets.add(data.label());
 
         CalibrationRunner.Summary summary;
+        CalibrationTokens tokens;
         try (FalconH1Model m = FalconH1Model.load(model)) {
-            int[] ids;
-            int bos;
             try (HfTokenizer tok = HfTokenizer.forModel(m, tokenizerDir)) {
-                ids = tok.encodeForModel(text);
-                bos = tok.addsBos() && tok.bosId().isPresent() ? tok.bosId().getAsInt() : -1;
+                tokens = calibration.tokens(data, tok, ctx, chunks);
             }
-            int n = CalibrationRunner.chunkCount(ids.length, ctx, chunks);
-            err.printf("calibrate: %s, %d tokens, %d chunks of %d%n", data, ids.length, n, ctx);
+            err.printf("calibrate: %s, %d chunks of %d%s%n", data.label(), tokens.sequences().length, ctx,
+                    tokens.report().sampled() ? " sampled with seed " + calibration.seed() + ": "
+                            + languageCounts(tokens) : "");
             err.flush();
             try (Progress progress = Progress.create(spec, verbosity, "calibrate")) {
-                summary = CalibrationRunner.run(m, threads.threads(), ids, bos, ctx, chunks, collector, progress);
+                summary = CalibrationRunner.run(m, threads.threads(), tokens.stream(), tokens.bos(), ctx,
+                        tokens.sequences().length, collector, progress);
             }
         }
         List<ImatrixEntry> entries = new ArrayList<>();
@@ -131,14 +133,20 @@ public final class CalibrateCommand implements Callable<Integer> {
         }
         int chunkCount = (int) (maxCount / ctx);
         if (outputFormat.equals("gguf")) {
-            ImatrixWriter.writeGguf(out, datasets, chunkCount, ctx, entries, output.force());
+            ImatrixWriter.writeGguf(out, datasets, chunkCount, ctx, tokens.imatrixMetadata(), entries, output.force());
         } else {
-            ImatrixWriter.writeLegacy(out, data, chunkCount, ctx, entries, output.force());
+            ImatrixWriter.writeLegacy(out, data.label(), chunkCount, ctx, entries, output.force());
         }
         err.printf("calibrate: %d chunks, %d tokens in %.1f s (%.0f tokens/s); %d tensors -> %s%n", summary.chunks(),
                 summary.tokens(), summary.seconds(), summary.tokensPerSecond(), entries.size(), out);
         err.flush();
         return ExitCodes.OK;
+    }
+
+    /** "en 4, de 4, …": sequences per language of a mix. */
+    static String languageCounts(CalibrationTokens tokens) {
+        return String.join(", ", tokens.report().languages().stream()
+                .map(l -> l.language() + " " + l.sequences() + (l.exhausted() ? " (text exhausted)" : "")).toList());
     }
 
     /** The calibration text named by {@code --data}. */

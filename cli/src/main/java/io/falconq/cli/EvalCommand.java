@@ -9,6 +9,8 @@ import io.falconq.cli.options.OutputPath;
 import io.falconq.cli.options.ThreadsOption;
 import io.falconq.cli.options.VerbosityMixin;
 import io.falconq.cli.progress.Progress;
+import io.falconq.cli.pipeline.TextSources;
+import io.falconq.formats.io.AtomicFolder;
 import io.falconq.formats.io.AtomicOutput;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.runtime.FalconH1Forward;
@@ -29,7 +31,9 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -60,8 +64,10 @@ public final class EvalCommand implements Callable<Integer> {
     private Path model;
 
     @Option(names = "--data", paramLabel = "TEXT",
-            description = "Evaluation text: a UTF-8 file or builtin:NAME. Not needed with --baseline.")
-    private String data;
+            description = "Evaluation text: a UTF-8 file or builtin:NAME; repeat LANG=TEXT, or give builtin:multi "
+                    + "(every bundled language's held-out text), for per-language results (then --save-logits and "
+                    + "--baseline name a folder). Not needed with --baseline.")
+    private List<String> data = new ArrayList<>();
 
     @Option(names = "--ctx", paramLabel = "N", defaultValue = "512", description = "Window / chunk length (default ${DEFAULT-VALUE}).")
     private int ctx;
@@ -79,11 +85,13 @@ public final class EvalCommand implements Callable<Integer> {
     private Path tokenizerDir;
 
     @OutputPath
-    @Option(names = "--save-logits", paramLabel = "FILE", description = "Write the scored positions' log-probabilities here.")
+    @Option(names = "--save-logits", paramLabel = "PATH", description = "Write the scored positions' log-probabilities "
+            + "here (a file; a folder of one file per language for several texts).")
     private Path saveLogits;
 
-    @Option(names = "--baseline", paramLabel = "FILE",
-            description = "Compare with these saved log-probabilities (same tokens, protocol and ctx as stored in FILE).")
+    @Option(names = "--baseline", paramLabel = "PATH",
+            description = "Compare with these saved log-probabilities (same tokens, protocol and ctx as stored in "
+                    + "PATH); a folder from --save-logits with several texts gives per-language results.")
     private Path baseline;
 
     @Option(names = "--force", description = "Overwrite --save-logits if it exists.")
@@ -111,8 +119,28 @@ public final class EvalCommand implements Callable<Integer> {
         }
         CountLimits.tokens(spec, "--ctx", ctx, 2);
         CountLimits.countOrAll(spec, "--chunks", chunks);
-        if (baseline == null && data == null) {
+        if (baseline == null && data.isEmpty()) {
             throw new ParameterException(spec.commandLine(), "give --data TEXT (or --baseline FILE, whose tokens are used)");
+        }
+        TextSources texts = null;
+        if (!data.isEmpty()) {
+            try {
+                texts = TextSources.parse(data, TextSources.Purpose.EVALUATION);
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), "--data: " + e.getMessage());
+            }
+        }
+        boolean baselineFolder = baseline != null && Files.isDirectory(baseline);
+        if (baselineFolder || (baseline == null && texts.labelled())) {
+            if (saveLogits != null) {
+                AtomicFolder.checkWritable(saveLogits, force);
+            }
+            return new PerLanguageEval(spec, verbosity, threads.threads(), activations.mode(), json).run(model,
+                    tokenizerDir, proto, ctx, chunks, baselineFolder ? null : texts, baseline, saveLogits, force);
+        }
+        if (texts != null && texts.labelled()) {
+            throw new ParameterException(spec.commandLine(), "several --data texts are compared with a folder of "
+                    + "their log-probabilities (--save-logits DIR of the original), not with the file " + baseline);
         }
         if (saveLogits != null) {
             AtomicOutput.checkWritable(saveLogits, force);
@@ -129,7 +157,7 @@ public final class EvalCommand implements Callable<Integer> {
             if (baseline != null) {
                 base = LogitsFile.open(baseline);
                 LogitsFile.Header h = base.header();
-                if (data != null || proto != h.protocol() || ctx != h.ctx()) {
+                if (texts != null || proto != h.protocol() || ctx != h.ctx()) {
                     err.printf("eval: tokens, protocol (%s) and ctx (%d) come from the baseline %s%n",
                             h.protocol().label(), h.ctx(), baseline);
                 }
@@ -143,7 +171,7 @@ public final class EvalCommand implements Callable<Integer> {
                             windowLimit, h.windows());
                 }
             } else {
-                String text = CalibrateCommand.readText(data);
+                String text = texts.single().text();
                 try (HfTokenizer tok = HfTokenizer.forModel(m, tokenizerDir)) {
                     tokens = tok.encodeForModel(text);
                     bos = tok.addsBos() && tok.bosId().isPresent() ? tok.bosId().getAsInt() : -1;
@@ -151,7 +179,7 @@ public final class EvalCommand implements Callable<Integer> {
             }
             List<EvalProtocol.Window> windows = proto.windows(tokens, ctx, bos, windowLimit);
             if (windows.isEmpty()) {
-                throw new InvalidInputException("--data " + data + ": " + tokens.length + " tokens make no "
+                throw new InvalidInputException("--data " + texts.label() + ": " + tokens.length + " tokens make no "
                         + proto.label() + " window of " + ctx);
             }
             err.printf("eval: %s, %d tokens, %d %s windows of %d, %d threads, kernels %s, activations %s%n", model,
@@ -201,59 +229,69 @@ public final class EvalCommand implements Callable<Integer> {
     private void print(EvalResult r) {
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
-            ObjectNode o = Json.MAPPER.createObjectNode();
-            o.put("model", model.toString());
-            o.put("protocol", r.protocol().label());
-            o.put("ctx", r.ctx());
-            o.put("windows", r.windows());
-            o.put("tokens_evaluated", r.tokensEvaluated());
-            o.put("scored_tokens", r.scoredTokens());
-            o.put("mean_nll", r.meanNll());
-            o.put("ppl", r.ppl());
-            o.put("ppl_stderr", r.pplStdErr());
-            o.put("seconds", r.seconds());
-            o.put("tokens_per_second", r.tokensPerSecond());
-            o.put("threads", r.threads());
-            o.put("activations", activations.mode().label());
-            if (r.kl() != null) {
-                KlDivergence.KlSummary k = r.kl();
-                ObjectNode kl = o.putObject("kl");
-                kl.put("baseline", baseline.toString());
-                kl.put("tokens", k.tokens());
-                kl.put("ppl_baseline", k.pplBase().value());
-                kl.put("delta_ppl", k.deltaPpl().value());
-                kl.put("delta_ppl_stderr", k.deltaPpl().error());
-                kl.put("ln_ppl_ratio", k.lnPplRatio().value());
-                kl.put("ln_ppl_ratio_stderr", k.lnPplRatio().error());
-                kl.put("mean_kld", k.meanKld().value());
-                kl.put("mean_kld_stderr", k.meanKld().error());
-                kl.put("median_kld", k.medianKld());
-                kl.put("p99_kld", k.p99Kld());
-                kl.put("max_kld", k.maxKld());
-                kl.put("same_top1", k.sameTopP().value());
-                kl.put("same_top1_stderr", k.sameTopP().error());
-                kl.put("rms_delta_p", k.rmsDeltaP().value());
-            }
+            ObjectNode o = toJson(r, model, baseline, activations.mode().label());
             out.println(o.toPrettyString());
         } else {
-            out.printf(Locale.ROOT, "protocol       %s, ctx %d, %d windows, %d scored tokens%n", r.protocol().label(),
-                    r.ctx(), r.windows(), r.scoredTokens());
-            out.printf(Locale.ROOT, "mean NLL       %.6f%n", r.meanNll());
-            out.printf(Locale.ROOT, "perplexity     %.4f ± %.5f%n", r.ppl(), r.pplStdErr());
-            out.printf(Locale.ROOT, "speed          %.0f tokens/s (%d tokens in %.2f s, %d threads)%n",
-                    r.tokensPerSecond(), r.tokensEvaluated(), r.seconds(), r.threads());
-            if (r.kl() != null) {
-                KlDivergence.KlSummary k = r.kl();
-                out.printf(Locale.ROOT, "baseline ppl   %.4f ± %.5f%n", k.pplBase().value(), k.pplBase().error());
-                out.printf(Locale.ROOT, "Δppl           %.6f ± %.6f%n", k.deltaPpl().value(), k.deltaPpl().error());
-                out.printf(Locale.ROOT, "KLD            mean %.6f ± %.6f, median %.6f, p99 %.6f, max %.6f%n",
-                        k.meanKld().value(), k.meanKld().error(), k.medianKld(), k.p99Kld(), k.maxKld());
-                out.printf(Locale.ROOT, "same top-1     %.3f ± %.3f %%%n", 100 * k.sameTopP().value(),
-                        100 * k.sameTopP().error());
-                out.printf(Locale.ROOT, "RMS Δp         %.3f ± %.3f %%%n", 100 * k.rmsDeltaP().value(),
-                        100 * k.rmsDeltaP().error());
-            }
+            printText(out, r);
         }
         out.flush();
+    }
+
+    /** {@code --json}'s fields of one result. */
+    static ObjectNode toJson(EvalResult r, Path model, Path baseline, String activations) {
+        ObjectNode o = Json.MAPPER.createObjectNode();
+        o.put("model", model.toString());
+        o.put("protocol", r.protocol().label());
+        o.put("ctx", r.ctx());
+        o.put("windows", r.windows());
+        o.put("tokens_evaluated", r.tokensEvaluated());
+        o.put("scored_tokens", r.scoredTokens());
+        o.put("mean_nll", r.meanNll());
+        o.put("ppl", r.ppl());
+        o.put("ppl_stderr", r.pplStdErr());
+        o.put("seconds", r.seconds());
+        o.put("tokens_per_second", r.tokensPerSecond());
+        o.put("threads", r.threads());
+        o.put("activations", activations);
+        if (r.kl() != null) {
+            KlDivergence.KlSummary k = r.kl();
+            ObjectNode kl = o.putObject("kl");
+            kl.put("baseline", baseline.toString());
+            kl.put("tokens", k.tokens());
+            kl.put("ppl_baseline", k.pplBase().value());
+            kl.put("delta_ppl", k.deltaPpl().value());
+            kl.put("delta_ppl_stderr", k.deltaPpl().error());
+            kl.put("ln_ppl_ratio", k.lnPplRatio().value());
+            kl.put("ln_ppl_ratio_stderr", k.lnPplRatio().error());
+            kl.put("mean_kld", k.meanKld().value());
+            kl.put("mean_kld_stderr", k.meanKld().error());
+            kl.put("median_kld", k.medianKld());
+            kl.put("p99_kld", k.p99Kld());
+            kl.put("max_kld", k.maxKld());
+            kl.put("same_top1", k.sameTopP().value());
+            kl.put("same_top1_stderr", k.sameTopP().error());
+            kl.put("rms_delta_p", k.rmsDeltaP().value());
+        }
+        return o;
+    }
+
+    static void printText(PrintWriter out, EvalResult r) {
+        out.printf(Locale.ROOT, "protocol       %s, ctx %d, %d windows, %d scored tokens%n", r.protocol().label(),
+                r.ctx(), r.windows(), r.scoredTokens());
+        out.printf(Locale.ROOT, "mean NLL       %.6f%n", r.meanNll());
+        out.printf(Locale.ROOT, "perplexity     %.4f ± %.5f%n", r.ppl(), r.pplStdErr());
+        out.printf(Locale.ROOT, "speed          %.0f tokens/s (%d tokens in %.2f s, %d threads)%n",
+                r.tokensPerSecond(), r.tokensEvaluated(), r.seconds(), r.threads());
+        if (r.kl() != null) {
+            KlDivergence.KlSummary k = r.kl();
+            out.printf(Locale.ROOT, "baseline ppl   %.4f ± %.5f%n", k.pplBase().value(), k.pplBase().error());
+            out.printf(Locale.ROOT, "Δppl           %.6f ± %.6f%n", k.deltaPpl().value(), k.deltaPpl().error());
+            out.printf(Locale.ROOT, "KLD            mean %.6f ± %.6f, median %.6f, p99 %.6f, max %.6f%n",
+                    k.meanKld().value(), k.meanKld().error(), k.medianKld(), k.p99Kld(), k.maxKld());
+            out.printf(Locale.ROOT, "same top-1     %.3f ± %.3f %%%n", 100 * k.sameTopP().value(),
+                    100 * k.sameTopP().error());
+            out.printf(Locale.ROOT, "RMS Δp         %.3f ± %.3f %%%n", 100 * k.rmsDeltaP().value(),
+                    100 * k.rmsDeltaP().error());
+        }
     }
 }

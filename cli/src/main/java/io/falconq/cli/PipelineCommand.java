@@ -1,5 +1,6 @@
 package io.falconq.cli;
 
+import io.falconq.cli.options.CalibrationDataOptions;
 import io.falconq.cli.options.CountLimits;
 import io.falconq.formats.io.OutputGuard;
 import io.falconq.cli.options.OutputPath;
@@ -14,7 +15,7 @@ import io.falconq.cli.pipeline.PipelineRunner;
 import io.falconq.cli.pipeline.PipelineSettings;
 import io.falconq.cli.pipeline.PipelineStep;
 import io.falconq.cli.pipeline.StepRecord;
-import io.falconq.cli.pipeline.TextInput;
+import io.falconq.cli.pipeline.TextSources;
 import io.falconq.cli.pipeline.VariantList;
 import io.falconq.cli.pipeline.VariantSpec;
 import io.falconq.cli.progress.Progress;
@@ -89,8 +90,9 @@ public final class PipelineCommand implements Callable<Integer> {
     private Variants variants;
 
     @Option(names = "--eval-data", paramLabel = "TEXT",
-            description = "Evaluation text: a UTF-8 file or builtin:NAME. Required unless --dry-run.")
-    private String evalData;
+            description = "Evaluation text: a UTF-8 file or builtin:NAME; repeat LANG=TEXT, or give builtin:multi "
+                    + "(every bundled language's held-out text), for per-language results. Required unless --dry-run.")
+    private List<String> evalData = new ArrayList<>();
 
     @Option(names = "--protocol", defaultValue = "falconq", paramLabel = "falconq|llama.cpp",
             description = "Perplexity protocol (SPEC §4; default ${DEFAULT-VALUE}).")
@@ -103,9 +105,9 @@ public final class PipelineCommand implements Callable<Integer> {
             description = "Evaluate at most N windows (default: all).")
     private int chunks;
 
-    @Option(names = "--calib-data", defaultValue = "builtin:en", paramLabel = "TEXT",
-            description = "Calibration text for -imatrix, clip, awq and gptq variants (default ${DEFAULT-VALUE}).")
-    private String calibData;
+    /** Calibration text for -imatrix, clip, awq and gptq variants (default builtin:en). */
+    @Mixin
+    private CalibrationDataOptions calibration;
 
     @Option(names = "--calib-ctx", defaultValue = "512", paramLabel = "N", description = "Calibration chunk length (default ${DEFAULT-VALUE}).")
     private int calibCtx;
@@ -165,7 +167,8 @@ public final class PipelineCommand implements Callable<Integer> {
         }
         if (dryRun) {
             DryRunPlanner.Plan plan = DryRunPlanner.plan(inputs, variantList, new DryRunPlanner.Options(evalProtocol,
-                    ctx, chunks, evalData == null ? null : TextInput.read(evalData), TextInput.read(calibData),
+                    ctx, chunks, evalData.isEmpty() ? null : evalTexts().joined(),
+                    calibration.sources(DEFAULT_CALIB_DATA).joined(),
                     calibCtx, calibChunks, damp, threads.threads()));
             DryRunPlanner.print(plan, spec.commandLine().getOut());
             return ExitCodes.OK;
@@ -173,12 +176,13 @@ public final class PipelineCommand implements Callable<Integer> {
         if (!configs.isEmpty()) {
             throw new ParameterException(spec.commandLine(), "--config models have no weights: use them with --dry-run");
         }
-        if (evalData == null) {
+        if (evalData.isEmpty()) {
             throw new ParameterException(spec.commandLine(), "missing --eval-data TEXT");
         }
         String toolVersion = toolVersion();
-        PipelineSettings settings = new PipelineSettings(TextInput.read(evalData), evalProtocol, ctx, chunks,
-                TextInput.read(calibData), calibCtx, calibChunks, damp, threads.threads(), toolVersion);
+        PipelineSettings settings = new PipelineSettings(evalTexts(), evalProtocol, ctx, chunks,
+                calibration.sources(DEFAULT_CALIB_DATA), calibration.seed(), calibCtx, calibChunks, damp,
+                threads.threads(), toolVersion);
         Path dist = output.toAbsolutePath().normalize();
         OutputGuard.check(dist);
         try {
@@ -210,6 +214,16 @@ public final class PipelineCommand implements Callable<Integer> {
                 MarkdownReport.FILE_NAME, HtmlReport.FILE_NAME, Manifest.FILE_NAME);
         out.flush();
         return ExitCodes.OK;
+    }
+
+    private static final String DEFAULT_CALIB_DATA = "builtin:en";
+
+    private TextSources evalTexts() {
+        try {
+            return TextSources.parse(evalData, TextSources.Purpose.EVALUATION);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--eval-data: " + e.getMessage());
+        }
     }
 
     private static void checkUniqueNames(List<ModelInput> inputs) {

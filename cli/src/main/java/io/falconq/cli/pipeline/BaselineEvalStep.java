@@ -7,6 +7,7 @@ import io.falconq.runtime.FalconH1Model;
 import io.falconq.runtime.eval.EvalProtocol;
 import io.falconq.runtime.eval.EvalResult;
 import io.falconq.runtime.eval.LogitsFile;
+import io.falconq.runtime.eval.MultiTextEvaluation;
 import io.falconq.runtime.eval.PerplexityEvaluator;
 import io.falconq.runtime.text.HfTokenizer;
 
@@ -36,6 +37,16 @@ public final class BaselineEvalStep implements PipelineStep {
         return Path.of(StepStore.STATE_DIR, model.name(), "original.logits");
     }
 
+    /** The same for labelled texts: a {@link io.falconq.runtime.eval.LogitsFolder}, one file per language. */
+    public static Path logitsFolderPath(ModelInput model) {
+        return Path.of(StepStore.STATE_DIR, model.name(), "original-logits");
+    }
+
+    /** Where this run's baseline log-probabilities are. */
+    static Path logitsOf(ModelInput model, PipelineSettings settings) {
+        return settings.evalTexts().labelled() ? logitsFolderPath(model) : logitsPath(model);
+    }
+
     @Override
     public String id() {
         return id(model);
@@ -60,7 +71,7 @@ public final class BaselineEvalStep implements PipelineStep {
 
     @Override
     public List<Path> outputs() {
-        return List.of(logitsPath(model));
+        return List.of(logitsOf(model, settings));
     }
 
     @Override
@@ -69,12 +80,20 @@ public final class BaselineEvalStep implements PipelineStep {
              FalconH1Forward forward = new FalconH1Forward(loaded, context.threads())) {
             Path tokenizerDir = loaded.tokenizerDir().orElseThrow(() -> new InvalidInputException(model.path()
                     + ": no tokenizer.json beside the model (needed to tokenize the evaluation text)"));
-            int[] ids;
-            int bos;
+            List<EvalTexts.Prepared> texts;
             try (HfTokenizer tokenizer = HfTokenizer.load(tokenizerDir)) {
-                ids = tokenizer.encodeForModel(settings.evalText().text());
-                bos = tokenizer.addsBos() && tokenizer.bosId().isPresent() ? tokenizer.bosId().getAsInt() : -1;
+                texts = EvalTexts.tokenize(settings.evalTexts(), tokenizer, settings.protocol(), settings.ctx(),
+                        settings.chunks());
             }
+            if (settings.evalTexts().labelled()) {
+                MultiTextEvaluation.Result result = EvalTexts.score(forward, settings.protocol(),
+                        settings.ctx(), texts, context.resolve(logitsFolderPath(model)), true,
+                        (label, done, total, ppl) -> context.progress().onStep(done, total, String.format(
+                                java.util.Locale.ROOT, "window %d/%d  %s ppl %.4f", done, total, label, ppl)));
+                return EvalNumbers.record(result, true);
+            }
+            int[] ids = texts.getFirst().tokens();
+            int bos = texts.getFirst().bos();
             EvalProtocol protocol = settings.protocol();
             List<EvalProtocol.Window> windows = protocol.windows(ids, settings.ctx(), bos, settings.chunks());
             LogitsFile.Header header = new LogitsFile.Header(LogitsFile.Layout.FALCONQ, protocol, settings.ctx(),

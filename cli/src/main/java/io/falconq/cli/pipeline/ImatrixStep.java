@@ -1,6 +1,7 @@
 package io.falconq.cli.pipeline;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.falconq.calib.ImportanceStats;
 import io.falconq.formats.imatrix.ImatrixEntry;
 import io.falconq.formats.imatrix.ImatrixWriter;
@@ -45,7 +46,7 @@ public final class ImatrixStep implements PipelineStep {
 
     @Override
     public String label() {
-        return model.name() + ": importance matrix from " + settings.calibText().label();
+        return model.name() + ": importance matrix from " + settings.calibTexts().label();
     }
 
     @Override
@@ -77,9 +78,12 @@ public final class ImatrixStep implements PipelineStep {
             maxCount = Math.max(maxCount, s.count());
         }
         int chunkCount = (int) (maxCount / settings.calibCtx());
-        ImatrixWriter.writeGguf(context.resolve(path(model)), List.of(settings.calibText().label()), chunkCount,
-                settings.calibCtx(), entries, true);
-        return StepStore.MAPPER.createObjectNode()
+        CalibrationTokens tokens = calibration.tokens();
+        ImatrixWriter.writeGguf(context.resolve(path(model)), List.of(settings.calibTexts().label()), chunkCount,
+                settings.calibCtx(), tokens.imatrixMetadata(), entries, true);
+        ObjectNode result = StepStore.MAPPER.createObjectNode();
+        result.set("calibration", tokens.metadata());
+        return result
                 .put("chunks", chunkCount)
                 .put("tokens", stats.summary().tokens())
                 .put("entries", entries.size())

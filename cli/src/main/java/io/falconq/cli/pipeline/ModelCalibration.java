@@ -21,12 +21,9 @@ public final class ModelCalibration {
     public record Statistics(ImportanceCollector imatrix, CalibrationRunner.Summary summary) {
     }
 
-    private record Tokens(int[] ids, int bos) {
-    }
-
     private final ModelInput model;
     private final PipelineSettings settings;
-    private Tokens tokens;
+    private CalibrationTokens tokens;
     private Statistics statistics;
 
     public ModelCalibration(ModelInput model, PipelineSettings settings) {
@@ -41,11 +38,11 @@ public final class ModelCalibration {
 
     public synchronized Statistics get(ProgressListener progress) {
         if (statistics == null) {
-            Tokens t = tokens();
+            CalibrationTokens t = tokens();
             ImportanceCollector imatrix = new ImportanceCollector(false);
             try (FalconH1Model loaded = FalconH1Model.load(model.path())) {
-                CalibrationRunner.Summary summary = CalibrationRunner.run(loaded, settings.threads(), t.ids(), t.bos(),
-                        settings.calibCtx(), settings.calibChunks(), imatrix, progress);
+                CalibrationRunner.Summary summary = CalibrationRunner.run(loaded, settings.threads(), t.stream(),
+                        t.bos(), settings.calibCtx(), t.sequences().length, imatrix, progress);
                 statistics = new Statistics(imatrix, summary);
             }
         }
@@ -54,11 +51,11 @@ public final class ModelCalibration {
 
     /** The calibration chunks as sequences of {@code calibCtx} ids, BOS first, for layer-by-layer jobs. */
     public synchronized int[][] sequences() {
-        Tokens t = tokens();
-        return CalibrationRunner.sequences(t.ids(), t.bos(), settings.calibCtx(), settings.calibChunks());
+        return tokens().sequences();
     }
 
-    private Tokens tokens() {
+    /** The calibration tokens and their record ({@link CalibrationTokens}), made once. */
+    public synchronized CalibrationTokens tokens() {
         if (tokens == null) {
             Path dir = java.nio.file.Files.isDirectory(model.path()) ? model.path() : model.path().getParent();
             if (!java.nio.file.Files.isRegularFile(dir.resolve("tokenizer.json"))) {
@@ -66,8 +63,8 @@ public final class ModelCalibration {
                         + ": no tokenizer.json beside the model (needed to tokenize the calibration text)");
             }
             try (HfTokenizer tokenizer = HfTokenizer.load(dir)) {
-                tokens = new Tokens(tokenizer.encodeForModel(settings.calibText().text()),
-                        tokenizer.addsBos() && tokenizer.bosId().isPresent() ? tokenizer.bosId().getAsInt() : -1);
+                tokens = CalibrationTokens.of(settings.calibTexts(), settings.seed(), tokenizer, settings.calibCtx(),
+                        settings.calibChunks());
             }
         }
         return tokens;

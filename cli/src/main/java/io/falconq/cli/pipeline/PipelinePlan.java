@@ -1,7 +1,7 @@
 package io.falconq.cli.pipeline;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.falconq.cli.report.CalibrationReport;
 import io.falconq.cli.report.EvaluationSetup;
 import io.falconq.cli.report.ModelReport;
 import io.falconq.cli.report.Report;
@@ -55,8 +55,11 @@ public final class PipelinePlan {
                                 String createdAt) {
         List<ModelReport> modelReports = new ArrayList<>();
         EvalNumbers setup = null;
+        List<EvalNumbers.Labelled> setupTexts = List.of();
         for (ModelInput model : models) {
-            EvalNumbers base = numbers(records.get(BaselineEvalStep.id(model)).result());
+            JsonNode baseRecord = records.get(BaselineEvalStep.id(model)).result();
+            EvalNumbers base = numbers(baseRecord);
+            setupTexts = setup == null ? EvalNumbers.languages(baseRecord) : setupTexts;
             setup = setup == null ? base : setup;
             if (base.scoredTokens() != setup.scoredTokens()) {
                 throw new IllegalStateException(model.name() + " scored " + base.scoredTokens() + " tokens, "
@@ -66,11 +69,14 @@ public final class PipelinePlan {
             OriginalWeights original = OriginalWeights.of(model.path());
             ModelReport.BaselineResult baseline = new ModelReport.BaselineResult(original.fileBytes(),
                     8.0 * original.tensorBytes() / model.parameterCount(), base.ppl(), base.pplError(),
-                    base.tokensPerSecond());
+                    base.tokensPerSecond(), EvalNumbers.languages(baseRecord).stream()
+                    .map(l -> new ModelReport.LanguagePpl(l.language(), l.numbers().scoredTokens(), l.numbers().ppl(),
+                            l.numbers().pplError())).toList());
             List<VariantReport> variantReports = new ArrayList<>();
             for (VariantSpec variant : variants) {
                 StepRecord make = records.get(ConvertStep.id(model, variant));
-                EvalNumbers eval = numbers(records.get(VariantEvalStep.id(model, variant)).result());
+                JsonNode evalRecord = records.get(VariantEvalStep.id(model, variant)).result();
+                EvalNumbers eval = numbers(evalRecord);
                 JsonNode made = make.result();
                 Map<String, Integer> typeMix = new TreeMap<>();
                 made.get("typeMix").fields().forEachRemaining(e -> typeMix.put(e.getKey(), e.getValue().asInt()));
@@ -83,24 +89,56 @@ public final class PipelinePlan {
                         gguf ? VariantReport.Kind.GGUF : VariantReport.Kind.GPTQ, typeMix, output.size(),
                         8.0 * made.get("tensorBytes").asLong() / elements, eval.ppl(), eval.pplError(),
                         eval.deltaPpl(), eval.deltaPplError(),
-                        new VariantReport.KldStats(eval.kldMean(), eval.kldMedian(), eval.kldP99(), eval.kldMax()),
+                        kld(eval),
                         eval.top1Percent(), eval.tokensPerSecond(),
-                        new VariantReport.ArtifactRef(output.path() + (gguf ? "" : "/model.safetensors"), sha)));
+                        new VariantReport.ArtifactRef(output.path() + (gguf ? "" : "/model.safetensors"), sha),
+                        EvalNumbers.languages(evalRecord).stream().map(l -> new VariantReport.LanguageResult(
+                                l.language(), l.numbers().scoredTokens(), l.numbers().ppl(), l.numbers().pplError(),
+                                l.numbers().deltaPpl(), l.numbers().deltaPplError(), kld(l.numbers()),
+                                l.numbers().top1Percent())).toList()));
             }
             modelReports.add(new ModelReport(model.name(), new ModelReport.ModelSource(model.path().toString(),
-                    model.configSha256(), original.dtype()), model.parameterCount(), baseline, variantReports));
+                    model.configSha256(), original.dtype()), model.parameterCount(), baseline, variantReports,
+                    calibration(model, variants, records)));
         }
-        EvaluationSetup evaluation = new EvaluationSetup(settings.protocol().label(), settings.evalText().label(),
-                settings.evalText().sha256(), settings.ctx(), setup.windows(), setup.scoredTokens());
+        List<EvaluationSetup.EvalText> texts = new ArrayList<>();
+        if (settings.evalTexts().labelled()) {
+            for (int i = 0; i < setupTexts.size(); i++) {
+                TextSources.Text t = settings.evalTexts().texts().get(i);
+                texts.add(new EvaluationSetup.EvalText(t.language(), t.input().label(), t.input().sha256(),
+                        setupTexts.get(i).numbers().windows(), setupTexts.get(i).numbers().scoredTokens()));
+            }
+        }
+        EvaluationSetup evaluation = new EvaluationSetup(settings.protocol().label(), settings.evalTexts().label(),
+                settings.evalTexts().sha256(), settings.ctx(), setup.windows(), setup.scoredTokens(), texts);
         return Report.of(toolVersion, createdAt, evaluation, modelReports);
     }
 
-    static EvalNumbers numbers(JsonNode result) {
-        try {
-            return StepStore.MAPPER.treeToValue(result, EvalNumbers.class);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("evaluation record unreadable: " + e.getOriginalMessage(), e);
+    private static VariantReport.KldStats kld(EvalNumbers n) {
+        return new VariantReport.KldStats(n.kldMean(), n.kldMedian(), n.kldP99(), n.kldMax());
+    }
+
+    /** The calibration record of the model's first calibrated step (all share one {@link ModelCalibration}). */
+    private static CalibrationReport calibration(ModelInput model, List<VariantSpec> variants,
+                                                 Map<String, StepRecord> records) {
+        List<String> ids = new ArrayList<>();
+        ids.add(ImatrixStep.id(model));
+        variants.forEach(v -> ids.add(ConvertStep.id(model, v)));
+        for (String id : ids) {
+            StepRecord r = records.get(id);
+            if (r != null && r.result().has("calibration")) {
+                try {
+                    return StepStore.MAPPER.treeToValue(r.result().get("calibration"), CalibrationReport.class);
+                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                    throw new IllegalStateException(id + ": calibration record unreadable: " + e.getOriginalMessage(), e);
+                }
+            }
         }
+        return null;
+    }
+
+    static EvalNumbers numbers(JsonNode result) {
+        return EvalNumbers.overall(result);
     }
 
     /** Size, tensor bytes and storage type of a checkpoint's weights (headers only). */

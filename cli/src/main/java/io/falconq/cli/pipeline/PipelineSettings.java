@@ -7,23 +7,25 @@ import java.util.Objects;
 /**
  * The options shared by every model and variant of one pipeline run.
  *
- * @param evalText     text every model file is scored on
+ * @param evalTexts    texts every model file is scored on (per language when labelled)
  * @param protocol     how the text is cut into windows and scored (SPEC §4)
  * @param ctx          tokens per evaluation window
  * @param chunks       evaluation windows (≤ 0: all)
- * @param calibText    calibration text for imatrix, clip, awq and gptq
+ * @param calibTexts   calibration texts for imatrix, clip, awq and gptq ({@link CalibrationTokens})
+ * @param seed         seed of a calibration mix
  * @param calibCtx     tokens per calibration chunk
  * @param calibChunks  calibration chunks (≤ 0: all whole chunks)
  * @param dampPercent  GPTQ damping
  * @param threads      worker threads for every step
  * @param toolVersion  falconq's version; part of every step key, so an upgrade remakes artifacts
  */
-public record PipelineSettings(TextInput evalText, EvalProtocol protocol, int ctx, int chunks, TextInput calibText,
-                               int calibCtx, int calibChunks, double dampPercent, int threads, String toolVersion) {
+public record PipelineSettings(TextSources evalTexts, EvalProtocol protocol, int ctx, int chunks,
+                               TextSources calibTexts, long seed, int calibCtx, int calibChunks, double dampPercent,
+                               int threads, String toolVersion) {
     public PipelineSettings {
-        Objects.requireNonNull(evalText, "evalText");
+        Objects.requireNonNull(evalTexts, "evalTexts");
         Objects.requireNonNull(protocol, "protocol");
-        Objects.requireNonNull(calibText, "calibText");
+        Objects.requireNonNull(calibTexts, "calibTexts");
         Objects.requireNonNull(toolVersion, "toolVersion");
         if (ctx < 2 || calibCtx < 16 || threads < 1) {
             throw new IllegalArgumentException("ctx ≥ 2, calibration ctx ≥ 16 and threads ≥ 1 expected, found "
@@ -38,7 +40,11 @@ public record PipelineSettings(TextInput evalText, EvalProtocol protocol, int ct
 
     /** The key entries of the evaluation: the text's content and how it is scored. */
     void describeEvaluation(StepKey.Builder key) {
-        key.option("eval.text.sha256", evalText.sha256());
+        key.option("eval.text.sha256", evalTexts.sha256());
+        if (evalTexts.labelled()) {
+            key.option("eval.texts", String.join(",", evalTexts.texts().stream().map(TextSources.Text::language)
+                    .toList()));
+        }
         key.option("eval.protocol", protocol.label());
         key.option("eval.ctx", ctx);
         key.option("eval.chunks", chunks);
@@ -46,7 +52,10 @@ public record PipelineSettings(TextInput evalText, EvalProtocol protocol, int ct
 
     /** The key entries of the calibration pass. */
     void describeCalibration(StepKey.Builder key) {
-        key.option("calib.text.sha256", calibText.sha256());
+        key.option("calib.text.sha256", calibTexts.sha256());
+        if (calibTexts.texts().size() > 1) {
+            key.option("calib.seed", seed);
+        }
         key.option("calib.ctx", calibCtx);
         key.option("calib.chunks", calibChunks);
     }

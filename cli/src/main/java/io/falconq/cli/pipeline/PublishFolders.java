@@ -130,7 +130,7 @@ public final class PublishFolders {
                 throw new OutputException(dist.resolve(ImatrixStep.path(model).toString()) + ": " + e.getMessage(), e);
             }
         }
-        return new ModelCard.Imatrix(settings.calibText().label(), settings.calibText().sha256(),
+        return new ModelCard.Imatrix(settings.calibTexts().label(), settings.calibTexts().sha256(),
                 result.path("tokens").asLong(), result.path("chunks").asInt(), settings.calibCtx(), publishedAs, bytes);
     }
 

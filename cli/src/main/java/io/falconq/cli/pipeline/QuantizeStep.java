@@ -77,14 +77,18 @@ public final class QuantizeStep implements PipelineStep {
     @Override
     public JsonNode run(StepContext context) {
         IntQuantMethod method = method();
-        int[][] sequences = method.needsCalibration() ? calibration.sequences() : null;
+        CalibrationTokens tokens = method.needsCalibration() ? calibration.tokens() : null;
         Path out = context.resolve(outputs().getFirst());
         IntQuantJob.Report report = IntQuantJob.run(model.path(), new IntQuantJob.Options(variant.scheme(), method,
-                settings.dampPercent(), AwqLoss.NORMED_OUTPUT, IntQuantJob.DEFAULT_MAX_SHARD_BYTES, settings.threads()), sequences, out, true,
+                settings.dampPercent(), AwqLoss.NORMED_OUTPUT, IntQuantJob.DEFAULT_MAX_SHARD_BYTES, settings.threads(),
+                tokens == null ? null : tokens.metadata()), tokens == null ? null : tokens.sequences(), out, true,
                 context.progress());
         FolderSummary summary = summarize(out, variant.scheme().bits());
         ObjectNode result = StepStore.MAPPER.valueToTree(summary);
         result.put("linears", report.linears());
+        if (tokens != null) {
+            result.set("calibration", tokens.metadata());
+        }
         return result;
     }
 

@@ -6,6 +6,7 @@ import io.falconq.runtime.FalconH1Model;
 import io.falconq.runtime.eval.EvalProtocol;
 import io.falconq.runtime.eval.EvalResult;
 import io.falconq.runtime.eval.LogitsFile;
+import io.falconq.runtime.eval.MultiTextEvaluation;
 import io.falconq.runtime.eval.PerplexityEvaluator;
 
 import java.nio.file.Path;
@@ -61,6 +62,16 @@ public final class VariantEvalStep implements PipelineStep {
     @Override
     public JsonNode run(StepContext context) {
         Path artifact = context.resolve(ArtifactPlanner.artifactPath(model.name(), variant));
+        if (settings.evalTexts().labelled()) {
+            try (FalconH1Model loaded = FalconH1Model.load(artifact);
+                 FalconH1Forward forward = new FalconH1Forward(loaded, context.threads())) {
+                MultiTextEvaluation.Result result = EvalTexts.scoreAgainst(forward,
+                        context.resolve(BaselineEvalStep.logitsFolderPath(model)), -1,
+                        (label, done, total, ppl) -> context.progress().onStep(done, total, String.format(
+                                java.util.Locale.ROOT, "window %d/%d  %s ppl %.4f", done, total, label, ppl)));
+                return EvalNumbers.record(result, true);
+            }
+        }
         try (LogitsFile.Reader baseline = LogitsFile.open(context.resolve(BaselineEvalStep.logitsPath(model)));
              FalconH1Model loaded = FalconH1Model.load(artifact);
              FalconH1Forward forward = new FalconH1Forward(loaded, context.threads())) {

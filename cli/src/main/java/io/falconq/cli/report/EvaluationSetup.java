@@ -1,5 +1,6 @@
 package io.falconq.cli.report;
 
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -12,16 +13,40 @@ import java.util.Objects;
  * @param contextLength  tokens per window
  * @param chunks         windows evaluated (a limit given with {@code --chunks}, or all of them)
  * @param scoredTokens   tokens whose negative log-likelihood enters ppl (and positions entering KLD/top-1)
+ * @param texts          per-language texts, each tokenized and windowed on its own (empty for one unlabelled text);
+ *                       {@code chunks} and {@code scoredTokens} above are their sums
  */
 public record EvaluationSetup(String protocol, String dataset, String datasetSha256, int contextLength, int chunks,
-                              long scoredTokens) {
+                              long scoredTokens, List<EvalText> texts) {
     public EvaluationSetup {
         Objects.requireNonNull(protocol, "protocol");
         Objects.requireNonNull(dataset, "dataset");
         Objects.requireNonNull(datasetSha256, "datasetSha256");
+        texts = List.copyOf(texts);
         if (contextLength <= 0 || chunks <= 0 || scoredTokens <= 0) {
             throw new IllegalArgumentException("contextLength, chunks and scoredTokens must be positive: "
                     + contextLength + ", " + chunks + ", " + scoredTokens);
+        }
+    }
+
+    /** One unlabelled text. */
+    public EvaluationSetup(String protocol, String dataset, String datasetSha256, int contextLength, int chunks,
+                           long scoredTokens) {
+        this(protocol, dataset, datasetSha256, contextLength, chunks, scoredTokens, List.of());
+    }
+
+    /**
+     * @param language      the label rows are reported under
+     * @param dataset       the text as given ({@code builtin:de-eval}, a path)
+     * @param datasetSha256 SHA-256 of its bytes
+     * @param chunks        its windows
+     * @param scoredTokens  its scored positions
+     */
+    public record EvalText(String language, String dataset, String datasetSha256, int chunks, long scoredTokens) {
+        public EvalText {
+            Objects.requireNonNull(language, "language");
+            Objects.requireNonNull(dataset, "dataset");
+            Objects.requireNonNull(datasetSha256, "datasetSha256");
         }
     }
 }

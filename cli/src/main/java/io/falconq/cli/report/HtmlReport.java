@@ -60,7 +60,12 @@ public final class HtmlReport {
                 .append(" windows of ").append(eval.contextLength()).append(" tokens, ")
                 .append(escape(eval.protocol())).append(" protocol. ΔPPL and KLD are relative to the original model; ")
                 .append("KLD is in nats per position; Top-1 is the share of positions whose most likely token is ")
-                .append("unchanged.</p>\n<p class=\"meta\">Created ").append(escape(report.createdAt()))
+                .append("unchanged.</p>\n");
+        String texts = ReportSentences.texts(eval);
+        if (texts != null) {
+            html.append("<p>").append(escape(texts)).append("</p>\n");
+        }
+        html.append("<p class=\"meta\">Created ").append(escape(report.createdAt()))
                 .append(" · report schema version ").append(report.schemaVersion()).append("</p>\n");
         for (ModelReport model : report.models()) {
             appendModel(html, model);
@@ -80,7 +85,31 @@ public final class HtmlReport {
                 .append("</code> (config SHA-256 <code>").append(escape(model.source().configSha256()))
                 .append("</code>), ").append(String.format(Locale.ROOT, "%,d", model.parameterCount()))
                 .append(" parameters.</p>\n");
-        ModelTable table = ModelTable.of(model);
+        String calibration = ReportSentences.calibration(model.calibration());
+        if (calibration != null) {
+            html.append("<p class=\"meta\">").append(escape(calibration)).append("</p>\n");
+        }
+        appendTable(html, ModelTable.of(model), 3, 1);
+        ModelTable languages = ModelTable.perLanguage(model);
+        if (languages != null) {
+            html.append("<h3>Per language</h3>\n");
+            appendTable(html, languages, 2, 1 + model.baseline().languages().size());
+        }
+        if (!model.variants().isEmpty()) {
+            html.append("<div class=\"charts\">\n");
+            appendChart(html, "size vs ΔPPL for " + model.name(), ReportCharts.sizeVsDeltaPpl(model));
+            appendChart(html, "size vs KL divergence for " + model.name(), ReportCharts.sizeVsKld(model));
+            if (languages != null) {
+                appendChart(html, "KL divergence per language for " + model.name(),
+                        ReportCharts.kldByLanguage(model));
+            }
+            html.append("</div>\n");
+        }
+        html.append("</section>\n");
+    }
+
+    /** A table: the first {@code nameColumns} columns are names, the rest numbers; the first rows the original's. */
+    private static void appendTable(StringBuilder html, ModelTable table, int nameColumns, int originalRows) {
         html.append("<table>\n<thead><tr>");
         for (String header : table.headers()) {
             html.append("<th>").append(escape(header)).append("</th>");
@@ -88,21 +117,14 @@ public final class HtmlReport {
         html.append("</tr></thead>\n<tbody>\n");
         for (int r = 0; r < table.rows().size(); r++) {
             List<String> row = table.rows().get(r);
-            html.append(r == 0 ? "<tr class=\"original\">" : "<tr>");
+            html.append(r < originalRows ? "<tr class=\"original\">" : "<tr>");
             for (int c = 0; c < row.size(); c++) {
-                // the first three columns are names; the rest are numbers
-                html.append(c < 3 ? "<td>" : "<td class=\"num\">").append(escape(row.get(c))).append("</td>");
+                html.append(c < nameColumns ? "<td>" : "<td class=\"num\">").append(escape(row.get(c)))
+                        .append("</td>");
             }
             html.append("</tr>\n");
         }
         html.append("</tbody>\n</table>\n");
-        if (!model.variants().isEmpty()) {
-            html.append("<div class=\"charts\">\n");
-            appendChart(html, "size vs ΔPPL for " + model.name(), ReportCharts.sizeVsDeltaPpl(model));
-            appendChart(html, "size vs KL divergence for " + model.name(), ReportCharts.sizeVsKld(model));
-            html.append("</div>\n");
-        }
-        html.append("</section>\n");
     }
 
     private static void appendChart(StringBuilder html, String alt, byte[] png) {

@@ -24,6 +24,10 @@ public final class MarkdownReport {
                 .append(eval.protocol()).append(" protocol. ΔPPL and KLD are relative to the original model; ")
                 .append("KLD is in nats per position; Top-1 is the share of positions whose most likely token ")
                 .append("is unchanged.\n\n");
+        String texts = ReportSentences.texts(eval);
+        if (texts != null) {
+            md.append(escape(texts)).append("\n\n");
+        }
         md.append("Created ").append(report.createdAt()).append(" · report schema version ")
                 .append(report.schemaVersion()).append("\n");
         for (ModelReport model : report.models()) {
@@ -32,18 +36,31 @@ public final class MarkdownReport {
                     .append(code(model.source().configSha256())).append("), ")
                     .append(String.format(java.util.Locale.ROOT, "%,d", model.parameterCount()))
                     .append(" parameters.\n\n");
-            ModelTable table = ModelTable.of(model);
-            appendRow(md, table.headers());
-            md.append('|');
-            for (int i = 0; i < table.headers().size(); i++) {
-                md.append(i < 3 ? " --- |" : " ---: |");
+            String calibration = ReportSentences.calibration(model.calibration());
+            if (calibration != null) {
+                md.append(escape(calibration)).append("\n\n");
             }
-            md.append('\n');
-            for (List<String> row : table.rows()) {
-                appendRow(md, row);
+            appendTable(md, ModelTable.of(model), 3);
+            ModelTable languages = ModelTable.perLanguage(model);
+            if (languages != null) {
+                md.append("\n### Per language\n\n");
+                appendTable(md, languages, 2);
             }
         }
         return md.toString();
+    }
+
+    /** A table whose first {@code nameColumns} columns are left-aligned names and the rest right-aligned numbers. */
+    private static void appendTable(StringBuilder md, ModelTable table, int nameColumns) {
+        appendRow(md, table.headers());
+        md.append('|');
+        for (int i = 0; i < table.headers().size(); i++) {
+            md.append(i < nameColumns ? " --- |" : " ---: |");
+        }
+        md.append('\n');
+        for (List<String> row : table.rows()) {
+            appendRow(md, row);
+        }
     }
 
     public static void write(Report report, Path file, boolean force) {

@@ -11,9 +11,10 @@ import java.util.Objects;
  * @param parameterCount weights in the checkpoint (all tensors' elements), the denominator of bits/weight
  * @param baseline       the original (unquantized) model's own numbers; Δppl and KLD are relative to it
  * @param variants       in the order of the variant list
+ * @param calibration    the calibration tokens of its imatrix and int-quant variants; null when none was calibrated
  */
 public record ModelReport(String name, ModelSource source, long parameterCount, BaselineResult baseline,
-                          List<VariantReport> variants) {
+                          List<VariantReport> variants, CalibrationReport calibration) {
     public ModelReport {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(source, "source");
@@ -22,6 +23,12 @@ public record ModelReport(String name, ModelSource source, long parameterCount, 
             throw new IllegalArgumentException(name + ": parameterCount must be positive, found " + parameterCount);
         }
         variants = List.copyOf(variants);
+    }
+
+    /** A model without calibration. */
+    public ModelReport(String name, ModelSource source, long parameterCount, BaselineResult baseline,
+                       List<VariantReport> variants) {
+        this(name, source, parameterCount, baseline, variants, null);
     }
 
     /**
@@ -45,14 +52,30 @@ public record ModelReport(String name, ModelSource source, long parameterCount, 
      * @param ppl             perplexity
      * @param pplError        one standard error of {@code ppl}
      * @param tokensPerSecond scoring throughput of falconq's runtime on this machine
+     * @param languages       per-language perplexity, in the order of {@code evaluation.texts}
      */
     public record BaselineResult(long fileSizeBytes, double bitsPerWeight, double ppl, double pplError,
-                                 double tokensPerSecond) {
+                                 double tokensPerSecond, List<LanguagePpl> languages) {
         public BaselineResult {
+            languages = List.copyOf(languages);
             ReportChecks.requireFinite("baseline", "bitsPerWeight", bitsPerWeight);
             ReportChecks.requireFinite("baseline", "ppl", ppl);
             ReportChecks.requireFinite("baseline", "pplError", pplError);
             ReportChecks.requireFinite("baseline", "tokensPerSecond", tokensPerSecond);
+        }
+
+        public BaselineResult(long fileSizeBytes, double bitsPerWeight, double ppl, double pplError,
+                              double tokensPerSecond) {
+            this(fileSizeBytes, bitsPerWeight, ppl, pplError, tokensPerSecond, List.of());
+        }
+    }
+
+    /** The original model's perplexity on one language's text. */
+    public record LanguagePpl(String language, long scoredTokens, double ppl, double pplError) {
+        public LanguagePpl {
+            Objects.requireNonNull(language, "language");
+            ReportChecks.requireFinite(language, "ppl", ppl);
+            ReportChecks.requireFinite(language, "pplError", pplError);
         }
     }
 }

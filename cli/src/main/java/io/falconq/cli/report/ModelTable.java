@@ -31,6 +31,41 @@ record ModelTable(List<String> headers, List<List<String>> rows) {
         return new ModelTable(HEADERS, List.copyOf(rows));
     }
 
+    static final List<String> LANGUAGE_HEADERS = List.of("Variant", "Language", "Scored tokens", "PPL", "ΔPPL",
+            "KLD mean", "KLD p99", "Top-1");
+
+    /** All = the variant's own figures, over every language's positions together. */
+    static final String ALL_LANGUAGES = "all (token-weighted)";
+
+    /**
+     * The per-language table (null when the evaluation had one unlabelled text): the original's perplexity per
+     * language, then per variant its overall row and one row per language.
+     */
+    static ModelTable perLanguage(ModelReport model) {
+        if (model.baseline().languages().isEmpty()) {
+            return null;
+        }
+        List<List<String>> rows = new ArrayList<>();
+        String original = model.source().dtype() + " (original)";
+        ModelReport.BaselineResult base = model.baseline();
+        rows.add(List.of(original, ALL_LANGUAGES, NONE, ppl(base.ppl(), base.pplError()), NONE, NONE, NONE, NONE));
+        for (ModelReport.LanguagePpl l : base.languages()) {
+            rows.add(List.of(original, l.language(), Long.toString(l.scoredTokens()), ppl(l.ppl(), l.pplError()),
+                    NONE, NONE, NONE, NONE));
+        }
+        for (VariantReport v : model.variants()) {
+            rows.add(List.of(v.name(), ALL_LANGUAGES, NONE, ppl(v.ppl(), v.pplError()),
+                    deltaPpl(v.deltaPpl(), v.deltaPplError()), kld(v.kld().mean()), kld(v.kld().p99()),
+                    top1(v.top1Percent())));
+            for (VariantReport.LanguageResult l : v.languages()) {
+                rows.add(List.of(v.name(), l.language(), Long.toString(l.scoredTokens()), ppl(l.ppl(), l.pplError()),
+                        deltaPpl(l.deltaPpl(), l.deltaPplError()), kld(l.kld().mean()), kld(l.kld().p99()),
+                        top1(l.top1Percent())));
+            }
+        }
+        return new ModelTable(LANGUAGE_HEADERS, List.copyOf(rows));
+    }
+
     static String size(long bytes) {
         double mib = bytes / (1024.0 * 1024.0);
         return mib < 1024 ? String.format(Locale.ROOT, "%.2f MiB", mib)

@@ -1,16 +1,22 @@
 package io.falconq.cli.report;
 
+import org.jfree.chart.ChartFactory;
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
+import org.jfree.chart.axis.CategoryLabelPositions;
 import org.jfree.chart.axis.LogAxis;
 import org.jfree.chart.axis.NumberAxis;
 import org.jfree.chart.axis.NumberTickUnit;
 import org.jfree.chart.axis.ValueAxis;
 import org.jfree.chart.labels.ItemLabelAnchor;
 import org.jfree.chart.labels.ItemLabelPosition;
+import org.jfree.chart.plot.CategoryPlot;
 import org.jfree.chart.plot.XYPlot;
+import org.jfree.chart.renderer.category.BarRenderer;
+import org.jfree.chart.renderer.category.StandardBarPainter;
 import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
 import org.jfree.chart.ui.TextAnchor;
+import org.jfree.data.category.DefaultCategoryDataset;
 import org.jfree.data.xy.XYSeries;
 import org.jfree.data.xy.XYSeriesCollection;
 
@@ -27,8 +33,9 @@ import java.util.List;
 import java.util.function.ToDoubleFunction;
 
 /**
- * The two scatter charts of each model in the HTML report: artifact size against ΔPPL and against mean KLD, every
- * point labelled with its variant name. Rendered off-screen into PNG bytes by JFreeChart.
+ * The charts of each model in the HTML report: artifact size against ΔPPL and against mean KLD, every point
+ * labelled with its variant name, and mean KLD per language when the evaluation had several. Rendered off-screen
+ * into PNG bytes by JFreeChart.
  */
 public final class ReportCharts {
     public static final int WIDTH = 600;
@@ -60,6 +67,31 @@ public final class ReportCharts {
         boolean logScale = !points.isEmpty() && points.stream().allMatch(p -> p.y() > 0);
         return png(model.name() + ": size vs KL divergence", "mean KLD, nats" + (logScale ? " (log scale)" : ""),
                 points, logScale);
+    }
+
+    /**
+     * Mean KLD per language (categories, in the evaluation's order) for each variant (one bar series each): where a
+     * variant's damage concentrates.
+     */
+    public static byte[] kldByLanguage(ModelReport model) {
+        DefaultCategoryDataset dataset = new DefaultCategoryDataset();
+        for (VariantReport v : model.variants()) {
+            for (VariantReport.LanguageResult l : v.languages()) {
+                dataset.addValue(l.kld().mean(), v.name(), l.language());
+            }
+        }
+        JFreeChart chart = ChartFactory.createBarChart(model.name() + ": KL divergence per language", "language",
+                "mean KLD, nats", dataset);
+        chart.getTitle().setFont(new Font(Font.SANS_SERIF, Font.BOLD, 15));
+        chart.setBackgroundPaint(BACKGROUND);
+        CategoryPlot plot = chart.getCategoryPlot();
+        plot.setBackgroundPaint(BACKGROUND);
+        plot.setRangeGridlinePaint(new Color(0xdd, 0xdd, 0xdd));
+        plot.getDomainAxis().setCategoryLabelPositions(CategoryLabelPositions.UP_90);
+        BarRenderer renderer = (BarRenderer) plot.getRenderer();
+        renderer.setBarPainter(new StandardBarPainter());
+        renderer.setShadowVisible(false);
+        return encode(chart);
     }
 
     private record Point(String label, double x, double y, boolean original) {
@@ -128,6 +160,10 @@ public final class ReportCharts {
 
         JFreeChart chart = new JFreeChart(title, new Font(Font.SANS_SERIF, Font.BOLD, 15), plot, true);
         chart.setBackgroundPaint(BACKGROUND);
+        return encode(chart);
+    }
+
+    private static byte[] encode(JFreeChart chart) {
         ByteArrayOutputStream png = new ByteArrayOutputStream();
         try {
             ChartUtils.writeChartAsPNG(png, chart, WIDTH, HEIGHT);

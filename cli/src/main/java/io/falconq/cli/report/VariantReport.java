@@ -3,6 +3,7 @@ package io.falconq.cli.report;
 import com.fasterxml.jackson.annotation.JsonProperty;
 
 import java.util.Collections;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
@@ -26,10 +27,13 @@ import java.util.TreeMap;
  * @param top1Percent     % of scored positions where the variant's most likely token equals the baseline's
  * @param tokensPerSecond scoring throughput of falconq's runtime on this machine
  * @param artifact        where the artifact is and its checksum
+ * @param languages       the same figures per language, in the order of {@code evaluation.texts}; the ones above are
+ *                        over all their positions (each the token-weighted mean of the rows; ppl: of their log-ppl)
  */
 public record VariantReport(String name, Kind kind, Map<String, Integer> typeMix, long fileSizeBytes,
                             double bitsPerWeight, double ppl, double pplError, double deltaPpl, double deltaPplError, KldStats kld,
-                            double top1Percent, double tokensPerSecond, ArtifactRef artifact) {
+                            double top1Percent, double tokensPerSecond, ArtifactRef artifact,
+                            List<LanguageResult> languages) {
 
     public enum Kind {
         @JsonProperty("gguf") GGUF,
@@ -43,6 +47,7 @@ public record VariantReport(String name, Kind kind, Map<String, Integer> typeMix
         Objects.requireNonNull(artifact, name + ": artifact");
         // sorted so JSON, Markdown and HTML list types in one stable order
         typeMix = Collections.unmodifiableMap(new TreeMap<>(typeMix));
+        languages = List.copyOf(languages);
         ReportChecks.requireFinite(name, "bitsPerWeight", bitsPerWeight);
         ReportChecks.requireFinite(name, "ppl", ppl);
         ReportChecks.requireFinite(name, "pplError", pplError);
@@ -52,6 +57,28 @@ public record VariantReport(String name, Kind kind, Map<String, Integer> typeMix
         ReportChecks.requireFinite(name, "tokensPerSecond", tokensPerSecond);
         if (fileSizeBytes <= 0) {
             throw new IllegalArgumentException(name + ": fileSizeBytes must be positive, found " + fileSizeBytes);
+        }
+    }
+
+    /** A variant evaluated on one unlabelled text. */
+    public VariantReport(String name, Kind kind, Map<String, Integer> typeMix, long fileSizeBytes,
+                         double bitsPerWeight, double ppl, double pplError, double deltaPpl, double deltaPplError,
+                         KldStats kld, double top1Percent, double tokensPerSecond, ArtifactRef artifact) {
+        this(name, kind, typeMix, fileSizeBytes, bitsPerWeight, ppl, pplError, deltaPpl, deltaPplError, kld,
+                top1Percent, tokensPerSecond, artifact, List.of());
+    }
+
+    /** The variant's figures on one language's text (same meanings as the variant's own). */
+    public record LanguageResult(String language, long scoredTokens, double ppl, double pplError, double deltaPpl,
+                                 double deltaPplError, KldStats kld, double top1Percent) {
+        public LanguageResult {
+            Objects.requireNonNull(language, "language");
+            Objects.requireNonNull(kld, language + ": kld");
+            ReportChecks.requireFinite(language, "ppl", ppl);
+            ReportChecks.requireFinite(language, "pplError", pplError);
+            ReportChecks.requireFinite(language, "deltaPpl", deltaPpl);
+            ReportChecks.requireFinite(language, "deltaPplError", deltaPplError);
+            ReportChecks.requireFinite(language, "top1Percent", top1Percent);
         }
     }
 

@@ -33,9 +33,18 @@ class ReportJsonTest {
     }
 
     @Test
+    void aMultilingualReportRoundTrips(@TempDir Path dir) {
+        Report report = SampleReports.multilingualReport();
+        Path file = dir.resolve("report.json");
+        ReportJson.write(report, file, false);
+        assertEquals(report, ReportJson.read(file));
+    }
+
+    @Test
     void writesFieldsInRecordOrderWithVersionFirst() {
         String json = ReportJson.render(SampleReports.tinyReport());
-        assertTrue(json.startsWith("{\n  \"schemaVersion\" : 1,\n  \"tool\" : \"falconq\","), json);
+        assertTrue(json.startsWith("{\n  \"schemaVersion\" : " + Report.SCHEMA_VERSION
+                + ",\n  \"tool\" : \"falconq\","), json);
         assertTrue(json.contains("\"kind\" : \"gptq\""), json);
         // type mix keys sorted whatever the map given
         assertTrue(json.indexOf("\"BF16\"") < json.indexOf("\"gptq-int4\""), json);
@@ -43,10 +52,13 @@ class ReportJsonTest {
 
     @Test
     void rejectsANewerSchemaVersionNamingBothVersions() {
-        String json = ReportJson.render(SampleReports.tinyReport()).replace("\"schemaVersion\" : 1", "\"schemaVersion\" : 2");
+        int v = Report.SCHEMA_VERSION;
+        String json = ReportJson.render(SampleReports.tinyReport()).replace("\"schemaVersion\" : " + v,
+                "\"schemaVersion\" : " + (v + 1));
         InvalidInputException e = assertThrows(InvalidInputException.class,
                 () -> ReportJson.parse(json.getBytes(StandardCharsets.UTF_8), "dist/report.json"));
-        assertTrue(e.getMessage().contains("dist/report.json: report schema version expected 1, found 2"), e.getMessage());
+        assertTrue(e.getMessage().contains("dist/report.json: report schema version expected " + v + ", found "
+                + (v + 1)), e.getMessage());
         assertTrue(e.getMessage().contains("newer falconq"), e.getMessage());
     }
 

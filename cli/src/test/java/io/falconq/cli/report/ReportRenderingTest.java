@@ -59,6 +59,34 @@ class ReportRenderingTest {
     }
 
     @Test
+    void perLanguageRowsAndChartFromTheReportNumbers() throws IOException {
+        Report multi = SampleReports.multilingualReport();
+        String md = MarkdownReport.render(multi);
+        assertTrue(md.contains("### Per language"), md);
+        // rows exactly as SampleReports.multilingualReport gives them
+        assertTrue(md.contains("| Q4_K_M | all (token-weighted) | — | 120.5000 ± 1.5000 | +2.2500 ± 0.2500 | 0.020000 | 0.200000 | 93.50 % |"), md);
+        assertTrue(md.contains("| Q4_K_M | de | 100 | 900.0000 ± 30.0000 | +9.0000 ± 1.0000 | 0.020000 | 0.200000 | 89.00 % |"), md);
+        assertTrue(md.contains("| BF16 (original) | en | 300 | 64.0000 ± 1.0000 | — | — | — | — |"), md);
+        assertTrue(md.contains("de = b.txt (2 windows, 100 scored tokens)"), md);
+        assertTrue(md.contains("Calibration: builtin:multi, sampled per language with seed 0: 4 sequences of 64 tokens"),
+                md);
+        assertTrue(md.contains("de 128 tokens (text exhausted)"), md);
+        String html = HtmlReport.render(multi);
+        Matcher img = Pattern.compile("<img class=\"chart\"[^>]*alt=\"([^\"]*)\"[^>]*src=\"data:image/png;base64,"
+                + "([A-Za-z0-9+/=]+)\"").matcher(html);
+        List<String> alts = new java.util.ArrayList<>();
+        while (img.find()) {
+            alts.add(img.group(1));
+            BufferedImage image = ImageIO.read(new ByteArrayInputStream(Base64.getDecoder().decode(img.group(2))));
+            assertNotNull(image, img.group(1));
+            assertTrue(distinctColours(image) > 20, img.group(1) + " looks blank");
+        }
+        assertEquals(List.of("size vs ΔPPL for falcon-h1-tiny", "size vs KL divergence for falcon-h1-tiny",
+                "KL divergence per language for falcon-h1-tiny"), alts);
+        assertTrue(html.contains("<td class=\"num\">+9.0000 ± 1.0000</td>"), "per-language cell in the HTML table");
+    }
+
+    @Test
     void chartsDrawPointsWhereTheDataIs() throws IOException {
         BufferedImage chart = ImageIO.read(new ByteArrayInputStream(ReportCharts.sizeVsDeltaPpl(report.models().get(0))));
         // the variant series is drawn in the one blue used for it; at least one filled marker's worth of pixels

@@ -40,10 +40,12 @@ class ReportSchemaTest {
     @Test
     void writtenReportValidatesAgainstTheDocumentedSchema() throws IOException {
         JsonNode schema = JSON.readTree(docs().resolve("report-schema.json").toFile());
-        JsonNode report = JSON.readTree(ReportJson.render(SampleReports.tinyReport()));
-        List<String> errors = new ArrayList<>();
-        validate(schema, schema, report, "$", errors);
-        assertEquals(List.of(), errors);
+        for (Report r : List.of(SampleReports.tinyReport(), SampleReports.multilingualReport())) {
+            JsonNode report = JSON.readTree(ReportJson.render(r));
+            List<String> errors = new ArrayList<>();
+            validate(schema, schema, report, "$", errors);
+            assertEquals(List.of(), errors);
+        }
     }
 
     @Test
@@ -68,9 +70,10 @@ class ReportSchemaTest {
     @Test
     void everyFieldIsDocumentedInTheMarkdown() throws IOException {
         String md = Files.readString(docs().resolve("report-schema.md"));
-        JsonNode report = JSON.readTree(ReportJson.render(SampleReports.tinyReport()));
         List<String> undocumented = new ArrayList<>();
-        collectFieldNames(report, "", undocumented, md);
+        for (Report r : List.of(SampleReports.tinyReport(), SampleReports.multilingualReport())) {
+            collectFieldNames(JSON.readTree(ReportJson.render(r)), "", undocumented, md);
+        }
         assertEquals(List.of(), undocumented);
         assertTrue(md.contains("# `report.json` — schema version " + Report.SCHEMA_VERSION), "title names the version");
         assertFalse(undocumented.contains("typeMix"));
@@ -107,6 +110,19 @@ class ReportSchemaTest {
             validate(root, root.get("$defs").get(ref.substring("#/$defs/".length())), value, at, errors);
             return;
         }
+        if (schema.has("anyOf")) {
+            List<String> firstErrors = null;
+            for (JsonNode option : schema.get("anyOf")) {
+                List<String> optionErrors = new ArrayList<>();
+                validate(root, option, value, at, optionErrors);
+                if (optionErrors.isEmpty()) {
+                    return;
+                }
+                firstErrors = firstErrors == null ? optionErrors : firstErrors;
+            }
+            errors.add(at + ": matches no anyOf option (first: " + firstErrors + ")");
+            return;
+        }
         if (schema.has("const") && !schema.get("const").equals(value)) {
             errors.add(at + ": expected " + schema.get("const") + ", found " + value);
         }
@@ -127,6 +143,8 @@ class ReportSchemaTest {
                 case "string" -> value.isTextual();
                 case "integer" -> value.isIntegralNumber();
                 case "number" -> value.isNumber();
+                case "boolean" -> value.isBoolean();
+                case "null" -> value.isNull();
                 default -> throw new IllegalArgumentException("unsupported type " + type);
             };
             if (!ok) {
@@ -140,6 +158,10 @@ class ReportSchemaTest {
         }
         if (schema.has("minimum") && value.isNumber() && value.asDouble() < schema.get("minimum").asDouble()) {
             errors.add(at + ": " + value + " < minimum " + schema.get("minimum"));
+        }
+        if (schema.has("exclusiveMinimum") && value.isNumber()
+                && value.asDouble() <= schema.get("exclusiveMinimum").asDouble()) {
+            errors.add(at + ": " + value + " <= exclusiveMinimum " + schema.get("exclusiveMinimum"));
         }
         if (schema.has("maximum") && value.isNumber() && value.asDouble() > schema.get("maximum").asDouble()) {
             errors.add(at + ": " + value + " > maximum " + schema.get("maximum"));

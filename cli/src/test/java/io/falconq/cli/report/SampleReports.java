@@ -21,6 +21,27 @@ final class SampleReports {
                 new VariantReport.ArtifactRef(file, "ab".repeat(32)));
     }
 
+    /** Two languages evaluated and a calibration mix recorded: every field of schema version 2 present. */
+    static Report multilingualReport() {
+        VariantReport.KldStats kld = new VariantReport.KldStats(0.02, 0.01, 0.2, 0.9);
+        VariantReport q4 = new VariantReport("Q4_K_M", VariantReport.Kind.GGUF, Map.of("F32", 49, "Q4_K", 30),
+                4_400_000L, 4.89, 120.5, 1.5, 2.25, 0.25, kld, 93.5, 1234.5,
+                new VariantReport.ArtifactRef("tiny/tiny-Q4_K_M.gguf", "ab".repeat(32)),
+                List.of(new VariantReport.LanguageResult("en", 300, 65.0, 1.0, 1.0, 0.1, kld, 95.0),
+                        new VariantReport.LanguageResult("de", 100, 900.0, 30.0, 9.0, 1.0, kld, 89.0)));
+        CalibrationReport calibration = new CalibrationReport("builtin:multi", 0, true, 64, 4, 256, "12".repeat(32),
+                List.of(new CalibrationReport.LanguageTokens("en", 1, 2, 128, "34".repeat(32), "56".repeat(32), false),
+                        new CalibrationReport.LanguageTokens("de", 1, 2, 128, "78".repeat(32), "9a".repeat(32), true)));
+        ModelReport tiny = new ModelReport("falcon-h1-tiny",
+                new ModelReport.ModelSource("../shared/models/falcon-h1-tiny", "cd".repeat(32), "BF16"), 6_543_360L,
+                new ModelReport.BaselineResult(13_100_000L, 16.0, 118.0, 1.2, 987.6, List.of(
+                        new ModelReport.LanguagePpl("en", 300, 64.0, 1.0), new ModelReport.LanguagePpl("de", 100,
+                                891.0, 29.0))), List.of(q4), calibration);
+        return Report.of("0.1.0-test", CREATED_AT, new EvaluationSetup("falconq", "en=a.txt,de=b.txt",
+                "01".repeat(32), 64, 6, 400, List.of(new EvaluationSetup.EvalText("en", "a.txt", "02".repeat(32), 4, 300),
+                new EvaluationSetup.EvalText("de", "b.txt", "03".repeat(32), 2, 100))), List.of(tiny));
+    }
+
     static Report tinyReport() {
         ModelReport tiny = new ModelReport("falcon-h1-tiny",
                 new ModelReport.ModelSource("../shared/models/falcon-h1-tiny", "cd".repeat(32), "BF16"),

@@ -19,6 +19,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.TreeMap;
 
 /**
@@ -44,12 +45,22 @@ public final class ImatrixWriter {
     /** Writes the GGUF form. */
     public static void writeGguf(Path out, List<String> datasets, int chunkCount, int chunkSize,
                                  Collection<ImatrixEntry> entries, boolean force) {
+        writeGguf(out, datasets, chunkCount, chunkSize, Map.of(), entries, force);
+    }
+
+    /**
+     * Writes the GGUF form with {@code extraKeys} after llama-imatrix's three (in the map's order), e.g. falconq's
+     * record of the calibration tokens; llama-quantize reads only the keys it knows and ignores the rest.
+     */
+    public static void writeGguf(Path out, List<String> datasets, int chunkCount, int chunkSize,
+                                 Map<String, GgufValue> extraKeys, Collection<ImatrixEntry> entries, boolean force) {
         TreeMap<String, ImatrixEntry> sorted = sorted(entries);
         GgufMetadata meta = new GgufMetadata();
         meta.putString("general.type", "imatrix");
         meta.put(ImatrixReader.DATASETS_KEY, GgufValue.stringArray(datasets));
         meta.putU32(ImatrixReader.CHUNK_COUNT_KEY, chunkCount);
         meta.putU32(ImatrixReader.CHUNK_SIZE_KEY, chunkSize);
+        extraKeys.forEach(meta::put);
         List<GgufWriter.PlannedTensor> plan = new ArrayList<>();
         for (ImatrixEntry e : sorted.values()) {
             int nMat = e.counts().length;

@@ -35,6 +35,17 @@ public final class PerplexityEvaluator {
     public static EvalResult evaluate(FalconH1Forward forward, EvalProtocol protocol, int ctx,
                                       List<EvalProtocol.Window> windows, int[] stream, LogitsFile.Writer save,
                                       LogitsFile.Reader baseline, Listener listener) {
+        return evaluate(forward, protocol, ctx, windows, stream, save, baseline, listener, null, null);
+    }
+
+    /**
+     * {@link #evaluate} that also adds every scored position, in order, to {@code pooledPpl} and (with a baseline)
+     * {@code pooledKl}, which collect several texts' positions into one overall figure (either may be null).
+     */
+    public static EvalResult evaluate(FalconH1Forward forward, EvalProtocol protocol, int ctx,
+                                      List<EvalProtocol.Window> windows, int[] stream, LogitsFile.Writer save,
+                                      LogitsFile.Reader baseline, Listener listener, Perplexity pooledPpl,
+                                      KlDivergence pooledKl) {
         if (windows.isEmpty()) {
             throw new InvalidInputException("no evaluation window: the text has fewer than 2 tokens"
                     + (protocol == EvalProtocol.LLAMA_CPP ? " per chunk (llama.cpp's protocol needs at least ctx = "
@@ -87,8 +98,14 @@ public final class PerplexityEvaluator {
             });
             for (int i = 0; i < w.scoredCount(); i++) {
                 ppl.add(nll[i]);
+                if (pooledPpl != null) {
+                    pooledPpl.add(nll[i]);
+                }
                 if (kl != null) {
                     kl.add(comparisons[i]);
+                    if (pooledKl != null) {
+                        pooledKl.add(comparisons[i]);
+                    }
                 }
             }
             if (save != null) {
