@@ -1,9 +1,11 @@
 package io.falconq.cli;
 
+import io.falconq.cli.options.CalibrationDataOptions;
 import io.falconq.cli.options.CountLimits;
 import io.falconq.cli.options.OutputOptions;
 import io.falconq.cli.options.ThreadsOption;
 import io.falconq.cli.options.VerbosityMixin;
+import io.falconq.cli.pipeline.CalibrationTokens;
 import io.falconq.cli.progress.Progress;
 import io.falconq.formats.safetensors.SafetensorsShardPlan;
 import io.falconq.formats.io.InvalidInputException;
@@ -16,7 +18,6 @@ import io.falconq.jobs.intquant.IntQuantCost;
 import io.falconq.jobs.intquant.IntQuantJob;
 import io.falconq.jobs.intquant.IntQuantMethod;
 import io.falconq.model.FalconH1Config;
-import io.falconq.runtime.calib.CalibrationRunner;
 import io.falconq.runtime.text.HfTokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -86,9 +87,9 @@ public final class QuantizeCommand implements Callable<Integer> {
             description = "GPTQ damp_percent (default ${DEFAULT-VALUE}).")
     private double damp;
 
-    @Option(names = "--data", defaultValue = "builtin:en", paramLabel = "TEXT",
-            description = "Calibration text for clip/awq/gptq: builtin:NAME or a file (default ${DEFAULT-VALUE}).")
-    private String data;
+    /** Calibration text for clip/awq/gptq (default builtin:en). */
+    @Mixin
+    private CalibrationDataOptions calibration;
 
     @Option(names = "--ctx", defaultValue = "512", paramLabel = "N", description = "Calibration chunk length.")
     private int ctx;
@@ -148,9 +149,10 @@ public final class QuantizeCommand implements Callable<Integer> {
         Path out = output.outputOr(null).toAbsolutePath();
         PrintWriter err = spec.commandLine().getErr();
         warnEngineShapes(model, s, err);
-        int[][] sequences = m.needsCalibration() ? calibrationSequences() : null;
+        CalibrationTokens tokens = m.needsCalibration() ? calibrationTokens() : null;
         IntQuantJob.Options options = new IntQuantJob.Options(s, m, damp > 0 ? damp : GptqQuantizer.DEFAULT_DAMP_PERCENT,
-                loss, maxShard, threads.threads());
+                loss, maxShard, threads.threads(), tokens == null ? null : tokens.metadata());
+        int[][] sequences = tokens == null ? null : tokens.sequences();
         IntQuantJob.Report report;
         try (Progress progress = Progress.create(spec, verbosity, "quantize")) {
             report = IntQuantJob.run(model, options, sequences, out, output.force(), progress);
@@ -200,12 +202,15 @@ public final class QuantizeCommand implements Callable<Integer> {
             sequences = 0;
             how = "no calibration";
         } else if (folder && Files.isRegularFile(model.resolve("tokenizer.json"))) {
-            sequences = calibrationSequences().length;
-            how = sequences + " sequences of " + ctx + " tokens of " + data;
+            sequences = calibrationTokens().sequences().length;
+            how = sequences + " sequences of " + ctx + " tokens of " + calibrationLabel();
         } else {
-            long estimate = CalibrateCommand.readText(data).getBytes(java.nio.charset.StandardCharsets.UTF_8).length / 4 / ctx;
+            long bytes = calibration.sources(DEFAULT_DATA).texts().stream()
+                    .mapToLong(t -> t.input().text().getBytes(java.nio.charset.StandardCharsets.UTF_8).length).sum();
+            long estimate = bytes / 4 / ctx;
             sequences = (int) (chunks > 0 ? Math.min(chunks, Math.max(1, estimate)) : Math.max(1, estimate));
-            how = sequences + " sequences of " + ctx + " tokens of " + data + " (estimated at 4 bytes per token)";
+            how = sequences + " sequences of " + ctx + " tokens of " + calibrationLabel()
+                    + " (estimated at 4 bytes per token)";
         }
         IntQuantCost.Plan plan = IntQuantCost.plan(c, m, s, sequences, ctx, 2, threads.threads());
         PrintWriter out = spec.commandLine().getOut();
@@ -218,17 +223,20 @@ public final class QuantizeCommand implements Callable<Integer> {
         out.flush();
     }
 
-    /** The calibration text as {@code --chunks} sequences of {@code --ctx} tokens, BOS first, as imatrix cuts it. */
-    private int[][] calibrationSequences() {
-        String text = CalibrateCommand.readText(data);
+    private static final String DEFAULT_DATA = "builtin:en";
+
+    private String calibrationLabel() {
+        return calibration.sources(DEFAULT_DATA).label();
+    }
+
+    /** The calibration text as {@code --chunks} sequences of {@code --ctx} tokens ({@link CalibrationTokens}). */
+    private CalibrationTokens calibrationTokens() {
         Path tokDir = Files.isRegularFile(model.resolve("tokenizer.json")) ? model : null;
         if (tokDir == null) {
             throw new InvalidInputException(model + ": no tokenizer.json beside the model (needed for calibration)");
         }
         try (HfTokenizer tok = HfTokenizer.load(tokDir)) {
-            int[] ids = tok.encodeForModel(text);
-            int bos = tok.addsBos() && tok.bosId().isPresent() ? tok.bosId().getAsInt() : -1;
-            return CalibrationRunner.sequences(ids, bos, ctx, chunks);
+            return calibration.tokens(calibration.sources(DEFAULT_DATA), tok, ctx, chunks);
         }
     }
 }
