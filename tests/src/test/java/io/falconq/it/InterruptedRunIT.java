@@ -16,9 +16,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Issue 19: a run ended by SIGTERM (CI cancelling a job) or SIGINT (Ctrl-C) removes its own partial outputs and
- * exits 143 or 130, in a separate JVM that gets the signal once its partial output exists.
+ * exits 143 or 130, in a separate JVM that gets the signal once its partial output exists; a resumable job's
+ * partial folder is the exception, kept for the next run.
  */
 class InterruptedRunIT {
+    private static final Path STDERR = Path.of("target", "interrupted-run.stderr");
+
     @TempDir
     Path out;
 
@@ -35,25 +38,45 @@ class InterruptedRunIT {
                 "--save-logits", out.resolve("result.logits"));
     }
 
-    private void interruptOnceWriting(String signal, int expectedExit, Object... args) throws Exception {
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx1g",
-                "-cp", System.getProperty("java.class.path"), "io.falconq.cli.FalconqCli"));
-        for (Object a : args) {
-            command.add(String.valueOf(a));
-        }
-        Process process = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    @Test
+    void sigtermDuringConvertRemovesThePartialGguf() throws Exception {
+        interruptOnceWriting("TERM", 143, "convert", HostileFixture.TINY, "--type", "Q2_K", "--imatrix",
+                HostileFixture.IMATRIX, "-t", "1", "-o", out.resolve("result.gguf"));
+    }
+
+    /**
+     * A quantize job's partial folder is resumable (AtomicFolder.resume), so SIGTERM keeps it: exit 143, no output,
+     * the partial left for the next run, which adopts it and commits the folder (same bytes: IntQuantJobIT).
+     */
+    @Test
+    void sigtermDuringQuantizeKeepsTheResumableJobForTheNextRun() throws Exception {
+        Object[] args = {"quantize", HostileFixture.TINY, "--scheme", "w4", "--method", "gptq", "--chunks", "4",
+                "-t", "1", "-o", out.resolve("result")};
+        Process process = start(args);
         try {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (!hasPartial() && process.isAlive() && System.nanoTime() < deadline) {
-                Thread.sleep(5);
+            awaitPartial(process);
+            signal(process, "TERM");
+            assertEquals(143, process.exitValue());
+            try (Stream<Path> left = Files.list(out)) {
+                List<String> names = left.map(p -> p.getFileName().toString()).toList();
+                assertEquals(1, names.size(), names.toString());
+                assertTrue(names.get(0).startsWith("result.partial-"), names.toString());
             }
-            assertTrue(hasPartial(), "the run never had a partial output (ended with " + (process.isAlive() ? "none"
-                    : process.exitValue()) + ")");
-            Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid())).inheritIO().start();
-            assertEquals(0, kill.waitFor());
-            assertTrue(process.waitFor(30, TimeUnit.SECONDS), "the interrupted run did not end");
+        } finally {
+            process.destroyForcibly();
+        }
+        CliRun again = CliRun.of(args);
+        assertEquals(0, again.exitCode(), again.describe());
+        try (Stream<Path> left = Files.list(out)) {
+            assertEquals(List.of("result"), left.map(p -> p.getFileName().toString()).toList());
+        }
+    }
+
+    private void interruptOnceWriting(String signal, int expectedExit, Object... args) throws Exception {
+        Process process = start(args);
+        try {
+            awaitPartial(process);
+            signal(process, signal);
             assertEquals(expectedExit, process.exitValue());
             try (Stream<Path> left = Files.list(out)) {
                 assertEquals(List.of(), left.toList(), "the run's partial output is removed, nothing else written");
@@ -61,6 +84,40 @@ class InterruptedRunIT {
         } finally {
             process.destroyForcibly();
         }
+    }
+
+    private static Process start(Object... args) throws IOException {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx1g",
+                "-cp", System.getProperty("java.class.path"), "io.falconq.cli.FalconqCli"));
+        for (Object a : args) {
+            command.add(String.valueOf(a));
+        }
+        return new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(STDERR.toFile()).start();
+    }
+
+    private void awaitPartial(Process process) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!hasPartial() && process.isAlive() && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertTrue(hasPartial(), () -> "the run never had a partial output (ended with " + (process.isAlive() ? "none"
+                : process.exitValue()) + "); stderr:\n" + stderr());
+    }
+
+    private static String stderr() {
+        try {
+            return Files.readString(STDERR);
+        } catch (IOException e) {
+            return e.toString();
+        }
+    }
+
+    private static void signal(Process process, String signal) throws Exception {
+        Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid())).inheritIO().start();
+        assertEquals(0, kill.waitFor());
+        assertTrue(process.waitFor(30, TimeUnit.SECONDS), "the interrupted run did not end");
     }
 
     private boolean hasPartial() throws IOException {
