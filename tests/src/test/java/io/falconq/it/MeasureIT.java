@@ -100,8 +100,9 @@ class MeasureIT {
                     }
                 }
             }
-            // probe: one per tensor; layer-gain: one per layer plus token_embd and output
-            assertEquals(method.equals("probe") ? 38 : 6, measured, method);
+            // with two candidate types, probe measures one per tensor (its second probe is the first); layer-gain two
+            // per layer (18 pairs) and one each for token_embd and output
+            assertEquals(method.equals("probe") ? 38 : 2 * 4 + 2, measured, method);
         }
     }
 

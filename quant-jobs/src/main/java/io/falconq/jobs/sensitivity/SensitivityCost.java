@@ -28,10 +28,13 @@ import java.util.Set;
  * window's records and logits: S/chunks × V × 6 bytes).
  */
 public final class SensitivityCost {
-    /** CPU ns per multiply-add of a downstream re-run (fitted in BENCHMARKS.md, issue 15). */
-    static final double NS_PER_MAC = 0.06;
-    /** CPU ns per weight of encoding a candidate with an importance matrix (K-quants' search; fitted likewise). */
-    static final double ENCODE_NS_PER_WEIGHT = 60;
+    /**
+     * CPU ns per multiply-add of a downstream re-run: direct Q4_K on the synthetic 0.5B, 2 chunks of 512, the first
+     * layer's tensors (36 layers + head each, 4.9e11 multiply-adds) took 12.5–13.2 CPU-s each (BENCHMARKS.md, issue 15).
+     */
+    static final double NS_PER_MAC = 0.027;
+    /** CPU ns per weight of encoding a candidate: the same run's token_embd (33.6 M weights, Q4_K) took 5.2 CPU-s more. */
+    static final double ENCODE_NS_PER_WEIGHT = 150;
 
     private SensitivityCost() {
     }
@@ -60,9 +63,9 @@ public final class SensitivityCost {
     }
 
     /**
-     * The plan of a run. {@link SensitivityJob.Method#PROBE}: every tensor runs end to end once (k_t = 1);
-     * {@link SensitivityJob.Method#LAYER_GAIN}: per layer Σ k_t runs of that layer alone plus one end-to-end run,
-     * token_embd and output once each.
+     * The plan of a run. {@link SensitivityJob.Method#PROBE}: every tensor runs end to end twice (k_t = 2);
+     * {@link SensitivityJob.Method#LAYER_GAIN}: per layer Σ k_t runs of that layer alone plus two end-to-end runs,
+     * token_embd and output twice each.
      */
     public static Plan plan(FalconH1Config c, List<GgmlType> types, SensitivityJob.Method method, int chunks, int ctx,
                             int threads) {
@@ -75,23 +78,25 @@ public final class SensitivityCost {
         // token_embd (re-run from the embedding) and output (head only), both rows of H
         int kGlobal = concreteTypes(types, c.hiddenSize()).size();
         long table = (long) c.vocabSize() * c.hiddenSize();
-        int ends = direct ? kGlobal : 1;
+        int ends = direct ? kGlobal : kGlobal >= 3 ? 2 : 1;
         int measurements = 2 * ends;
         double layerRuns = layers + (double) ends * layers;
         double headRuns = 2 + 2.0 * ends;
         double encodeWeights = 2.0 * kGlobal * table;
         for (int l = 0; l < layers; l++) {
             int layerTypes = 0;
+            int probes = 0;
             for (int i = 0; i < LinearRole.perLayer().length; i++) {
                 int encoded = concreteTypes(types, shapes[i][1]).size();
                 tensors++;
                 layerTypes += encoded;
+                probes += encoded >= 3 ? 2 : 1;
                 encodeWeights += (double) encoded * shapes[i][0] * shapes[i][1];
             }
             int endToEnd = switch (method) {
                 case DIRECT -> layerTypes;
-                case PROBE -> LinearRole.perLayer().length;
-                case LAYER_GAIN -> 1;
+                case PROBE -> probes;
+                case LAYER_GAIN -> 2;
             };
             measurements += endToEnd;
             layerRuns += (double) endToEnd * (layers - l) + (method == SensitivityJob.Method.LAYER_GAIN ? layerTypes : 0);

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Issue 15's measurement cost: `falconq measure --dry-run` for every Falcon-H1 config and method, and a timed direct
+# measurement on a synthetic checkpoint (`falconq synth --config CONFIG`, made once), one candidate type, stopped
+# after TENSORS tensors: every progress line is stamped with wall seconds and the JVM's CPU seconds (utime + stime
+# from /proc), so rates can be read even on a loaded machine. The formula (SensitivityCost) extrapolates.
+#
+#   tests/bench/measure-cost.sh WORK CONFIG [TENSORS] [CHUNKS]
+#   e.g. tests/bench/measure-cost.sh /work/bench ../shared/configs/falcon-h1-0.5b.json 6 2
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+work="${1:?work directory}"
+config="${2:?Falcon-H1 config.json}"
+tensors="${3:-6}"
+chunks="${4:-2}"
+shared="$(cd "$repo/../shared" && pwd -P)"
+mkdir -p "$work"
+(cd "$repo" && ./falconq --version >/dev/null)
+cp "$repo/cli/target/falconq.jar" "$work/falconq-measure.jar"
+java="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java"
+fq=("$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -XX:MaxNewSize=64m
+    -jar "$work/falconq-measure.jar")
+for c in "$shared"/configs/*.json; do
+  for method in direct probe layer-gain; do
+    "${fq[@]}" measure "$c" --dry-run --chunks 4 --method "$method" 2>/dev/null | sed "s|^|$(basename "$c" .json) |"
+  done
+done
+name="$(basename "$config" .json)"
+model="$work/synth-$name"
+[[ -f "$model/config.json" ]] || "${fq[@]}" synth --config "$config" -o "$model" -q
+out="$work/$name-measure-cost.json"
+coproc FQ { exec "${fq[@]}" measure "$model" --data "$shared/corpus/calib.txt" --types Q4_K --ctx 512 \
+  --chunks "$chunks" -o "$out" -t 2 -v --force 2>&1 >/dev/null; }
+pid=$FQ_PID
+t0=$(date +%s.%N)
+seen=0
+measuring=0
+while IFS= read -r line <&"${FQ[0]}"; do
+  cpu=$(awk '{printf "%.1f", ($14 + $15) / 100}' /proc/"$pid"/stat 2>/dev/null || echo "?")
+  printf "%8.1f s wall %8s s cpu  load %s  %s\n" "$(echo "$(date +%s.%N) - $t0" | bc)" "$cpu" \
+    "$(cut -d' ' -f1 /proc/loadavg)" "$line"
+  [[ $line == *"reference window"* ]] && measuring=1
+  [[ $measuring == 1 && $line == *"] "*".weight"* ]] && seen=$((seen + 1))
+  if (( seen >= tensors )); then kill "$pid"; break; fi
+done
