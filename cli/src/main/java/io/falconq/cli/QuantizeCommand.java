@@ -161,6 +161,7 @@ public final class QuantizeCommand implements Callable<Integer> {
                         + "(%d shard%s)%n", scheme, method, bits, gs, !asym, actOrder, report.linears(),
                 report.layersResumed() > 0 ? " (resumed after layer " + report.layersResumed() + ")" : "",
                 report.seconds(), out, report.shards(), report.shards() == 1 ? "" : "s");
+        err.printf("quantize: time by phase: %s%n", report.phases());
         err.flush();
         return ExitCodes.OK;
     }

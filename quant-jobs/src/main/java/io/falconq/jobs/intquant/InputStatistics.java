@@ -13,7 +13,7 @@ import java.util.Set;
 
 /**
  * The statistics of one layer's linear inputs that the methods use, per input group (q/k/v/in_proj share one, as do
- * gate/up): the importance (mean x², mean |x|) and, when asked, the GPTQ Hessian {@code 2/n · Σ x xᵀ}. A
+ * gate/up), each when asked: the importance (mean x², mean |x|) and the GPTQ Hessian {@code 2/n · Σ x xᵀ}. A
  * {@link TapListener} over the forward's taps; only the groups asked for are collected, so a part range can be run
  * for exactly the group whose linears are quantized next.
  */
@@ -21,14 +21,25 @@ final class InputStatistics implements TapListener {
     private final int layer;
     private final Set<LinearRole.InputGroup> groups;
     private final boolean hessians;
+    private final boolean collectImportance;
     private final WorkerPool pool;
     private final Map<LinearRole.InputGroup, ImportanceStats> importance = new EnumMap<>(LinearRole.InputGroup.class);
     private final Map<LinearRole.InputGroup, HessianAccumulator> hessian = new EnumMap<>(LinearRole.InputGroup.class);
 
     InputStatistics(int layer, Set<LinearRole.InputGroup> groups, boolean hessians, WorkerPool pool) {
+        this(layer, groups, hessians, true, pool);
+    }
+
+    /**
+     * {@code importance}: whether to collect the importance too (GPTQ reads only the Hessian, and the importance's
+     * per-value pass runs on the job's thread alone).
+     */
+    InputStatistics(int layer, Set<LinearRole.InputGroup> groups, boolean hessians, boolean importance,
+                    WorkerPool pool) {
         this.layer = layer;
         this.groups = groups;
         this.hessians = hessians;
+        this.collectImportance = importance;
         this.pool = pool;
     }
 
@@ -41,7 +52,10 @@ final class InputStatistics implements TapListener {
         if (!groups.contains(g)) {
             return;
         }
-        importance.computeIfAbsent(g, k -> new ImportanceStats(tap.referenceName(layer), cols)).add(data, rows, cols);
+        if (collectImportance) {
+            importance.computeIfAbsent(g, k -> new ImportanceStats(tap.referenceName(layer), cols))
+                    .add(data, rows, cols);
+        }
         if (hessians) {
             hessian.computeIfAbsent(g, k -> new HessianAccumulator(cols)).add(data, rows, cols, pool);
         }

@@ -49,7 +49,7 @@ final class LayerSequentialRun {
     }
 
     static void run(FalconH1Model model, HfCheckpoint checkpoint, IntQuantJob.Options opt, int[][] sequences,
-                    Path work, ProgressListener progress) {
+                    Path work, ProgressListener progress, JobPhases phases) {
         FalconH1Config c = model.config();
         int layers = c.numLayers();
         int start = layersDone(work);
@@ -70,17 +70,22 @@ final class LayerSequentialRun {
             }
             LayerState state = new LayerState(c, tokens);
             for (int layer = start; layer < layers; layer++) {
+                JobPhases before = phases.snapshot();
                 SequenceStore in = layer % 2 == 0 ? a : b;
                 SequenceStore out = layer % 2 == 0 ? b : a;
                 LayerWork w = new LayerWork(layer, c, checkpoint, forward, state, opt.scheme(),
-                        model.weights().layers().get(layer), in, out, stage, n, tokens);
+                        model.weights().layers().get(layer), in, out, stage, n, tokens, phases);
                 quantizeLayer(w, opt);
                 if (w.quantizedCount() != LinearRole.perLayer().length) {
                     throw new IllegalStateException("layer " + layer + ": " + w.quantizedCount() + " of "
                             + LinearRole.perLayer().length + " linears quantized");
                 }
-                GptqFolderWriter.stageLayer(work, checkpoint, layer, w.packed(), w.replacedNorms());
-                out.sync();
+                try (var write = phases.enter(JobPhases.Phase.WRITE)) {
+                    GptqFolderWriter.stageLayer(work, checkpoint, layer, w.packed(), w.replacedNorms());
+                }
+                try (var io = phases.enter(JobPhases.Phase.SPILL_IO)) {
+                    out.sync();
+                }
                 AtomicOutput.writeBytes(work.resolve(PROGRESS_FILE),
                         Integer.toString(layer + 1).getBytes(StandardCharsets.US_ASCII), true);
                 releasePages(checkpoint, layer);
@@ -88,8 +93,11 @@ final class LayerSequentialRun {
                 // the old generation, whose adaptive sizing then grows toward the maximum heap (6.7 GB resident
                 // at 0.5B without this); one full collection per layer returns it to the live set, as GPTQModel
                 // empties its caches after every layer.
-                System.gc();
-                progress.onStep(layer + 1, layers, "layer " + layer + "  " + opt.method().name().toLowerCase());
+                try (var gc = phases.enter(JobPhases.Phase.GC)) {
+                    System.gc();
+                }
+                progress.onStep(layer + 1, layers, "layer " + layer + "  " + opt.method().name().toLowerCase() + "  "
+                        + phases.since(before));
             }
         }
     }
@@ -97,15 +105,19 @@ final class LayerSequentialRun {
     private static void quantizeLayer(LayerWork w, IntQuantJob.Options opt) {
         switch (opt.method()) {
             case RTN -> {
-                for (LinearRole role : LinearRole.perLayer()) {
-                    var m = w.weights().linear(role);
-                    w.setQuantized(role, RtnQuantizer.quantize(role.hfModulePath(w.layer()), w.linear(role), m.rows(),
-                            m.cols(), w.scheme(), null, false, w.pool()));
+                try (var solve = w.phases().enter(JobPhases.Phase.SOLVE)) {
+                    for (LinearRole role : LinearRole.perLayer()) {
+                        var m = w.weights().linear(role);
+                        w.setQuantized(role, RtnQuantizer.quantize(role.hfModulePath(w.layer()), w.linear(role),
+                                m.rows(), m.cols(), w.scheme(), null, false, w.pool()));
+                    }
                 }
             }
             case CLIP, GPTQ -> SequentialLayerMethod.quantize(w, opt.method(), opt.dampPercent());
             case AWQ -> {
-                AwqLayerMethod.quantize(w, opt.awqLoss());
+                try (var solve = w.phases().enter(JobPhases.Phase.SOLVE)) {
+                    AwqLayerMethod.quantize(w, opt.awqLoss());
+                }
                 w.runAll(LayerPart.INPUT_NORM, LayerPart.MLP_OUTPUT, List.of(), null);
             }
         }

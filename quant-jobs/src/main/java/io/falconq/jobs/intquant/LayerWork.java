@@ -50,10 +50,20 @@ public final class LayerWork {
     /** One sequence's residual and staged activations, reused by every {@link #runAll}. */
     private final float[] residual;
     private final float[] staged;
+    private final JobPhases phases;
 
     LayerWork(int layer, FalconH1Config config, HfCheckpoint checkpoint, FalconH1Forward forward, LayerState state,
               IntQuantScheme scheme, LayerWeights weights, SequenceStore input, SequenceStore output,
               SequenceStore stage, int sequences, int tokens) {
+        this(layer, config, checkpoint, forward, state, scheme, weights, input, output, stage, sequences, tokens,
+                new JobPhases());
+    }
+
+    /** {@code phases}: where the time of this layer is charged (the job's one split). */
+    LayerWork(int layer, FalconH1Config config, HfCheckpoint checkpoint, FalconH1Forward forward, LayerState state,
+              IntQuantScheme scheme, LayerWeights weights, SequenceStore input, SequenceStore output,
+              SequenceStore stage, int sequences, int tokens, JobPhases phases) {
+        this.phases = phases;
         this.layer = layer;
         this.config = config;
         this.checkpoint = checkpoint;
@@ -144,10 +154,17 @@ public final class LayerWork {
 
     /** Packs a linear's quantized form for the output and runs the layer with its dequantized weight from now on. */
     public void setQuantized(LinearRole role, QuantizedLinear q) {
-        packed.addAll(GptqFolderWriter.pack(q));
-        linears.remove(role);
-        weights = weights.with(role, DenseWeightMatrix.wrapFloats(role.hfModulePath(layer), q.out(), q.in(),
-                q.dequantize()));
+        try (var scope = phases.enter(JobPhases.Phase.WRITE)) {
+            packed.addAll(GptqFolderWriter.pack(q));
+            linears.remove(role);
+            weights = weights.with(role, DenseWeightMatrix.wrapFloats(role.hfModulePath(layer), q.out(), q.in(),
+                    q.dequantize()));
+        }
+    }
+
+    /** The job's time split, for a method to charge its own work ({@link JobPhases.Phase#SOLVE}). */
+    JobPhases phases() {
+        return phases;
     }
 
     /** The packed GPTQ tensors of the linears quantized so far, by tensor name. */
@@ -170,30 +187,41 @@ public final class LayerWork {
     public void runAll(LayerPart from, LayerPart to, List<Tap> keep, TapListener taps) {
         boolean afterMixer = from.compareTo(LayerPart.MIXER_OUTPUT) > 0;
         boolean writesResidual = adds(from, to, LayerPart.MIXER_OUTPUT) || adds(from, to, LayerPart.MLP_OUTPUT);
+        TapListener timedTaps = taps == null ? null : (tap, l, data, rows, cols) -> {
+            try (var scope = phases.enter(JobPhases.Phase.STATISTICS)) {
+                taps.onTap(tap, l, data, rows, cols);
+            }
+        };
         for (int s = 0; s < sequences; s++) {
-            (afterMixer ? output : input).read(s, residual);
-            if (!from.inputs().isEmpty()) {
-                stage.read(s, staged);
+            try (var io = phases.enter(JobPhases.Phase.SPILL_IO)) {
+                (afterMixer ? output : input).read(s, residual);
+                if (!from.inputs().isEmpty()) {
+                    stage.read(s, staged);
+                }
+            }
+            try (var fw = phases.enter(JobPhases.Phase.FORWARD)) {
                 int off = 0;
                 for (Tap t : from.inputs()) {
                     forward.load(t, staged, off, tokens);
                     off += tokens * forward.width(t);
                 }
+                StagingTaps staging = keep.isEmpty() ? null : new StagingTaps(keep, staged, tokens, forward);
+                TapListener all = staging == null ? timedTaps : (tap, l, data, rows, cols) -> {
+                    staging.onTap(tap, l, data, rows, cols);
+                    if (timedTaps != null) {
+                        timedTaps.onTap(tap, l, data, rows, cols);
+                    }
+                };
+                forward.runLayer(layer, weights, from == LayerPart.INPUT_NORM || from == LayerPart.MIXER
+                        ? freshState() : state, 0, residual, tokens, from, to, all);
             }
-            StagingTaps staging = keep.isEmpty() ? null : new StagingTaps(keep, staged, tokens, forward);
-            TapListener all = staging == null ? taps : (tap, l, data, rows, cols) -> {
-                staging.onTap(tap, l, data, rows, cols);
-                if (taps != null) {
-                    taps.onTap(tap, l, data, rows, cols);
+            try (var io = phases.enter(JobPhases.Phase.SPILL_IO)) {
+                if (!keep.isEmpty()) {
+                    stage.write(s, staged);
                 }
-            };
-            forward.runLayer(layer, weights, from == LayerPart.INPUT_NORM || from == LayerPart.MIXER ? freshState()
-                    : state, 0, residual, tokens, from, to, all);
-            if (staging != null) {
-                stage.write(s, staged);
-            }
-            if (writesResidual) {
-                output.write(s, residual);
+                if (writesResidual) {
+                    output.write(s, residual);
+                }
             }
         }
     }

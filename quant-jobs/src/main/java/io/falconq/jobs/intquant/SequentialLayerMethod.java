@@ -47,15 +47,17 @@ final class SequentialLayerMethod {
         for (Step step : STEPS) {
             EnumSet<LinearRole.InputGroup> groups = EnumSet.noneOf(LinearRole.InputGroup.class);
             step.roles().forEach(r -> groups.add(r.inputGroup()));
-            InputStatistics stats = new InputStatistics(work.layer(), groups, hessians, work.pool());
+            InputStatistics stats = new InputStatistics(work.layer(), groups, hessians, !hessians, work.pool());
             work.runAll(step.from(), step.to(), step.keep(), stats);
             for (LinearRole.InputGroup g : groups) {
                 List<LinearRole> roles = step.roles().stream().filter(r -> r.inputGroup() == g).toList();
-                GptqQuantizer.Prepared prepared = hessians ? prepare(work, stats.hessian(roles.getFirst()),
-                        roles.getFirst(), dampPercent) : null;
-                stats.release(g);
-                for (LinearRole role : roles) {
-                    work.setQuantized(role, quantizeOne(work, role, stats, prepared));
+                try (var solve = work.phases().enter(JobPhases.Phase.SOLVE)) {
+                    GptqQuantizer.Prepared prepared = hessians ? prepare(work, stats.hessian(roles.getFirst()),
+                            roles.getFirst(), dampPercent) : null;
+                    stats.release(g);
+                    for (LinearRole role : roles) {
+                        work.setQuantized(role, quantizeOne(work, role, stats, prepared));
+                    }
                 }
             }
         }
