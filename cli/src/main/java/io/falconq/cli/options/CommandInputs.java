@@ -14,7 +14,8 @@ import java.util.List;
 
 /**
  * The one hook between the command line and output safety: before any command runs, every path it was given —
- * each {@code Path} argument, and each string argument naming an existing file or folder (such as {@code --data}),
+ * each {@code Path} argument, and each string argument naming an existing file or folder (such as {@code --data},
+ * or the FILE of {@code --data LANG=FILE}),
  * except those marked {@link OutputPath} — is declared to {@link OutputGuard}, so no output of the command can be,
  * contain or lie inside one of them, whichever writer makes it.
  */
@@ -44,17 +45,25 @@ public final class CommandInputs implements CommandLine.IExecutionStrategy {
         return inputs;
     }
 
+    private static void addIfExists(String s, List<Path> inputs) {
+        try {
+            Path p = Path.of(s);
+            if (Files.exists(p)) {
+                inputs.add(p);
+            }
+        } catch (java.nio.file.InvalidPathException ignored) {
+            // not a path: a prompt, a type name
+        }
+    }
+
     private static void add(Object value, List<Path> inputs) {
         if (value instanceof Path p) {
             inputs.add(p);
         } else if (value instanceof String s && !s.isEmpty() && s.indexOf('\0') < 0) {
-            try {
-                Path p = Path.of(s);
-                if (Files.exists(p)) {
-                    inputs.add(p);
-                }
-            } catch (java.nio.file.InvalidPathException ignored) {
-                // not a path: a prompt, a type name
+            addIfExists(s, inputs);
+            int eq = s.indexOf('=');
+            if (eq > 0) {
+                addIfExists(s.substring(eq + 1), inputs); // LANG=FILE of --data / --calib-data
             }
         } else if (value instanceof Collection<?> c) {
             c.forEach(v -> add(v, inputs));

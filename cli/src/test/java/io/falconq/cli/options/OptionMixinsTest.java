@@ -124,4 +124,39 @@ class OptionMixinsTest {
         assertEquals(0, verbose.code(), verbose.err());
         assertTrue(verbose.command().verbosity.verbose());
     }
+
+    /** A command reading calibration text through the shared mixin. */
+    @Command(name = "calib")
+    static final class Calib implements Callable<Integer> {
+        @Mixin
+        CalibrationDataOptions calibration;
+        @Mixin
+        OutputOptions output;
+
+        @Override
+        public Integer call() {
+            calibration.sources(null);
+            AtomicOutput.writeBytes(output.output(), new byte[] {1}, true);
+            return ExitCodes.OK;
+        }
+    }
+
+    @Test
+    void theFileOfLangEqualsFileIsAnInputNoOutputMayReplace(@TempDir Path dir) throws IOException {
+        Path text = Files.writeString(dir.resolve("de.txt"), "Ein Satz.\n");
+        CommandLine cli = new FalconqCli().commandLine();
+        cli.addSubcommand(new Calib());
+        StringWriter err = new StringWriter();
+        cli.setOut(new PrintWriter(new StringWriter()));
+        cli.setErr(new PrintWriter(err));
+        int code = cli.execute("calib", "--calib-data", "de=" + text, "--data", "en=builtin:en", "-o", text.toString());
+        assertEquals(ExitCodes.OUTPUT, code, err.toString());
+        assertEquals("Ein Satz.\n", Files.readString(text), "the input is untouched");
+
+        StringWriter err2 = new StringWriter();
+        cli.setErr(new PrintWriter(err2));
+        assertEquals(ExitCodes.USAGE, cli.execute("calib", "--data", "de:0=" + text, "-o",
+                dir.resolve("x").toString()), "a weight of 0 is a usage error");
+        assertTrue(err2.toString().contains("weight must be finite and > 0"), err2.toString());
+    }
 }
