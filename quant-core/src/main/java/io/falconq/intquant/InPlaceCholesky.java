@@ -12,8 +12,8 @@ import jdk.incubator.vector.VectorSpecies;
  * on the user's thread budget. Both routines here need O(block · n) scratch besides the matrix itself.
  *
  * <p>Every entry is computed by one task with a fixed order of operations (the task cut depends on n only), so the
- * results are bit-identical for any thread count. Hot loops keep their partial sums in arrays, four vectors per
- * trip, so no vector is carried around a loop (README, "Vector kernels written flat").
+ * results are bit-identical for any thread count. The hot loops keep their partial sums in registers over a whole
+ * k range, as the runtime's {@code MatMul} does.
  */
 final class InPlaceCholesky {
     private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
@@ -170,8 +170,9 @@ final class InPlaceCholesky {
     }
 
     /**
-     * acc[(p, q), lane] += Σ lanes of L[i+p, k] · L[j+q, k] for k in [k0, k1), k1 − k0 a multiple of 4V: four
-     * k-vectors per trip with the eight partial sums loaded from and stored to {@code acc}.
+     * acc[(p, q), lane] += Σ lanes of L[i+p, k] · L[j+q, k] for k in [k0, k1), k1 − k0 a multiple of 4V: the eight
+     * partial sums stay in registers over the whole range (the same fused multiply-adds in the same order as
+     * reloading them from {@code acc} every four vectors, so the same bits).
      */
     private static void tileDots(double[] a, int n, int i, int j, int k0, int k1, double[] acc) {
         int r0 = i * n;
@@ -180,40 +181,38 @@ final class InPlaceCholesky {
         int r3 = r2 + n;
         int q0 = j * n;
         int q1 = q0 + n;
-        for (int k = k0; k < k1; k += 4 * V) {
-            DoubleVector s00 = DoubleVector.fromArray(D, acc, 0);
-            DoubleVector s01 = DoubleVector.fromArray(D, acc, V);
-            DoubleVector s10 = DoubleVector.fromArray(D, acc, 2 * V);
-            DoubleVector s11 = DoubleVector.fromArray(D, acc, 3 * V);
-            DoubleVector s20 = DoubleVector.fromArray(D, acc, 4 * V);
-            DoubleVector s21 = DoubleVector.fromArray(D, acc, 5 * V);
-            DoubleVector s30 = DoubleVector.fromArray(D, acc, 6 * V);
-            DoubleVector s31 = DoubleVector.fromArray(D, acc, 7 * V);
-            for (int kk = k; kk < k + 4 * V; kk += V) {
-                DoubleVector y0 = DoubleVector.fromArray(D, a, q0 + kk);
-                DoubleVector y1 = DoubleVector.fromArray(D, a, q1 + kk);
-                DoubleVector x = DoubleVector.fromArray(D, a, r0 + kk);
-                s00 = x.fma(y0, s00);
-                s01 = x.fma(y1, s01);
-                x = DoubleVector.fromArray(D, a, r1 + kk);
-                s10 = x.fma(y0, s10);
-                s11 = x.fma(y1, s11);
-                x = DoubleVector.fromArray(D, a, r2 + kk);
-                s20 = x.fma(y0, s20);
-                s21 = x.fma(y1, s21);
-                x = DoubleVector.fromArray(D, a, r3 + kk);
-                s30 = x.fma(y0, s30);
-                s31 = x.fma(y1, s31);
-            }
-            s00.intoArray(acc, 0);
-            s01.intoArray(acc, V);
-            s10.intoArray(acc, 2 * V);
-            s11.intoArray(acc, 3 * V);
-            s20.intoArray(acc, 4 * V);
-            s21.intoArray(acc, 5 * V);
-            s30.intoArray(acc, 6 * V);
-            s31.intoArray(acc, 7 * V);
+        DoubleVector s00 = DoubleVector.fromArray(D, acc, 0);
+        DoubleVector s01 = DoubleVector.fromArray(D, acc, V);
+        DoubleVector s10 = DoubleVector.fromArray(D, acc, 2 * V);
+        DoubleVector s11 = DoubleVector.fromArray(D, acc, 3 * V);
+        DoubleVector s20 = DoubleVector.fromArray(D, acc, 4 * V);
+        DoubleVector s21 = DoubleVector.fromArray(D, acc, 5 * V);
+        DoubleVector s30 = DoubleVector.fromArray(D, acc, 6 * V);
+        DoubleVector s31 = DoubleVector.fromArray(D, acc, 7 * V);
+        for (int kk = k0; kk < k1; kk += V) {
+            DoubleVector y0 = DoubleVector.fromArray(D, a, q0 + kk);
+            DoubleVector y1 = DoubleVector.fromArray(D, a, q1 + kk);
+            DoubleVector x = DoubleVector.fromArray(D, a, r0 + kk);
+            s00 = x.fma(y0, s00);
+            s01 = x.fma(y1, s01);
+            x = DoubleVector.fromArray(D, a, r1 + kk);
+            s10 = x.fma(y0, s10);
+            s11 = x.fma(y1, s11);
+            x = DoubleVector.fromArray(D, a, r2 + kk);
+            s20 = x.fma(y0, s20);
+            s21 = x.fma(y1, s21);
+            x = DoubleVector.fromArray(D, a, r3 + kk);
+            s30 = x.fma(y0, s30);
+            s31 = x.fma(y1, s31);
         }
+        s00.intoArray(acc, 0);
+        s01.intoArray(acc, V);
+        s10.intoArray(acc, 2 * V);
+        s11.intoArray(acc, 3 * V);
+        s20.intoArray(acc, 4 * V);
+        s21.intoArray(acc, 5 * V);
+        s30.intoArray(acc, 6 * V);
+        s31.intoArray(acc, 7 * V);
     }
 
     /**

@@ -29,8 +29,9 @@ final class PanelProduct {
 
     /**
      * c[cOff + p·cStride + l] += Σ_{k &lt; count} coef[coefOff + p·coefStride + k] · panel[k·WIDTH + l] for
-     * p &lt; {@link #ROWS}, l &lt; {@link #WIDTH}; four k per trip with the tile loaded from and stored back to
-     * {@code c}, so no vector is carried around a loop (README, "Vector kernels written flat").
+     * p &lt; {@link #ROWS}, l &lt; {@link #WIDTH}: the tile's eight vectors stay in registers for all {@code count}
+     * terms (the same fused multiply-adds in the same order as reloading them from {@code c} every four terms, so
+     * the same bits, without a store and reload per four terms).
      */
     static void addTile(double[] c, int cOff, int cStride, double[] coef, int coefOff, int coefStride, double[] panel,
                         int count) {
@@ -42,44 +43,38 @@ final class PanelProduct {
         int e1 = e0 + coefStride;
         int e2 = e1 + coefStride;
         int e3 = e2 + coefStride;
-        int trips = count / 4 * 4;
-        for (int k = 0; k < trips; k += 4) {
-            DoubleVector a0 = DoubleVector.fromArray(D, c, c0);
-            DoubleVector b0 = DoubleVector.fromArray(D, c, c0 + V);
-            DoubleVector a1 = DoubleVector.fromArray(D, c, c1);
-            DoubleVector b1 = DoubleVector.fromArray(D, c, c1 + V);
-            DoubleVector a2 = DoubleVector.fromArray(D, c, c2);
-            DoubleVector b2 = DoubleVector.fromArray(D, c, c2 + V);
-            DoubleVector a3 = DoubleVector.fromArray(D, c, c3);
-            DoubleVector b3 = DoubleVector.fromArray(D, c, c3 + V);
-            for (int kk = k; kk < k + 4; kk++) {
-                DoubleVector u0 = DoubleVector.fromArray(D, panel, kk * WIDTH);
-                DoubleVector u1 = DoubleVector.fromArray(D, panel, kk * WIDTH + V);
-                DoubleVector e = DoubleVector.broadcast(D, coef[e0 + kk]);
-                a0 = e.fma(u0, a0);
-                b0 = e.fma(u1, b0);
-                e = DoubleVector.broadcast(D, coef[e1 + kk]);
-                a1 = e.fma(u0, a1);
-                b1 = e.fma(u1, b1);
-                e = DoubleVector.broadcast(D, coef[e2 + kk]);
-                a2 = e.fma(u0, a2);
-                b2 = e.fma(u1, b2);
-                e = DoubleVector.broadcast(D, coef[e3 + kk]);
-                a3 = e.fma(u0, a3);
-                b3 = e.fma(u1, b3);
-            }
-            a0.intoArray(c, c0);
-            b0.intoArray(c, c0 + V);
-            a1.intoArray(c, c1);
-            b1.intoArray(c, c1 + V);
-            a2.intoArray(c, c2);
-            b2.intoArray(c, c2 + V);
-            a3.intoArray(c, c3);
-            b3.intoArray(c, c3 + V);
+        DoubleVector a0 = DoubleVector.fromArray(D, c, c0);
+        DoubleVector b0 = DoubleVector.fromArray(D, c, c0 + V);
+        DoubleVector a1 = DoubleVector.fromArray(D, c, c1);
+        DoubleVector b1 = DoubleVector.fromArray(D, c, c1 + V);
+        DoubleVector a2 = DoubleVector.fromArray(D, c, c2);
+        DoubleVector b2 = DoubleVector.fromArray(D, c, c2 + V);
+        DoubleVector a3 = DoubleVector.fromArray(D, c, c3);
+        DoubleVector b3 = DoubleVector.fromArray(D, c, c3 + V);
+        for (int k = 0; k < count; k++) {
+            DoubleVector u0 = DoubleVector.fromArray(D, panel, k * WIDTH);
+            DoubleVector u1 = DoubleVector.fromArray(D, panel, k * WIDTH + V);
+            DoubleVector e = DoubleVector.broadcast(D, coef[e0 + k]);
+            a0 = e.fma(u0, a0);
+            b0 = e.fma(u1, b0);
+            e = DoubleVector.broadcast(D, coef[e1 + k]);
+            a1 = e.fma(u0, a1);
+            b1 = e.fma(u1, b1);
+            e = DoubleVector.broadcast(D, coef[e2 + k]);
+            a2 = e.fma(u0, a2);
+            b2 = e.fma(u1, b2);
+            e = DoubleVector.broadcast(D, coef[e3 + k]);
+            a3 = e.fma(u0, a3);
+            b3 = e.fma(u1, b3);
         }
-        for (int p = 0; p < ROWS; p++) {
-            addRow(c, cOff + p * cStride, coef, coefOff + p * coefStride, panel, trips, count, WIDTH);
-        }
+        a0.intoArray(c, c0);
+        b0.intoArray(c, c0 + V);
+        a1.intoArray(c, c1);
+        b1.intoArray(c, c1 + V);
+        a2.intoArray(c, c2);
+        b2.intoArray(c, c2 + V);
+        a3.intoArray(c, c3);
+        b3.intoArray(c, c3 + V);
     }
 
     /**
