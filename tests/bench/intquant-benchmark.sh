@@ -8,7 +8,8 @@
 #
 # WORK receives a snapshot of the launcher and jar (so edits to the tree during the run change nothing), the
 # synthetic checkpoint (`falconq synth --config CONFIG`, made once) and the outputs. Calibration text:
-# ../shared/corpus/train.txt, SEQUENCES chunks of 512 tokens, 2 threads.
+# ../shared/corpus/train.txt, SEQUENCES chunks of 512 tokens, 2 threads. The machine's load average is printed
+# before and after each run; quantize's own last line splits its wall time by phase (forward, statistics, solve, …).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 work="${1:?work directory}"
@@ -32,11 +33,15 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 for m in $methods; do
   "$fq" quantize "$model" --scheme w4 --method "$m" --data "$data" --chunks "$sequences" -t 2 --dry-run | sed "s/^/plan $name $m: /"
 done
+load() { echo "load $(cut -d' ' -f1-3 /proc/loadavg) at $(date -u +%H:%M:%SZ)"; }
+load
 printf '%s calibrate forward (%s x 512): ' "$name" "$sequences"
 "$repo/tests/bench/peak-memory.sh" "$fq" calibrate "$model" --data "$data" --chunks "$sequences" --ctx 512 -t 2 -q \
   -o "$work/$name-imatrix.gguf" --force
 for m in $methods; do
+  load
   printf '%s w4 %s (%s x 512): ' "$name" "$m" "$sequences"
   "$repo/tests/bench/peak-memory.sh" "$fq" quantize "$model" --scheme w4 --method "$m" --data "$data" \
     --chunks "$sequences" -t 2 -q -o "$work/$name-w4-$m" --force
 done
+load
