@@ -11,18 +11,12 @@ package io.falconq.intquant;
  * round-to-nearest with the target scheme. With duo scaling r = 0 gives s = 1/w_mean, not s ≡ 1: as in AutoAWQ,
  * plain RTN is not among the candidates.
  *
- * <p>The block whose output is measured is AutoAWQ's {@code module2inspect}:
- * <ul>
- *   <li>{@link #searchMlp}: gate and up are scored on the whole MLP output (down in float), on sampled
- *       calibration tokens, as AutoAWQ does for the MLP;</li>
- *   <li>{@link #search}: a set of linear layers scored on their own outputs, {@code Σ_linears Σ_o d_o H d_oᵀ}
- *       with {@code H = 2/n XᵀX} and {@code d = W − W_q} (the same sum over all calibration tokens as
- *       {@code ‖X·(W − W_q)ᵀ‖²}, up to 2/n, without keeping them). For o_proj, down_proj and out_proj this is
- *       AutoAWQ's choice too (the linear is the inspected module). For the input norm shared by attention q/k/v
- *       and mamba.in_proj, the checkpoint writer scores candidates on the whole mixer output instead
- *       ({@link AwqMixer}); this linear-output form, with the four outputs weighted by their µP multipliers
- *       ({@link Consumer#rowWeight}), is the fallback when no calibration sequences were kept.</li>
- * </ul>
+ * <p>The loss is the caller's ({@link #searchBy}): the int-quant job scores each candidate by running the layer's
+ * own forward pass with the candidate's linears quantized (AutoAWQ's {@code module2inspect}, quant-jobs
+ * {@code AwqLayerMethod}). {@link #search} is the closed form for a set of linears scored on their own outputs,
+ * {@code Σ_linears Σ_o d_o H d_oᵀ} with {@code H = 2/n XᵀX} and {@code d = W − W_q} (the same sum over all
+ * calibration tokens as {@code ‖X·(W − W_q)ᵀ‖²}, up to 2/n, without keeping them), each output row weighted by
+ * {@link Consumer#rowWeight}.
  */
 public final class AwqScaler {
     /** AutoAWQ's {@code n_grid}. */
@@ -101,52 +95,6 @@ public final class AwqScaler {
         return best;
     }
 
-    /**
-     * The MLP block that reads a scaled input, {@code y = down(up(x) ⊙ silu(gate(x) · gateMult))} (SPEC.md §1.3;
-     * the down multiplier is a constant factor on the loss and is left out).
-     *
-     * @param gate  (inter, hidden) row-major
-     * @param up    (inter, hidden) row-major
-     * @param down  (hidden, inter) row-major
-     */
-    public record Mlp(float[] gate, float[] up, float[] down, int hidden, int inter, double gateMult) {
-    }
-
-    /**
-     * AutoAWQ's search for the scale shared by gate and up with {@code module2inspect = mlp}: the same candidates
-     * as {@link #search}, but each is scored by the squared error of the whole MLP output on sampled calibration
-     * tokens, with gate and up quantized (round to nearest after scaling) and down kept in float, as
-     * {@code _search_best_scale} does. The output error sees what the linear-output loss cannot: gate errors matter
-     * only where up(x) is large and silu is not flat, up errors only where silu(gate) is not near zero, and both
-     * through down's columns.
-     *
-     * @param sample token rows of the MLP input (n × hidden, row-major)
-     */
-    public static float[] searchMlp(float[] meanAbs, Mlp mlp, float[] sample, int n, IntQuantScheme s) {
-        int in = mlp.hidden();
-        Consumer[] cs = {new Consumer(mlp.gate(), mlp.inter()), new Consumer(mlp.up(), mlp.inter())};
-        double[] wMean = weightMean(cs, in, s);
-        float[] reference = mlpForward(mlp, mlp.gate(), mlp.up(), sample, n);
-        float[] best = null;
-        double bestLoss = Double.POSITIVE_INFINITY;
-        for (int step = 0; step < GRID; step++) {
-            float[] scales = candidate((double) step / GRID, meanAbs, wMean, in);
-            float[] gq = quantizedUnscaled(mlp.gate(), mlp.inter(), in, scales, s);
-            float[] uq = quantizedUnscaled(mlp.up(), mlp.inter(), in, scales, s);
-            float[] y = mlpForward(mlp, gq, uq, sample, n);
-            double loss = 0;
-            for (int i = 0; i < y.length; i++) {
-                double d = (double) y[i] - reference[i];
-                loss += d * d;
-            }
-            if (loss < bestLoss) {
-                bestLoss = loss;
-                best = scales;
-            }
-        }
-        return best;
-    }
-
     /** Q(W·diag s)·diag(1/s): the weight the scaled, quantized linear computes with, in the unscaled input basis. */
     public static float[] quantizedUnscaled(float[] w, int out, int in, float[] scales, IntQuantScheme s) {
         float[] ws = new float[out * in];
@@ -162,43 +110,6 @@ public final class AwqScaler {
             }
         }
         return ws;
-    }
-
-    /** y for every sample row (n × hidden); rows are independent, so the parallel loop is deterministic. */
-    static float[] mlpForward(Mlp mlp, float[] gate, float[] up, float[] x, int n) {
-        int h = mlp.hidden();
-        int f = mlp.inter();
-        float[] y = new float[n * h];
-        java.util.stream.IntStream.range(0, n).parallel().forEach(t -> {
-            float[] act = new float[f];
-            int xo = t * h;
-            for (int j = 0; j < f; j++) {
-                float g = (float) (dot(gate, j * h, x, xo, h) * mlp.gateMult());
-                float u = dot(up, j * h, x, xo, h);
-                act[j] = u * (g / (1f + (float) Math.exp(-g)));
-            }
-            for (int o = 0; o < h; o++) {
-                y[t * h + o] = dot(mlp.down(), o * f, act, 0, f);
-            }
-        });
-        return y;
-    }
-
-    private static final jdk.incubator.vector.VectorSpecies<Float> F = io.falconq.quant.VectorMode.FLOAT_SPECIES;
-
-    /** Σ a[ao+i]·b[bo+i], lanes summed in a fixed order ({@link io.falconq.quant.LaneSum}). */
-    static float dot(float[] a, int ao, float[] b, int bo, int len) {
-        jdk.incubator.vector.FloatVector acc = jdk.incubator.vector.FloatVector.zero(F);
-        int i = 0;
-        for (int bound = F.loopBound(len); i < bound; i += F.length()) {
-            acc = jdk.incubator.vector.FloatVector.fromArray(F, a, ao + i)
-                    .fma(jdk.incubator.vector.FloatVector.fromArray(F, b, bo + i), acc);
-        }
-        float sum = io.falconq.quant.LaneSum.sum(acc);
-        for (; i < len; i++) {
-            sum += a[ao + i] * b[bo + i];
-        }
-        return sum;
     }
 
     /** AutoAWQ's w_mean: per column, mean over all consumer rows of |W| / max|W| of the row's group. */

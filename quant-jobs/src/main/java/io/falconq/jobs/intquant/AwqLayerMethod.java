@@ -18,17 +18,19 @@ import java.util.Map;
 import java.util.function.ToDoubleFunction;
 
 /**
- * AWQ for one decoder layer on the runtime's forward pass. The scale of each fold is AutoAWQ's grid search
+ * AWQ for one decoder layer on the runtime's forward pass, AutoAWQ's way: the layer is searched on the activations
+ * of the float model (the statistics pass runs the float layer over every calibration sequence and its output is the
+ * next layer's input; no second forward with the quantized layer). The scale of each fold is AutoAWQ's grid search
  * ({@link AwqScaler#searchBy}: 20 candidates from mean|x| and w_mean, duo scaling), each candidate scored by the
- * {@link AwqLoss} of the layer's output with the candidate's linears quantized as {@code Q(W·s)/s}, run by the
- * runtime on the first {@link #SEARCH_TOKENS} calibration tokens ({@link AwqProbe}). Every candidate is scored
- * with only its own fold quantized: the layer's other linears run as the scaled float weights the folds before
- * left (AutoAWQ's and the old downstream search's way; the linears are still quantized fold by fold, as soon as no
- * later fold changes them). The folds, in order:
+ * {@link AwqLoss} of the residual after the part it changes (after the mixer for the mixer's linears, after the MLP
+ * for the MLP's), with the candidate's linears quantized as {@code Q(W·s)/s}, run by the runtime on the first
+ * {@link #SEARCH_TOKENS} calibration tokens ({@link AwqProbe}). Every candidate is scored with only its own fold
+ * quantized: the layer's other linears run as the scaled float weights the folds before left (AutoAWQ's way; the
+ * linears are still quantized fold by fold, as soon as no later fold changes them). The folds, in order:
  * <ol>
- *   <li>q, k, v, in_proj ← input_layernorm (the whole layer is run);</li>
- *   <li>o_proj ← v_proj rows, one scale per kv channel under GQA (from the output projections on);</li>
- *   <li>out_proj ← mamba.norm, with gate-then-norm only (from the output projections on);</li>
+ *   <li>q, k, v, in_proj ← input_layernorm (the mixer is run);</li>
+ *   <li>o_proj ← v_proj rows, one scale per kv channel under GQA (the output projections are run);</li>
+ *   <li>out_proj ← mamba.norm, with gate-then-norm only (the output projections are run);</li>
  *   <li>gate, up ← pre_ff_layernorm (the MLP);</li>
  *   <li>down_proj ← up_proj rows (down_proj alone).</li>
  * </ol>
@@ -38,12 +40,12 @@ import java.util.function.ToDoubleFunction;
  * candidate win by cancelling their error on the 2,048 search tokens, which does not carry over: measured in
  * {@link AwqLoss}.
  *
- * <p>Cost per layer ({@link #multiplyAdds}): the statistics pass over all N·T calibration tokens that GPTQ also
- * makes (one layer forward and the five input Hessians), then per fold G = 20 candidates, each a round to nearest
- * of the fold's linears and a run of the layer from the fold's first part over the n·T search tokens, n =
- * {@link #searchSequences}: {@code G·(layer + 2·(O + F) + F + D)} per search token, where layer is the whole
- * layer, O the two output projections, F the MLP and D down_proj alone; about 5.4 layer forwards per candidate
- * on the tiny model. Quality and time per loss: {@link AwqLoss}.
+ * <p>Cost per layer: the statistics pass over all N·T calibration tokens is the forward and the five input
+ * Hessians that GPTQ's job makes too; AWQ's own work ({@link #multiplyAdds}) is bounded by the n·T search tokens,
+ * n = {@link #searchSequences}, whatever N: per fold G = 20 candidates, each a round to nearest of the fold's linears
+ * and a run of the fold's parts, {@code G·(layer − MLP + O·(1 + out_proj fold) + D)} per search token (layer: the
+ * whole layer; O the two output projections, D down_proj alone), plus the probe's own float runs and the clip
+ * search. Quality and time per loss: {@link AwqLoss}.
  */
 public final class AwqLayerMethod {
     /** Calibration tokens every candidate is scored on (whole sequences, at least one). */
@@ -73,11 +75,15 @@ public final class AwqLayerMethod {
         this.probe = probe;
     }
 
-    /** Searches, folds and quantizes the layer: all 9 linears end in {@link LayerWork#setQuantized}. */
+    /**
+     * Searches, folds and quantizes the layer: all 9 linears end in {@link LayerWork#setQuantized}, and the work's
+     * output holds the float layer's output (the next layer's input).
+     */
     public static void quantize(LayerWork work, AwqLoss loss) {
         EnumSet<InputGroup> groups = EnumSet.allOf(InputGroup.class);
         groups.remove(InputGroup.FINAL_NORM);
         InputStatistics stats = new InputStatistics(work.layer(), groups, true, work.pool());
+        // the float layer over every sequence: the statistics, and its output is the next layer's input
         work.runAll(LayerPart.INPUT_NORM, LayerPart.MLP_OUTPUT, List.of(), stats);
         AwqProbe probe = new AwqProbe(work, loss, searchSequences(work.sequences(), work.tokens()));
         new AwqLayerMethod(work, stats, probe).run();
@@ -89,10 +95,11 @@ public final class AwqLayerMethod {
     }
 
     /**
-     * Multiply-adds of {@link #quantize} for one layer with {@code sequences × tokens} calibration tokens and
-     * {@code groupSize} columns per quantization group (the dry-run planner's price). Linear layers count
-     * {@code out·in} per token, attention {@code qSize·T/2·2} per token, the SSM scan {@code 2·Di·S} per token, a
-     * Hessian {@code in²/2} per token, the Hessian clip search 10 shrink candidates × {@code groupSize} per weight.
+     * Multiply-adds of {@link #quantize} for one layer beyond the forward and the input Hessians over all
+     * {@code sequences × tokens} calibration tokens (which the plan prices as GPTQ's): the candidate runs and the
+     * probe's float runs on the search tokens, the candidates' round to nearest, and the Hessian clip search (10
+     * shrink candidates × {@code groupSize} per weight). Linear layers count {@code out·in} per token, attention
+     * {@code qSize·T/2·2} per token, the SSM scan {@code 2·Di·S} per token.
      */
     public static long multiplyAdds(FalconH1Config c, int sequences, int tokens, int groupSize) {
         long h = c.hiddenSize();
@@ -100,23 +107,25 @@ public final class AwqLayerMethod {
         long outputs = h * ((long) c.qSize() + c.ssmInnerSize());
         long down = h * c.intermediateSize();
         long mlp = 3 * down;
-        long perToken = mixerIn + outputs + mlp + (long) tokens * c.qSize()
-                + 2L * c.ssmInnerSize() * c.ssmStateSize() + (long) c.convDim() * c.convKernel();
-        long hessians = (2 * h * h + (long) c.qSize() * c.qSize() + (long) c.ssmInnerSize() * c.ssmInnerSize()
-                + down / h * c.intermediateSize()) / 2;
-        long all = (long) sequences * tokens;
+        long mixer = mixerIn + (long) tokens * c.qSize() + 2L * c.ssmInnerSize() * c.ssmStateSize()
+                + (long) c.convDim() * c.convKernel();
+        long layer = mixer + outputs + mlp;
+        long outProjFolds = c.ssmRmsNorm() && !c.ssmNormBeforeGate() ? 2 : 1;
+        long perCandidate = mixer + outputs + outProjFolds * outputs + mlp + down;
+        // the probe: the float layer once, the mixer twice more (kept inputs), the output projections, gate and up
+        long probe = layer + 2 * mixer + outputs + 2 * down;
         long searched = (long) searchSequences(sequences, tokens) * tokens;
-        long perCandidate = perToken + 2 * (outputs + mlp) + mlp + down;
+        long foldWeights = mixerIn + outputs + outProjFolds * outputs + mlp + down;
         long clipped = c.kvSize() * h + (long) c.inProjSize() * h + outputs + mlp;
         int gs = groupSize < 0 ? (int) h : groupSize;
-        return all * (perToken + hessians) + searched * (AwqScaler.GRID * perCandidate + 4 * perToken)
+        return searched * (AwqScaler.GRID * perCandidate + probe) + AwqScaler.GRID * foldWeights
                 + 10L * gs * clipped;
     }
 
     private void run() {
         FalconH1Config c = work.config();
         // 1. q, k, v, in_proj ← input_layernorm
-        float[] s = search(NORM_READERS, null, probe::wholeLayer);
+        float[] s = search(NORM_READERS, null, probe::mixer);
         scaleInputs(NORM_READERS, AwqFolds.divideNorm(work, TensorRole.ATTN_NORM, s));
         quantize(LinearRole.ATTN_Q);
         quantize(LinearRole.ATTN_K);

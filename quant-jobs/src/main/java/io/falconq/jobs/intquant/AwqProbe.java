@@ -9,10 +9,12 @@ import java.util.List;
 
 /**
  * The sample on which {@link AwqLayerMethod} scores its candidates: the first few calibration sequences entering
- * the layer (through the already-quantized earlier layers) and the layer's output for them with its float
- * weights. A candidate's loss is the {@link AwqLoss} of the layer output it gives, computed by the runtime's
- * forward ({@link FalconH1Forward#runLayer}); the range run starts at the first part the candidate changes, from
- * the part inputs kept for that purpose ({@code keep…}), so a candidate for o_proj does not rerun the mixer.
+ * the layer and, for them, the float layer's residual after its mixer and after its MLP. A candidate's loss is the
+ * {@link AwqLoss} of the residual after the part it changes, against the float layer's: after the mixer for the
+ * linears inside it (q/k/v/in_proj, o_proj, out_proj), after the MLP for gate/up and down. The runtime's forward
+ * ({@link FalconH1Forward#runLayer}) runs only the range from the first part the candidate changes to that point,
+ * from the part inputs kept for that purpose ({@code keep…}), so a candidate for o_proj runs o_proj and out_proj
+ * alone, and no mixer candidate runs the MLP.
  */
 final class AwqProbe {
     private final LayerWork work;
@@ -20,8 +22,9 @@ final class AwqProbe {
     private final int sequences;
     private final int tokens;
     private final int hidden;
-    /** Per sequence (tokens × hidden): the residual entering the layer and the float layer's output. */
+    /** Per sequence (tokens × hidden): the residual entering the layer, after the float mixer and after the MLP. */
     private final float[][] input;
+    private final float[][] referenceMixer;
     private final float[][] reference;
     private final float[] residual;
     /** Per sequence: the inputs of the range a candidate runs, kept by the last {@code keep…} call. */
@@ -36,12 +39,15 @@ final class AwqProbe {
         this.tokens = work.tokens();
         this.hidden = work.config().hiddenSize();
         this.input = new float[sequences][tokens * hidden];
+        this.referenceMixer = new float[sequences][];
         this.reference = new float[sequences][];
         this.residual = new float[tokens * hidden];
         for (int s = 0; s < sequences; s++) {
             work.readInput(s, input[s]);
-            reference[s] = input[s].clone();
-            run(work.weights(), reference[s], LayerPart.INPUT_NORM, LayerPart.MLP_OUTPUT, null);
+            referenceMixer[s] = input[s].clone();
+            run(work.weights(), referenceMixer[s], LayerPart.INPUT_NORM, LayerPart.MIXER_OUTPUT, null);
+            reference[s] = referenceMixer[s].clone();
+            run(work.weights(), reference[s], LayerPart.FF_NORM, LayerPart.MLP_OUTPUT, null);
         }
     }
 
@@ -49,13 +55,13 @@ final class AwqProbe {
         return sequences;
     }
 
-    /** Loss of the whole layer run with {@code w} (a candidate for the linears reading the input norm). */
-    double wholeLayer(LayerWeights w) {
+    /** Loss of the mixer run with {@code w} (a candidate for the linears reading the input norm). */
+    double mixer(LayerWeights w) {
         double total = 0;
         for (int s = 0; s < sequences; s++) {
             System.arraycopy(input[s], 0, residual, 0, residual.length);
-            run(w, residual, LayerPart.INPUT_NORM, LayerPart.MLP_OUTPUT, null);
-            total += loss.error(reference[s], residual, tokens, hidden);
+            run(w, residual, LayerPart.INPUT_NORM, LayerPart.MIXER_OUTPUT, null);
+            total += loss.error(referenceMixer[s], residual, tokens, hidden);
         }
         return total;
     }
@@ -65,9 +71,9 @@ final class AwqProbe {
         keep(w, null, LayerPart.INPUT_NORM, LayerPart.MIXER);
     }
 
-    /** Loss with {@code w} from the output projections on, their inputs as {@link #keepMixer} kept them. */
+    /** Loss of the output projections of {@code w}, their inputs as {@link #keepMixer} kept them. */
     double fromMixerOutput(LayerWeights w) {
-        return lossFrom(w, input, LayerPart.MIXER_OUTPUT);
+        return lossFrom(w, input, LayerPart.MIXER_OUTPUT, LayerPart.MIXER_OUTPUT, referenceMixer);
     }
 
     /** Keeps the residual after {@code w}'s mixer output, from the inputs {@link #keepMixer} kept. */
@@ -83,7 +89,7 @@ final class AwqProbe {
 
     /** Loss with {@code w} from the pre-FF norm on, from the residual {@link #keepPostMixer} kept. */
     double fromFfNorm(LayerWeights w) {
-        return lossFrom(w, postMixer, LayerPart.FF_NORM);
+        return lossFrom(w, postMixer, LayerPart.FF_NORM, LayerPart.MLP_OUTPUT, reference);
     }
 
     /** Keeps down_proj's input that {@code w}'s gate and up give, from the residual {@link #keepPostMixer} kept. */
@@ -93,16 +99,16 @@ final class AwqProbe {
 
     /** Loss with {@code w}'s down_proj, its input as {@link #keepMlpHidden} kept it. */
     double fromMlpOutput(LayerWeights w) {
-        return lossFrom(w, postMixer, LayerPart.MLP_OUTPUT);
+        return lossFrom(w, postMixer, LayerPart.MLP_OUTPUT, LayerPart.MLP_OUTPUT, reference);
     }
 
-    private double lossFrom(LayerWeights w, float[][] start, LayerPart from) {
+    private double lossFrom(LayerWeights w, float[][] start, LayerPart from, LayerPart to, float[][] target) {
         double total = 0;
         for (int s = 0; s < sequences; s++) {
             load(s, from);
             System.arraycopy(start[s], 0, residual, 0, residual.length);
-            run(w, residual, from, LayerPart.MLP_OUTPUT, null);
-            total += loss.error(reference[s], residual, tokens, hidden);
+            run(w, residual, from, to, null);
+            total += loss.error(target[s], residual, tokens, hidden);
         }
         return total;
     }

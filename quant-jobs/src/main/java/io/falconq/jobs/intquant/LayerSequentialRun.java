@@ -9,19 +9,18 @@ import io.falconq.model.FalconH1Config;
 import io.falconq.model.TensorNameMap;
 import io.falconq.runtime.FalconH1Forward;
 import io.falconq.runtime.FalconH1Model;
-import io.falconq.runtime.LayerPart;
 import io.falconq.runtime.LayerState;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 
 /**
  * The layer loop of an int-quant job, GPTQModel's way: the calibration sequences enter layer 0 as embeddings, each
  * layer is quantized from the activations its own inputs have through the already-quantized layers before it
- * ({@link LayerWork}), and its quantized output becomes the next layer's input. Only the current layer's statistics
+ * ({@link LayerWork}), and its quantized output becomes the next layer's input (AWQ instead passes on the float
+ * layer's output, AutoAWQ's way: {@link AwqLayerMethod}). Only the current layer's statistics
  * are resident; the residual streams of all sequences alternate between two files in the work folder (in, out) and
  * the branch/MLP activations between parts go to a third.
  *
@@ -118,7 +117,6 @@ final class LayerSequentialRun {
                 try (var solve = w.phases().enter(JobPhases.Phase.SOLVE)) {
                     AwqLayerMethod.quantize(w, opt.awqLoss());
                 }
-                w.runAll(LayerPart.INPUT_NORM, LayerPart.MLP_OUTPUT, List.of(), null);
             }
         }
     }

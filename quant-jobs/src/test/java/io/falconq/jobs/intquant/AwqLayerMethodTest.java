@@ -46,7 +46,8 @@ class AwqLayerMethodTest {
         float[][] heldOut = tiny.inputs(tiny.windows("corpus/valid.txt", 8, 512), LAYER);
         double awqError = outputError(awq.weights(), heldOut);
         double rtnError = outputError(rtn.weights(), heldOut);
-        // measured 0.805 of RTN's error (581 vs 722); 0.9 leaves room for float-summation differences only
+        // measured 0.805 of RTN's error (581 vs 722, also with the mixer-output loss of issue 14); 0.9 leaves
+        // room for float-summation differences only
         assertTrue(awqError < 0.9 * rtnError, "AWQ " + awqError + " vs RTN " + rtnError);
     }
 

@@ -23,7 +23,7 @@ import java.util.function.Consumer;
 
 /**
  * The tiny Falcon-H1 checkpoint of {@code ../shared} run layer by layer for the AWQ tests: calibration windows of
- * a text, the residual entering any layer, a {@link LayerWork} over them, a layer-sequential quantization of every
+ * a text, the residual entering any layer, a {@link LayerWork} over them, a layer-by-layer quantization of every
  * layer with any per-layer method, and the perplexity of a text with any layer weights.
  */
 final class AwqTinyModel implements AutoCloseable {
@@ -102,7 +102,10 @@ final class AwqTinyModel implements AutoCloseable {
                 model.weights().layers().get(layer), in, out, stage, inputs.length, tokens);
     }
 
-    /** Every layer quantized in order by {@code method}, each from the residual through the quantized ones before. */
+    /**
+     * Every layer quantized in order by {@code method}, each from the float model's residual entering it, as the
+     * job runs AWQ (AutoAWQ's way; round to nearest reads no activations).
+     */
     List<LayerWeights> quantizeAll(int[][] calibration, IntQuantScheme scheme, Path dir, Consumer<LayerWork> method)
             throws IOException {
         float[][] h = inputs(calibration, 0);
@@ -111,7 +114,7 @@ final class AwqTinyModel implements AutoCloseable {
             LayerWork work = work(l, h, scheme, dir);
             method.accept(work);
             layers.add(work.weights());
-            run(l, work.weights(), h);
+            run(l, model.weights().layers().get(l), h);
         }
         return layers;
     }
