@@ -58,8 +58,9 @@ public final class IntQuantCost {
         if (method == IntQuantMethod.GPTQ) {
             nanos += hessianMacs(c, tokens) * HESSIAN_NS_PER_MAC + gptqMacs(c) * GPTQ_NS_PER_MAC;
         } else if (method == IntQuantMethod.AWQ) {
-            // AWQ's own count (statistics pass with Hessians, candidate search, clip search) besides the forward
-            nanos += (double) c.numLayers() * AwqLayerMethod.multiplyAdds(c, n, ctx, scheme.groupSize())
+            // the same forward and Hessians as GPTQ, then AWQ's own search on a bounded token sample and clip search
+            nanos += hessianMacs(c, tokens) * HESSIAN_NS_PER_MAC
+                    + (double) c.numLayers() * AwqLayerMethod.multiplyAdds(c, n, ctx, scheme.groupSize())
                     * FORWARD_NS_PER_MAC;
         }
         double totalWeights = (double) layerLinearWeights(c) * c.numLayers();
