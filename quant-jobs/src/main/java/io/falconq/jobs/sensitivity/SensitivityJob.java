@@ -2,7 +2,6 @@ package io.falconq.jobs.sensitivity;
 
 import io.falconq.convert.ConversionPlan;
 import io.falconq.convert.GgufConversion;
-import io.falconq.convert.PlannedTensor;
 import io.falconq.convert.alloc.SensitivityTable;
 import io.falconq.convert.recipe.QuantRecipe;
 import io.falconq.formats.gguf.GgmlType;
@@ -26,7 +25,6 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.EnumMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -142,8 +140,12 @@ public final class SensitivityJob {
                 List<SensitivityTable.Entry> entries = new ArrayList<>();
                 int i = 0;
                 for (List<CandidateTypes.Tensor> group : candidates.byLayer()) {
-                    if (group.stream().anyMatch(t -> results.get(t.name()) == null)) {
-                        Map<String, MeasuredResults.Tensor> values = measure.group(opt.method(), group);
+                    List<CandidateTypes.Tensor> todo = group.stream().filter(t -> results.get(t.name()) == null)
+                            .toList();
+                    if (!todo.isEmpty()) {
+                        // layer-gain predicts a layer's tensors together; the others measure each tensor alone
+                        Map<String, MeasuredResults.Tensor> values = measure.group(opt.method(),
+                                opt.method() == Method.LAYER_GAIN ? group : todo);
                         group.stream().filter(t -> results.get(t.name()) == null)
                                 .forEach(t -> results.add(t.name(), values.get(t.name())));
                     }
