@@ -3,6 +3,7 @@ package io.falconq.it;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.falconq.cli.report.Sha256;
 import io.falconq.convert.alloc.AllocationKeys;
 import io.falconq.convert.alloc.SensitivityTable;
 import io.falconq.convert.alloc.TensorTypeFile;
@@ -37,7 +38,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * built by {@code tests/node/build-llama-quantize.sh}) with {@code --tensor-type-file T}, the same imatrix, the same
  * file type and the allocation keys as {@code --override-kv}: the two files are identical byte for byte (so every
  * tensor is). {@code convert} from the checkpoint writes the same file, and llama.cpp (node-llama-cpp) loads and runs
- * it. The sensitivity table is made up (types must differ from tensor to tensor; quality is judged elsewhere, by
+ * it; {@code inspect} shows the allocation's keys. The sensitivity table is made up (types must differ from tensor to tensor; quality is judged elsewhere, by
  * llama-perplexity in tests/bench/allocation-kld.sh).
  */
 class AllocationInteropIT {
@@ -118,6 +119,17 @@ class AllocationInteropIT {
                 }
             }
         }
+    }
+
+    @Test
+    void inspectShowsWhereTheTypesCameFrom() throws Exception {
+        CliRun r = CliRun.of("inspect", ours);
+        assertEquals(0, r.exitCode(), r.describe());
+        String sha = Sha256.ofFile(table);
+        assertTrue(r.out().contains("quantize.falconq.allocation.sensitivity_sha256") && r.out().contains(sha), r.out());
+        assertTrue(r.out().contains("size:3604640"), r.out());
+        JsonNode json = JSON.readTree(CliRun.of("inspect", "--json", ours).out());
+        assertEquals(sha, json.path("quantization").path("quantize.falconq.allocation.sensitivity_sha256").asText());
     }
 
     @Test

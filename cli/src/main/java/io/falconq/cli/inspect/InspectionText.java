@@ -7,6 +7,8 @@ import io.falconq.cli.inspect.ModelInspection.Parameters;
 import io.falconq.cli.inspect.ModelInspection.TensorRow;
 import io.falconq.cli.inspect.ModelInspection.TypeUsage;
 
+import io.falconq.convert.alloc.AllocationKeys;
+
 import java.io.PrintWriter;
 import java.math.BigDecimal;
 import java.math.MathContext;
@@ -16,7 +18,7 @@ import java.util.Map;
 
 /**
  * The human-readable rendering of a {@link ModelInspection}. Sections: header, Architecture, Parameters, Stored
- * types, (GGUF) Types by tensor role, Estimated GGUF size, Warnings, Files, and with {@code --tensors} the tensor
+ * types, (GGUF) Types by tensor role, (GGUF) Quantization keys, Estimated GGUF size, Warnings, Files, and with {@code --tensors} the tensor
  * table. Everything except the header line and Files is independent of where the checkpoint lives and how it is
  * sharded.
  */
@@ -105,6 +107,17 @@ public final class InspectionText {
                     sb.append(t.getKey()).append(" ×").append(t.getValue());
                 }
                 kv(out, e.getKey(), sb.toString());
+            }
+        }
+
+        if (m.quantization() != null) {
+            section(out, "Quantization (quantize.* keys)");
+            for (Map.Entry<String, String> e : m.quantization().entrySet()) {
+                out.printf(Locale.ROOT, "  %-48s %s%n", e.getKey(), e.getValue());
+            }
+            if (m.quantization().containsKey(AllocationKeys.PREFIX + "target")) {
+                out.println("  per-tensor types chosen by falconq to the target from the sensitivity file of that "
+                        + "SHA-256 (convert --target-size/--target-bpw); predicted ΔKLD in nats/token");
             }
         }
 

@@ -13,6 +13,8 @@ import java.util.Map;
  * @param typesByRole  GGUF only: for each tensor role (e.g. {@code attn_v}), how many tensors have each type
  * @param estimates    null for a GGUF, or when no config is available
  * @param warnings     problems that do not stop inspection (absent µP multipliers, unknown tensors, count mismatches)
+ * @param quantization GGUF only: its {@code quantize.*} keys as text (llama-quantize's imatrix keys, falconq's
+ *                     {@code quantize.falconq.allocation.*} keys of a file whose types were allocated to a budget)
  */
 public record ModelInspection(
         Source source,
@@ -22,7 +24,8 @@ public record ModelInspection(
         List<TensorRow> tensors,
         Map<String, Map<String, Integer>> typesByRole,
         Estimates estimates,
-        List<String> warnings) {
+        List<String> warnings,
+        Map<String, String> quantization) {
 
     /**
      * What was inspected. {@code kind}: hf-checkpoint, safetensors-file, config, gguf. {@code fileType}: GGUF only,

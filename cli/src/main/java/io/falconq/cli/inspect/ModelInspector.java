@@ -117,7 +117,7 @@ public final class ModelInspector {
                 checkAgainstConfig(config, ckpt, parameters, warnings);
             }
             return new ModelInspection(source, config == null ? null : architecture(config), parameters,
-                    typeUsage(rows), rows, null, config == null ? null : estimates(config), warnings);
+                    typeUsage(rows), rows, null, config == null ? null : estimates(config), warnings, null);
         }
     }
 
@@ -182,7 +182,7 @@ public final class ModelInspector {
         }
         Source source = new Source("config", configFile.toString(), null, null, null);
         return new ModelInspection(source, architecture(config), parameters, dtype == null ? List.of() : typeUsage(rows),
-                rows, null, estimates(config), warnings);
+                rows, null, estimates(config), warnings, null);
     }
 
     private static String torchDtypeName(String torchDtype) {
@@ -231,8 +231,19 @@ public final class ModelInspector {
                     .map(s -> new FileEntry(s.path().toString(), s.fileSize())).toList();
             Source source = new Source("gguf", file.toString(), files, gguf.fileSize(), fileType);
             return new ModelInspection(source, ggufArchitecture(md, gguf), countTensors(rows), typeUsage(rows), rows,
-                    typesByRole, null, warnings);
+                    typesByRole, null, warnings, quantizeKeys(md));
         }
+    }
+
+    /** The {@code quantize.*} keys (imatrix provenance, falconq's allocation), or null when there are none. */
+    private static Map<String, String> quantizeKeys(GgufMetadata md) {
+        Map<String, String> keys = new LinkedHashMap<>();
+        for (String key : md.keys()) {
+            if (key.startsWith("quantize.")) {
+                keys.put(key, String.valueOf(md.get(key).value()));
+            }
+        }
+        return keys.isEmpty() ? null : keys;
     }
 
     private static Architecture ggufArchitecture(GgufMetadata md, GgufFile gguf) {
