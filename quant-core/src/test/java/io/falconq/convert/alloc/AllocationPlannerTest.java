@@ -120,6 +120,21 @@ class AllocationPlannerTest {
         }
     }
 
+    /** The guard against a silent loss: a stock mix no larger and predicted better is reported, nothing else. */
+    @Test
+    void onlyStockMixesNoLargerAndPredictedBetterAreReported() {
+        try (GgufFile in = GgufReader.open(f32())) {
+            ConversionPlan plan = GgufConversion.planFromGguf(in, GgufConversion.Options.of(QuantRecipe.Q4_K_M));
+            Allocation a = new Allocation(plan, AllocationBudget.fileBytes(4_300_000), 4_200_000,
+                    new AllocationKeys("size:4300000", "0".repeat(64), "t", 1e-3f), 1e-3, List.of(), List.of(), true,
+                    List.of(new Allocation.StockMix("smaller-better", 4_100_000, 5.0, 5e-4),
+                            new Allocation.StockMix("larger-better", 4_250_000, 5.1, 1e-4),
+                            new Allocation.StockMix("smaller-worse", 4_000_000, 4.9, 2e-3),
+                            new Allocation.StockMix("unpriced", 3_900_000, 4.8, Double.NaN)));
+            assertEquals(List.of("smaller-better"), a.betterStockMixes().stream().map(Allocation.StockMix::name).toList());
+        }
+    }
+
     @Test
     void overridesNamingNoTensorAreRefused() {
         try (GgufFile in = GgufReader.open(f32())) {
