@@ -31,14 +31,17 @@ out="$work/$name-measure-cost.json"
 coproc FQ { exec "${fq[@]}" measure "$model" --data "$shared/corpus/calib.txt" --types Q4_K --ctx 512 \
   --chunks "$chunks" -o "$out" -t 2 -v --force 2>&1 >/dev/null; }
 pid=$FQ_PID
-t0=$(date +%s.%N)
+t0=$EPOCHREALTIME
 seen=0
 measuring=0
+# bash builtins only inside the loop: a fork per line would lag hundreds of conversion lines behind on a loaded machine
 while IFS= read -r line <&"${FQ[0]}"; do
-  cpu=$(awk '{printf "%.1f", ($14 + $15) / 100}' /proc/"$pid"/stat 2>/dev/null || echo "?")
-  printf "%8.1f s wall %8s s cpu  load %s  %s\n" "$(echo "$(date +%s.%N) - $t0" | bc)" "$cpu" \
-    "$(cut -d' ' -f1 /proc/loadavg)" "$line"
+  read -r -a stat < /proc/"$pid"/stat || break
+  now=$EPOCHREALTIME
+  printf "%8.1f s wall %8.1f s cpu  %s\n" "$(( (${now/./} - ${t0/./}) / 100000 ))e-1" \
+    "$(( (stat[13] + stat[14]) * 10 ))e-3" "$line"
   [[ $line == *"reference window"* ]] && measuring=1
   [[ $measuring == 1 && $line == *"] "*".weight"* ]] && seen=$((seen + 1))
   if (( seen >= tensors )); then kill "$pid"; break; fi
 done
+echo "load $(cut -d' ' -f1-3 /proc/loadavg)"

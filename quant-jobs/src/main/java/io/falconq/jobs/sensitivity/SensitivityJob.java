@@ -67,14 +67,13 @@ public final class SensitivityJob {
         /** Every (tensor, concrete type) pair swapped in and measured end to end. */
         DIRECT,
         /**
-         * Per tensor, only the candidate with the largest weighted error measured end to end; the others predicted
-         * from it by their imatrix-weighted weight error ratio ({@link WeightError}): k times cheaper for k types.
+         * Per tensor two candidates end to end (the largest imatrix-weighted weight error and one a third down the
+         * order), the others on the power law through them ({@link TensorMeasurement}).
          */
         PROBE,
         /**
-         * Per layer, one end-to-end measurement (the tensor and type with the largest error at the layer's output)
-         * gives the layer's gain from output-error energy to ΔKLD; every other (tensor, type) of the layer runs only
-         * that layer and is predicted as gain × its output-error energy. token_embd and output as in PROBE.
+         * Per layer, every (tensor, type) runs that layer alone for its output-error energy; two pairs run end to
+         * end and the rest follow the layer's power law from energy to ΔKLD. token_embd and output as in PROBE.
          */
         LAYER_GAIN;
 
