@@ -8,6 +8,7 @@ import io.falconq.cli.progress.Progress;
 import io.falconq.convert.ConversionPlan;
 import io.falconq.convert.ConversionReport;
 import io.falconq.convert.GgufConversion;
+import io.falconq.convert.alloc.AllocationKeys;
 import io.falconq.convert.PlannedTensor;
 import io.falconq.convert.recipe.QuantRecipe;
 import io.falconq.formats.gguf.GgufSplit;
@@ -152,6 +153,11 @@ public final class ConvertCommand implements Callable<Integer> {
                 return ExitCodes.OK;
             }
             GgufSplit.Rule split = split(spec);
+            AllocationKeys allocated = AllocationKeys.read(plan.metadata());
+            if (split != null && allocated != null && allocated.target().startsWith("size:")) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--target-size budgets one file; with "
+                        + "--split-max-size/--split-max-tensors use --target-bpw (tensor data), or split afterwards");
+            }
             Path target = split == null ? output.checkWritable(out) : out.toAbsolutePath();
             if (split != null) {
                 GgufSplitWriter.plannedFiles(target, plan.tensors().stream().map(PlannedTensor::forWriter).toList(), split)

@@ -46,7 +46,9 @@ class AllocationOptionsTest {
                 {"requantize", f32(), "--target-size", "3M", "--target-bpw", "4", "--sensitivity", s, "-o", out},
                 {"requantize", f32(), "--target-size", "3 apples", "--sensitivity", s, "-o", out},
                 {"requantize", f32(), "--target-bpw", "0", "--sensitivity", s, "-o", out},
-                {"requantize", f32(), "-o", out}}) {
+                {"requantize", f32(), "-o", out},
+                {"requantize", f32(), "--type", "Q4_K_M", "--target-size", "4000000", "--sensitivity", s,
+                        "--split-max-tensors", "20", "-o", out}}) {
             CliHarness r = CliHarness.run(args);
             assertEquals(2, r.exitCode(), String.join(" ", args) + "\n" + r.err());
         }
