@@ -249,8 +249,12 @@ public final class ArtifactPlanner {
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
+        // a calibrated folder's configs also carry the calibration record (meta.calibration), whose digits depend on
+        // the tokens: that size is an estimate
+        boolean calibrated = IntQuantMethod.valueOf(variant.method().toUpperCase(Locale.ROOT)).needsCalibration();
         return new PlannedArtifact(model.name(), variant, artifactPath(model.name(), variant),
-                safetensors + configs + otherFiles, tensorBytes, model.parameterCount(), mix, checkpoint != null);
+                safetensors + configs + otherFiles, tensorBytes, model.parameterCount(), mix,
+                checkpoint != null && !calibrated);
     }
 
     /** Header bytes: the planned file minus 8 and the data, which is the sum of the tensors' sizes. */

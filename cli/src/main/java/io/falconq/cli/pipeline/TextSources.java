@@ -46,7 +46,9 @@ public record TextSources(String label, List<Text> texts, boolean labelled) {
         }
         List<String> seen = new ArrayList<>();
         for (Text t : texts) {
-            LogitsFolder.checkLabel(t.language());
+            if (labelled) {
+                LogitsFolder.checkLabel(t.language()); // a file name of the logits folder
+            }
             if (seen.contains(t.language())) {
                 throw new IllegalArgumentException("text " + t.language() + " given twice (label them LANG=TEXT)");
             }

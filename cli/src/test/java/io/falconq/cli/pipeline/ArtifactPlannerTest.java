@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -118,6 +119,8 @@ class ArtifactPlannerTest {
                 ArtifactPlanner.PlannedArtifact planned = ArtifactPlanner.planGptq(model, checkpoint, variant, 0.01);
                 assertEquals(ContentHashes.size(out), planned.fileBytes(), name);
                 assertTrue(planned.exact());
+                assertFalse(ArtifactPlanner.planGptq(model, checkpoint, (VariantSpec.IntQuant) VariantSpec.parse(
+                        "w4-gptq"), 0.01).exact(), "a calibrated folder's config holds the calibration record");
                 QuantizeStep.FolderSummary written = QuantizeStep.summarize(out, variant.scheme().bits());
                 assertEquals(written.tensorBytes(), planned.tensorBytes(), name);
                 assertEquals(written.typeMix(), planned.typeMix(), name);

@@ -7,7 +7,11 @@ import io.falconq.runtime.text.HfTokenizer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 
@@ -106,5 +110,16 @@ class CalibrationTokensTest {
         assertEquals("builtin:de-eval", eval.texts().get(CalibrationSets.languages().indexOf("de")).input().label());
         assertTrue(eval.labelled());
         assertFalse(calibration("builtin:en").labelled());
+    }
+
+    @Test
+    void oneUnlabelledFileMayHaveAnyName(@TempDir Path dir) throws IOException {
+        Path odd = Files.writeString(dir.resolve("my text (1).txt"), "Some words.\n");
+        TextSources one = TextSources.parse(List.of(odd.toString()), TextSources.Purpose.EVALUATION);
+        assertFalse(one.labelled());
+        assertEquals("Some words.\n", one.single().text());
+        // as a per-language label it names a logits file, so it must be a plain name
+        assertThrows(IllegalArgumentException.class, () -> TextSources.parse(List.of(odd.toString(), "builtin:en"),
+                TextSources.Purpose.EVALUATION));
     }
 }
