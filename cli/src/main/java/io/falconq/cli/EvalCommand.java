@@ -174,7 +174,7 @@ public final class EvalCommand implements Callable<Integer> {
                 String text = texts.single().text();
                 try (HfTokenizer tok = HfTokenizer.forModel(m, tokenizerDir)) {
                     tokens = tok.encodeForModel(text);
-                    bos = tok.addsBos() && tok.bosId().isPresent() ? tok.bosId().getAsInt() : -1;
+                    bos = tok.addedBosId();
                 }
             }
             List<EvalProtocol.Window> windows = proto.windows(tokens, ctx, bos, windowLimit);

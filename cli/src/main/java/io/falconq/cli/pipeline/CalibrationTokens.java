@@ -39,7 +39,7 @@ public record CalibrationTokens(int[][] sequences, int bos, CalibrationReport re
     public static final String IMATRIX_KEY_PREFIX = "falconq.calibration.";
 
     public static CalibrationTokens of(TextSources data, long seed, HfTokenizer tokenizer, int ctx, int chunks) {
-        int bos = tokenizer.addsBos() && tokenizer.bosId().isPresent() ? tokenizer.bosId().getAsInt() : -1;
+        int bos = tokenizer.addedBosId();
         if (data.texts().size() == 1) {
             TextSources.Text t = data.texts().getFirst();
             int[][] seqs = CalibrationRunner.sequences(tokenizer.encodeForModel(t.input().text()), bos, ctx, chunks);

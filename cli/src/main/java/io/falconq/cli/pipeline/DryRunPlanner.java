@@ -158,7 +158,7 @@ public final class DryRunPlanner {
         if (options.evalText() != null && tokenizer != null && Files.isRegularFile(tokenizer)) {
             try (HfTokenizer tok = HfTokenizer.load(model.path())) {
                 ids = tok.encodeForModel(options.evalText().text());
-                int bos = tok.addsBos() && tok.bosId().isPresent() ? tok.bosId().getAsInt() : -1;
+                int bos = tok.addedBosId();
                 List<EvalProtocol.Window> windows = protocol.windows(ids, options.ctx(), bos, options.chunks());
                 long run = 0;
                 long scored = 0;

@@ -28,7 +28,7 @@ public final class EvalTexts {
 
     public static List<Prepared> tokenize(TextSources texts, HfTokenizer tokenizer, EvalProtocol protocol, int ctx,
                                           int chunks) {
-        int bos = tokenizer.addsBos() && tokenizer.bosId().isPresent() ? tokenizer.bosId().getAsInt() : -1;
+        int bos = tokenizer.addedBosId();
         List<Prepared> out = new ArrayList<>();
         for (TextSources.Text t : texts.texts()) {
             int[] ids = tokenizer.encodeForModel(t.input().text());

@@ -231,6 +231,14 @@ public final class HfTokenizer implements AutoCloseable {
         return addBos;
     }
 
+    /**
+     * The BOS id {@link #encodeForModel} puts first, or −1 when it adds none: the id every chunk or window starts with
+     * (llama-imatrix's and llama-perplexity's substitution).
+     */
+    public int addedBosId() {
+        return addBos && bosId != null ? bosId : -1;
+    }
+
     public Optional<String> chatTemplate() {
         return Optional.ofNullable(chatTemplate);
     }
