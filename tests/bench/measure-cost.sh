@@ -2,7 +2,8 @@
 # Issue 15's measurement cost: `falconq measure --dry-run` for every Falcon-H1 config and method, and a timed direct
 # measurement on a synthetic checkpoint (`falconq synth --config CONFIG`, made once), one candidate type, stopped
 # after TENSORS tensors: every progress line is stamped with wall seconds and the JVM's CPU seconds (utime + stime
-# from /proc), so rates can be read even on a loaded machine. The formula (SensitivityCost) extrapolates.
+# from /proc), so rates can be read even on a loaded machine. A layer's tensors are reported together when the layer
+# is done (the first line is token_embd, then nine per layer). The formula (SensitivityCost) extrapolates.
 #
 #   tests/bench/measure-cost.sh WORK CONFIG [TENSORS] [CHUNKS]
 #   e.g. tests/bench/measure-cost.sh /work/bench ../shared/configs/falcon-h1-0.5b.json 6 2
