@@ -41,7 +41,7 @@ while IFS= read -r line <&"${FQ[0]}"; do
   now=$EPOCHREALTIME
   printf "%8.1f s wall %8.1f s cpu  %s\n" "$(( (${now/./} - ${t0/./}) / 100000 ))e-1" \
     "$(( (stat[13] + stat[14]) * 10 ))e-3" "$line"
-  [[ $line == *"reference window"* ]] && measuring=1
+  [[ $line == *"reference window"* || $line == *"] token_embd.weight"* ]] && measuring=1
   [[ $measuring == 1 && $line == *"] "*".weight"* ]] && seen=$((seen + 1))
   if (( seen >= tensors )); then kill "$pid"; break; fi
 done
