@@ -346,7 +346,7 @@ public final class GgufConversion {
     }
 
     /** llama-quantize passes these strings through a 128-byte {@code kv_override} buffer. */
-    private static String truncate127(String s) {
+    public static String truncate127(String s) {
         byte[] b = s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
         return b.length <= 127 ? s : new String(Arrays.copyOf(b, 127), java.nio.charset.StandardCharsets.UTF_8);
     }

@@ -1,5 +1,6 @@
 package io.falconq.convert.alloc;
 
+import io.falconq.convert.GgufConversion;
 import io.falconq.formats.gguf.GgufMetadata;
 import io.falconq.formats.gguf.GgufValue;
 
@@ -26,7 +27,7 @@ public record AllocationKeys(String target, String sensitivitySha256, String sen
     static final String PREDICTED = PREFIX + "predicted_delta_kld";
 
     public AllocationKeys {
-        sensitivityData = truncate127(sensitivityData == null ? "" : sensitivityData);
+        sensitivityData = GgufConversion.truncate127(sensitivityData == null ? "" : sensitivityData);
     }
 
     public AllocationKeys withPrediction(double predicted) {
@@ -67,12 +68,5 @@ public record AllocationKeys(String target, String sensitivitySha256, String sen
     private static String text(GgufMetadata m, String key) {
         GgufValue v = m.containsKey(key) ? m.get(key) : null;
         return v == null ? "" : String.valueOf(v.value());
-    }
-
-    /** llama-quantize's override strings hold 127 bytes. */
-    private static String truncate127(String s) {
-        byte[] b = s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        return b.length <= 127 ? s
-                : new String(java.util.Arrays.copyOf(b, 127), java.nio.charset.StandardCharsets.UTF_8);
     }
 }
