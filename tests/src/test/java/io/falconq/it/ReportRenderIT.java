@@ -88,6 +88,43 @@ class ReportRenderIT {
         assertTrue(markerPixels > 2 * 4 * 40, "chart markers not visible in the screenshot: " + markerPixels + " pixels");
     }
 
+    /** The report of {@link #report()} with two evaluation languages: a third chart, KLD per language. */
+    static Report multilingualReport() {
+        List<VariantReport> variants = new java.util.ArrayList<>();
+        for (VariantReport v : report().models().getFirst().variants()) {
+            VariantReport.KldStats k = v.kld();
+            variants.add(new VariantReport(v.name(), v.kind(), v.typeMix(), v.fileSizeBytes(), v.bitsPerWeight(),
+                    v.ppl(), v.pplError(), v.deltaPpl(), v.deltaPplError(), k, v.top1Percent(), v.tokensPerSecond(),
+                    v.artifact(), List.of(
+                    new VariantReport.LanguageResult("en", 511, v.ppl(), 0.5, v.deltaPpl(), 0.01, k, v.top1Percent()),
+                    new VariantReport.LanguageResult("ja", 511, v.ppl() * 9, 5, v.deltaPpl() * 3, 0.1,
+                            new VariantReport.KldStats(k.mean() * 3, k.median() * 3, k.p99() * 3, k.max() * 3),
+                            v.top1Percent() - 10))));
+        }
+        ModelReport base = report().models().getFirst();
+        ModelReport tiny = new ModelReport(base.name(), base.source(), base.parameterCount(),
+                new ModelReport.BaselineResult(13_090_000L, 16.0, 192.0, 2.0, 950.0, List.of(
+                        new ModelReport.LanguagePpl("en", 511, 64.06, 0.5),
+                        new ModelReport.LanguagePpl("ja", 511, 576.5, 5.0))), variants, null);
+        return Report.of("it", "2025-01-31T12:00:00Z", new EvaluationSetup("falconq", "builtin:multi", "2".repeat(64),
+                512, 2, 1022, List.of(new EvaluationSetup.EvalText("en", "builtin:en-eval", "3".repeat(64), 1, 511),
+                new EvaluationSetup.EvalText("ja", "builtin:ja-eval", "4".repeat(64), 1, 511))), List.of(tiny));
+    }
+
+    @Test
+    void chromiumLoadsThePerLanguageChartToo() throws Exception {
+        Path dist = dir.resolve("dist-multi");
+        java.nio.file.Files.createDirectories(dist);
+        ReportFiles.writeAll(multilingualReport(), dist);
+        String dom = new HeadlessChromium(dir).dumpDom(dist.resolve(HtmlReport.FILE_NAME));
+        Matcher loaded = Pattern.compile("data-charts-loaded=\"(\\d+)\"").matcher(dom);
+        Matcher total = Pattern.compile("data-charts-total=\"(\\d+)\"").matcher(dom);
+        assertTrue(loaded.find() && total.find(), "the page's load script did not run");
+        assertEquals("3", total.group(1), "size vs ΔPPL, size vs KLD, KLD per language");
+        assertEquals("3", loaded.group(1), "every chart image decoded in the browser");
+        assertTrue(dom.contains("Per language"), "the per-language table is in the page");
+    }
+
     private static boolean near(int rgb, int target, int tolerance) {
         for (int shift = 0; shift <= 16; shift += 8) {
             if (Math.abs(((rgb >> shift) & 0xff) - ((target >> shift) & 0xff)) > tolerance) {
