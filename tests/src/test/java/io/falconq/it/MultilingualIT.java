@@ -127,6 +127,8 @@ class MultilingualIT {
                 JsonNode kl = ours.get("kl");
                 assertEquals(row.get("deltaPpl").asDouble(), kl.get("delta_ppl").asDouble(), at + " Δppl");
                 assertEquals(row.get("kld").get("mean").asDouble(), kl.get("mean_kld").asDouble(), at + " KLD");
+                assertEquals(row.get("kld").get("meanError").asDouble(), kl.get("mean_kld_stderr").asDouble(),
+                        at + " KLD error");
                 assertEquals(row.get("kld").get("p99").asDouble(), kl.get("p99_kld").asDouble(), at + " KLD p99");
                 assertEquals(row.get("top1Percent").asDouble(), 100.0 * kl.get("same_top1").asDouble(), at + " top-1");
             }

@@ -36,7 +36,7 @@ class ReportRenderIT {
     private static VariantReport variant(String name, long size, double deltaPpl, double kld, double top1) {
         return new VariantReport(name, VariantReport.Kind.GGUF, Map.of("F32", 49, "Q6_K", 30), size,
                 8.0 * size / 6_543_360, 64.06 + deltaPpl, 0.5, deltaPpl, 0.01,
-                new VariantReport.KldStats(kld, kld / 2, kld * 8, kld * 30), top1, 900.0,
+                new VariantReport.KldStats(kld, kld / 100, kld / 2, kld * 8, kld * 30), top1, 900.0,
                 new VariantReport.ArtifactRef("tiny/tiny-" + name + ".gguf", "0".repeat(64)));
     }
 
@@ -98,7 +98,8 @@ class ReportRenderIT {
                     v.artifact(), List.of(
                     new VariantReport.LanguageResult("en", 511, v.ppl(), 0.5, v.deltaPpl(), 0.01, k, v.top1Percent()),
                     new VariantReport.LanguageResult("ja", 511, v.ppl() * 9, 5, v.deltaPpl() * 3, 0.1,
-                            new VariantReport.KldStats(k.mean() * 3, k.median() * 3, k.p99() * 3, k.max() * 3),
+                            new VariantReport.KldStats(k.mean() * 3, k.meanError() * 3, k.median() * 3, k.p99() * 3,
+                                    k.max() * 3),
                             v.top1Percent() - 10))));
         }
         ModelReport base = report().models().getFirst();

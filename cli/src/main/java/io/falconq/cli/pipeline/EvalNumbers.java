@@ -16,7 +16,8 @@ import java.util.List;
  * record is JSON). The KL fields are NaN for the original model, which has no baseline.
  */
 public record EvalNumbers(int windows, long scoredTokens, double ppl, double pplError, double deltaPpl,
-                          double deltaPplError, double kldMean, double kldMedian, double kldP99, double kldMax,
+                          double deltaPplError, double kldMean, double kldMeanError, double kldMedian, double kldP99,
+                          double kldMax,
                           double top1Percent, double tokensPerSecond, double seconds) {
 
     /** One text's numbers. */
@@ -27,10 +28,12 @@ public record EvalNumbers(int windows, long scoredTokens, double ppl, double ppl
         KlDivergence.KlSummary kl = r.kl();
         if (kl == null) {
             return new EvalNumbers(r.windows(), r.scoredTokens(), r.ppl(), r.pplStdErr(), Double.NaN, Double.NaN,
-                    Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, r.tokensPerSecond(), r.seconds());
+                    Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, r.tokensPerSecond(),
+                    r.seconds());
         }
         return new EvalNumbers(r.windows(), r.scoredTokens(), r.ppl(), r.pplStdErr(), kl.deltaPpl().value(),
-                kl.deltaPpl().error(), kl.meanKld().value(), decimal(kl.medianKld()), decimal(kl.p99Kld()),
+                kl.deltaPpl().error(), kl.meanKld().value(), kl.meanKld().error(), decimal(kl.medianKld()),
+                decimal(kl.p99Kld()),
                 decimal(kl.maxKld()),
                 100.0 * kl.sameTopP().value(), r.tokensPerSecond(), r.seconds());
     }

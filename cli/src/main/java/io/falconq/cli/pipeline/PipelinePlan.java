@@ -115,7 +115,7 @@ public final class PipelinePlan {
     }
 
     private static VariantReport.KldStats kld(EvalNumbers n) {
-        return new VariantReport.KldStats(n.kldMean(), n.kldMedian(), n.kldP99(), n.kldMax());
+        return new VariantReport.KldStats(n.kldMean(), n.kldMeanError(), n.kldMedian(), n.kldP99(), n.kldMax());
     }
 
     /** The calibration record of the model's first calibrated step (all share one {@link ModelCalibration}). */

@@ -55,11 +55,11 @@ record ModelTable(List<String> headers, List<List<String>> rows) {
         }
         for (VariantReport v : model.variants()) {
             rows.add(List.of(v.name(), ALL_LANGUAGES, NONE, ppl(v.ppl(), v.pplError()),
-                    deltaPpl(v.deltaPpl(), v.deltaPplError()), kld(v.kld().mean()), kld(v.kld().p99()),
+                    deltaPpl(v.deltaPpl(), v.deltaPplError()), kldWithError(v.kld()), kld(v.kld().p99()),
                     top1(v.top1Percent())));
             for (VariantReport.LanguageResult l : v.languages()) {
                 rows.add(List.of(v.name(), l.language(), Long.toString(l.scoredTokens()), ppl(l.ppl(), l.pplError()),
-                        deltaPpl(l.deltaPpl(), l.deltaPplError()), kld(l.kld().mean()), kld(l.kld().p99()),
+                        deltaPpl(l.deltaPpl(), l.deltaPplError()), kldWithError(l.kld()), kld(l.kld().p99()),
                         top1(l.top1Percent())));
             }
         }
@@ -86,6 +86,11 @@ record ModelTable(List<String> headers, List<List<String>> rows) {
 
     static String kld(double nats) {
         return String.format(Locale.ROOT, "%.6f", nats);
+    }
+
+    /** Mean KLD and its standard error: per-language means are compared with each other, so they carry it. */
+    static String kldWithError(VariantReport.KldStats k) {
+        return String.format(Locale.ROOT, "%.6f ± %.6f", k.mean(), k.meanError());
     }
 
     static String top1(double percent) {

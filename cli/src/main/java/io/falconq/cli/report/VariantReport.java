@@ -82,10 +82,14 @@ public record VariantReport(String name, Kind kind, Map<String, Integer> typeMix
         }
     }
 
-    /** Statistics over the per-position KL divergences, in nats. */
-    public record KldStats(double mean, double median, double p99, double max) {
+    /**
+     * Statistics over the per-position KL divergences, in nats; {@code meanError} is one standard error of
+     * {@code mean} (llama-perplexity's, 0 for 10 positions or fewer), what a difference between two means is judged by.
+     */
+    public record KldStats(double mean, double meanError, double median, double p99, double max) {
         public KldStats {
             ReportChecks.requireFinite("kld", "mean", mean);
+            ReportChecks.requireFinite("kld", "meanError", meanError);
             ReportChecks.requireFinite("kld", "median", median);
             ReportChecks.requireFinite("kld", "p99", p99);
             ReportChecks.requireFinite("kld", "max", max);

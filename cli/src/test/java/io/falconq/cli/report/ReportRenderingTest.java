@@ -64,8 +64,8 @@ class ReportRenderingTest {
         String md = MarkdownReport.render(multi);
         assertTrue(md.contains("### Per language"), md);
         // rows exactly as SampleReports.multilingualReport gives them
-        assertTrue(md.contains("| Q4_K_M | all (token-weighted) | — | 120.5000 ± 1.5000 | +2.2500 ± 0.2500 | 0.020000 | 0.200000 | 93.50 % |"), md);
-        assertTrue(md.contains("| Q4_K_M | de | 100 | 900.0000 ± 30.0000 | +9.0000 ± 1.0000 | 0.020000 | 0.200000 | 89.00 % |"), md);
+        assertTrue(md.contains("| Q4_K_M | all (token-weighted) | — | 120.5000 ± 1.5000 | +2.2500 ± 0.2500 | 0.020000 ± 0.001500 | 0.200000 | 93.50 % |"), md);
+        assertTrue(md.contains("| Q4_K_M | de | 100 | 900.0000 ± 30.0000 | +9.0000 ± 1.0000 | 0.020000 ± 0.001500 | 0.200000 | 89.00 % |"), md);
         assertTrue(md.contains("| BF16 (original) | en | 300 | 64.0000 ± 1.0000 | — | — | — | — |"), md);
         assertTrue(md.contains("de = b.txt (2 windows, 100 scored tokens)"), md);
         assertTrue(md.contains("Calibration: builtin:multi, sampled per language with seed 0: 4 sequences of 64 tokens"),

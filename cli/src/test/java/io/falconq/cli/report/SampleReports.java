@@ -17,13 +17,13 @@ final class SampleReports {
         return new VariantReport(name, kind,
                 kind == VariantReport.Kind.GGUF ? Map.of("F32", 49, "Q8_0", 30) : Map.of("gptq-int4", 28, "BF16", 21),
                 size, bpw, ppl, 0.0123, deltaPpl, 0.0045,
-                new VariantReport.KldStats(kldMean, kldMean * 0.5, kldMean * 8, kldMean * 20), top1, 1234.5,
+                new VariantReport.KldStats(kldMean, kldMean * 0.01, kldMean * 0.5, kldMean * 8, kldMean * 20), top1, 1234.5,
                 new VariantReport.ArtifactRef(file, "ab".repeat(32)));
     }
 
     /** Two languages evaluated and a calibration mix recorded: every field of schema version 2 present. */
     static Report multilingualReport() {
-        VariantReport.KldStats kld = new VariantReport.KldStats(0.02, 0.01, 0.2, 0.9);
+        VariantReport.KldStats kld = new VariantReport.KldStats(0.02, 0.0015, 0.01, 0.2, 0.9);
         VariantReport q4 = new VariantReport("Q4_K_M", VariantReport.Kind.GGUF, Map.of("F32", 49, "Q4_K", 30),
                 4_400_000L, 4.89, 120.5, 1.5, 2.25, 0.25, kld, 93.5, 1234.5,
                 new VariantReport.ArtifactRef("tiny/tiny-Q4_K_M.gguf", "ab".repeat(32)),
