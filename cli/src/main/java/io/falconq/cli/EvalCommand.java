@@ -53,7 +53,7 @@ import java.util.concurrent.Callable;
                         + "top-1 agreement and Δppl with llama.cpp's formulas."})
 public final class EvalCommand implements Callable<Integer> {
     /** Created on first use (see InspectCommand.Json: picocli instantiates every subcommand at start-up). */
-    private static final class Json {
+    static final class Json {
         static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     }
 

@@ -88,7 +88,7 @@ final class PerLanguageEval {
             for (MultiTextEvaluation.LabelledResult t : result.texts()) {
                 ObjectNode l = EvalCommand.toJson(t.result(), model, baseline, activations.label());
                 l.remove("model");
-                languages.add(Json.MAPPER.createObjectNode().put("language", t.label()).setAll(l));
+                languages.add(EvalCommand.Json.MAPPER.createObjectNode().put("language", t.label()).setAll(l));
             }
             out.println(o.toPrettyString());
         } else {
@@ -106,10 +106,5 @@ final class PerLanguageEval {
             EvalCommand.printText(out, result.overall());
         }
         out.flush();
-    }
-
-    /** Created on first use, as EvalCommand's. */
-    private static final class Json {
-        static final com.fasterxml.jackson.databind.ObjectMapper MAPPER = new com.fasterxml.jackson.databind.ObjectMapper();
     }
 }
