@@ -167,7 +167,7 @@ public final class PipelineCommand implements Callable<Integer> {
         }
         if (dryRun) {
             DryRunPlanner.Plan plan = DryRunPlanner.plan(inputs, variantList, new DryRunPlanner.Options(evalProtocol,
-                    ctx, chunks, evalData.isEmpty() ? null : evalTexts().joined(),
+                    ctx, chunks, evalData.isEmpty() ? null : evalTexts(),
                     calibration.sources(DEFAULT_CALIB_DATA).joined(),
                     calibCtx, calibChunks, damp, threads.threads()));
             DryRunPlanner.print(plan, spec.commandLine().getOut());

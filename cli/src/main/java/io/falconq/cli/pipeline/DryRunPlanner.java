@@ -43,7 +43,8 @@ public final class DryRunPlanner {
      */
     static final long CONVERT_PEAK_BYTES = 180L << 20;
 
-    public record Options(EvalProtocol protocol, int ctx, int chunks, TextInput evalText, TextInput calibText,
+    /** {@code evalTexts} null: none given; {@code calibText}: the calibration texts end to end (amount only). */
+    public record Options(EvalProtocol protocol, int ctx, int chunks, TextSources evalTexts, TextInput calibText,
                           int calibCtx, int calibChunks, double dampPercent, int threads) {
     }
 
@@ -150,44 +151,53 @@ public final class DryRunPlanner {
 
     private static Tokens countTokens(ModelInput model, Options options) {
         EvalProtocol protocol = options.protocol();
-        long evalTokens;
-        String note;
-        boolean exact = false;
-        int[] ids = null;
         Path tokenizer = model.configOnly() ? null : model.path().resolve("tokenizer.json");
-        if (options.evalText() != null && tokenizer != null && Files.isRegularFile(tokenizer)) {
+        if (options.evalTexts() != null && tokenizer != null && Files.isRegularFile(tokenizer)) {
             try (HfTokenizer tok = HfTokenizer.load(model.path())) {
-                ids = tok.encodeForModel(options.evalText().text());
-                int bos = tok.addedBosId();
-                List<EvalProtocol.Window> windows = protocol.windows(ids, options.ctx(), bos, options.chunks());
                 long run = 0;
                 long scored = 0;
-                for (EvalProtocol.Window w : windows) {
-                    run += w.length();
-                    scored += w.scoredCount();
+                int windows = 0;
+                // each text is windowed on its own, --chunks per text (EvalTexts)
+                for (TextSources.Text t : options.evalTexts().texts()) {
+                    int[] ids = tok.encodeForModel(t.input().text());
+                    for (EvalProtocol.Window w : protocol.windows(ids, options.ctx(), tok.addedBosId(),
+                            options.chunks())) {
+                        run += w.length();
+                        scored += w.scoredCount();
+                        windows++;
+                    }
                 }
                 long calib = calibTokens(tok.encodeForModel(options.calibText().text()).length, options);
-                return new Tokens(run, scored, windows.size(), calib * options.calibCtx(), (int) calib,
+                return new Tokens(run, scored, windows, calib * options.calibCtx(), (int) calib,
                         "token counts from the model's tokenizer");
             }
         }
-        if (options.evalText() != null) {
-            evalTokens = 1 + Math.round(options.evalText().text().getBytes(StandardCharsets.UTF_8).length / BYTES_PER_TOKEN);
+        long evalTokens = 0;
+        long scored = 0;
+        int windows = 0;
+        String note;
+        if (options.evalTexts() != null) {
+            for (TextSources.Text t : options.evalTexts().texts()) {
+                long tokens = 1 + Math.round(t.input().text().getBytes(StandardCharsets.UTF_8).length / BYTES_PER_TOKEN);
+                int w = (int) Math.max(1, (tokens + options.ctx() - 1) / options.ctx());
+                if (options.chunks() > 0 && w > options.chunks()) {
+                    w = options.chunks();
+                    tokens = Math.min(tokens, (long) w * options.ctx());
+                }
+                evalTokens += tokens;
+                windows += w;
+                scored += protocol == EvalProtocol.FALCONQ ? tokens - w : (long) w * (options.ctx() - 1 - options.ctx() / 2);
+            }
             note = String.format(Locale.ROOT, "token counts estimated at %.1f bytes per token (no tokenizer)",
                     BYTES_PER_TOKEN);
         } else {
-            int windows = options.chunks() > 0 ? options.chunks() : ASSUMED_WINDOWS;
+            windows = options.chunks() > 0 ? options.chunks() : ASSUMED_WINDOWS;
             evalTokens = (long) windows * options.ctx();
+            scored = protocol == EvalProtocol.FALCONQ ? evalTokens - windows
+                    : (long) windows * (options.ctx() - 1 - options.ctx() / 2);
             note = options.chunks() > 0 ? "no --eval-data: " + windows + " full windows assumed"
                     : "no --eval-data or --chunks: " + ASSUMED_WINDOWS + " windows of " + options.ctx() + " assumed";
         }
-        int windows = (int) Math.max(1, (evalTokens + options.ctx() - 1) / options.ctx());
-        if (options.chunks() > 0 && windows > options.chunks()) {
-            windows = options.chunks();
-            evalTokens = Math.min(evalTokens, (long) windows * options.ctx());
-        }
-        long scored = protocol == EvalProtocol.FALCONQ ? evalTokens - windows
-                : (long) windows * (options.ctx() - 1 - options.ctx() / 2);
         long calibText = Math.round(options.calibText().text().getBytes(StandardCharsets.UTF_8).length / BYTES_PER_TOKEN);
         long calib = calibTokens(calibText, options);
         return new Tokens(evalTokens, scored, windows, calib * options.calibCtx(), (int) calib, note);

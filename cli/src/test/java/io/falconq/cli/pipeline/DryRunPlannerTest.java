@@ -77,4 +77,18 @@ class DryRunPlannerTest {
         assertTrue(text.contains("all models:"), text);
         assertTrue(Files.notExists(Path.of("unused-dist")), "a dry run writes nothing");
     }
+
+    @Test
+    void perLanguageTextsArePlannedWindowByWindowPerText() {
+        ModelInput tiny = ModelInput.folder(ArtifactPlannerTest.shared().resolve("models/falcon-h1-tiny"));
+        List<VariantSpec> q8 = List.of(VariantSpec.parse("Q8_0"));
+        java.util.function.Function<String, Double> evalSeconds = data -> DryRunPlanner.plan(List.of(tiny), q8,
+                new DryRunPlanner.Options(EvalProtocol.FALCONQ, 64, 1, TextSources.parse(List.of(data),
+                        TextSources.Purpose.EVALUATION), TextInput.read("builtin:en"), 512, 4, 0.01, 2))
+                .models().getFirst().steps().getFirst().seconds();
+        double one = evalSeconds.apply("builtin:en-eval");
+        double all = evalSeconds.apply("builtin:multi");
+        // --chunks 1 is one window of 64 per text: 18 windows for builtin:multi, not one of the texts end to end
+        assertTrue(all > 10 * one, "18 texts x 1 window: " + all + " s vs " + one + " s");
+    }
 }
