@@ -35,7 +35,7 @@ for lang in [l["language"] for l in en["baseline"]["languages"]] + ["all"]:
         for m in (en, multi):
             per, whole = rows(m, v["name"])
             r = whole if lang == "all" else per[lang]
-            kld.append(f"{r['kld']['mean']:.5f}")
+            kld.append(f"{r['kld']['mean']:.5f} ± {r['kld']['meanError']:.5f}")
             top.append(f"{r['top1Percent']:.2f}")
     b = en["baseline"] if lang == "all" else base[lang]
     tokens = sum(l["scoredTokens"] for l in en["baseline"]["languages"]) if lang == "all" else b["scoredTokens"]
