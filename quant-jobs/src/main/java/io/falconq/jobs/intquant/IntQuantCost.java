@@ -30,11 +30,22 @@ public final class IntQuantCost {
     static final long JVM_BASE_BYTES = 860L << 20;
     /** The collector's committed heap over one layer's churn, fitted on the same two runs (1.56). */
     static final double HEAP_HEADROOM = 1.6;
-    /** CPU ns per weight per token of the forward pass (CostModel's measurement of the runtime, 0.5B). */
-    static final double FORWARD_NS_PER_MAC = 0.06;
-    /** CPU ns per multiply-add of the Hessian syrk (GptqBenchmark, cols 2048, one thread). */
-    static final double HESSIAN_NS_PER_MAC = 0.04;
-    /** CPU ns per multiply-add of GPTQ's column sweeps and factorisations (GptqBenchmark, 0.07–0.15). */
+    /**
+     * CPU ns per weight per token of the forward pass: {@code falconq calibrate} on the synthetic 0.5B, 128 × 512
+     * tokens, 2 threads, idle machine: 513.3 s for 2.97e13 multiply-adds (BENCHMARKS.md issue 14). The job's own
+     * forward phase ({@link JobPhases}) took 0.77× the calibrate run's time under the same load.
+     */
+    static final double FORWARD_NS_PER_MAC = 0.035;
+    /**
+     * CPU ns per multiply-add of the Hessian syrk: the job's statistics phase took 0.29× its forward phase on the
+     * synthetic 0.5B (32 × 512, one run under load; the Hessians' upper triangles are 0.354× the forward's
+     * multiply-adds), i.e. 0.82× the forward's rate.
+     */
+    static final double HESSIAN_NS_PER_MAC = 0.029;
+    /**
+     * CPU ns per multiply-add of GPTQ's column sweeps and factorisations ({@link #gptqMacs}): the same run's solve
+     * phase was 0.30× its forward phase, 0.12 at the forward's rate (GptqBenchmark: 0.07–0.15).
+     */
     static final double GPTQ_NS_PER_MAC = 0.12;
     /** CPU ns per weight of packing, staging and writing (RTN job on the synthetic 0.5B: 10.3 s, 2 threads). */
     static final double WRITE_NS_PER_WEIGHT = 25;
