@@ -95,18 +95,27 @@ public final class AwqScaler {
         return best;
     }
 
-    /** Q(W·diag s)·diag(1/s): the weight the scaled, quantized linear computes with, in the unscaled input basis. */
+    /**
+     * Q(W·diag s)·diag(1/s): the weight the scaled, quantized linear computes with, in the unscaled input basis.
+     * Round to nearest group by group as {@link RtnQuantizer} does without clipping, the same floats, but in one
+     * array: a search allocates this once per candidate and consumer, the largest allocation of AWQ's search.
+     */
     public static float[] quantizedUnscaled(float[] w, int out, int in, float[] scales, IntQuantScheme s) {
+        int gs = s.effectiveGroupSize(in);
+        int maxq = s.maxq();
         float[] ws = new float[out * in];
         for (int o = 0; o < out; o++) {
+            int row = o * in;
             for (int i = 0; i < in; i++) {
-                ws[o * in + i] = w[o * in + i] * scales[i];
+                ws[row + i] = w[row + i] * scales[i];
             }
-        }
-        QuantizedLinear q = RtnQuantizer.quantize("awq", ws, out, in, s, null, false);
-        for (int o = 0; o < out; o++) {
-            for (int i = 0; i < in; i++) {
-                ws[o * in + i] = q.dequantize(o, i) / scales[i];
+            for (int c0 = 0; c0 < in; c0 += gs) {
+                int len = Math.min(gs, in - c0);
+                GroupQuantizer.Params p = GroupQuantizer.minMax(ws, row + c0, len, s);
+                for (int i = c0; i < c0 + len; i++) {
+                    int q = GroupQuantizer.quantize(ws[row + i], p, maxq);
+                    ws[row + i] = GroupQuantizer.dequantize(q, p) / scales[i];
+                }
             }
         }
         return ws;

@@ -173,7 +173,7 @@ public final class AwqLayerMethod {
                     LayerWeights candidate = base;
                     for (int i = 0; i < roles.size(); i++) {
                         AwqScaler.Consumer cons = consumers[i];
-                        candidate = candidate.with(roles.get(i), DenseWeightMatrix.ofFloats(
+                        candidate = candidate.with(roles.get(i), DenseWeightMatrix.wrapFloats(
                                 roles.get(i).hfModulePath(work.layer()), cons.out(), in,
                                 AwqScaler.quantizedUnscaled(cons.weight(), cons.out(), in, s, work.scheme())));
                     }
