@@ -1,5 +1,6 @@
 package io.falconq.convert;
 
+import io.falconq.formats.testing.SharedGroundTruth;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -9,15 +10,7 @@ public final class TestData {
     }
 
     public static Path shared(String relative) {
-        String root = System.getProperty("falconq.shared");
-        if (root == null) {
-            throw new IllegalStateException("system property falconq.shared is not set (run the tests through Maven)");
-        }
-        Path p = Path.of(root).resolve(relative);
-        if (!Files.exists(p)) {
-            throw new IllegalStateException("shared ground-truth file " + p + " is missing");
-        }
-        return p;
+        return SharedGroundTruth.path(relative);
     }
 
     static Path tinyModel() {

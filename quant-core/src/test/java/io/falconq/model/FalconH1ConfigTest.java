@@ -1,5 +1,6 @@
 package io.falconq.model;
 
+import io.falconq.formats.testing.SharedGroundTruth;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.falconq.formats.io.InvalidInputException;
@@ -12,11 +13,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 class FalconH1ConfigTest {
     static Path shared() {
-        String p = System.getProperty("falconq.shared");
-        assertNotNull(p, "system property falconq.shared is not set (run through Maven)");
-        Path dir = Path.of(p);
-        assertTrue(Files.isDirectory(dir), "shared ground-truth folder missing: " + dir.toAbsolutePath());
-        return dir;
+        return SharedGroundTruth.root();
     }
 
     @Test

@@ -1,5 +1,6 @@
 package io.falconq.it;
 
+import io.falconq.formats.testing.SharedGroundTruth;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.falconq.cli.FalconqCli;
@@ -80,15 +81,7 @@ record CliRun(int exitCode, String out, String err) {
 
     /** The read-only ground truth ({@code falconq.shared}, set by surefire); fails loudly when absent. */
     static Path shared(String relative) {
-        String root = System.getProperty("falconq.shared");
-        if (root == null) {
-            throw new IllegalStateException("system property falconq.shared is not set (run through Maven surefire)");
-        }
-        Path p = Path.of(root).resolve(relative);
-        if (!Files.exists(p)) {
-            throw new IllegalStateException("shared ground truth " + p + " is missing");
-        }
-        return p;
+        return SharedGroundTruth.path(relative);
     }
 
     static JsonNode readJson(Path file) {

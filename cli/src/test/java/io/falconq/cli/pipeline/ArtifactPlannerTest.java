@@ -1,5 +1,6 @@
 package io.falconq.cli.pipeline;
 
+import io.falconq.formats.testing.SharedGroundTruth;
 import io.falconq.cli.SizeEstimate;
 import io.falconq.convert.recipe.QuantRecipe;
 import io.falconq.formats.hf.HfCheckpoint;
@@ -29,11 +30,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  */
 class ArtifactPlannerTest {
     static Path shared() {
-        String property = System.getProperty("falconq.shared");
-        if (property == null || !Files.isDirectory(Path.of(property))) {
-            fail("system property falconq.shared must name the shared ground-truth folder, found " + property);
-        }
-        return Path.of(property);
+        return SharedGroundTruth.root();
     }
 
     private static final List<String> MIXES = List.of("Q8_0", "Q6_K", "Q5_K_M", "Q5_0", "Q4_K_M", "Q4_0", "Q3_K_M",

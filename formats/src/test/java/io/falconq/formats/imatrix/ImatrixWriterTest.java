@@ -1,5 +1,6 @@
 package io.falconq.formats.imatrix;
 
+import io.falconq.formats.testing.SharedGroundTruth;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -15,11 +16,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 class ImatrixWriterTest {
     private static Path shared() {
-        String p = System.getProperty("falconq.shared");
-        if (p == null || !Files.isDirectory(Path.of(p))) {
-            fail("system property falconq.shared must name the ../shared folder (found " + p + ")");
-        }
-        return Path.of(p);
+        return SharedGroundTruth.root();
     }
 
     @Test

@@ -1,5 +1,6 @@
 package io.falconq.jobs.intquant;
 
+import io.falconq.formats.testing.SharedGroundTruth;
 import io.falconq.calib.LinearRole;
 import io.falconq.formats.hf.HfCheckpoint;
 import io.falconq.intquant.IntQuantScheme;
@@ -43,15 +44,7 @@ final class AwqTinyModel implements AutoCloseable {
     }
 
     static Path shared(String relative) {
-        String root = System.getProperty("falconq.shared");
-        if (root == null) {
-            throw new IllegalStateException("system property falconq.shared is not set (run through Maven surefire)");
-        }
-        Path p = Path.of(root).resolve(relative);
-        if (!Files.exists(p)) {
-            throw new IllegalStateException("shared ground truth " + p + " is missing");
-        }
-        return p;
+        return SharedGroundTruth.path(relative);
     }
 
     /** Up to {@code count} consecutive windows of {@code tokens} ids of a shared text, BOS first. */

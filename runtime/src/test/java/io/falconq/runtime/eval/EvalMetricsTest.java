@@ -1,5 +1,6 @@
 package io.falconq.runtime.eval;
 
+import io.falconq.formats.testing.SharedGroundTruth;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.falconq.formats.io.FormatException;
@@ -23,15 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class EvalMetricsTest {
 
     private static Path shared(String relative) {
-        String root = System.getProperty("falconq.shared");
-        if (root == null) {
-            throw new IllegalStateException("system property falconq.shared is not set (run through Maven surefire)");
-        }
-        Path p = Path.of(root).resolve(relative);
-        if (!Files.exists(p)) {
-            throw new IllegalStateException("shared ground truth " + p + " is missing");
-        }
-        return p;
+        return SharedGroundTruth.path(relative);
     }
 
     @Test
