@@ -186,8 +186,8 @@ public final class MeasureCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "  reference cache (disk)     %.2f GiB%n", p.diskBytes() / (double) (1L << 30));
         out.printf(Locale.ROOT, "  heap beyond mapped weights %.2f GiB%n",
                 SensitivityCost.heapBytes(c, n, ctx) / (double) (1L << 30));
-        out.printf(Locale.ROOT, "  time                       %.2f h wall with %d threads (%.1f CPU-hours)%n",
-                p.wallSeconds() / 3600, threads.threads(), p.cpuSeconds() / 3600);
+        out.printf(Locale.ROOT, "  time                       %.2f h wall with %d threads (%.1f CPU-hours = %.0f CPU-s)%n",
+                p.wallSeconds() / 3600, threads.threads(), p.cpuSeconds() / 3600, p.cpuSeconds());
         out.flush();
     }
 }
