@@ -119,7 +119,7 @@ public final class MeasureCommand implements Callable<Integer> {
         try (FalconH1Model m = FalconH1Model.load(model);
              HfTokenizer tok = HfTokenizer.forModel(m, null)) {
             ids = tok.encodeForModel(text);
-            bos = tok.addsBos() && tok.bosId().isPresent() ? tok.bosId().getAsInt() : -1;
+            bos = tok.addedBosId();
         }
         PrintWriter err = spec.commandLine().getErr();
         err.printf("measure: %s, %d tokens of %s, %d chunks of %d, types %s%n", model, ids.length, data,
