@@ -90,13 +90,8 @@ public final class AllocationOptions {
         notes.forEach(n -> spec.commandLine().getErr().println("note: " + n));
         PrintWriter out = spec.commandLine().getOut();
         print(out, a);
-        List<Allocation.StockMix> better = a.betterStockMixes();
-        if (!better.isEmpty() && !allowWorse) {
-            Allocation.StockMix s = better.getFirst();
-            throw new InvalidInputException(String.format("the allocation's predicted ΔKLD %.6g is worse than stock "
-                    + "mix %s's %.6g at %,d bytes (<= this allocation's %,d): use --type %s, or "
-                    + "--allow-worse-than-stock to write the allocation anyway", a.predictedDeltaKld(), s.name(),
-                    s.predictedDeltaKld(), s.fileBytes(), a.fileBytes(), s.name()));
+        if (!allowWorse) {
+            refuseWorseThanStock(a);
         }
         if (tensorTypeFile != null) {
             TensorTypeFile.write(tensorTypeFile, a.quantizedTypes(), force);
@@ -107,6 +102,21 @@ public final class AllocationOptions {
         }
         out.flush();
         return a.plan();
+    }
+
+    /**
+     * Refuses an allocation the same table predicts worse than a stock mix of at most its size (convert and
+     * pipeline).
+     */
+    public static void refuseWorseThanStock(Allocation a) {
+        List<Allocation.StockMix> better = a.betterStockMixes();
+        if (!better.isEmpty()) {
+            Allocation.StockMix s = better.getFirst();
+            throw new InvalidInputException(String.format("the allocation's predicted ΔKLD %.6g is worse than stock "
+                    + "mix %s's %.6g at %,d bytes (<= this allocation's %,d): use --type %s, or "
+                    + "--allow-worse-than-stock to write the allocation anyway", a.predictedDeltaKld(), s.name(),
+                    s.predictedDeltaKld(), s.fileBytes(), a.fileBytes(), s.name()));
+        }
     }
 
     private AllocationBudget budget(CommandSpec spec) {
