@@ -37,6 +37,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
+import io.falconq.jobs.sensitivity.SensitivityJob;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -76,8 +77,9 @@ public final class PipelineCommand implements Callable<Integer> {
 
     static final class Variants {
         @Option(names = "--variants", paramLabel = "LIST",
-                description = "Comma-separated variants: llama-quantize mixes (Q8_0, Q4_K_M, …, optionally -imatrix) "
-                        + "and w8/w4 with -rtn|-clip|-awq|-gptq and -g<N>|-gch.")
+                description = "Comma-separated variants: llama-quantize mixes (Q8_0, Q4_K_M, …, optionally -imatrix), "
+                        + "w8/w4 with -rtn|-clip|-awq|-gptq and -g<N>|-gch, and auto@<MIX>-size or auto@<BITS>bpw: "
+                        + "per-tensor types from measured sensitivities within MIX's file size or BITS bits/weight.")
         String list;
 
         @Option(names = "--variants-file", paramLabel = "FILE",
@@ -115,6 +117,11 @@ public final class PipelineCommand implements Callable<Integer> {
     @Option(names = "--calib-chunks", defaultValue = "-1", paramLabel = "N",
             description = "Use at most N calibration chunks (default: all).")
     private int calibChunks;
+
+    @Option(names = "--measure-method", defaultValue = "direct", paramLabel = "direct|probe|layer-gain",
+            description = "How auto@ variants' sensitivities are measured on the calibration text, as 'falconq measure "
+                    + "--method' (default ${DEFAULT-VALUE}; probe for 1.5B and up).")
+    private String measureMethod;
 
     @Option(names = "--damp", defaultValue = "0.01", paramLabel = "F", description = "GPTQ damp_percent (default ${DEFAULT-VALUE}).")
     private double damp;
@@ -165,11 +172,15 @@ public final class PipelineCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "--protocol: " + e.getMessage());
         }
+        SensitivityJob.Method method = java.util.Arrays.stream(SensitivityJob.Method.values())
+                .filter(m -> m.label().equals(measureMethod)).findFirst()
+                .orElseThrow(() -> new ParameterException(spec.commandLine(),
+                        "--measure-method must be direct, probe or layer-gain, found " + measureMethod));
         if (dryRun) {
             DryRunPlanner.Plan plan = DryRunPlanner.plan(inputs, variantList, new DryRunPlanner.Options(evalProtocol,
                     ctx, chunks, evalData.isEmpty() ? null : evalTexts(),
                     calibration.sources(DEFAULT_CALIB_DATA).joined(),
-                    calibCtx, calibChunks, damp, threads.threads()));
+                    calibCtx, calibChunks, damp, threads.threads(), method));
             DryRunPlanner.print(plan, spec.commandLine().getOut());
             return ExitCodes.OK;
         }
@@ -182,7 +193,7 @@ public final class PipelineCommand implements Callable<Integer> {
         String toolVersion = toolVersion();
         PipelineSettings settings = new PipelineSettings(evalTexts(), evalProtocol, ctx, chunks,
                 calibration.sources(DEFAULT_CALIB_DATA), calibration.seed(), calibCtx, calibChunks, damp,
-                threads.threads(), toolVersion);
+                threads.threads(), toolVersion, method);
         Path dist = output.toAbsolutePath().normalize();
         OutputGuard.check(dist);
         try {

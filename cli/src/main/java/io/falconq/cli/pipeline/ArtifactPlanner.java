@@ -87,14 +87,20 @@ public final class ArtifactPlanner {
 
     /** {@code <model>/<model>-<variant>.gguf} or {@code <model>/<model>-<variant>} for a safetensors folder. */
     public static Path artifactPath(String model, VariantSpec variant) {
-        String stem = model + "-" + variant.name();
-        return Path.of(model, variant instanceof VariantSpec.Gguf ? stem + ".gguf" : stem);
+        String stem = model + "-" + variant.fileName();
+        return Path.of(model, variant instanceof VariantSpec.IntQuant ? stem : stem + ".gguf");
     }
 
     /** Plans a GGUF variant of a checkpoint folder with the converter's own planner. */
     public static PlannedArtifact planGguf(ModelInput model, HfCheckpoint checkpoint, VariantSpec.Gguf variant,
                                            ImatrixLabel imatrix) {
-        ConversionPlan plan = GgufConversion.planFromHf(checkpoint, options(model, variant, imatrix));
+        return planGgufWith(model, checkpoint, variant, options(model, variant, imatrix));
+    }
+
+    /** Plans a GGUF variant of a checkpoint folder with the given conversion options (a real imatrix, say). */
+    public static PlannedArtifact planGgufWith(ModelInput model, HfCheckpoint checkpoint, VariantSpec variant,
+                                               GgufConversion.Options options) {
+        ConversionPlan plan = GgufConversion.planFromHf(checkpoint, options);
         List<GgufWriter.PlannedTensor> layout = new ArrayList<>();
         Map<String, Integer> mix = new TreeMap<>();
         for (PlannedTensor t : plan.tensors()) {

@@ -30,7 +30,7 @@ public final class ConvertStep implements PipelineStep {
 
     /** Id of the step that makes a variant's artifact, GGUF or GPTQ: {@code <model>/<variant>/make}. */
     public static String id(ModelInput model, VariantSpec variant) {
-        return model.name() + "/" + variant.name() + "/make";
+        return model.name() + "/" + variant.fileName() + "/make";
     }
 
     @Override

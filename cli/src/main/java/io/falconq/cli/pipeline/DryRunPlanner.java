@@ -7,6 +7,7 @@ import io.falconq.formats.hf.HfCheckpoint;
 import io.falconq.formats.safetensors.SafetensorsFile;
 import io.falconq.jobs.intquant.IntQuantCost;
 import io.falconq.jobs.intquant.IntQuantMethod;
+import io.falconq.jobs.sensitivity.SensitivityJob;
 import io.falconq.model.FalconH1Config;
 import io.falconq.model.TensorRole;
 import io.falconq.runtime.eval.EvalProtocol;
@@ -45,7 +46,14 @@ public final class DryRunPlanner {
 
     /** {@code evalTexts} null: none given; {@code calibText}: the calibration texts end to end (amount only). */
     public record Options(EvalProtocol protocol, int ctx, int chunks, TextSources evalTexts, TextInput calibText,
-                          int calibCtx, int calibChunks, double dampPercent, int threads) {
+                          int calibCtx, int calibChunks, double dampPercent, int threads,
+                          SensitivityJob.Method measureMethod) {
+        /** With {@code falconq measure}'s default method. */
+        public Options(EvalProtocol protocol, int ctx, int chunks, TextSources evalTexts, TextInput calibText,
+                       int calibCtx, int calibChunks, double dampPercent, int threads) {
+            this(protocol, ctx, chunks, evalTexts, calibText, calibCtx, calibChunks, dampPercent, threads,
+                    SensitivityJob.Method.DIRECT);
+        }
     }
 
     /**
@@ -102,7 +110,8 @@ public final class DryRunPlanner {
         steps.add(new Step("original: evaluate, save log-probabilities", BaselineEvalStep.logitsPath(model),
                 logitsBytes, false, CostModel.wallSeconds(evalCpu, options.threads()), originalBytes + working));
 
-        boolean anyImatrix = variants.stream().anyMatch(v -> v instanceof VariantSpec.Gguf g && g.imatrix());
+        boolean anyAuto = variants.stream().anyMatch(v -> v instanceof VariantSpec.Auto);
+        boolean anyImatrix = anyAuto || variants.stream().anyMatch(v -> v instanceof VariantSpec.Gguf g && g.imatrix());
         if (anyImatrix) {
             // the int-quant jobs run the calibration text layer by layer themselves (priced with each variant)
             double cpu = tokens.calibTokens() * (double) perToken * CostModel.FORWARD_NS_PER_WEIGHT_TOKEN;
@@ -113,6 +122,9 @@ public final class DryRunPlanner {
 
         ArtifactPlanner.ImatrixLabel label = new ArtifactPlanner.ImatrixLabel(ImatrixStep.fileName(model),
                 options.calibText().label(), Math.max(1, tokens.calibChunks()));
+        if (anyAuto) {
+            steps.add(AutoVariantPlanner.measureStep(model, options, tokens.calibChunks(), originalBytes));
+        }
         HfCheckpoint checkpoint = model.configOnly() ? null : HfCheckpoint.open(model.path());
         try {
             for (VariantSpec variant : variants) {
@@ -125,6 +137,14 @@ public final class DryRunPlanner {
                         double cpu = convertCpuNanos(c, gguf);
                         steps.add(new Step(variant.name() + ": convert to GGUF", a.path(), a.fileBytes(), a.exact(),
                                 CostModel.wallSeconds(cpu, options.threads()), CONVERT_PEAK_BYTES));
+                    }
+                    case VariantSpec.Auto auto -> {
+                        ArtifactPlanner.PlannedArtifact a = AutoVariantPlanner.plan(model, checkpoint, auto, label);
+                        artifacts.add(a);
+                        double cpu = convertCpuNanos(c, AutoVariantPlanner.fileTypeGuess(auto));
+                        steps.add(new Step(variant.name() + ": allocate types and convert to GGUF (size: the "
+                                + "budget)", a.path(), a.fileBytes(), false, CostModel.wallSeconds(cpu, options.threads()),
+                                CONVERT_PEAK_BYTES));
                     }
                     case VariantSpec.IntQuant q -> {
                         ArtifactPlanner.PlannedArtifact a = ArtifactPlanner.planGptq(model, checkpoint, q, options.dampPercent());

@@ -1,6 +1,7 @@
 package io.falconq.cli.pipeline;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.falconq.cli.report.AllocationReport;
 import io.falconq.cli.report.CalibrationReport;
 import io.falconq.cli.report.EvaluationSetup;
 import io.falconq.cli.report.ModelReport;
@@ -20,7 +21,8 @@ import java.util.TreeMap;
 /**
  * The steps of {@code falconq pipeline} and the report made from their records. Per model, in order: the
  * original's evaluation (its log-probabilities become every variant's baseline), the importance matrix when an
- * {@code -imatrix} variant asks for it, then for each variant its artifact and its evaluation.
+ * {@code -imatrix} or {@code auto@} variant asks for it, the sensitivity measurement when an {@code auto@} variant
+ * asks for it, then for each variant its artifact and its evaluation.
  */
 public final class PipelinePlan {
     private PipelinePlan() {
@@ -28,7 +30,8 @@ public final class PipelinePlan {
 
     public static List<PipelineStep> steps(List<ModelInput> models, List<VariantSpec> variants, PipelineSettings settings) {
         List<PipelineStep> steps = new ArrayList<>();
-        boolean anyImatrix = variants.stream().anyMatch(v -> v instanceof VariantSpec.Gguf g && g.imatrix());
+        boolean anyAuto = variants.stream().anyMatch(v -> v instanceof VariantSpec.Auto);
+        boolean anyImatrix = anyAuto || variants.stream().anyMatch(v -> v instanceof VariantSpec.Gguf g && g.imatrix());
         for (ModelInput model : models) {
             if (model.configOnly()) {
                 throw new IllegalArgumentException(model.path() + ": a config alone can only be planned (--dry-run)");
@@ -38,10 +41,14 @@ public final class PipelinePlan {
             if (anyImatrix) {
                 steps.add(new ImatrixStep(model, settings, calibration));
             }
+            if (anyAuto) {
+                steps.add(new MeasureStep(model, settings, calibration));
+            }
             for (VariantSpec variant : variants) {
                 steps.add(switch (variant) {
                     case VariantSpec.Gguf gguf -> new ConvertStep(model, gguf, settings);
                     case VariantSpec.IntQuant intQuant -> new QuantizeStep(model, intQuant, settings, calibration);
+                    case VariantSpec.Auto auto -> new AutoConvertStep(model, auto, settings);
                 });
                 steps.add(new VariantEvalStep(model, variant, settings));
             }
@@ -82,7 +89,7 @@ public final class PipelinePlan {
                 made.get("typeMix").fields().forEachRemaining(e -> typeMix.put(e.getKey(), e.getValue().asInt()));
                 Path artifact = ArtifactPlanner.artifactPath(model.name(), variant);
                 StepRecord.OutputHash output = make.outputs().getFirst();
-                boolean gguf = variant instanceof VariantSpec.Gguf;
+                boolean gguf = !(variant instanceof VariantSpec.IntQuant);
                 long elements = gguf ? made.get("elements").asLong() : model.parameterCount();
                 String sha = gguf ? output.sha256() : hashes.hash(dist.resolve(artifact).resolve("model.safetensors"));
                 variantReports.add(new VariantReport(variant.name(),
@@ -95,7 +102,7 @@ public final class PipelinePlan {
                         EvalNumbers.languages(evalRecord).stream().map(l -> new VariantReport.LanguageResult(
                                 l.language(), l.numbers().scoredTokens(), l.numbers().ppl(), l.numbers().pplError(),
                                 l.numbers().deltaPpl(), l.numbers().deltaPplError(), kld(l.numbers()),
-                                l.numbers().top1Percent())).toList()));
+                                l.numbers().top1Percent())).toList(), allocation(made)));
             }
             modelReports.add(new ModelReport(model.name(), new ModelReport.ModelSource(model.path().toString(),
                     model.configSha256(), original.dtype()), model.parameterCount(), baseline, variantReports,
@@ -112,6 +119,21 @@ public final class PipelinePlan {
         EvaluationSetup evaluation = new EvaluationSetup(settings.protocol().label(), settings.evalTexts().label(),
                 settings.evalTexts().sha256(), settings.ctx(), setup.windows(), setup.scoredTokens(), texts);
         return Report.of(toolVersion, createdAt, evaluation, modelReports);
+    }
+
+    /** The allocation an {@link AutoConvertStep} recorded, or null for any other variant. */
+    private static AllocationReport allocation(JsonNode made) {
+        JsonNode a = made.get("allocation");
+        if (a == null) {
+            return null;
+        }
+        Map<String, String> types = new TreeMap<>();
+        a.get("types").fields().forEachRemaining(e -> types.put(e.getKey(), e.getValue().asText()));
+        Map<String, Double> reference = new TreeMap<>();
+        a.get("referenceDeltaKld").fields().forEachRemaining(e -> reference.put(e.getKey(), e.getValue().asDouble()));
+        return new AllocationReport(a.get("budget").asText(), a.get("fileType").asText(),
+                a.get("predictedDeltaKld").asDouble(), a.get("exact").asBoolean(), types,
+                a.get("referenceType").asText(), reference);
     }
 
     private static VariantReport.KldStats kld(EvalNumbers n) {

@@ -1,5 +1,6 @@
 package io.falconq.cli.pipeline;
 
+import io.falconq.jobs.sensitivity.SensitivityJob;
 import io.falconq.runtime.eval.EvalProtocol;
 
 import java.util.Objects;
@@ -18,11 +19,13 @@ import java.util.Objects;
  * @param dampPercent  GPTQ damping
  * @param threads      worker threads for every step
  * @param toolVersion  falconq's version; part of every step key, so an upgrade remakes artifacts
+ * @param measureMethod how the sensitivities of {@code auto@} variants are measured ({@link MeasureStep})
  */
 public record PipelineSettings(TextSources evalTexts, EvalProtocol protocol, int ctx, int chunks,
                                TextSources calibTexts, long seed, int calibCtx, int calibChunks, double dampPercent,
-                               int threads, String toolVersion) {
+                               int threads, String toolVersion, SensitivityJob.Method measureMethod) {
     public PipelineSettings {
+        Objects.requireNonNull(measureMethod, "measureMethod");
         Objects.requireNonNull(evalTexts, "evalTexts");
         Objects.requireNonNull(protocol, "protocol");
         Objects.requireNonNull(calibTexts, "calibTexts");
@@ -31,6 +34,14 @@ public record PipelineSettings(TextSources evalTexts, EvalProtocol protocol, int
             throw new IllegalArgumentException("ctx ≥ 2, calibration ctx ≥ 16 and threads ≥ 1 expected, found "
                     + ctx + ", " + calibCtx + ", " + threads);
         }
+    }
+
+    /** Settings with {@code falconq measure}'s default method, direct. */
+    public PipelineSettings(TextSources evalTexts, EvalProtocol protocol, int ctx, int chunks, TextSources calibTexts,
+                            long seed, int calibCtx, int calibChunks, double dampPercent, int threads,
+                            String toolVersion) {
+        this(evalTexts, protocol, ctx, chunks, calibTexts, seed, calibCtx, calibChunks, dampPercent, threads,
+                toolVersion, SensitivityJob.Method.DIRECT);
     }
 
     /** The falconq version, in every step's key: an upgrade remakes everything (development builds say "dev"). */

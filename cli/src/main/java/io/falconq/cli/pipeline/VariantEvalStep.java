@@ -29,7 +29,7 @@ public final class VariantEvalStep implements PipelineStep {
     }
 
     public static String id(ModelInput model, VariantSpec variant) {
-        return model.name() + "/" + variant.name() + "/eval";
+        return model.name() + "/" + variant.fileName() + "/eval";
     }
 
     @Override

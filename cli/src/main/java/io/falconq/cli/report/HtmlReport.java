@@ -32,6 +32,9 @@ public final class HtmlReport {
             tr.original td { background: #fafafa; font-style: italic; }
             .charts { display: flex; flex-wrap: wrap; gap: 1em; }
             img.chart { border: 1px solid #ddd; }
+            .grids { display: flex; flex-wrap: wrap; gap: 1em; align-items: flex-start; }
+            table.allocation-grid td { font-size: 0.75em; text-align: center; padding: 0.15em 0.3em; }
+            table.allocation-grid caption { font-size: 0.9em; text-align: left; }
             """;
 
     private static final String LOAD_SCRIPT = """
@@ -104,6 +107,11 @@ public final class HtmlReport {
                         ReportCharts.kldByLanguage(model));
             }
             html.append("</div>\n");
+        }
+        for (VariantReport v : model.variants()) {
+            if (v.allocation() != null) {
+                AllocationGrid.append(html, v.name(), v.allocation());
+            }
         }
         html.append("</section>\n");
     }

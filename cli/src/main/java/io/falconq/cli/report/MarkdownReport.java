@@ -46,6 +46,11 @@ public final class MarkdownReport {
                 md.append("\n### Per language\n\n");
                 appendTable(md, languages, 2);
             }
+            List<String> allocations = ReportSentences.allocations(model);
+            if (!allocations.isEmpty()) {
+                md.append('\n');
+                allocations.forEach(line -> md.append("- ").append(escape(line)).append('\n'));
+            }
         }
         return md.toString();
     }

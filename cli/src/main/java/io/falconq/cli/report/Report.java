@@ -25,7 +25,7 @@ public record Report(int schemaVersion, String tool, String toolVersion, String 
      * Bumped on any change an older reader would misread (renamed/removed field, changed unit or meaning).
      * Adding a field does not bump it: readers ignore fields they do not know.
      */
-    public static final int SCHEMA_VERSION = 2;
+    public static final int SCHEMA_VERSION = 3;
     public static final String TOOL = "falconq";
 
     public Report {

@@ -41,6 +41,8 @@ public final class ReportCharts {
     public static final int WIDTH = 600;
     public static final int HEIGHT = 420;
     static final Color BACKGROUND = Color.WHITE;
+    /** Diamond markers of variants allocated from measured sensitivities, apart from llama.cpp's mixes. */
+    static final Color ALLOCATED_RGB = new Color(0xd6, 0x27, 0x28);
 
     static {
         // charts are drawn into BufferedImages only; without this a JVM on a machine with a broken DISPLAY can
@@ -56,7 +58,8 @@ public final class ReportCharts {
     /** Size (MiB) against ΔPPL, with the original model at ΔPPL 0 for scale. */
     public static byte[] sizeVsDeltaPpl(ModelReport model) {
         List<Point> points = new ArrayList<>();
-        points.add(new Point(model.source().dtype() + " (original)", mib(model.baseline().fileSizeBytes()), 0.0, true));
+        points.add(new Point(model.source().dtype() + " (original)", mib(model.baseline().fileSizeBytes()), 0.0,
+                Series.ORIGINAL));
         points.addAll(variantPoints(model, VariantReport::deltaPpl));
         return png(model.name() + ": size vs ΔPPL", "ΔPPL (lower is better)", points, false);
     }
@@ -94,13 +97,25 @@ public final class ReportCharts {
         return encode(chart);
     }
 
-    private record Point(String label, double x, double y, boolean original) {
+    /** The chart's point series: stock variants, the original, variants allocated from measurements (auto@). */
+    private enum Series {
+        STOCK("variants"), ORIGINAL("original"), ALLOCATED("allocated (auto@)");
+
+        final String legend;
+
+        Series(String legend) {
+            this.legend = legend;
+        }
+    }
+
+    private record Point(String label, double x, double y, Series series) {
     }
 
     private static List<Point> variantPoints(ModelReport model, ToDoubleFunction<VariantReport> y) {
         List<Point> points = new ArrayList<>();
         for (VariantReport v : model.variants()) {
-            points.add(new Point(v.name(), mib(v.fileSizeBytes()), y.applyAsDouble(v), false));
+            points.add(new Point(v.name(), mib(v.fileSizeBytes()), y.applyAsDouble(v),
+                    v.allocation() != null ? Series.ALLOCATED : Series.STOCK));
         }
         return points;
     }
@@ -110,17 +125,26 @@ public final class ReportCharts {
     }
 
     private static byte[] png(String title, String yLabel, List<Point> points, boolean logY) {
-        // series 0: variants, series 1: the original; neither sorted, so item i is points' i-th of that series
-        XYSeries variants = new XYSeries("variants", false, true);
-        XYSeries original = new XYSeries("original", false, true);
-        List<List<String>> labels = List.of(new ArrayList<>(), new ArrayList<>());
-        for (Point p : points) {
-            (p.original() ? original : variants).add(p.x(), p.y());
-            labels.get(p.original() ? 1 : 0).add(p.label());
-        }
+        // one series per Series constant (the allocated one only when present), unsorted, so item i of a series is
+        // that series' i-th point
+        boolean allocated = points.stream().anyMatch(p -> p.series() == Series.ALLOCATED);
         XYSeriesCollection dataset = new XYSeriesCollection();
-        dataset.addSeries(variants);
-        dataset.addSeries(original);
+        List<List<String>> labels = new ArrayList<>();
+        for (Series s : Series.values()) {
+            if (s == Series.ALLOCATED && !allocated) {
+                continue;
+            }
+            XYSeries series = new XYSeries(s.legend, false, true);
+            List<String> names = new ArrayList<>();
+            for (Point p : points) {
+                if (p.series() == s) {
+                    series.add(p.x(), p.y());
+                    names.add(p.label());
+                }
+            }
+            dataset.addSeries(series);
+            labels.add(names);
+        }
 
         NumberAxis xAxis = new NumberAxis("artifact size, MiB");
         xAxis.setAutoRangeIncludesZero(true);
@@ -145,6 +169,9 @@ public final class ReportCharts {
         renderer.setSeriesPaint(1, new Color(0x7f, 0x7f, 0x7f));
         renderer.setSeriesShape(0, new Ellipse2D.Double(-5, -5, 10, 10));
         renderer.setSeriesShape(1, new Rectangle2D.Double(-5, -5, 10, 10));
+        renderer.setSeriesPaint(2, ALLOCATED_RGB);
+        renderer.setSeriesShape(2, new java.awt.geom.Path2D.Double(new java.awt.Polygon(new int[]{0, 7, 0, -7},
+                new int[]{-7, 0, 7, 0}, 4)));
         renderer.setDefaultItemLabelGenerator((data, series, item) -> labels.get(series).get(item));
         renderer.setDefaultItemLabelsVisible(true);
         renderer.setDefaultItemLabelFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));

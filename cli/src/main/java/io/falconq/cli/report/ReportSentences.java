@@ -31,4 +31,21 @@ final class ReportSentences {
                         .map(l -> l.language() + " " + l.tokens() + " tokens" + (l.exhausted() ? " (text exhausted)" : ""))
                         .collect(Collectors.joining(", ")));
     }
+
+    /**
+     * One line per {@code auto@} variant: its budget, and the allocator's predicted KLD (the sum of the tensors'
+     * measured ΔKLD, each alone) beside the KLD measured on the evaluation text.
+     */
+    static java.util.List<String> allocations(ModelReport model) {
+        return model.variants().stream().filter(v -> v.allocation() != null).map(v -> String.format(Locale.ROOT,
+                "%s: budget %s, file %,d bytes (%.3f bits/weight); predicted KLD %.4g (sum of the measured ΔKLD of "
+                        + "each tensor's chosen type), measured mean KLD %.4g ± %.2g.", v.name(),
+                budget(v.allocation().budget()), v.fileSizeBytes(), v.bitsPerWeight(),
+                v.allocation().predictedDeltaKld(), v.kld().mean(), v.kld().meanError())).toList();
+    }
+
+    private static String budget(String label) {
+        return label.startsWith("size:") ? String.format(Locale.ROOT, "%,d bytes", Long.parseLong(label.substring(5)))
+                : label.startsWith("bpw:") ? label.substring(4) + " bits/weight" : label;
+    }
 }

@@ -29,11 +29,12 @@ import java.util.TreeMap;
  * @param artifact        where the artifact is and its checksum
  * @param languages       the same figures per language, in the order of {@code evaluation.texts}; the ones above are
  *                        over all their positions (each the token-weighted mean of the rows; ppl: of their log-ppl)
+ * @param allocation      for an {@code auto@} variant, how its types were chosen; null otherwise
  */
 public record VariantReport(String name, Kind kind, Map<String, Integer> typeMix, long fileSizeBytes,
                             double bitsPerWeight, double ppl, double pplError, double deltaPpl, double deltaPplError, KldStats kld,
                             double top1Percent, double tokensPerSecond, ArtifactRef artifact,
-                            List<LanguageResult> languages) {
+                            List<LanguageResult> languages, AllocationReport allocation) {
 
     public enum Kind {
         @JsonProperty("gguf") GGUF,
@@ -58,6 +59,15 @@ public record VariantReport(String name, Kind kind, Map<String, Integer> typeMix
         if (fileSizeBytes <= 0) {
             throw new IllegalArgumentException(name + ": fileSizeBytes must be positive, found " + fileSizeBytes);
         }
+    }
+
+    /** A stock variant (no allocation). */
+    public VariantReport(String name, Kind kind, Map<String, Integer> typeMix, long fileSizeBytes,
+                         double bitsPerWeight, double ppl, double pplError, double deltaPpl, double deltaPplError,
+                         KldStats kld, double top1Percent, double tokensPerSecond, ArtifactRef artifact,
+                         List<LanguageResult> languages) {
+        this(name, kind, typeMix, fileSizeBytes, bitsPerWeight, ppl, pplError, deltaPpl, deltaPplError, kld,
+                top1Percent, tokensPerSecond, artifact, languages, null);
     }
 
     /** A variant evaluated on one unlabelled text. */

@@ -21,6 +21,26 @@ class VariantListTest {
     Path dir;
 
     @Test
+    void parsesAutoVariantsBySizeOfAStockMixAndByBitsPerWeight() {
+        List<VariantSpec> list = VariantList.parse("auto@q4_k_m-size,AUTO@Q4_K_M-imatrix-size,auto@3.50bpw,auto@4bpw");
+        assertEquals(List.of("auto@Q4_K_M-size", "auto@Q4_K_M-imatrix-size", "auto@3.5bpw", "auto@4bpw"),
+                list.stream().map(VariantSpec::name).toList());
+        VariantSpec.Auto bySize = assertInstanceOf(VariantSpec.Auto.class, list.get(0));
+        assertEquals("Q4_K_M", bySize.sizeOf().name());
+        assertTrue(((VariantSpec.Auto) list.get(1)).sizeOf().imatrix());
+        assertEquals(3.5, ((VariantSpec.Auto) list.get(2)).bitsPerWeight());
+        assertTrue(list.stream().allMatch(VariantSpec::needsCalibration), "an allocation uses the imatrix");
+        assertEquals(Path.of("m", "m-auto-3.5bpw.gguf"), ArtifactPlanner.artifactPath("m", list.get(2)));
+        for (String bad : List.of("auto@", "auto@Q9_K-size", "auto@F16-size", "auto@w4-size", "auto@0bpw",
+                "auto@-1bpw", "auto@33bpw", "auto@1e1bpw", "auto@Q4_K_M")) {
+            InvalidInputException e = assertThrows(InvalidInputException.class, () -> VariantList.parse(bad), bad);
+            assertTrue(e.getMessage().contains(bad), e.getMessage());
+        }
+        assertThrows(InvalidInputException.class, () -> VariantList.parse("auto@3.5bpw,auto@3.50bpw"),
+                "the same budget twice");
+    }
+
+    @Test
     void parsesGgufMixesAndIntegerSchemes() {
         List<VariantSpec> list = VariantList.parse("q8_0, Q4_K, Q4_K_M-imatrix,w8,w4-gptq,w4-awq-g64,w4-gch");
         assertEquals(List.of("Q8_0", "Q4_K_M", "Q4_K_M-imatrix", "w8", "w4-gptq", "w4-awq-g64", "w4-gch"),

@@ -35,7 +35,7 @@ class ReportCommandTest {
         ReportJson.write(SampleReports.tinyReport(), dist.resolve(ReportJson.FILE_NAME), false);
         Run r = run("report", dist.toString());
         assertEquals(ExitCodes.OK, r.code(), r.err());
-        assertTrue(r.out().contains("wrote report.md, report.html, manifest.json (2 models, 5 variants)"), r.out());
+        assertTrue(r.out().contains("wrote report.md, report.html, manifest.json (2 models, 6 variants)"), r.out());
         assertEquals(MarkdownReport.render(SampleReports.tinyReport()), Files.readString(dist.resolve(MarkdownReport.FILE_NAME)));
         assertTrue(Files.readString(dist.resolve(Manifest.FILE_NAME)).contains("\"path\" : \"report.html\""));
     }

@@ -35,6 +35,27 @@ class ReportRenderingTest {
     }
 
     @Test
+    void anAutoVariantGetsItsBudgetLineAndTwoLayerByRoleGrids() {
+        String md = MarkdownReport.render(report);
+        // SampleReports.autoVariant: size:4400000, 4,399,000 bytes, 4.88 bpw, predicted 0.0055, KLD 0.0071 ± 0.000071
+        assertTrue(md.contains("- auto@Q4_K_M-size: budget 4,400,000 bytes, file 4,399,000 bytes (4.880 bits/weight); "
+                + "predicted KLD 0.005500 (sum of the measured ΔKLD of each tensor's chosen type), measured mean KLD "
+                + "0.007100 ± 7.1e-05."), md);
+        assertEquals(1, count(md, "- auto@"), "only the auto variant has an allocation line");
+        String html = HtmlReport.render(report);
+        assertEquals(2, count(html, "<table class=\"allocation-grid\">"), "chosen types and sensitivities");
+        // rows: the global tensors first, then layers 0 and 1; columns sorted by role
+        assertTrue(html.contains("<tr><th>model</th><td></td><td style=\"background:#abd9e9\">Q8_0</td><td></td>"
+                + "<td style=\"background:#fee090\">Q4_K</td></tr>"), html);
+        assertTrue(html.contains("<tr><th>1</th><td style=\"background:#d73027\">Q2_K</td>"), html);
+        // log scale: the least sensitive tensor (2.0e-7) is the lightest colour, the most (5.7e-4) the darkest
+        assertTrue(html.contains("<td style=\"background:#ffffcc\">2.0e-07</td>"), html);
+        assertTrue(html.contains("<td style=\"background:#800026\">5.7e-04</td>"), html);
+        // the geometric middle of the range is the channel-wise middle of #ffffcc and #800026: (191.5, 127.5, 121)
+        assertTrue(List.of("#c08079", "#bf7f79").contains(AllocationGrid.logColour(1e-5, 1e-7, 1e-3)));
+    }
+
+    @Test
     void htmlHasTheSameCellsAndTwoDecodableChartsPerModel() throws IOException {
         String html = HtmlReport.render(report);
         for (String cell : List.of("Q4_K_M", "65.4321 ± 0.0123", "+1.3720 ± 0.0045", "0.021987", "93.50 %", "4.20 MiB",

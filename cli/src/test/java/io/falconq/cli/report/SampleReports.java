@@ -42,6 +42,20 @@ final class SampleReports {
                 new EvaluationSetup.EvalText("de", "b.txt", "03".repeat(32), 2, 100))), List.of(tiny));
     }
 
+    /** An auto@ variant with its allocation: two layers' tensors, and the global ones. */
+    static VariantReport autoVariant() {
+        VariantReport v = variant("auto@Q4_K_M-size", VariantReport.Kind.GGUF, 4_399_000L, 4.88, 64.9, 0.8399,
+                0.0071, 96.0);
+        AllocationReport a = new AllocationReport("size:4400000", "Q4_K_M", 0.0055, true,
+                Map.of("token_embd.weight", "Q4_K", "blk.0.attn_q.weight", "Q3_K", "blk.0.ssm_in.weight", "Q6_K",
+                        "blk.1.attn_q.weight", "Q2_K", "blk.1.ssm_in.weight", "Q5_K", "output.weight", "Q8_0"),
+                "Q4_K", Map.of("token_embd.weight", 5.7e-4, "blk.0.attn_q.weight", 8.9e-7, "blk.0.ssm_in.weight",
+                3.1e-4, "blk.1.attn_q.weight", 2.0e-7, "blk.1.ssm_in.weight", 1.2e-4, "output.weight", 3.4e-5));
+        return new VariantReport(v.name(), v.kind(), Map.of("F32", 49, "Q4_K", 10, "Q6_K", 20), v.fileSizeBytes(),
+                v.bitsPerWeight(), v.ppl(), v.pplError(), v.deltaPpl(), v.deltaPplError(), v.kld(), v.top1Percent(),
+                v.tokensPerSecond(), v.artifact(), List.of(), a);
+    }
+
     static Report tinyReport() {
         ModelReport tiny = new ModelReport("falcon-h1-tiny",
                 new ModelReport.ModelSource("../shared/models/falcon-h1-tiny", "cd".repeat(32), "BF16"),
@@ -50,7 +64,8 @@ final class SampleReports {
                 List.of(variant("Q8_0", VariantReport.Kind.GGUF, 7_200_000L, 8.5, 64.1002, 0.0401, 0.000312, 99.12),
                         variant("Q4_K_M", VariantReport.Kind.GGUF, 4_400_000L, 4.89, 65.4321, 1.3720, 0.021987, 93.5),
                         variant("Q2_K", VariantReport.Kind.GGUF, 2_900_000L, 3.2, 81.9, 17.8399, 0.3456, 71.25),
-                        variant("w4-gptq", VariantReport.Kind.GPTQ, 4_100_000L, 4.25, 66.01, 1.9499, 0.03125, 92.0)));
+                        variant("w4-gptq", VariantReport.Kind.GPTQ, 4_100_000L, 4.25, 66.01, 1.9499, 0.03125, 92.0),
+                        autoVariant()));
         ModelReport other = new ModelReport("falcon-h1-tiny-sharded",
                 new ModelReport.ModelSource("../shared/models/falcon-h1-tiny-sharded", "ef".repeat(32), "BF16"),
                 6_543_360L,
