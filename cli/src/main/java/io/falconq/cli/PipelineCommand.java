@@ -123,6 +123,11 @@ public final class PipelineCommand implements Callable<Integer> {
                     + "--method' (default ${DEFAULT-VALUE}; probe for 1.5B and up).")
     private String measureMethod;
 
+    @Option(names = "--measure-chunks", defaultValue = "16", paramLabel = "N",
+            description = "auto@ variants: measure on the first N calibration chunks (default ${DEFAULT-VALUE}, as "
+                    + "'falconq measure'; -1: all). The cost grows linearly: see --dry-run.")
+    private int measureChunks;
+
     @Option(names = "--damp", defaultValue = "0.01", paramLabel = "F", description = "GPTQ damp_percent (default ${DEFAULT-VALUE}).")
     private double damp;
 
@@ -157,6 +162,7 @@ public final class PipelineCommand implements Callable<Integer> {
         CountLimits.tokens(spec, "--calib-ctx", calibCtx, 16);
         CountLimits.countOrAll(spec, "--chunks", chunks);
         CountLimits.countOrAll(spec, "--calib-chunks", calibChunks);
+        CountLimits.countOrAll(spec, "--measure-chunks", measureChunks);
         List<VariantSpec> variantList = variants.file != null ? VariantList.read(variants.file)
                 : VariantList.parse(variants.list);
         if (folders.isEmpty() && configs.isEmpty()) {
@@ -180,7 +186,7 @@ public final class PipelineCommand implements Callable<Integer> {
             DryRunPlanner.Plan plan = DryRunPlanner.plan(inputs, variantList, new DryRunPlanner.Options(evalProtocol,
                     ctx, chunks, evalData.isEmpty() ? null : evalTexts(),
                     calibration.sources(DEFAULT_CALIB_DATA).joined(),
-                    calibCtx, calibChunks, damp, threads.threads(), method));
+                    calibCtx, calibChunks, damp, threads.threads(), method, measureChunks));
             DryRunPlanner.print(plan, spec.commandLine().getOut());
             return ExitCodes.OK;
         }
@@ -193,7 +199,7 @@ public final class PipelineCommand implements Callable<Integer> {
         String toolVersion = toolVersion();
         PipelineSettings settings = new PipelineSettings(evalTexts(), evalProtocol, ctx, chunks,
                 calibration.sources(DEFAULT_CALIB_DATA), calibration.seed(), calibCtx, calibChunks, damp,
-                threads.threads(), toolVersion, method);
+                threads.threads(), toolVersion, method, measureChunks);
         Path dist = output.toAbsolutePath().normalize();
         OutputGuard.check(dist);
         try {

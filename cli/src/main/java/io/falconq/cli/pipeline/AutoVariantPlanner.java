@@ -20,19 +20,19 @@ final class AutoVariantPlanner {
     private AutoVariantPlanner() {
     }
 
-    /** The measurement on the calibration chunks, as {@link MeasureStep} runs it. */
-    static DryRunPlanner.Step measureStep(ModelInput model, DryRunPlanner.Options options, int calibChunks,
-                                          long originalBytes) {
+    /**
+     * The measurement on the first {@code measureChunks} calibration chunks, as {@link MeasureStep} runs it: time by
+     * the job's formula; memory the F32 reference it maps, the job's heap and the runtime.
+     */
+    static DryRunPlanner.Step measureStep(ModelInput model, DryRunPlanner.Options options, int calibChunks) {
         FalconH1Config c = model.config();
-        int chunks = Math.max(1, calibChunks);
+        int chunks = Math.max(1, MeasureStep.chunks(calibChunks, options.measureChunks()));
         SensitivityCost.Plan p = SensitivityCost.plan(c, SensitivityJob.defaultTypes(), options.measureMethod(), chunks,
                 options.calibCtx(), options.threads());
         long tableBytes = (long) p.tensors() * (SensitivityJob.defaultTypes().size() + 3) * TABLE_BYTES_PER_VALUE;
-        return new DryRunPlanner.Step("measure sensitivities (" + options.measureMethod().label() + ", " + chunks
-                + " chunks of " + options.calibCtx() + ", " + p.measurements() + " end-to-end runs; reference cache "
-                + String.format(java.util.Locale.ROOT, "%.2f GiB", p.diskBytes() / (double) (1L << 30)) + ")",
-                MeasureStep.path(model), tableBytes, false, p.wallSeconds(),
-                originalBytes + SensitivityCost.heapBytes(c, chunks, options.calibCtx()));
+        return new DryRunPlanner.Step("measure (" + options.measureMethod().label() + ", " + chunks + " chunks)",
+                MeasureStep.path(model), tableBytes, false, p.wallSeconds(), CostModel.RUNTIME_BASE_BYTES
+                + 4L * model.parameterCount() + SensitivityCost.heapBytes(c, chunks, options.calibCtx()));
     }
 
     /**

@@ -47,12 +47,12 @@ public final class DryRunPlanner {
     /** {@code evalTexts} null: none given; {@code calibText}: the calibration texts end to end (amount only). */
     public record Options(EvalProtocol protocol, int ctx, int chunks, TextSources evalTexts, TextInput calibText,
                           int calibCtx, int calibChunks, double dampPercent, int threads,
-                          SensitivityJob.Method measureMethod) {
+                          SensitivityJob.Method measureMethod, int measureChunks) {
         /** With {@code falconq measure}'s default method. */
         public Options(EvalProtocol protocol, int ctx, int chunks, TextSources evalTexts, TextInput calibText,
                        int calibCtx, int calibChunks, double dampPercent, int threads) {
             this(protocol, ctx, chunks, evalTexts, calibText, calibCtx, calibChunks, dampPercent, threads,
-                    SensitivityJob.Method.DIRECT);
+                    SensitivityJob.Method.DIRECT, PipelineSettings.MEASURE_CHUNKS);
         }
     }
 
@@ -123,7 +123,7 @@ public final class DryRunPlanner {
         ArtifactPlanner.ImatrixLabel label = new ArtifactPlanner.ImatrixLabel(ImatrixStep.fileName(model),
                 options.calibText().label(), Math.max(1, tokens.calibChunks()));
         if (anyAuto) {
-            steps.add(AutoVariantPlanner.measureStep(model, options, tokens.calibChunks(), originalBytes));
+            steps.add(AutoVariantPlanner.measureStep(model, options, tokens.calibChunks()));
         }
         HfCheckpoint checkpoint = model.configOnly() ? null : HfCheckpoint.open(model.path());
         try {
@@ -142,8 +142,7 @@ public final class DryRunPlanner {
                         ArtifactPlanner.PlannedArtifact a = AutoVariantPlanner.plan(model, checkpoint, auto, label);
                         artifacts.add(a);
                         double cpu = convertCpuNanos(c, AutoVariantPlanner.fileTypeGuess(auto));
-                        steps.add(new Step(variant.name() + ": allocate types and convert to GGUF (size: the "
-                                + "budget)", a.path(), a.fileBytes(), false, CostModel.wallSeconds(cpu, options.threads()),
+                        steps.add(new Step(variant.name() + ": allocate, convert", a.path(), a.fileBytes(), false, CostModel.wallSeconds(cpu, options.threads()),
                                 CONVERT_PEAK_BYTES));
                     }
                     case VariantSpec.IntQuant q -> {

@@ -10,8 +10,8 @@ import java.util.List;
 /**
  * The model's sensitivity table for its {@code auto@} variants, as {@code falconq measure MODEL --imatrix IMATRIX
  * --method M -o FILE} makes it ({@link SensitivityJob#run}, which resumes an interrupted measurement itself): the
- * default candidate types, quantized with the model's importance matrix, measured on the calibration chunks (never
- * the evaluation text). The chunks are the calibration sequences end to end, each {@code calibCtx} tokens with BOS
+ * default candidate types, quantized with the model's importance matrix, measured on the first
+ * {@code --measure-chunks} calibration chunks (never the evaluation text). The chunks are the calibration sequences end to end, each {@code calibCtx} tokens with BOS
  * first, so llama-perplexity's chunking of that stream gives back exactly those sequences.
  */
 public final class MeasureStep implements PipelineStep {
@@ -23,6 +23,11 @@ public final class MeasureStep implements PipelineStep {
         this.model = model;
         this.settings = settings;
         this.calibration = calibration;
+    }
+
+    /** Sequences measured: the first {@code measureChunks} of the {@code available} calibration sequences. */
+    static int chunks(int available, int measureChunks) {
+        return measureChunks > 0 ? Math.min(available, measureChunks) : available;
     }
 
     public static String id(ModelInput model) {
@@ -55,6 +60,7 @@ public final class MeasureStep implements PipelineStep {
         model.describe(key);
         settings.describeCalibration(key);
         key.option("measure.method", settings.measureMethod().label());
+        key.option("measure.chunks", settings.measureChunks());
         key.option("measure.types", SensitivityJob.defaultTypes().toString());
         settings.describeTool(key);
     }
@@ -68,13 +74,14 @@ public final class MeasureStep implements PipelineStep {
     public JsonNode run(StepContext context) {
         CalibrationTokens tokens = calibration.tokens();
         int[][] sequences = tokens.sequences();
-        int[] stream = new int[sequences.length * settings.calibCtx()];
-        for (int i = 0; i < sequences.length; i++) {
+        int n = chunks(sequences.length, settings.measureChunks());
+        int[] stream = new int[n * settings.calibCtx()];
+        for (int i = 0; i < n; i++) {
             System.arraycopy(sequences[i], 0, stream, i * settings.calibCtx(), settings.calibCtx());
         }
         SensitivityJob.Options options = new SensitivityJob.Options(SensitivityJob.defaultTypes(),
                 ImatrixReader.read(context.resolve(ImatrixStep.path(model))), ImatrixStep.fileName(model),
-                settings.calibCtx(), sequences.length, context.threads(), settings.measureMethod());
+                settings.calibCtx(), n, context.threads(), settings.measureMethod());
         SensitivityJob.Report report = SensitivityJob.run(model.path(), settings.calibTexts().label(), stream,
                 tokens.bos(), options, context.resolve(outputs().getFirst()), true, context.progress());
         return StepStore.MAPPER.createObjectNode()

@@ -20,10 +20,12 @@ import java.util.Objects;
  * @param threads      worker threads for every step
  * @param toolVersion  falconq's version; part of every step key, so an upgrade remakes artifacts
  * @param measureMethod how the sensitivities of {@code auto@} variants are measured ({@link MeasureStep})
+ * @param measureChunks the first this many calibration sequences are measured on (≤ 0: all)
  */
 public record PipelineSettings(TextSources evalTexts, EvalProtocol protocol, int ctx, int chunks,
                                TextSources calibTexts, long seed, int calibCtx, int calibChunks, double dampPercent,
-                               int threads, String toolVersion, SensitivityJob.Method measureMethod) {
+                               int threads, String toolVersion, SensitivityJob.Method measureMethod,
+                               int measureChunks) {
     public PipelineSettings {
         Objects.requireNonNull(measureMethod, "measureMethod");
         Objects.requireNonNull(evalTexts, "evalTexts");
@@ -36,12 +38,15 @@ public record PipelineSettings(TextSources evalTexts, EvalProtocol protocol, int
         }
     }
 
-    /** Settings with {@code falconq measure}'s default method, direct. */
+    /** {@code falconq measure}'s default chunk count. */
+    public static final int MEASURE_CHUNKS = 16;
+
+    /** Settings with {@code falconq measure}'s defaults: method direct, 16 chunks. */
     public PipelineSettings(TextSources evalTexts, EvalProtocol protocol, int ctx, int chunks, TextSources calibTexts,
                             long seed, int calibCtx, int calibChunks, double dampPercent, int threads,
                             String toolVersion) {
         this(evalTexts, protocol, ctx, chunks, calibTexts, seed, calibCtx, calibChunks, dampPercent, threads,
-                toolVersion, SensitivityJob.Method.DIRECT);
+                toolVersion, SensitivityJob.Method.DIRECT, MEASURE_CHUNKS);
     }
 
     /** The falconq version, in every step's key: an upgrade remakes everything (development builds say "dev"). */

@@ -4,6 +4,8 @@ import io.falconq.cli.FalconqCli;
 import io.falconq.runtime.eval.EvalProtocol;
 import org.junit.jupiter.api.Test;
 
+import io.falconq.jobs.sensitivity.SensitivityCost;
+import io.falconq.jobs.sensitivity.SensitivityJob;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -51,6 +53,33 @@ class DryRunPlannerTest {
                         m.model().name() + " is larger than " + previous.model().name() + " but planned cheaper");
             }
             previous = m;
+        }
+    }
+
+    @Test
+    void autoVariantsAddOneMeasurementPricedByTheJobsFormulaAndArePlannedAtTheirBudget() throws IOException {
+        List<VariantSpec> variants = VariantList.parse("Q4_K_M,auto@Q4_K_M-size,auto@Q2_K-size,auto@3.5bpw");
+        DryRunPlanner.Options options = new DryRunPlanner.Options(EvalProtocol.FALCONQ, 512, 40, null,
+                TextInput.read("builtin:en"), 512, 32, 0.01, 2, SensitivityJob.Method.PROBE, 4);
+        for (Path config : configs()) {
+            ModelInput model = ModelInput.config(config);
+            DryRunPlanner.ModelPlan m = DryRunPlanner.plan(List.of(model), variants, options).models().getFirst();
+            // original eval, calibration (the imatrix the measurement and allocation use), the measurement, then
+            // make + evaluate per variant
+            assertEquals(3 + 2 * variants.size(), m.steps().size(), model.name());
+            DryRunPlanner.Step measure = m.steps().get(2);
+            assertEquals(MeasureStep.path(model), measure.artifact(), measure.label());
+            SensitivityCost.Plan cost = SensitivityCost.plan(model.config(), SensitivityJob.defaultTypes(),
+                    SensitivityJob.Method.PROBE, 4, 512, 2);
+            assertEquals(cost.wallSeconds(), measure.seconds(), model.name());
+            assertTrue(measure.label().contains("probe, 4 chunks"), measure.label());
+            // auto@Q4_K_M-size is planned at the Q4_K_M file's size, the bpw budget at that rate of its elements
+            assertEquals(m.artifacts().get(0).fileBytes(), m.artifacts().get(1).fileBytes(), model.name());
+            assertTrue(m.artifacts().get(2).fileBytes() < m.artifacts().get(1).fileBytes(), model.name());
+            ArtifactPlanner.PlannedArtifact bpw = m.artifacts().get(3);
+            assertEquals(Math.floor(3.5 * bpw.elements() / 8), bpw.tensorBytes(), 0.0, model.name());
+            assertTrue(m.artifacts().subList(1, 4).stream().noneMatch(ArtifactPlanner.PlannedArtifact::exact),
+                    "an allocation's size is only bounded by its budget");
         }
     }
 
