@@ -96,6 +96,15 @@ class AutoVariantPipelineIT {
     }
 
     @Test
+    void aSecondRunRedoesNothingNotEvenTheMeasurement() {
+        CliRun again = CliRun.of("pipeline", "--model", TINY, "--variants", "Q4_K_M," + AUTO, "--eval-data", VALID,
+                "--chunks", 2, "--calib-ctx", 256, "--calib-chunks", 2, "--threads", 2, "-o", dist);
+        assertEquals(0, again.exitCode(), again::describe);
+        assertTrue(again.err().contains("skip  falcon-h1-tiny: measure sensitivities"), again.err());
+        assertTrue(again.err().lines().noneMatch(l -> l.matches("^\\[\\s*\\d+/\\d+\\] run .*")), again.err());
+    }
+
+    @Test
     void theReportHoldsTheAllocationAsTheFileStoresIt() throws IOException {
         JsonNode report = CliRun.readJson(dist.resolve("report.json"));
         JsonNode variant = null;

@@ -126,6 +126,66 @@ class ReportRenderIT {
         assertTrue(dom.contains("Per language"), "the per-language table is in the page");
     }
 
+    /** {@link #report()} with an auto@ variant: its allocation grids and its red diamond in both charts. */
+    @Test
+    void chromiumShowsTheAllocationGridsAndTheAllocatedVariantsMarkers() throws Exception {
+        ModelReport base = report().models().getFirst();
+        VariantReport q4 = base.variants().get(2);
+        java.util.Map<String, String> types = new java.util.TreeMap<>();
+        java.util.Map<String, Double> sensitivity = new java.util.TreeMap<>();
+        String[] roles = {"attn_q", "attn_k", "ssm_in", "ssm_out", "ffn_up", "ffn_down"};
+        String[] chosen = {"Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q8_0"};
+        for (int layer = 0; layer < 4; layer++) {
+            for (int r = 0; r < roles.length; r++) {
+                String name = "blk." + layer + "." + roles[r] + ".weight";
+                types.put(name, chosen[(r + layer) % chosen.length]);
+                sensitivity.put(name, Math.pow(10, -7 + (r + layer) * 0.5));
+            }
+        }
+        VariantReport auto = new VariantReport("auto@Q4_K_M-size", VariantReport.Kind.GGUF, q4.typeMix(),
+                q4.fileSizeBytes() - 1000, q4.bitsPerWeight(), q4.ppl() - 0.5, q4.pplError(), q4.deltaPpl() - 0.5,
+                q4.deltaPplError(), new VariantReport.KldStats(0.006, 6e-5, 0.003, 0.05, 0.6), 96.0, 900.0,
+                new VariantReport.ArtifactRef("tiny/tiny-auto-Q4_K_M-size.gguf", "0".repeat(64)), List.of(),
+                new io.falconq.cli.report.AllocationReport("size:" + q4.fileSizeBytes(), "Q4_K_M", 0.005, true, types,
+                        "Q4_K", sensitivity));
+        List<VariantReport> variants = new java.util.ArrayList<>(base.variants());
+        variants.add(auto);
+        Report withAuto = Report.of("it", "2025-01-31T12:00:00Z", report().evaluation(), List.of(new ModelReport(
+                base.name(), base.source(), base.parameterCount(), base.baseline(), variants, null)));
+        Path dist = dir.resolve("dist-auto");
+        java.nio.file.Files.createDirectories(dist);
+        ReportFiles.writeAll(withAuto, dist);
+        Path html = dist.resolve(HtmlReport.FILE_NAME);
+        HeadlessChromium chromium = new HeadlessChromium(dir);
+        String dom = chromium.dumpDom(html);
+        Matcher loaded = Pattern.compile("data-charts-loaded=\"(\\d+)\"").matcher(dom);
+        assertTrue(loaded.find(), "the page's load script did not run");
+        assertEquals("2", loaded.group(1), "both charts decoded");
+        assertEquals(2, dom.split("class=\"allocation-grid\"", -1).length - 1, "chosen types and sensitivities");
+        assertTrue(dom.contains(">Q2_K</td>") && dom.contains(">1.0e-07</td>"), "grid cells in the rendered page");
+
+        BufferedImage shot = ImageIO.read(chromium.screenshot(html, 1280, 2200).toFile());
+        int diamondPixels = 0;
+        int q2Cells = 0;
+        int darkest = 0;
+        for (int y = 0; y < shot.getHeight(); y++) {
+            for (int x = 0; x < shot.getWidth(); x++) {
+                int rgb = shot.getRGB(x, y) & 0xffffff;
+                diamondPixels += near(rgb, ALLOCATED_RGB, 3) ? 1 : 0;
+                q2Cells += near(rgb, 0xd73027, 2) ? 1 : 0;
+                darkest += near(rgb, 0x800026, 2) ? 1 : 0;
+            }
+        }
+        // one 14 px diamond (~98 px of its colour) in each of the two charts
+        assertTrue(diamondPixels > 2 * 50, "allocated markers not visible: " + diamondPixels + " pixels");
+        // four Q2_K cells and the most sensitive tensor's cell, each some hundreds of pixels
+        assertTrue(q2Cells > 4 * 100, "Q2_K cells not visible: " + q2Cells);
+        assertTrue(darkest > 100, "the most sensitive cell is not visible: " + darkest);
+    }
+
+    /** ReportCharts' colour for auto@ variants. */
+    private static final int ALLOCATED_RGB = 0xd62728;
+
     private static boolean near(int rgb, int target, int tolerance) {
         for (int shift = 0; shift <= 16; shift += 8) {
             if (Math.abs(((rgb >> shift) & 0xff) - ((target >> shift) & 0xff)) > tolerance) {
