@@ -31,13 +31,16 @@ final class AllocationGrid {
     private AllocationGrid() {
     }
 
-    static void append(StringBuilder html, String variant, AllocationReport a) {
+    /**
+     * @param withSensitivities also draw the measured sensitivities (the model's one table: once per model is enough)
+     */
+    static void append(StringBuilder html, String variant, AllocationReport a, boolean withSensitivities) {
         html.append("<h3>").append(HtmlReport.escape(variant)).append(": allocation</h3>\n<p class=\"meta\">Budget ")
-                .append(HtmlReport.escape(a.budget())).append(", file type ").append(HtmlReport.escape(a.fileType()))
+                .append(HtmlReport.escape(ReportSentences.budget(a.budget()))).append(", file type ").append(HtmlReport.escape(a.fileType()))
                 .append(String.format(Locale.ROOT, ", predicted ΔKLD %.4g nats", a.predictedDeltaKld()))
                 .append(a.exact() ? " (optimal for the table)" : "").append(".</p>\n<div class=\"grids\">\n");
         grid(html, "chosen type", a.types(), t -> t, t -> TYPE_COLOURS.getOrDefault(t, "#ffffff"));
-        if (!a.referenceDeltaKld().isEmpty()) {
+        if (withSensitivities && !a.referenceDeltaKld().isEmpty()) {
             double min = a.referenceDeltaKld().values().stream().filter(d -> d > 0).mapToDouble(d -> d).min().orElse(1);
             double max = a.referenceDeltaKld().values().stream().mapToDouble(d -> d).max().orElse(1);
             grid(html, "measured ΔKLD at " + a.referenceType() + String.format(Locale.ROOT,
@@ -70,13 +73,22 @@ final class AllocationGrid {
                 if (value == null) {
                     html.append("<td></td>");
                 } else {
-                    html.append("<td style=\"background:").append(colour.apply(value)).append("\">")
+                    String background = colour.apply(value);
+                    html.append("<td style=\"background:").append(background)
+                            .append(dark(background) ? ";color:#ffffff" : "").append("\">")
                             .append(HtmlReport.escape(text.apply(value))).append("</td>");
                 }
             }
             html.append("</tr>\n");
         }
         html.append("</tbody>\n</table>\n");
+    }
+
+    /** Whether white text reads better on {@code #rrggbb} (relative luminance below one half). */
+    static boolean dark(String hex) {
+        int rgb = Integer.parseInt(hex.substring(1), 16);
+        double luminance = (0.2126 * (rgb >> 16 & 0xff) + 0.7152 * (rgb >> 8 & 0xff) + 0.0722 * (rgb & 0xff)) / 255;
+        return luminance < 0.5;
     }
 
     private static int rowOrder(String row) {

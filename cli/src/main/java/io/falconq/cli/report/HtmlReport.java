@@ -108,9 +108,11 @@ public final class HtmlReport {
             }
             html.append("</div>\n");
         }
+        boolean sensitivitiesShown = false;
         for (VariantReport v : model.variants()) {
             if (v.allocation() != null) {
-                AllocationGrid.append(html, v.name(), v.allocation());
+                AllocationGrid.append(html, v.name(), v.allocation(), !sensitivitiesShown);
+                sensitivitiesShown = true;
             }
         }
         html.append("</section>\n");

@@ -44,7 +44,8 @@ final class ReportSentences {
                 v.allocation().predictedDeltaKld(), v.kld().mean(), v.kld().meanError())).toList();
     }
 
-    private static String budget(String label) {
+    /** {@code size:BYTES} / {@code bpw:BITS} as words. */
+    static String budget(String label) {
         return label.startsWith("size:") ? String.format(Locale.ROOT, "%,d bytes", Long.parseLong(label.substring(5)))
                 : label.startsWith("bpw:") ? label.substring(4) + " bits/weight" : label;
     }

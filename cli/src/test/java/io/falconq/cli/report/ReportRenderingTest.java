@@ -47,10 +47,11 @@ class ReportRenderingTest {
         // rows: the global tensors first, then layers 0 and 1; columns sorted by role
         assertTrue(html.contains("<tr><th>model</th><td></td><td style=\"background:#abd9e9\">Q8_0</td><td></td>"
                 + "<td style=\"background:#fee090\">Q4_K</td></tr>"), html);
-        assertTrue(html.contains("<tr><th>1</th><td style=\"background:#d73027\">Q2_K</td>"), html);
+        assertTrue(html.contains("<tr><th>1</th><td style=\"background:#d73027;color:#ffffff\">Q2_K</td>"), html);
         // log scale: the least sensitive tensor (2.0e-7) is the lightest colour, the most (5.7e-4) the darkest
         assertTrue(html.contains("<td style=\"background:#ffffcc\">2.0e-07</td>"), html);
-        assertTrue(html.contains("<td style=\"background:#800026\">5.7e-04</td>"), html);
+        assertTrue(html.contains("<td style=\"background:#800026;color:#ffffff\">5.7e-04</td>"), html);
+        assertTrue(html.contains("Budget 4,400,000 bytes, file type Q4_K_M"), html);
         // the geometric middle of the range is the channel-wise middle of #ffffcc and #800026: (191.5, 127.5, 121)
         assertTrue(List.of("#c08079", "#bf7f79").contains(AllocationGrid.logColour(1e-5, 1e-7, 1e-3)));
     }
