@@ -30,7 +30,11 @@ import picocli.CommandLine.Spec;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.Callable;
 
 /** {@code falconq quantize}: int8/int4 weights in the GPTQ checkpoint layout for GPU engines. */
@@ -79,6 +83,14 @@ public final class QuantizeCommand implements Callable<Integer> {
             description = "Largest output shard, as save_pretrained's max_shard_size (5GB, 500MB, 2M, 1GiB; "
                     + "default ${DEFAULT-VALUE}); one shard is written as model.safetensors without an index.")
     private String maxShardSize;
+
+    @Option(names = "--skip", split = ",", paramLabel = "LINEARS",
+            description = "Leave these linears unquantized in every layer (in the checkpoint's dtype, declared by "
+                    + "GPTQModel's quantization_config.dynamic '-:' rules): attn (q, k, v, o), ssm (in_proj, "
+                    + "out_proj), mlp (gate, up, down), or one linear by its GGUF role: attn_q, attn_k, attn_v, "
+                    + "attn_output, ssm_in, ssm_out, ffn_gate, ffn_up, ffn_down. E.g. --skip mlp (vLLM builds "
+                    + "Falcon-H1's MLP unquantized).")
+    private List<String> skip = new ArrayList<>();
 
     @Option(names = "--asym", description = "Asymmetric zero points (sym=false); default symmetric, as Marlin kernels need.")
     private boolean asym;
@@ -142,16 +154,17 @@ public final class QuantizeCommand implements Callable<Integer> {
         if (actOrder && m != IntQuantMethod.GPTQ) {
             throw new ParameterException(spec.commandLine(), "--act-order only applies to --method gptq");
         }
+        Set<LinearRole> unquantized = unquantizedLinears();
         if (dryRun) {
             printPlan(s, m);
             return ExitCodes.OK;
         }
         Path out = output.outputOr(null).toAbsolutePath();
         PrintWriter err = spec.commandLine().getErr();
-        warnEngineShapes(model, s, err);
+        warnEngineShapes(model, s, unquantized, err);
         CalibrationTokens tokens = m.needsCalibration() ? calibrationTokens() : null;
         IntQuantJob.Options options = new IntQuantJob.Options(s, m, damp > 0 ? damp : GptqQuantizer.DEFAULT_DAMP_PERCENT,
-                loss, maxShard, threads.threads(), tokens == null ? null : tokens.metadata());
+                loss, maxShard, threads.threads(), tokens == null ? null : tokens.metadata(), unquantized);
         int[][] sequences = tokens == null ? null : tokens.sequences();
         IntQuantJob.Report report;
         try (Progress progress = Progress.create(spec, verbosity, "quantize")) {
@@ -170,7 +183,7 @@ public final class QuantizeCommand implements Callable<Integer> {
      * What vLLM's GPTQ kernels could not load ({@link EngineShapeRules}, tensor parallelism 1), as warnings: the
      * folder is still the documented GPTQ layout, which falconq's runtime and the reference decoder read.
      */
-    private static void warnEngineShapes(Path model, IntQuantScheme s, PrintWriter err) {
+    private static void warnEngineShapes(Path model, IntQuantScheme s, Set<LinearRole> unquantized, PrintWriter err) {
         FalconH1Config c;
         try {
             c = FalconH1Config.read(model.resolve("config.json"));
@@ -180,6 +193,9 @@ public final class QuantizeCommand implements Callable<Integer> {
         long[][] shapes = IntQuantCost.linearShapes(c);
         LinearRole[] roles = LinearRole.perLayer();
         for (int i = 0; i < roles.length; i++) {
+            if (unquantized.contains(roles[i])) {
+                continue;
+            }
             boolean mlp = roles[i].inputGroup() == LinearRole.InputGroup.FFN_NORM
                     || roles[i].inputGroup() == LinearRole.InputGroup.FFN_ACT;
             for (EngineShapeRules.Violation v : EngineShapeRules.check(new EngineShapeRules.Linear(
@@ -188,6 +204,29 @@ public final class QuantizeCommand implements Callable<Integer> {
                 err.println("quantize: warning: " + v.message());
             }
         }
+    }
+
+    /** {@code --skip}: groups (attn, ssm, mlp) and single linears by their GGUF role name; exit 2 for anything else. */
+    private Set<LinearRole> unquantizedLinears() {
+        Set<LinearRole> set = EnumSet.noneOf(LinearRole.class);
+        for (String item : skip) {
+            String name = item.trim().toLowerCase(java.util.Locale.ROOT);
+            switch (name) {
+                case "attn" -> set.addAll(List.of(LinearRole.ATTN_Q, LinearRole.ATTN_K, LinearRole.ATTN_V,
+                        LinearRole.ATTN_OUTPUT));
+                case "ssm" -> set.addAll(List.of(LinearRole.SSM_IN, LinearRole.SSM_OUT));
+                case "mlp" -> set.addAll(List.of(LinearRole.FFN_GATE, LinearRole.FFN_UP, LinearRole.FFN_DOWN));
+                default -> set.add(java.util.Arrays.stream(LinearRole.perLayer())
+                        .filter(r -> r.ggufWeightName(0).equals("blk.0." + name + ".weight")).findFirst()
+                        .orElseThrow(() -> new ParameterException(spec.commandLine(), "--skip " + item
+                                + ": not attn, ssm, mlp or a linear's GGUF role (attn_q, attn_k, attn_v, attn_output, "
+                                + "ssm_in, ssm_out, ffn_gate, ffn_up, ffn_down)")));
+            }
+        }
+        if (set.size() == LinearRole.perLayer().length) {
+            throw new ParameterException(spec.commandLine(), "--skip leaves every linear unquantized: nothing to quantize");
+        }
+        return set;
     }
 
     /**

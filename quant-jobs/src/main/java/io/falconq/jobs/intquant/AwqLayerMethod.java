@@ -194,12 +194,16 @@ public final class AwqLayerMethod {
         int in = inputs(role);
         float[] w = work.linear(role);
         String name = role.hfModulePath(work.layer());
-        // AutoAWQ's auto_clip leaves q and k alone (avoid_clipping): their output error is not what attention sees
-        QuantizedLinear q = role == LinearRole.ATTN_Q || role == LinearRole.ATTN_K
-                ? RtnQuantizer.quantize(name, w, w.length / in, in, work.scheme(), null, false)
-                : RtnQuantizer.quantizeHessianClip(name, w, w.length / in, in, work.scheme(), hessian(role));
         floatScaled.put(role, w);
-        work.setQuantized(role, q);
+        if (work.keepsFloat(role)) {
+            work.keepFloat(role); // scaled like the others: its fold's norm or producer was divided by s
+        } else {
+            // AutoAWQ's auto_clip leaves q and k alone (avoid_clipping): their output error is not what attention sees
+            QuantizedLinear q = role == LinearRole.ATTN_Q || role == LinearRole.ATTN_K
+                    ? RtnQuantizer.quantize(name, w, w.length / in, in, work.scheme(), null, false)
+                    : RtnQuantizer.quantizeHessianClip(name, w, w.length / in, in, work.scheme(), hessian(role));
+            work.setQuantized(role, q);
+        }
         pending.remove(role);
         quantized.add(role);
         if (java.util.Arrays.stream(LinearRole.perLayer()).filter(r -> r.inputGroup() == role.inputGroup())

@@ -37,6 +37,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Stream;
 
 /**
@@ -57,13 +58,14 @@ public final class GptqFolderWriter {
     }
 
     /** Every tensor of the output, in shard order: embeddings, each layer's tensors by name, then the rest. */
-    static List<PlannedTensor> plannedTensors(HfCheckpoint src, FalconH1Config cfg, IntQuantScheme scheme) {
+    static List<PlannedTensor> plannedTensors(HfCheckpoint src, FalconH1Config cfg, IntQuantScheme scheme,
+                                              Set<LinearRole> unquantized) {
         List<PlannedTensor> out = new ArrayList<>();
         List<String> names = new ArrayList<>(src.names());
         names.sort(Comparator.comparingInt((String n) -> sortLayer(n, cfg)).thenComparing(Comparator.naturalOrder()));
         for (String name : names) {
             var at = TensorNameMap.fromHf(name);
-            if (at.isPresent() && isQuantizedLinear(at.get())) {
+            if (at.isPresent() && isQuantizedLinear(at.get(), unquantized)) {
                 out.addAll(quantizedTensors(name.substring(0, name.length() - ".weight".length()),
                         src.view(name).shape(), scheme));
                 continue;
@@ -82,9 +84,12 @@ public final class GptqFolderWriter {
                 : at.role() == TensorRole.TOKEN_EMBD ? -1 : cfg.numLayers()).orElse(cfg.numLayers());
     }
 
-    /** Whether a tensor is the weight of one of the linears the job quantizes ({@link LinearRole#perLayer()}). */
-    private static boolean isQuantizedLinear(TensorNameMap.RoleAt at) {
-        return at.role().perLayer() && Arrays.stream(LinearRole.perLayer())
+    /**
+     * Whether a tensor is the weight of one of the linears the job quantizes ({@link LinearRole#perLayer()} but the
+     * {@code unquantized}, which keep their name and stored dtype).
+     */
+    private static boolean isQuantizedLinear(TensorNameMap.RoleAt at, Set<LinearRole> unquantized) {
+        return at.role().perLayer() && Arrays.stream(LinearRole.perLayer()).filter(r -> !unquantized.contains(r))
                 .anyMatch(r -> (r.hfModulePath(at.layer()) + ".weight").equals(at.hfName()));
     }
 
@@ -121,15 +126,19 @@ public final class GptqFolderWriter {
                 new TensorBytes(four.get(3), ints(q.gIdx())));
     }
 
+    /** {@code values} as tensor {@code name}, in {@code like}'s stored dtype and shape. */
+    static TensorBytes storedLike(String name, TensorView like, float[] values) {
+        return new TensorBytes(new PlannedTensor(name, SafetensorsDtype.of(like.type()).orElseThrow(), like.shape()),
+                StoredDtype.encodeLike(like, values));
+    }
+
     /** Writes a finished layer's packed linears and changed norms to its staging file, atomically. */
     static void stageLayer(Path work, HfCheckpoint src, int layer, List<TensorBytes> packed,
                            Map<TensorRole, float[]> replacedNorms) {
         List<TensorBytes> all = new ArrayList<>(packed);
         for (Map.Entry<TensorRole, float[]> e : replacedNorms.entrySet()) {
             String name = e.getKey().hfName(layer);
-            TensorView like = src.view(name);
-            all.add(new TensorBytes(new PlannedTensor(name, SafetensorsDtype.of(like.type()).orElseThrow(),
-                    like.shape()), StoredDtype.encodeLike(like, e.getValue())));
+            all.add(storedLike(name, src.view(name), e.getValue()));
         }
         Map<String, MemorySegment> bytes = new HashMap<>();
         all.forEach(t -> bytes.put(t.tensor().name(), t.bytes()));

@@ -2,6 +2,7 @@ package io.falconq.jobs.intquant;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.falconq.calib.LinearRole;
 import io.falconq.formats.hf.HfCheckpoint;
 import io.falconq.formats.io.AtomicFolder;
 import io.falconq.formats.io.InvalidInputException;
@@ -15,7 +16,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumSet;
 import java.util.HexFormat;
+import java.util.List;
+import java.util.Set;
 
 /**
  * {@code falconq quantize}'s job: plan ({@link #plan}: the output's tensors and shards), run
@@ -35,9 +41,23 @@ public final class IntQuantJob {
      * @param threads       the job's one worker pool
      * @param calibration   what the calibration sequences were made from (text, languages, token counts, SHA-256),
      *                      written as {@code quantization_config.meta.calibration}; null for none
+     * @param unquantized   linears left in the checkpoint's own dtype in every layer, declared to the engines by
+     *                      GPTQModel's {@code dynamic} negative rules ({@link #quantizationConfig})
      */
     public record Options(IntQuantScheme scheme, IntQuantMethod method, double dampPercent, AwqLoss awqLoss,
-                          long maxShardBytes, int threads, ObjectNode calibration) {
+                          long maxShardBytes, int threads, ObjectNode calibration, Set<LinearRole> unquantized) {
+        public Options {
+            unquantized = unquantized.isEmpty() ? Set.of() : Collections.unmodifiableSet(EnumSet.copyOf(unquantized));
+            if (unquantized.size() == LinearRole.perLayer().length) {
+                throw new InvalidInputException("every linear would be left unquantized: nothing to quantize");
+            }
+        }
+
+        public Options(IntQuantScheme scheme, IntQuantMethod method, double dampPercent, AwqLoss awqLoss,
+                       long maxShardBytes, int threads, ObjectNode calibration) {
+            this(scheme, method, dampPercent, awqLoss, maxShardBytes, threads, calibration, Set.of());
+        }
+
         public Options(IntQuantScheme scheme, IntQuantMethod method, double dampPercent, AwqLoss awqLoss,
                        long maxShardBytes, int threads) {
             this(scheme, method, dampPercent, awqLoss, maxShardBytes, threads, null);
@@ -58,7 +78,14 @@ public final class IntQuantJob {
     /** The output's tensors in shard order, split into shards. */
     public static SafetensorsShardPlan plan(HfCheckpoint src, IntQuantScheme scheme, long maxShardBytes,
                                             io.falconq.model.FalconH1Config config) {
-        return SafetensorsShardPlan.split(GptqFolderWriter.plannedTensors(src, config, scheme), maxShardBytes);
+        return plan(src, scheme, maxShardBytes, config, Set.of());
+    }
+
+    /** The same, with {@code unquantized} linears copied in their stored dtype. */
+    public static SafetensorsShardPlan plan(HfCheckpoint src, IntQuantScheme scheme, long maxShardBytes,
+                                            io.falconq.model.FalconH1Config config, Set<LinearRole> unquantized) {
+        return SafetensorsShardPlan.split(GptqFolderWriter.plannedTensors(src, config, scheme, unquantized),
+                maxShardBytes);
     }
 
     /**
@@ -79,7 +106,8 @@ public final class IntQuantJob {
                     || !(loaded.source() instanceof HfCheckpoint checkpoint)) {
                 throw new InvalidInputException(model + ": quantize needs a Hugging Face checkpoint folder");
             }
-            SafetensorsShardPlan plan = plan(checkpoint, opt.scheme(), opt.maxShardBytes(), loaded.config());
+            SafetensorsShardPlan plan = plan(checkpoint, opt.scheme(), opt.maxShardBytes(), loaded.config(),
+                    opt.unquantized());
             try (AtomicFolder folder = AtomicFolder.resume(out, force, jobKey(checkpoint, opt, sequences))) {
                 Path work = folder.folder().resolve(".work");
                 try {
@@ -95,7 +123,7 @@ public final class IntQuantJob {
                     AtomicFolder.deleteRecursively(work);
                     folder.commit();
                 }
-                int linears = loaded.config().numLayers() * io.falconq.calib.LinearRole.perLayer().length;
+                int linears = loaded.config().numLayers() * (LinearRole.perLayer().length - opt.unquantized().size());
                 return new Report(linears, resumed, plan.shards().size(), (System.nanoTime() - t0) / 1e9,
                         phases.summary());
             }
@@ -115,6 +143,14 @@ public final class IntQuantJob {
         qc.put("true_sequential", opt.method().needsCalibration());
         qc.put("static_groups", false);
         qc.put("checkpoint_format", "gptq");
+        if (!opt.unquantized().isEmpty()) {
+            // GPTQModel's per-module overrides, read by GPTQModel and vLLM (gptq_utils.get_dynamic_override): a key
+            // "-:REGEX" re.match-ed against a module's name leaves that module unquantized
+            ObjectNode dynamic = qc.putObject("dynamic");
+            for (String pattern : unquantizedModulePatterns(opt.unquantized())) {
+                dynamic.putObject("-:" + pattern);
+            }
+        }
         ObjectNode meta = qc.putObject("meta");
         meta.put("quantizer", "falconq");
         meta.put("method", opt.method().name().toLowerCase());
@@ -127,6 +163,34 @@ public final class IntQuantJob {
         return qc;
     }
 
+    /**
+     * The {@code dynamic} keys' regexes for the unquantized linears in every layer, e.g.
+     * {@code model\\.layers\\.\\d+\\.feed_forward\\.down_proj}; when every part of a projection vLLM fuses is
+     * unquantized (q/k/v into {@code qkv_proj}, gate/up into {@code gate_up_proj}), the fused name too, since vLLM
+     * asks with that name.
+     */
+    static List<String> unquantizedModulePatterns(Set<LinearRole> unquantized) {
+        List<String> modules = new ArrayList<>();
+        for (LinearRole role : unquantized) {
+            modules.add(role.hfModulePath(0));
+        }
+        if (unquantized.containsAll(EnumSet.of(LinearRole.ATTN_Q, LinearRole.ATTN_K, LinearRole.ATTN_V))) {
+            modules.add("model.layers.0.self_attn.qkv_proj");
+        }
+        if (unquantized.containsAll(EnumSet.of(LinearRole.FFN_GATE, LinearRole.FFN_UP))) {
+            modules.add("model.layers.0.feed_forward.gate_up_proj");
+        }
+        String prefix = "model.layers.0.";
+        List<String> patterns = new ArrayList<>();
+        for (String module : modules) {
+            if (!module.startsWith(prefix)) {
+                throw new IllegalStateException(module + " is not a per-layer module");
+            }
+            patterns.add("model\\.layers\\.\\d+\\." + module.substring(prefix.length()).replace(".", "\\."));
+        }
+        return patterns;
+    }
+
     /** What makes two runs the same job: the source files, the options, the calibration tokens. */
     static String jobKey(HfCheckpoint src, Options opt, int[][] sequences) {
         try {
@@ -137,7 +201,7 @@ public final class IntQuantJob {
             }
             // the thread count is not part of it: the bytes do not depend on it
             d.update((opt.scheme() + " " + opt.method() + " " + opt.dampPercent() + " " + opt.awqLoss() + " "
-                    + opt.maxShardBytes())
+                    + opt.maxShardBytes() + " " + opt.unquantized())
                     .getBytes(StandardCharsets.UTF_8));
             if (opt.method().needsCalibration()) {
                 ByteBuffer b = ByteBuffer.allocate(4);

@@ -73,10 +73,10 @@ final class LayerSequentialRun {
                 SequenceStore in = layer % 2 == 0 ? a : b;
                 SequenceStore out = layer % 2 == 0 ? b : a;
                 LayerWork w = new LayerWork(layer, c, checkpoint, forward, state, opt.scheme(),
-                        model.weights().layers().get(layer), in, out, stage, n, tokens, phases);
+                        model.weights().layers().get(layer), in, out, stage, n, tokens, phases, opt.unquantized());
                 quantizeLayer(w, opt);
-                if (w.quantizedCount() != LinearRole.perLayer().length) {
-                    throw new IllegalStateException("layer " + layer + ": " + w.quantizedCount() + " of "
+                if (w.finishedCount() != LinearRole.perLayer().length) {
+                    throw new IllegalStateException("layer " + layer + ": " + w.finishedCount() + " of "
                             + LinearRole.perLayer().length + " linears quantized");
                 }
                 try (var write = phases.enter(JobPhases.Phase.WRITE)) {
@@ -106,6 +106,10 @@ final class LayerSequentialRun {
             case RTN -> {
                 try (var solve = w.phases().enter(JobPhases.Phase.SOLVE)) {
                     for (LinearRole role : LinearRole.perLayer()) {
+                        if (w.keepsFloat(role)) {
+                            w.keepFloat(role);
+                            continue;
+                        }
                         var m = w.weights().linear(role);
                         w.setQuantized(role, RtnQuantizer.quantize(role.hfModulePath(w.layer()), w.linear(role),
                                 m.rows(), m.cols(), w.scheme(), null, false, w.pool()));

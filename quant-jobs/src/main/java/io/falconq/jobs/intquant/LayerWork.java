@@ -2,6 +2,7 @@ package io.falconq.jobs.intquant;
 
 import io.falconq.calib.LinearRole;
 import io.falconq.formats.hf.HfCheckpoint;
+import io.falconq.formats.tensor.TensorView;
 import io.falconq.intquant.IntQuantScheme;
 import io.falconq.intquant.QuantizedLinear;
 import io.falconq.model.FalconH1Config;
@@ -20,6 +21,7 @@ import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * One decoder layer while the job quantizes it: what a method reads (the calibration sequences entering the layer,
@@ -46,24 +48,29 @@ public final class LayerWork {
     private final List<GptqFolderWriter.TensorBytes> packed = new java.util.ArrayList<>();
     private final Map<TensorRole, float[]> norms = new EnumMap<>(TensorRole.class);
     private final Map<TensorRole, float[]> replacedNorms = new LinkedHashMap<>();
-    private static final int GPTQ_TENSORS_PER_LINEAR = 4;
     /** One sequence's residual and staged activations, reused by every {@link #runAll}. */
     private final float[] residual;
     private final float[] staged;
     private final JobPhases phases;
+    private final Set<LinearRole> unquantized;
+    private int finished;
 
     LayerWork(int layer, FalconH1Config config, HfCheckpoint checkpoint, FalconH1Forward forward, LayerState state,
               IntQuantScheme scheme, LayerWeights weights, SequenceStore input, SequenceStore output,
               SequenceStore stage, int sequences, int tokens) {
         this(layer, config, checkpoint, forward, state, scheme, weights, input, output, stage, sequences, tokens,
-                new JobPhases());
+                new JobPhases(), Set.of());
     }
 
-    /** {@code phases}: where the time of this layer is charged (the job's one split). */
+    /**
+     * {@code phases}: where the time of this layer is charged (the job's one split); {@code unquantized}: the linears
+     * a method leaves in float ({@link #keepsFloat}).
+     */
     LayerWork(int layer, FalconH1Config config, HfCheckpoint checkpoint, FalconH1Forward forward, LayerState state,
               IntQuantScheme scheme, LayerWeights weights, SequenceStore input, SequenceStore output,
-              SequenceStore stage, int sequences, int tokens, JobPhases phases) {
+              SequenceStore stage, int sequences, int tokens, JobPhases phases, Set<LinearRole> unquantized) {
         this.phases = phases;
+        this.unquantized = unquantized;
         this.layer = layer;
         this.config = config;
         this.checkpoint = checkpoint;
@@ -152,9 +159,35 @@ public final class LayerWork {
         return replacedNorms;
     }
 
+    /** Whether the job leaves this linear unquantized: a method calls {@link #keepFloat} instead of quantizing it. */
+    public boolean keepsFloat(LinearRole role) {
+        return unquantized.contains(role);
+    }
+
+    /**
+     * Leaves a linear unquantized: its working float copy (AWQ's scales included), rounded to the checkpoint's
+     * stored dtype, is written under its own name, and the layer runs with those values from now on.
+     */
+    public void keepFloat(LinearRole role) {
+        try (var scope = phases.enter(JobPhases.Phase.WRITE)) {
+            String name = role.hfModulePath(layer) + ".weight";
+            TensorView like = checkpoint.view(name);
+            float[] stored = StoredDtype.roundLike(like, linear(role));
+            packed.add(GptqFolderWriter.storedLike(name, like, stored));
+            linears.remove(role);
+            weights = weights.with(role, DenseWeightMatrix.wrapFloats(role.hfModulePath(layer),
+                    Math.toIntExact(like.shape()[0]), Math.toIntExact(like.shape()[1]), stored));
+            finished++;
+        }
+    }
+
     /** Packs a linear's quantized form for the output and runs the layer with its dequantized weight from now on. */
     public void setQuantized(LinearRole role, QuantizedLinear q) {
+        if (keepsFloat(role)) {
+            throw new IllegalStateException(role + " is left unquantized in this job");
+        }
         try (var scope = phases.enter(JobPhases.Phase.WRITE)) {
+            finished++;
             packed.addAll(GptqFolderWriter.pack(q));
             linears.remove(role);
             weights = weights.with(role, DenseWeightMatrix.wrapFloats(role.hfModulePath(layer), q.out(), q.in(),
@@ -172,9 +205,9 @@ public final class LayerWork {
         return packed;
     }
 
-    /** How many linears {@link #setQuantized} has taken. */
-    int quantizedCount() {
-        return packed.size() / GPTQ_TENSORS_PER_LINEAR;
+    /** How many linears {@link #setQuantized} or {@link #keepFloat} has taken. */
+    int finishedCount() {
+        return finished;
     }
 
     /**

@@ -51,12 +51,17 @@ final class SequentialLayerMethod {
             work.runAll(step.from(), step.to(), step.keep(), stats);
             for (LinearRole.InputGroup g : groups) {
                 List<LinearRole> roles = step.roles().stream().filter(r -> r.inputGroup() == g).toList();
+                List<LinearRole> quantized = roles.stream().filter(r -> !work.keepsFloat(r)).toList();
                 try (var solve = work.phases().enter(JobPhases.Phase.SOLVE)) {
-                    GptqQuantizer.Prepared prepared = hessians ? prepare(work, stats.hessian(roles.getFirst()),
-                            roles.getFirst(), dampPercent) : null;
+                    GptqQuantizer.Prepared prepared = hessians && !quantized.isEmpty()
+                            ? prepare(work, stats.hessian(roles.getFirst()), quantized.getFirst(), dampPercent) : null;
                     stats.release(g);
                     for (LinearRole role : roles) {
-                        work.setQuantized(role, quantizeOne(work, role, stats, prepared));
+                        if (work.keepsFloat(role)) {
+                            work.keepFloat(role);
+                        } else {
+                            work.setQuantized(role, quantizeOne(work, role, stats, prepared));
+                        }
                     }
                 }
             }
