@@ -92,6 +92,12 @@ public final class QuantizeCommand implements Callable<Integer> {
                     + "Falcon-H1's MLP unquantized).")
     private List<String> skip = new ArrayList<>();
 
+    @Option(names = "--for-engine", paramLabel = "vllm-gptq|vllm-gptq-marlin",
+            description = "Refuse (exit 3, before any work) a job whose quantized linears break that vLLM kernel "
+                    + "path's shape rules or vLLM's Falcon-H1 model (quantized MLP); without it they are warnings.")
+    private String forEngineName;
+    private TargetEngine forEngine;
+
     @Option(names = "--asym", description = "Asymmetric zero points (sym=false); default symmetric, as Marlin kernels need.")
     private boolean asym;
 
@@ -155,13 +161,20 @@ public final class QuantizeCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--act-order only applies to --method gptq");
         }
         Set<LinearRole> unquantized = unquantizedLinears();
+        if (forEngineName != null) {
+            forEngine = TargetEngine.parse(forEngineName);
+            if (forEngine == null) {
+                throw new ParameterException(spec.commandLine(), "--for-engine " + forEngineName
+                        + ": expected vllm-gptq or vllm-gptq-marlin");
+            }
+        }
+        checkEngineShapes(model, s, unquantized, spec.commandLine().getErr());
         if (dryRun) {
             printPlan(s, m);
             return ExitCodes.OK;
         }
         Path out = output.outputOr(null).toAbsolutePath();
         PrintWriter err = spec.commandLine().getErr();
-        warnEngineShapes(model, s, unquantized, err);
         CalibrationTokens tokens = m.needsCalibration() ? calibrationTokens() : null;
         IntQuantJob.Options options = new IntQuantJob.Options(s, m, damp > 0 ? damp : GptqQuantizer.DEFAULT_DAMP_PERCENT,
                 loss, maxShard, threads.threads(), tokens == null ? null : tokens.metadata(), unquantized);
@@ -180,18 +193,25 @@ public final class QuantizeCommand implements Callable<Integer> {
     }
 
     /**
-     * What vLLM's GPTQ kernels could not load ({@link EngineShapeRules}, tensor parallelism 1), as warnings: the
-     * folder is still the documented GPTQ layout, which falconq's runtime and the reference decoder read.
+     * What vLLM's GPTQ kernels could not load ({@link EngineShapeRules}, tensor parallelism 1) among the linears the
+     * job quantizes. Without {@code --for-engine} they are warnings (the folder is still the documented GPTQ layout,
+     * which falconq's runtime and the reference decoder read); with it, the rules of that engine path and of vLLM's
+     * Falcon-H1 model refuse the job before any work (exit 3, every broken rule named).
      */
-    private static void warnEngineShapes(Path model, IntQuantScheme s, Set<LinearRole> unquantized, PrintWriter err) {
+    private void checkEngineShapes(Path model, IntQuantScheme s, Set<LinearRole> unquantized, PrintWriter err) {
+        boolean folder = Files.isDirectory(model);
         FalconH1Config c;
         try {
-            c = FalconH1Config.read(model.resolve("config.json"));
+            c = FalconH1Config.read(folder ? model.resolve("config.json") : model);
         } catch (InvalidInputException e) {
+            if (forEngine != null) {
+                throw e;
+            }
             return; // the job itself reports what is wrong with the model
         }
         long[][] shapes = IntQuantCost.linearShapes(c);
         LinearRole[] roles = LinearRole.perLayer();
+        List<String> refused = new ArrayList<>();
         for (int i = 0; i < roles.length; i++) {
             if (unquantized.contains(roles[i])) {
                 continue;
@@ -201,8 +221,39 @@ public final class QuantizeCommand implements Callable<Integer> {
             for (EngineShapeRules.Violation v : EngineShapeRules.check(new EngineShapeRules.Linear(
                     roles[i].hfModulePath(0).replace(".0.", ".*."), shapes[i][0], shapes[i][1], s.bits(),
                     s.groupSize(), mlp))) {
-                err.println("quantize: warning: " + v.message());
+                if (forEngine == null) {
+                    err.println("quantize: warning: " + v.message());
+                } else if (v.engine() == forEngine.engine || v.engine() == EngineShapeRules.Engine.VLLM_FALCON_H1) {
+                    refused.add(v.message());
+                }
             }
+        }
+        if (!refused.isEmpty()) {
+            throw new InvalidInputException("--for-engine " + forEngine.optionName + ": " + String.join("; ", refused)
+                    + " (--skip leaves linears unquantized)");
+        }
+    }
+
+    /** {@code --for-engine}: the engine path whose shape rules must hold. */
+    enum TargetEngine {
+        VLLM_GPTQ("vllm-gptq", EngineShapeRules.Engine.VLLM_GPTQ),
+        VLLM_GPTQ_MARLIN("vllm-gptq-marlin", EngineShapeRules.Engine.VLLM_GPTQ_MARLIN);
+
+        final String optionName;
+        final EngineShapeRules.Engine engine;
+
+        TargetEngine(String optionName, EngineShapeRules.Engine engine) {
+            this.optionName = optionName;
+            this.engine = engine;
+        }
+
+        static TargetEngine parse(String name) {
+            for (TargetEngine e : values()) {
+                if (e.optionName.equals(name)) {
+                    return e;
+                }
+            }
+            return null;
         }
     }
 

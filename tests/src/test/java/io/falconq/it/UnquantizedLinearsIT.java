@@ -78,6 +78,29 @@ class UnquantizedLinearsIT {
         assertTrue(Double.isFinite(skippedPpl) && skippedPpl > 1, "the mixed folder loads and runs: " + skippedPpl);
     }
 
+    /**
+     * {@code --for-engine}: refused before any work when a quantized linear breaks the engine path's rules (the
+     * tiny in_proj's 838 rows: qzeros 105 wide where vLLM allocates 104; a quantized MLP); a real size with
+     * {@code --skip mlp} passes vLLM's plain GPTQ path but not Marlin (in_proj 3352 rows, not a multiple of 64).
+     */
+    @Test
+    void forEngineRefusesWhatThatEngineCannotAllocate(@TempDir Path tmp) {
+        CliRun tiny = CliRun.of("quantize", TINY, "--scheme", "w4", "--for-engine", "vllm-gptq", "-o", tmp.resolve("t"));
+        assertEquals(3, tiny.exitCode(), tiny.describe());
+        assertTrue(tiny.err().contains("mamba.in_proj") && tiny.err().contains("feed_forward"), tiny.describe());
+        assertFalse(java.nio.file.Files.exists(tmp.resolve("t")));
+        Path config = CliRun.shared("configs/falcon-h1-0.5b.json");
+        CliRun gptq = CliRun.of("quantize", config, "--dry-run", "--scheme", "w4", "--for-engine", "vllm-gptq",
+                "--skip", "mlp");
+        assertEquals(0, gptq.exitCode(), gptq.describe());
+        CliRun marlin = CliRun.of("quantize", config, "--dry-run", "--scheme", "w4", "--for-engine",
+                "vllm-gptq-marlin", "--skip", "mlp");
+        assertEquals(3, marlin.exitCode(), marlin.describe());
+        assertTrue(marlin.err().contains("mamba.in_proj") && marlin.err().contains("3352 rows"), marlin.describe());
+        CliRun bogus = CliRun.of("quantize", config, "--dry-run", "--scheme", "w4", "--for-engine", "tgi");
+        assertEquals(2, bogus.exitCode(), bogus.describe());
+    }
+
     @Test
     void badSkipValuesAreUsageErrors(@TempDir Path tmp) {
         CliRun unknown = CliRun.of("quantize", TINY, "--scheme", "w4", "--skip", "mlp,lm_head", "-o", tmp.resolve("a"));
