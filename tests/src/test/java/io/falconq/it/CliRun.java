@@ -35,13 +35,8 @@ record CliRun(int exitCode, String out, String err) {
      * warning is dropped from stderr, as the launcher drops it.
      */
     static CliRun forked(long[] maxRssKb, Object... args) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of("/usr/bin/time", "-f", RSS_TAG + "%M",
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-XX:+UseParallelGC",
-                "-XX:MaxNewSize=64m", "-cp", System.getProperty("java.class.path"), FalconqCli.class.getName()));
-        for (Object a : args) {
-            command.add(String.valueOf(a));
-        }
+        List<String> command = new ArrayList<>(List.of("/usr/bin/time", "-f", RSS_TAG + "%M"));
+        command.addAll(javaCommand(List.of("-XX:+UseParallelGC", "-XX:MaxNewSize=64m"), args));
         Path dir = Files.createTempDirectory("falconq-forked");
         try {
             Process p = new ProcessBuilder(command).redirectOutput(dir.resolve("out").toFile())
@@ -62,6 +57,18 @@ record CliRun(int exitCode, String out, String err) {
             }
             Files.delete(dir);
         }
+    }
+
+    /** {@code falconq ARGS} as a command line for a JVM of its own, with the test's class path and {@code jvmFlags}. */
+    static List<String> javaCommand(List<String> jvmFlags, Object... args) {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"));
+        command.addAll(jvmFlags);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), FalconqCli.class.getName()));
+        for (Object a : args) {
+            command.add(String.valueOf(a));
+        }
+        return command;
     }
 
     private static final String RSS_TAG = "falconq-forked-max-rss-kb ";

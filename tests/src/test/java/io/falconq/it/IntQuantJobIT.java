@@ -42,10 +42,7 @@ class IntQuantJobIT {
 
         // a separate JVM, killed (SIGKILL: no shutdown hook, no finally) once two layers are recorded as done
         Path killed = tmp.resolve("killed");
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx1g",
-                "-cp", System.getProperty("java.class.path"), "io.falconq.cli.FalconqCli"));
-        gptqArgs(killed, 2).forEach(a -> command.add(String.valueOf(a)));
+        List<String> command = CliRun.javaCommand(List.of("-Xmx1g"), gptqArgs(killed, 2).toArray());
         command.add("-v"); // every progress step as a line (plain progress is throttled off a terminal)
         Process process = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         List<String> log = new ArrayList<>();

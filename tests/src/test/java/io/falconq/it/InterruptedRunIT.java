@@ -6,7 +6,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -87,12 +86,7 @@ class InterruptedRunIT {
     }
 
     private static Process start(Object... args) throws IOException {
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx1g",
-                "-cp", System.getProperty("java.class.path"), "io.falconq.cli.FalconqCli"));
-        for (Object a : args) {
-            command.add(String.valueOf(a));
-        }
+        List<String> command = CliRun.javaCommand(List.of("-Xmx1g"), args);
         return new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .redirectError(STDERR.toFile()).start();
     }
