@@ -8,18 +8,13 @@
 #   tests/bench/measure-cost.sh WORK CONFIG [TENSORS] [CHUNKS]
 #   e.g. tests/bench/measure-cost.sh /work/bench ../shared/configs/falcon-h1-0.5b.json 6 2
 set -euo pipefail
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 work="${1:?work directory}"
 config="${2:?Falcon-H1 config.json}"
 tensors="${3:-6}"
 chunks="${4:-2}"
-shared="$(cd "$repo/../shared" && pwd -P)"
-mkdir -p "$work"
-(cd "$repo" && ./falconq --version >/dev/null)
-cp "$repo/cli/target/falconq.jar" "$work/falconq-measure.jar"
-java="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java"
-fq=("$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -XX:MaxNewSize=64m
-    -jar "$work/falconq-measure.jar")
+snapshot_jar "$work" falconq-measure.jar
+fq=("${fq_jar[@]}")
 for c in "$shared"/configs/*.json; do
   for method in direct probe layer-gain; do
     "${fq[@]}" measure "$c" --dry-run --chunks 4 --method "$method" 2>/dev/null | sed "s|^|$(basename "$c" .json) |"
@@ -27,7 +22,7 @@ for c in "$shared"/configs/*.json; do
 done
 name="$(basename "$config" .json)"
 model="$work/synth-$name"
-[[ -f "$model/config.json" ]] || "${fq[@]}" synth --config "$config" -o "$model" -q
+synth_once "$config" "$model"
 out="$work/$name-measure-cost.json"
 coproc FQ { exec "${fq[@]}" measure "$model" --data "$shared/corpus/calib.txt" --types Q4_K --ctx 512 \
   --chunks "$chunks" -o "$out" -t 2 -v --force 2>&1 >/dev/null; }

@@ -9,16 +9,11 @@
 # WORK receives a snapshot of the jar (edits to the tree during the run change nothing) and the tables
 # WORK/tiny-{calib,train}-{direct,probe,layer-gain}.json. 16 chunks of 512 tokens, llama.cpp's imatrix, 2 threads.
 set -euo pipefail
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 work="${1:?work directory}"
 chunks="${2:-16}"
-shared="$(cd "$repo/../shared" && pwd -P)"
-mkdir -p "$work"
-(cd "$repo" && ./falconq --version >/dev/null)
-cp "$repo/cli/target/falconq.jar" "$work/falconq.jar"
-java="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java"
-fq=("$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -XX:MaxNewSize=64m
-    -jar "$work/falconq.jar")
+snapshot_jar "$work" falconq.jar
+fq=("${fq_jar[@]}")
 python3 - "$shared/corpus/train.txt" "$work/train-first-half.txt" <<'PY'
 import sys
 b = open(sys.argv[1], 'rb').read()

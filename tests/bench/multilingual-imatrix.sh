@@ -5,13 +5,10 @@
 # baseline evaluation (same step key), so only the imatrix and the variants are remade.
 #   usage: tests/bench/multilingual-imatrix.sh WORK      (from anywhere; WORK receives en/, multi/ and the table)
 set -euo pipefail
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 work="$(mkdir -p "${1:?work directory}" && cd "$1" && pwd)"
-(cd "$repo" && ./falconq --version >/dev/null)          # builds the jar if stale; then run one copy of it
-cp "$repo/cli/target/falconq.jar" "$work/falconq.jar"
-java="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java"
-falconq=("$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC
-         -XX:MaxNewSize=64m -jar "$work/falconq.jar")
+snapshot_jar "$work" falconq.jar           # builds the jar if stale; then runs one copy of it
+falconq=("${fq_jar[@]}")
 common=(--model "$repo/../shared/models/falcon-h1-tiny" --variants Q4_K_M-imatrix,Q2_K-imatrix
         --eval-data builtin:multi --ctx 512 --chunks 4 --calib-ctx 512 --calib-chunks 36 -t 2 -q)
 "${falconq[@]}" pipeline "${common[@]}" --calib-data builtin:en -o "$work/en" 2>&1 | grep -v '^WARNING'
