@@ -2,7 +2,7 @@
 # Issue 2's reader figures: a 1 GiB safetensors file (64 F32 tensors of 2048 x 2048) written through SafetensorsWriter
 # in 1 MiB chunks, then opened by SafetensorsReader.open (maps the file, validates the header, reads no tensor data):
 #   write     wall time of the streamed write (the JVM's -Xmx256m: the file never sits in the heap)
-#   warm      20 opens in one warm JVM: min / median / max ms and the resident-memory change of each open
+#   warm      20 opens in one JVM after 3 untimed ones: min / median / max ms and the resident-memory change of each
 #   fresh     one open in a fresh JVM, under /usr/bin/time: wall and peak RSS (JVM start and class loading included)
 #   touched   one byte read per 4 KiB page of every tensor after opening: time and RSS (what open did not read)
 #
@@ -40,7 +40,7 @@ void main(String[] args) throws Exception {
                 for (var t : w.order()) {
                     w.startTensor(t.name());
                     for (long done = 0; done < t.byteSize(); done += chunk.byteSize()) {
-                        chunk.fill((byte) done);
+                        chunk.fill((byte) (done >>> 20));
                         w.writeChunk(chunk);
                     }
                     w.endTensor();
@@ -50,6 +50,9 @@ void main(String[] args) throws Exception {
             System.out.printf("write: %.1f s, %d bytes%n", (System.nanoTime() - t0) / 1e9, Files.size(file));
         }
         case "warm" -> {
+            for (int i = 0; i < 3; i++) {
+                SafetensorsReader.open(file).close(); // warm-up: class loading and the first compilations
+            }
             double[] ms = new double[20];
             long[] rss = new long[ms.length];
             for (int i = 0; i < ms.length; i++) {
