@@ -1,9 +1,13 @@
 package io.falconq.calib;
 
+import io.falconq.model.TensorNameMap;
+import io.falconq.model.TensorRole;
+
 /**
- * The linear layers of Falcon-H1 whose inputs calibration observes, with their names on both sides:
- * the GGUF tensor name that llama-imatrix records (the {@code src0} name of each {@code MUL_MAT},
- * {@code tools/imatrix/imatrix.cpp collect_imatrix}) and the Hugging Face module path used by GPTQ checkpoints.
+ * The linear layers of Falcon-H1 whose inputs calibration observes. Their names on both sides come from the
+ * {@link TensorRole} table: the GGUF tensor name that llama-imatrix records (the {@code src0} name of each
+ * {@code MUL_MAT}, {@code tools/imatrix/imatrix.cpp collect_imatrix}) and the Hugging Face module path used by GPTQ
+ * checkpoints.
  *
  * <p>Several roles read the same activation: q, k, v and the SSM in_proj all multiply the one normed input of
  * the layer (SPEC.md §1.3, GGUF-NOTES.md §4.1), gate and up share the FFN-normed input. llama.cpp still records
@@ -11,17 +15,17 @@ package io.falconq.calib;
  * lets GPTQ and AWQ share one Hessian or one scale vector across a group instead.
  */
 public enum LinearRole {
-    ATTN_Q("attn_q", "self_attn.q_proj", InputGroup.ATTN_NORM),
-    ATTN_K("attn_k", "self_attn.k_proj", InputGroup.ATTN_NORM),
-    ATTN_V("attn_v", "self_attn.v_proj", InputGroup.ATTN_NORM),
-    ATTN_OUTPUT("attn_output", "self_attn.o_proj", InputGroup.ATTN_HEADS),
-    SSM_IN("ssm_in", "mamba.in_proj", InputGroup.ATTN_NORM),
-    SSM_OUT("ssm_out", "mamba.out_proj", InputGroup.SSM_Y),
-    FFN_GATE("ffn_gate", "feed_forward.gate_proj", InputGroup.FFN_NORM),
-    FFN_UP("ffn_up", "feed_forward.up_proj", InputGroup.FFN_NORM),
-    FFN_DOWN("ffn_down", "feed_forward.down_proj", InputGroup.FFN_ACT),
+    ATTN_Q(TensorRole.ATTN_Q, InputGroup.ATTN_NORM),
+    ATTN_K(TensorRole.ATTN_K, InputGroup.ATTN_NORM),
+    ATTN_V(TensorRole.ATTN_V, InputGroup.ATTN_NORM),
+    ATTN_OUTPUT(TensorRole.ATTN_OUT, InputGroup.ATTN_HEADS),
+    SSM_IN(TensorRole.SSM_IN, InputGroup.ATTN_NORM),
+    SSM_OUT(TensorRole.SSM_OUT, InputGroup.SSM_Y),
+    FFN_GATE(TensorRole.FFN_GATE, InputGroup.FFN_NORM),
+    FFN_UP(TensorRole.FFN_UP, InputGroup.FFN_NORM),
+    FFN_DOWN(TensorRole.FFN_DOWN, InputGroup.FFN_ACT),
     /** The LM head; llama-imatrix records it only with {@code --process-output}. */
-    OUTPUT("output", "lm_head", InputGroup.FINAL_NORM);
+    OUTPUT(TensorRole.OUTPUT, InputGroup.FINAL_NORM);
 
     /** Which activation a linear reads; roles in one group see identical inputs. */
     public enum InputGroup {
@@ -39,14 +43,19 @@ public enum LinearRole {
         FINAL_NORM
     }
 
-    private final String ggufStem;
-    private final String hfModule;
+    private static final String WEIGHT = ".weight";
+
+    private final TensorRole tensor;
     private final InputGroup inputGroup;
 
-    LinearRole(String ggufStem, String hfModule, InputGroup inputGroup) {
-        this.ggufStem = ggufStem;
-        this.hfModule = hfModule;
+    LinearRole(TensorRole tensor, InputGroup inputGroup) {
+        this.tensor = tensor;
         this.inputGroup = inputGroup;
+    }
+
+    /** The weight's row in the tensor table. */
+    public TensorRole tensor() {
+        return tensor;
     }
 
     public InputGroup inputGroup() {
@@ -54,17 +63,18 @@ public enum LinearRole {
     }
 
     public boolean isPerLayer() {
-        return this != OUTPUT;
+        return tensor.perLayer();
     }
 
     /** GGUF weight name, e.g. {@code blk.0.attn_q.weight} or {@code output.weight}; {@code layer} is ignored for OUTPUT. */
     public String ggufWeightName(int layer) {
-        return isPerLayer() ? "blk." + layer + "." + ggufStem + ".weight" : ggufStem + ".weight";
+        return tensor.ggufName(layer);
     }
 
     /** HF module path without {@code .weight}, e.g. {@code model.layers.0.self_attn.q_proj} or {@code lm_head}. */
     public String hfModulePath(int layer) {
-        return isPerLayer() ? "model.layers." + layer + "." + hfModule : hfModule;
+        String weight = tensor.hfName(layer);
+        return weight.substring(0, weight.length() - WEIGHT.length());
     }
 
     /** The roles of one decoder layer, in the order the forward pass computes them. */
@@ -72,25 +82,19 @@ public enum LinearRole {
         return new LinearRole[] {SSM_IN, SSM_OUT, ATTN_Q, ATTN_K, ATTN_V, ATTN_OUTPUT, FFN_GATE, FFN_UP, FFN_DOWN};
     }
 
-    /** Parses a GGUF weight name back to (layer, role); layer is -1 for {@code output.weight}. */
+    /** Parses a GGUF weight name back to (layer, role); layer is -1 for {@code output.weight}; null if not a linear. */
     public static Located parseGguf(String name) {
-        if (name.equals(OUTPUT.ggufWeightName(-1))) {
-            return new Located(-1, OUTPUT);
-        }
-        if (name.startsWith("blk.") && name.endsWith(".weight")) {
-            int dot = name.indexOf('.', 4);
-            if (dot > 4) {
-                try {
-                    int layer = Integer.parseInt(name.substring(4, dot));
-                    String stem = name.substring(dot + 1, name.length() - ".weight".length());
-                    for (LinearRole r : values()) {
-                        if (r.isPerLayer() && r.ggufStem.equals(stem)) {
-                            return new Located(layer, r);
-                        }
-                    }
-                } catch (NumberFormatException ignored) {
-                    // falls through to null: not a layer tensor name
-                }
+        return TensorNameMap.fromGguf(name).map(at -> {
+            LinearRole linear = of(at.role());
+            return linear == null ? null : new Located(at.layer(), linear);
+        }).orElse(null);
+    }
+
+    /** The linear whose weight is {@code tensor}, or null (norms, conv, embeddings, the small SSM tensors). */
+    public static LinearRole of(TensorRole tensor) {
+        for (LinearRole r : values()) {
+            if (r.tensor == tensor) {
+                return r;
             }
         }
         return null;

@@ -117,6 +117,32 @@ public record FalconH1Config(
         return 2 * ssmInnerSize + 2 * ssmGroups * ssmStateSize + ssmHeads;
     }
 
+    /**
+     * Refuses the projection biases no released Falcon-H1 has ({@code attention_bias}, {@code mlp_bias},
+     * {@code mamba_proj_bias}, {@code projectors_bias}): neither the converter's table nor the forward pass has them.
+     *
+     * @param where the file or folder to name in the error
+     */
+    public void requireNoProjectionBiases(Object where) {
+        List<String> biases = new ArrayList<>();
+        if (attentionBias) {
+            biases.add("attention_bias");
+        }
+        if (mlpBias) {
+            biases.add("mlp_bias");
+        }
+        if (ssmProjBias) {
+            biases.add("mamba_proj_bias");
+        }
+        if (projectorsBias) {
+            biases.add("projectors_bias");
+        }
+        if (!biases.isEmpty()) {
+            throw new InvalidInputException(where + ": " + String.join(", ", biases)
+                    + " = true is not supported (no released Falcon-H1 model has projection biases)");
+        }
+    }
+
     /** Query heads per key/value head. */
     public int gqaGroupSize() {
         return numHeads / numKvHeads;

@@ -66,17 +66,13 @@ public final class MupFolding {
         return new MupFolding(role, List.of(new RowSegment("all", 0, rows, toFloat(factors))));
     }
 
-    /** in_proj rows z [0, Di), x [Di, 2Di), B [2Di, 2Di+GS), C [2Di+GS, 2Di+2GS), dt [2Di+2GS, d_in_proj). */
+    /** in_proj rows z, x, B, C, dt ({@link InProjSegment}), each scaled by ssm_in then its own multiplier. */
     private static MupFolding inProj(FalconH1Config c) {
-        long di = c.ssmInnerSize();
-        long gs = (long) c.ssmGroups() * c.ssmStateSize();
         double[] m = c.ssmMultipliers();
         double in = c.ssmInMultiplier();
-        long[] bounds = {0, di, 2 * di, 2 * di + gs, 2 * di + 2 * gs, c.inProjSize()};
-        String[] names = {"z", "x", "B", "C", "dt"};
         List<RowSegment> segments = new ArrayList<>();
-        for (int i = 0; i < names.length; i++) {
-            segments.add(new RowSegment(names[i], bounds[i], bounds[i + 1], toFloat(in, m[i])));
+        for (InProjSegment s : InProjSegment.values()) {
+            segments.add(new RowSegment(s.label(), s.from(c), s.to(c), toFloat(in, m[s.ordinal()])));
         }
         return new MupFolding(TensorRole.SSM_IN, segments);
     }

@@ -9,6 +9,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import io.falconq.formats.hf.HfCheckpoint;
 import io.falconq.formats.io.ProgressListener;
+import io.falconq.formats.safetensors.SafetensorsDtype;
+import io.falconq.model.SyntheticCheckpoint;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -104,7 +106,8 @@ class GgufConversionTest {
         Path config = tmp.resolve("config-tied.json");
         Files.writeString(config, json.toString());
         Path model = tmp.resolve("tied");
-        SyntheticCheckpoint.write(model, config, TestData.tinyModel(), 7);
+        SyntheticCheckpoint.write(config, model, 7, SafetensorsDtype.BF16, Long.MAX_VALUE, TestData.tinyModel(), false, 1,
+                ProgressListener.NONE);
         Path out = tmp.resolve("tied-F32.gguf");
         try (HfCheckpoint ckpt = HfCheckpoint.open(model)) {
             assertFalse(ckpt.contains("lm_head.weight"));

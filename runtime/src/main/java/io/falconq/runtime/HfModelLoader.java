@@ -29,7 +29,7 @@ final class HfModelLoader {
                 throw new InvalidInputException(ckpt.dir() + ": no config.json beside the weights");
             }
             FalconH1Config cfg = FalconH1Config.parse(ckpt.configJson(), ckpt.dir().resolve("config.json").toString());
-            checkSupported(cfg, ckpt.dir());
+            cfg.requireNoProjectionBiases(ckpt.dir());
             FalconH1Weights weights = readWeights(ckpt, cfg);
             Path tokDir = Files.isRegularFile(ckpt.dir().resolve("tokenizer.json")) ? ckpt.dir() : null;
             return new FalconH1Model(cfg, weights, Multipliers.of(cfg), FalconH1Model.Format.HF_SAFETENSORS,
@@ -37,26 +37,6 @@ final class HfModelLoader {
         } catch (RuntimeException e) {
             ckpt.close();
             throw e;
-        }
-    }
-
-    static void checkSupported(FalconH1Config cfg, Object where) {
-        List<String> biases = new ArrayList<>();
-        if (cfg.attentionBias()) {
-            biases.add("attention_bias");
-        }
-        if (cfg.mlpBias()) {
-            biases.add("mlp_bias");
-        }
-        if (cfg.ssmProjBias()) {
-            biases.add("mamba_proj_bias");
-        }
-        if (cfg.projectorsBias()) {
-            biases.add("projectors_bias");
-        }
-        if (!biases.isEmpty()) {
-            throw new InvalidInputException(where + ": " + String.join(", ", biases)
-                    + " = true is not supported (no released Falcon-H1 model has projection biases)");
         }
     }
 

@@ -1,4 +1,4 @@
-package io.falconq.runtime;
+package io.falconq.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -12,7 +12,6 @@ import io.falconq.formats.io.OutputException;
 import io.falconq.formats.io.ProgressListener;
 import io.falconq.formats.safetensors.SafetensorsDtype;
 import io.falconq.formats.safetensors.SafetensorsWriter;
-import io.falconq.model.FalconH1Config;
 import io.falconq.parallel.WorkerPool;
 
 import java.io.IOException;
@@ -96,7 +95,7 @@ public final class SyntheticCheckpoint {
             default -> "float32";
         });
         FalconH1Config cfg = FalconH1Config.parse(config, configFile.toString());
-        HfModelLoader.checkSupported(cfg, configFile);
+        cfg.requireNoProjectionBiases(configFile);
         double std = config.path("initializer_range").asDouble(0.02);
         List<Planned> plan = plan(cfg, std);
         List<List<Planned>> shards = shard(plan, dtype, maxShardBytes);
@@ -186,43 +185,36 @@ public final class SyntheticCheckpoint {
         return clean;
     }
 
-    /** The tensors of an HF Falcon-H1 checkpoint (SPEC.md §1.2), in module order. */
+    /**
+     * The tensors of an HF Falcon-H1 checkpoint (SPEC.md §1.2, {@link TensorRole}'s names and shapes) in module order:
+     * the embeddings, each layer's tensors, the final norm and the LM head unless tied. A tensor's position in this
+     * list seeds its values, so the order is part of the output.
+     */
     private static List<Planned> plan(FalconH1Config c, double std) {
-        long h = c.hiddenSize();
-        Normal normal = new Normal(std);
-        Constant one = new Constant(1f);
-        double convBound = 1 / Math.sqrt(c.convKernel());
         List<Planned> p = new ArrayList<>();
-        p.add(new Planned("model.embed_tokens.weight", new long[] {c.vocabSize(), h}, normal));
-        for (int i = 0; i < c.numLayers(); i++) {
-            String l = "model.layers." + i + ".";
-            p.add(new Planned(l + "input_layernorm.weight", new long[] {h}, one));
-            p.add(new Planned(l + "self_attn.q_proj.weight", new long[] {c.qSize(), h}, normal));
-            p.add(new Planned(l + "self_attn.k_proj.weight", new long[] {c.kvSize(), h}, normal));
-            p.add(new Planned(l + "self_attn.v_proj.weight", new long[] {c.kvSize(), h}, normal));
-            p.add(new Planned(l + "self_attn.o_proj.weight", new long[] {h, c.qSize()}, normal));
-            p.add(new Planned(l + "mamba.in_proj.weight", new long[] {c.inProjSize(), h}, normal));
-            p.add(new Planned(l + "mamba.conv1d.weight", new long[] {c.convDim(), 1, c.convKernel()}, new Uniform(convBound)));
-            if (c.convBias()) {
-                p.add(new Planned(l + "mamba.conv1d.bias", new long[] {c.convDim()}, new Uniform(convBound)));
+        p.add(planned(TensorRole.TOKEN_EMBD, -1, c, std));
+        for (int layer = 0; layer < c.numLayers(); layer++) {
+            for (TensorRole role : TensorRole.values()) {
+                if (role.perLayer() && role.presentIn(c)) {
+                    p.add(planned(role, layer, c, std));
+                }
             }
-            p.add(new Planned(l + "mamba.dt_bias", new long[] {c.ssmHeads()}, one));
-            p.add(new Planned(l + "mamba.A_log", new long[] {c.ssmHeads()}, new LogArange()));
-            p.add(new Planned(l + "mamba.D", new long[] {c.ssmHeads()}, one));
-            if (c.ssmRmsNorm()) {
-                p.add(new Planned(l + "mamba.norm.weight", new long[] {c.ssmInnerSize()}, one));
-            }
-            p.add(new Planned(l + "mamba.out_proj.weight", new long[] {h, c.ssmInnerSize()}, normal));
-            p.add(new Planned(l + "pre_ff_layernorm.weight", new long[] {h}, one));
-            p.add(new Planned(l + "feed_forward.gate_proj.weight", new long[] {c.intermediateSize(), h}, normal));
-            p.add(new Planned(l + "feed_forward.up_proj.weight", new long[] {c.intermediateSize(), h}, normal));
-            p.add(new Planned(l + "feed_forward.down_proj.weight", new long[] {h, c.intermediateSize()}, normal));
         }
-        p.add(new Planned("model.final_layernorm.weight", new long[] {h}, one));
+        p.add(planned(TensorRole.OUTPUT_NORM, -1, c, std));
         if (!c.tieWordEmbeddings()) {
-            p.add(new Planned("lm_head.weight", new long[] {c.vocabSize(), h}, normal));
+            p.add(planned(TensorRole.OUTPUT, -1, c, std));
         }
         return p;
+    }
+
+    private static Planned planned(TensorRole role, int layer, FalconH1Config c, double std) {
+        Init init = switch (role) {
+            case OUTPUT_NORM, ATTN_NORM, FFN_NORM, SSM_NORM, SSM_DT_BIAS, SSM_D -> new Constant(1f);
+            case SSM_CONV1D, SSM_CONV1D_BIAS -> new Uniform(1 / Math.sqrt(c.convKernel()));
+            case SSM_A -> new LogArange();
+            default -> new Normal(std);
+        };
+        return new Planned(role.hfName(layer), role.hfShape(c), init);
     }
 
     private static List<List<Planned>> shard(List<Planned> plan, SafetensorsDtype dtype, long maxShardBytes) {
