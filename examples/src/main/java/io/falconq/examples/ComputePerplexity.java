@@ -26,7 +26,7 @@ public final class ComputePerplexity {
              HfTokenizer tokenizer = HfTokenizer.load(tokenizerDir);
              FalconH1Forward forward = new FalconH1Forward(m, Runtime.getRuntime().availableProcessors())) {
             int[] tokens = tokenizer.encodeForModel(text);
-            int bos = tokenizer.bosId().orElse(1);
+            int bos = tokenizer.addedBosId();
             List<EvalProtocol.Window> windows = EvalProtocol.FALCONQ.windows(tokens, ctx, bos, maxWindows);
             EvalResult r = PerplexityEvaluator.evaluate(forward, EvalProtocol.FALCONQ, ctx, windows, tokens, null, null,
                     (done, total, ppl, tps) -> System.err.printf("[%d/%d] ppl %.4f%n", done, total, ppl));
