@@ -1,6 +1,7 @@
 package io.falconq.cli;
 
 import io.falconq.cli.options.AllocationOptions;
+import io.falconq.cli.options.GgufSplitOptions;
 import io.falconq.cli.options.OutputOptions;
 import io.falconq.cli.options.ThreadsOption;
 import io.falconq.cli.options.VerbosityMixin;
@@ -14,7 +15,6 @@ import io.falconq.convert.recipe.QuantRecipe;
 import io.falconq.formats.gguf.GgufSplit;
 import io.falconq.formats.gguf.GgufSplitWriter;
 import io.falconq.formats.hf.HfCheckpoint;
-import io.falconq.formats.safetensors.SafetensorsShardPlan;
 import io.falconq.formats.imatrix.ImatrixFile;
 import io.falconq.formats.imatrix.ImatrixReader;
 import io.falconq.formats.io.InvalidInputException;
@@ -54,6 +54,9 @@ public final class ConvertCommand implements Callable<Integer> {
     @Mixin
     private AllocationOptions allocation;
 
+    @Mixin
+    private GgufSplitOptions split;
+
     @Option(names = "--name", paramLabel = "NAME", description = "general.name (default: the model folder's name).")
     private String name;
 
@@ -77,7 +80,7 @@ public final class ConvertCommand implements Callable<Integer> {
                     new GgufConversion.Options(type.recipe(), imatrix, type.imatrixLabel(), name), output.force());
             Path out = output.outputOr(Path.of(ckpt.dir().getFileName() + "-" + type.outputSuffix(plan, allocation)
                     + ".gguf"));
-            return type.execute(spec, plan, ckpt, out, output, threads, verbosity);
+            return type.execute(spec, plan, ckpt, out, split, output, threads, verbosity);
         }
     }
 
@@ -100,16 +103,6 @@ public final class ConvertCommand implements Callable<Integer> {
         @Option(names = "--dry-run", description = "Print the per-tensor plan (types, sizes, fallbacks) and write nothing.")
         private boolean dryRun;
 
-        @Option(names = "--split-max-size", paramLabel = "SIZE", converter = SplitSizeConverter.class,
-                description = "Write a split GGUF (llama.cpp's gguf-split convention, e.g. 50G for the Hub's 50 GB "
-                        + "limit): shards of at most SIZE bytes of tensor data named NAME-00001-of-0000N.gguf after "
-                        + "-o NAME[.gguf]; tensors are never cut; all shards appear or none. Open the first shard.")
-        private Long splitMaxSize;
-
-        @Option(names = "--split-max-tensors", paramLabel = "N",
-                description = "Write a split GGUF with at most N tensors per shard (as llama-gguf-split --split-max-tensors).")
-        private Integer splitMaxTensors;
-
         /** The named recipe (its pure form with --pure), or null when --type was not given. */
         QuantRecipe recipe() {
             return recipe == null ? null : pure ? recipe.pure() : recipe;
@@ -118,20 +111,6 @@ public final class ConvertCommand implements Callable<Integer> {
         /** The default output name's suffix: the type, with {@code -auto} for an allocation. */
         String outputSuffix(ConversionPlan plan, AllocationOptions allocation) {
             return plan.recipe().name() + (allocation.active() ? "-auto" : "");
-        }
-
-        /** The split rule, or null for one file. */
-        GgufSplit.Rule split(CommandSpec spec) {
-            if (splitMaxSize != null && splitMaxTensors != null) {
-                throw new CommandLine.ParameterException(spec.commandLine(),
-                        "--split-max-size and --split-max-tensors are mutually exclusive");
-            }
-            if (splitMaxTensors != null && splitMaxTensors < 1) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "--split-max-tensors must be >= 1, got "
-                        + splitMaxTensors);
-            }
-            return splitMaxSize != null ? GgufSplit.Rule.maxBytes(splitMaxSize)
-                    : splitMaxTensors != null ? GgufSplit.Rule.maxTensors(splitMaxTensors) : null;
         }
 
         ImatrixFile imatrix() {
@@ -143,7 +122,8 @@ public final class ConvertCommand implements Callable<Integer> {
         }
 
         Integer execute(CommandSpec spec, ConversionPlan plan, io.falconq.formats.tensor.TensorSource source, Path out,
-                        OutputOptions output, ThreadsOption threads, VerbosityMixin verbosity) {
+                        GgufSplitOptions splitOptions, OutputOptions output, ThreadsOption threads,
+                        VerbosityMixin verbosity) {
             PrintWriter err = spec.commandLine().getErr();
             if (!verbosity.quiet()) {
                 plan.notes().forEach(n -> err.println("note: " + n));
@@ -152,7 +132,7 @@ public final class ConvertCommand implements Callable<Integer> {
                 printPlan(spec.commandLine().getOut(), plan);
                 return ExitCodes.OK;
             }
-            GgufSplit.Rule split = split(spec);
+            GgufSplit.Rule split = splitOptions.rule();
             AllocationKeys allocated = AllocationKeys.read(plan.metadata());
             if (split != null && allocated != null && allocated.target().startsWith("size:")) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--target-size budgets one file; with "
@@ -186,23 +166,6 @@ public final class ConvertCommand implements Callable<Integer> {
                         t.importance() != null ? "  imatrix" : "");
             }
             o.flush();
-        }
-    }
-
-    /** Parses {@code --split-max-size} with the Hub's units (50G = 50·10^9 bytes, as llama-gguf-split). */
-    public static final class SplitSizeConverter implements CommandLine.ITypeConverter<Long> {
-        @Override
-        public Long convert(String value) {
-            long bytes;
-            try {
-                bytes = SafetensorsShardPlan.parseSize(value);
-            } catch (IllegalArgumentException e) {
-                throw new CommandLine.TypeConversionException(e.getMessage());
-            }
-            if (bytes < 1) {
-                throw new CommandLine.TypeConversionException("size must be positive, got " + value);
-            }
-            return bytes;
         }
     }
 

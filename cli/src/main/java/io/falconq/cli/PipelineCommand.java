@@ -2,6 +2,8 @@ package io.falconq.cli;
 
 import io.falconq.cli.options.CalibrationDataOptions;
 import io.falconq.cli.options.CountLimits;
+import io.falconq.cli.options.GgufSplitOptions;
+import io.falconq.formats.gguf.GgufSplit;
 import io.falconq.formats.io.OutputGuard;
 import io.falconq.cli.options.OutputPath;
 import io.falconq.cli.options.ThreadsOption;
@@ -150,6 +152,10 @@ public final class PipelineCommand implements Callable<Integer> {
                     + "per Hub repository, each with its card (hard links to the artifacts). No network is used.")
     private PublishFolders.Layout publishLayout;
 
+    /** GGUF variants written split: each a folder {@code <model>-<variant>/} of shards. */
+    @Mixin
+    private GgufSplitOptions split;
+
     @Mixin
     private ThreadsOption threads;
 
@@ -165,6 +171,14 @@ public final class PipelineCommand implements Callable<Integer> {
         CountLimits.countOrAll(spec, "--measure-chunks", measureChunks);
         List<VariantSpec> variantList = variants.file != null ? VariantList.read(variants.file)
                 : VariantList.parse(variants.list);
+        GgufSplit.Rule splitRule = split.rule();
+        if (splitRule != null) {
+            variantList.stream().filter(v -> v instanceof VariantSpec.Auto a && a.sizeOf() != null).findFirst()
+                    .ifPresent(v -> {
+                        throw new ParameterException(spec.commandLine(), v.name() + " budgets one file's size; with "
+                                + "--split-max-size/--split-max-tensors use auto@<BITS>bpw (tensor data) instead");
+                    });
+        }
         if (folders.isEmpty() && configs.isEmpty()) {
             throw new ParameterException(spec.commandLine(), "give at least one --model DIR or --config FILE");
         }
@@ -199,7 +213,7 @@ public final class PipelineCommand implements Callable<Integer> {
         String toolVersion = toolVersion();
         PipelineSettings settings = new PipelineSettings(evalTexts(), evalProtocol, ctx, chunks,
                 calibration.sources(DEFAULT_CALIB_DATA), calibration.seed(), calibCtx, calibChunks, damp,
-                threads.threads(), toolVersion, method, measureChunks);
+                threads.threads(), toolVersion, method, measureChunks, splitRule);
         Path dist = output.toAbsolutePath().normalize();
         OutputGuard.check(dist);
         try {

@@ -1,6 +1,7 @@
 package io.falconq.cli;
 
 import io.falconq.cli.options.AllocationOptions;
+import io.falconq.cli.options.GgufSplitOptions;
 import io.falconq.cli.options.OutputOptions;
 import io.falconq.cli.options.ThreadsOption;
 import io.falconq.cli.options.VerbosityMixin;
@@ -37,6 +38,9 @@ public final class RequantizeCommand implements Callable<Integer> {
     private AllocationOptions allocation;
 
     @Mixin
+    private GgufSplitOptions split;
+
+    @Mixin
     private OutputOptions output;
 
     @Mixin
@@ -52,7 +56,7 @@ public final class RequantizeCommand implements Callable<Integer> {
                     new GgufConversion.Options(type.recipe(), type.imatrix(), type.imatrixLabel(), null), output.force());
             String base = input.getFileName().toString().replaceFirst("(?i)\\.gguf$", "");
             Path out = output.outputOr(Path.of(base + "-" + type.outputSuffix(plan, allocation) + ".gguf"));
-            return type.execute(spec, plan, in, out, output, threads, verbosity);
+            return type.execute(spec, plan, in, out, split, output, threads, verbosity);
         }
     }
 }

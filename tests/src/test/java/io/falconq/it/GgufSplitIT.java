@@ -25,6 +25,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -36,7 +37,10 @@ import static org.junit.jupiter.api.Assertions.fail;
  * ({@code split.no} 0, {@code split.tensors.count}, {@code split.count} set to 0), byte for byte, and splits our
  * unsplit file into the same shards (the first byte-identical; the others differ only by falconq's
  * {@code falconq.split.first_header_sha256}). A split set with a shard removed, renamed, added or taken from
- * another model is exit 3 and nothing is written.
+ * another model is exit 3 and nothing is written. {@code requantize} and {@code pipeline} take the same split options
+ * and write the same shards; the pipeline evaluates its split variant from the first shard, with the numbers
+ * {@code eval} gives on the unsplit file, and lists every shard in report.json, the model card, the Hub folder and
+ * the manifest.
  */
 class GgufSplitIT {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -138,9 +142,16 @@ class GgufSplitIT {
         CliRun ok = CliRun.of("requantize", "--type", "Q8_0", "-q", "-o", out, f32.getFirst());
         assertEquals(0, ok.exitCode(), ok.describe());
         assertEquals(-1, Files.mismatch(unsplitQ8, out), "requantize of the split F32 = convert to Q8_0");
+        Path splitOut = Files.createDirectories(dir.resolve("requantized"));
+        CliRun split = CliRun.of("requantize", "--type", "Q8_0", "--split-max-tensors", "20", "-t", "1", "-q",
+                "-o", splitOut.resolve("tiny-Q8_0.gguf"), f32.getFirst());
+        assertEquals(0, split.exitCode(), split.describe());
+        assertSameFiles(splitQ8, list(splitOut), "requantize --split-max-tensors 20 (-t 1) = convert's split (-t 2)");
 
         broken("shard 3 removed", f32, d -> Files.delete(d.resolve(f32.get(2).getFileName())), 0,
                 f32.get(2).getFileName().toString());
+        broken("shard 3 renamed", f32, d -> Files.move(d.resolve(f32.get(2).getFileName()), d.resolve("tiny-F32-3.gguf")),
+                0, f32.get(2).getFileName().toString());
         broken("first shard renamed", f32, d -> Files.move(d.resolve(f32.getFirst().getFileName()), d.resolve("tiny.gguf")),
                 -1, "tiny.gguf");
         broken("shard 2 of another model", f32, d -> Files.copy(splitQ8.get(1), d.resolve(f32.get(1).getFileName()),
@@ -148,6 +159,79 @@ class GgufSplitIT {
         broken("an extra shard", f32, d -> Files.copy(f32.get(1), d.resolve("tiny-F32-00001-of-00003.gguf")), 0,
                 "tiny-F32-00001-of-00003.gguf");
         broken("opened at shard 2", f32, d -> { }, 1, "open the first shard");
+    }
+
+    @Test
+    void pipelineWritesItsGgufVariantsSplitEvaluatesThemAndListsEveryShard() throws Exception {
+        String model = "falcon-h1-tiny";
+        Path dist = dir.resolve("dist");
+        CliRun r = CliRun.of("pipeline", "--model", CliRun.shared("models/" + model), "--variants", "Q8_0",
+                "--split-max-tensors", "20", "--eval-data", CliRun.shared("corpus/valid.txt"), "--chunks", "1",
+                "--threads", "2", "--publish-layout", "hub", "-q", "-o", dist);
+        assertEquals(0, r.exitCode(), r.describe());
+        Path folder = dist.resolve(model).resolve(model + "-Q8_0");
+        List<Path> shards = list(folder);
+        assertEquals(List.of(1, 2, 3, 4).stream().map(i -> String.format("%s-Q8_0-%05d-of-00004.gguf", model, i)).toList(),
+                shards.stream().map(p -> p.getFileName().toString()).toList());
+        assertSameFiles(splitQ8, shards, "the pipeline's split Q8_0 = convert --split-max-tensors 20");
+
+        JsonNode v = CliRun.readJson(dist.resolve("report.json")).path("models").get(0).path("variants").get(0);
+        JsonNode artifact = v.path("artifact");
+        assertEquals(model + "/" + model + "-Q8_0/" + shards.getFirst().getFileName(), artifact.path("path").asText());
+        assertEquals(4, artifact.path("shards").size());
+        long total = 0;
+        for (int i = 0; i < 4; i++) {
+            JsonNode shard = artifact.path("shards").get(i);
+            assertEquals(dist.relativize(shards.get(i)).toString(), shard.path("path").asText());
+            assertEquals(Files.size(shards.get(i)), shard.path("sizeBytes").asLong());
+            assertEquals(sha256(shards.get(i)), shard.path("sha256").asText());
+            total += Files.size(shards.get(i));
+        }
+        assertEquals(sha256(shards.getFirst()), artifact.path("sha256").asText());
+        assertEquals(total, v.path("fileSizeBytes").asLong(), "a split variant's size is the sum of its shards");
+
+        // the same computation on the same tokens as eval of the unsplit file against the pipeline's baseline
+        CliRun eval = CliRun.of("eval", unsplitQ8, "--baseline", dist.resolve(".falconq/" + model + "/original.logits"),
+                "--json", "-q");
+        assertEquals(0, eval.exitCode(), eval.describe());
+        assertEquals(eval.json().path("ppl").asDouble(), v.path("ppl").asDouble(), "ppl of split vs unsplit");
+        assertEquals(eval.json().path("kl").path("mean_kld").asDouble(), v.path("kld").path("mean").asDouble(), "KLD");
+
+        String card = Files.readString(dist.resolve(model).resolve("README.md"));
+        for (Path shard : shards) {
+            String row = "| `" + model + "-Q8_0/" + shard.getFileName() + "` | ";
+            assertTrue(card.contains(row), "the card lists " + shard.getFileName() + ":\n" + card);
+        }
+        assertTrue(card.contains("| `" + model + "-Q8_0/" + shards.getFirst().getFileName() + "` | "
+                + String.format(java.util.Locale.ROOT, "%.2f MB", total / 1e6) + " | "), "summed size row:\n" + card);
+        Path hubFolder = dist.resolve("hub").resolve(model + "-GGUF").resolve(model + "-Q8_0");
+        assertSameFiles(shards, list(hubFolder), "the Hub folder holds the shards in their folder");
+        String manifest = Files.readString(dist.resolve("manifest.json"));
+        shards.forEach(p -> assertTrue(manifest.contains("\"" + dist.relativize(p) + "\""), p + " in manifest.json"));
+
+        CliRun both = CliRun.of("pipeline", "--model", CliRun.shared("models/" + model), "--variants", "Q8_0",
+                "--split-max-tensors", "20", "--split-max-size", "1M", "--eval-data", CliRun.shared("corpus/valid.txt"),
+                "-o", dir.resolve("unused"));
+        assertEquals(2, both.exitCode(), both.describe());
+        CliRun sizeBudget = CliRun.of("pipeline", "--model", CliRun.shared("models/" + model), "--variants",
+                "auto@Q4_K_M-size", "--split-max-tensors", "20", "--eval-data", CliRun.shared("corpus/valid.txt"),
+                "-o", dir.resolve("unused"));
+        assertEquals(2, sizeBudget.exitCode(), sizeBudget.describe());
+        assertTrue(sizeBudget.err().contains("auto@<BITS>bpw"), sizeBudget.err());
+        assertFalse(Files.exists(dir.resolve("unused")), "usage errors write nothing");
+    }
+
+    /** The same bytes, file by file in order (names may differ). */
+    private static void assertSameFiles(List<Path> expected, List<Path> actual, String what) throws IOException {
+        assertEquals(expected.size(), actual.size(), what + ": " + actual);
+        for (int i = 0; i < expected.size(); i++) {
+            assertEquals(-1, Files.mismatch(expected.get(i), actual.get(i)), what + ": " + actual.get(i).getFileName());
+        }
+    }
+
+    private static String sha256(Path file) throws Exception {
+        return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                .digest(Files.readAllBytes(file)));
     }
 
     private interface Breakage {

@@ -4,9 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.falconq.cli.options.AllocationOptions;
 import io.falconq.cli.report.Sha256;
-import io.falconq.convert.ConversionReport;
 import io.falconq.convert.GgufConversion;
-import io.falconq.convert.PlannedTensor;
 import io.falconq.convert.alloc.Allocation;
 import io.falconq.convert.alloc.AllocationBudget;
 import io.falconq.convert.alloc.AllocationPlanner;
@@ -60,12 +58,13 @@ public final class AutoConvertStep implements PipelineStep {
     public void describeInputs(StepKey.Builder key) {
         model.describe(key);
         key.option("budget", variant.name());
+        settings.describeGgufSplit(key);
         settings.describeTool(key);
     }
 
     @Override
     public List<Path> outputs() {
-        return List.of(ArtifactPlanner.artifactPath(model.name(), variant));
+        return List.of(ConvertStep.artifactPath(model, variant, settings));
     }
 
     @Override
@@ -81,17 +80,7 @@ public final class AutoConvertStep implements PipelineStep {
             Allocation a = AllocationPlanner.allocate(o -> GgufConversion.planFromHf(checkpoint, o), options, table,
                     Sha256.ofFile(tablePath), budget, notes);
             AllocationOptions.refuseWorseThanStock(a);
-            ConversionReport report = GgufConversion.run(a.plan(), checkpoint, context.resolve(outputs().getFirst()),
-                    true, context.threads(), context.progress());
-            ObjectNode result = StepStore.MAPPER.createObjectNode();
-            result.put("fileBytes", report.fileBytes());
-            result.put("tensorBytes", a.plan().dataBytes());
-            result.put("elements", a.plan().elementCount());
-            result.put("fallbacks", report.fallbacks().size());
-            ObjectNode mix = result.putObject("typeMix");
-            for (PlannedTensor t : report.tensors()) {
-                mix.put(t.type().name(), mix.path(t.type().name()).asInt(0) + 1);
-            }
+            ObjectNode result = ConvertStep.write(a.plan(), checkpoint, outputs().getFirst(), settings, context);
             ObjectNode allocation = result.putObject("allocation");
             allocation.put("budget", budget.label());
             allocation.put("budgetValue", budget.value());

@@ -11,6 +11,7 @@ import io.falconq.formats.hf.HfCheckpoint;
 import io.falconq.formats.safetensors.SafetensorsFile;
 import io.falconq.formats.safetensors.SafetensorsTensorInfo;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -92,13 +93,16 @@ public final class PipelinePlan {
                 boolean gguf = !(variant instanceof VariantSpec.IntQuant);
                 long elements = gguf ? made.get("elements").asLong() : model.parameterCount();
                 String sha = gguf ? output.sha256() : hashes.hash(dist.resolve(artifact).resolve("model.safetensors"));
+                VariantReport.ArtifactRef ref = gguf && Files.isDirectory(dist.resolve(output.path()))
+                        ? splitRef(made, dist, hashes)
+                        : new VariantReport.ArtifactRef(output.path() + (gguf ? "" : "/model.safetensors"), sha);
                 variantReports.add(new VariantReport(variant.name(),
                         gguf ? VariantReport.Kind.GGUF : VariantReport.Kind.GPTQ, typeMix, output.size(),
                         8.0 * made.get("tensorBytes").asLong() / elements, eval.ppl(), eval.pplError(),
                         eval.deltaPpl(), eval.deltaPplError(),
                         kld(eval),
                         eval.top1Percent(), eval.tokensPerSecond(),
-                        new VariantReport.ArtifactRef(output.path() + (gguf ? "" : "/model.safetensors"), sha),
+                        ref,
                         EvalNumbers.languages(evalRecord).stream().map(l -> new VariantReport.LanguageResult(
                                 l.language(), l.numbers().scoredTokens(), l.numbers().ppl(), l.numbers().pplError(),
                                 l.numbers().deltaPpl(), l.numbers().deltaPplError(), kld(l.numbers()),
@@ -119,6 +123,16 @@ public final class PipelinePlan {
         EvaluationSetup evaluation = new EvaluationSetup(settings.protocol().label(), settings.evalTexts().label(),
                 settings.evalTexts().sha256(), settings.ctx(), setup.windows(), setup.scoredTokens(), texts);
         return Report.of(toolVersion, createdAt, evaluation, modelReports);
+    }
+
+    /** A split GGUF: its first shard, and every shard with size and hash, from the make step's {@code files}. */
+    private static VariantReport.ArtifactRef splitRef(JsonNode made, Path dist, ContentHashes hashes) {
+        List<VariantReport.Shard> shards = new ArrayList<>();
+        for (JsonNode f : made.get("files")) {
+            Path file = dist.resolve(f.asText());
+            shards.add(new VariantReport.Shard(f.asText(), ContentHashes.size(file), hashes.hash(file)));
+        }
+        return new VariantReport.ArtifactRef(shards.getFirst().path(), shards.getFirst().sha256(), shards);
     }
 
     /** The allocation an {@link AutoConvertStep} recorded, or null for any other variant. */

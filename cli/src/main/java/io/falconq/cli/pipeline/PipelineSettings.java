@@ -1,5 +1,6 @@
 package io.falconq.cli.pipeline;
 
+import io.falconq.formats.gguf.GgufSplit;
 import io.falconq.jobs.sensitivity.SensitivityJob;
 import io.falconq.runtime.eval.EvalProtocol;
 
@@ -21,11 +22,12 @@ import java.util.Objects;
  * @param toolVersion  falconq's version; part of every step key, so an upgrade remakes artifacts
  * @param measureMethod how the sensitivities of {@code auto@} variants are measured ({@link MeasureStep})
  * @param measureChunks the first this many calibration sequences are measured on (≤ 0: all)
+ * @param ggufSplit    how GGUF variants are split ({@code --split-max-size|--split-max-tensors}), or null for one file
  */
 public record PipelineSettings(TextSources evalTexts, EvalProtocol protocol, int ctx, int chunks,
                                TextSources calibTexts, long seed, int calibCtx, int calibChunks, double dampPercent,
                                int threads, String toolVersion, SensitivityJob.Method measureMethod,
-                               int measureChunks) {
+                               int measureChunks, GgufSplit.Rule ggufSplit) {
     public PipelineSettings {
         Objects.requireNonNull(measureMethod, "measureMethod");
         Objects.requireNonNull(evalTexts, "evalTexts");
@@ -41,17 +43,24 @@ public record PipelineSettings(TextSources evalTexts, EvalProtocol protocol, int
     /** {@code falconq measure}'s default chunk count. */
     public static final int MEASURE_CHUNKS = 16;
 
-    /** Settings with {@code falconq measure}'s defaults: method direct, 16 chunks. */
+    /** Settings with {@code falconq measure}'s defaults (method direct, 16 chunks), GGUFs in one file. */
     public PipelineSettings(TextSources evalTexts, EvalProtocol protocol, int ctx, int chunks, TextSources calibTexts,
                             long seed, int calibCtx, int calibChunks, double dampPercent, int threads,
                             String toolVersion) {
         this(evalTexts, protocol, ctx, chunks, calibTexts, seed, calibCtx, calibChunks, dampPercent, threads,
-                toolVersion, SensitivityJob.Method.DIRECT, MEASURE_CHUNKS);
+                toolVersion, SensitivityJob.Method.DIRECT, MEASURE_CHUNKS, null);
     }
 
     /** The falconq version, in every step's key: an upgrade remakes everything (development builds say "dev"). */
     void describeTool(StepKey.Builder key) {
         key.option("falconq", toolVersion);
+    }
+
+    /** The split rule of GGUF variants, in their make step's key (absent for one file, so older keys still hold). */
+    void describeGgufSplit(StepKey.Builder key) {
+        if (ggufSplit != null) {
+            key.option("gguf.split", ggufSplit.toString());
+        }
     }
 
     /** The key entries of the evaluation: the text's content and how it is scored. */

@@ -22,7 +22,7 @@ import java.util.stream.Stream;
 /**
  * The publishable side of a pipeline run: a Hugging Face model card per model ({@code dist/<model>/README.md},
  * {@link ModelCard}), and with {@code --publish-layout hub} one folder per Hub repository under {@code dist/hub/}:
- * {@code <model>-GGUF/} (every GGUF, the imatrix, a card) and {@code <model>-<variant>/} per GPTQ folder (its files
+ * {@code <model>-GGUF/} (every GGUF, a split one as its folder of shards; the imatrix; a card) and {@code <model>-<variant>/} per GPTQ folder (its files
  * but falconq's dot-files, and a card). Hub folders hold hard links to the artifacts (copies where the file system has none), are built in a
  * temporary folder and renamed into place, so {@code dist/hub} is always whole. Nothing here uses the network.
  */
@@ -64,7 +64,13 @@ public final class PublishFolders {
                 if (!ggufs.isEmpty()) {
                     Path repo = Files.createDirectories(temp.resolve(model.name() + "-GGUF"));
                     for (VariantReport v : ggufs) {
-                        link(dist.resolve(v.artifact().path()), repo);
+                        if (v.artifact().shards().isEmpty()) {
+                            link(dist.resolve(v.artifact().path()), repo);
+                        }
+                        for (VariantReport.Shard shard : v.artifact().shards()) {
+                            Path file = dist.resolve(shard.path());
+                            link(file, Files.createDirectories(repo.resolve(file.getParent().getFileName().toString())));
+                        }
                     }
                     ModelCard.Imatrix im = imatrix(input, settings, records, dist, ImatrixStep.fileName(input));
                     if (im != null) {

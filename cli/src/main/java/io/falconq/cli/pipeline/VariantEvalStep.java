@@ -61,7 +61,8 @@ public final class VariantEvalStep implements PipelineStep {
 
     @Override
     public JsonNode run(StepContext context) {
-        Path artifact = context.resolve(ArtifactPlanner.artifactPath(model.name(), variant));
+        Path artifact = context.resolve(ConvertStep.modelFile(context.result(ConvertStep.id(model, variant)),
+                ConvertStep.artifactPath(model, variant, settings)));
         if (settings.evalTexts().labelled()) {
             try (FalconH1Model loaded = FalconH1Model.load(artifact);
                  FalconH1Forward forward = new FalconH1Forward(loaded, context.threads())) {

@@ -93,6 +93,20 @@ public final class ModelCard {
                     .append(" | importance matrix | | | |\n");
         }
         s.append('\n');
+        List<VariantReport> split = variants.stream().filter(v -> !v.artifact().shards().isEmpty()).toList();
+        if (!split.isEmpty()) {
+            s.append("Split files (llama.cpp's `gguf-split` convention): llama.cpp and falconq open the first shard, "
+                    + "the one named above, and load the others from beside it; `llama-gguf-split --merge FIRST OUT` "
+                    + "joins them into one file. A split variant's size above is the sum of its shards:\n\n");
+            s.append("| shard | size |\n|---|---:|\n");
+            for (VariantReport v : split) {
+                for (VariantReport.Shard shard : v.artifact().shards()) {
+                    s.append("| `").append(relative(shard.path(), in.folderOf())).append("` | ")
+                            .append(size(shard.sizeBytes())).append(" |\n");
+                }
+            }
+            s.append('\n');
+        }
 
         if (im != null) {
             s.append("## Importance matrix\n\n");
@@ -124,9 +138,13 @@ public final class ModelCard {
         if (v.kind() == VariantReport.Kind.GPTQ && p.endsWith("/model.safetensors")) {
             p = p.substring(0, p.length() - "model.safetensors".length());
         }
-        String relative = folderOf != null && p.startsWith(folderOf) ? p.substring(folderOf.length()) : p;
+        String relative = relative(p, folderOf);
         // a GPTQ repository's own card: the weights file at its root
         return relative.isEmpty() ? "model.safetensors" : relative;
+    }
+
+    private static String relative(String path, String folderOf) {
+        return folderOf != null && path.startsWith(folderOf) ? path.substring(folderOf.length()) : path;
     }
 
     public static String bpw(double v) {

@@ -15,7 +15,7 @@ import java.util.TreeMap;
  * @param kind            {@code gguf} file or {@code gptq} safetensors folder
  * @param typeMix         number of tensors stored in each type (ggml type names for GGUF; for GPTQ the packed
  *                        linears are counted as {@code gptq-int4}/{@code gptq-int8} and the rest by dtype)
- * @param fileSizeBytes   bytes of the artifact (sum over the folder's files for GPTQ)
+ * @param fileSizeBytes   bytes of the artifact (sum over the folder's files for GPTQ, over the shards of a split GGUF)
  * @param bitsPerWeight   8 · tensor bytes / weights stored (headers and metadata excluded; for GPTQ the weights
  *                        the packed integers stand for)
  * @param ppl             perplexity of the variant
@@ -107,11 +107,26 @@ public record VariantReport(String name, Kind kind, Map<String, Integer> typeMix
     }
 
     /**
-     * @param path   relative to the report's folder, with {@code /} separators
+     * @param path   relative to the report's folder, with {@code /} separators; of a split GGUF, its first shard
      * @param sha256 lower-case hex; for a GPTQ folder, of its {@code model.safetensors}
+     * @param shards every file of a split GGUF in shard order (the first is {@code path}); empty for one file
      */
-    public record ArtifactRef(String path, String sha256) {
+    public record ArtifactRef(String path, String sha256, List<Shard> shards) {
         public ArtifactRef {
+            Objects.requireNonNull(path, "path");
+            Objects.requireNonNull(sha256, "sha256");
+            shards = shards == null ? List.of() : List.copyOf(shards);
+        }
+
+        /** One file. */
+        public ArtifactRef(String path, String sha256) {
+            this(path, sha256, List.of());
+        }
+    }
+
+    /** One file of a split GGUF: {@code path} as {@link ArtifactRef#path()}, its size and SHA-256. */
+    public record Shard(String path, long sizeBytes, String sha256) {
+        public Shard {
             Objects.requireNonNull(path, "path");
             Objects.requireNonNull(sha256, "sha256");
         }

@@ -21,12 +21,18 @@ final class SampleReports {
                 new VariantReport.ArtifactRef(file, "ab".repeat(32)));
     }
 
-    /** Two languages evaluated and a calibration mix recorded: every field of schema version 2 present. */
+    /**
+     * Two languages evaluated and a calibration mix recorded: every field of schema version 2 present; the GGUF is
+     * split in two shards.
+     */
     static Report multilingualReport() {
         VariantReport.KldStats kld = new VariantReport.KldStats(0.02, 0.0015, 0.01, 0.2, 0.9);
         VariantReport q4 = new VariantReport("Q4_K_M", VariantReport.Kind.GGUF, Map.of("F32", 49, "Q4_K", 30),
                 4_400_000L, 4.89, 120.5, 1.5, 2.25, 0.25, kld, 93.5, 1234.5,
-                new VariantReport.ArtifactRef("tiny/tiny-Q4_K_M.gguf", "ab".repeat(32)),
+                new VariantReport.ArtifactRef("tiny/tiny-Q4_K_M/tiny-Q4_K_M-00001-of-00002.gguf", "ab".repeat(32),
+                        List.of(new VariantReport.Shard("tiny/tiny-Q4_K_M/tiny-Q4_K_M-00001-of-00002.gguf", 2_400_000L,
+                                "ab".repeat(32)), new VariantReport.Shard(
+                                "tiny/tiny-Q4_K_M/tiny-Q4_K_M-00002-of-00002.gguf", 2_000_000L, "ef".repeat(32)))),
                 List.of(new VariantReport.LanguageResult("en", 300, 65.0, 1.0, 1.0, 0.1, kld, 95.0),
                         new VariantReport.LanguageResult("de", 100, 900.0, 30.0, 9.0, 1.0, kld, 89.0)));
         CalibrationReport calibration = new CalibrationReport("builtin:multi", 0, true, 64, 4, 256, "12".repeat(32),
