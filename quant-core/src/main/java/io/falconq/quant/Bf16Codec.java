@@ -103,4 +103,10 @@ public final class Bf16Codec implements BlockCodec {
         }
         return sum;
     }
+
+    /** {@link #dequantizeRow} already widens on vector lanes. */
+    @Override
+    public void decodeRowVector(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
+        dequantizeRow(src, srcOff, dst, dstOff, n);
+    }
 }

@@ -17,7 +17,10 @@ import java.lang.foreign.MemorySegment;
  *       {@link #usesImportance()}). {@code importance[j]} weights {@code src[srcOff + j]}; llama-quantize passes the
  *       same vector (the mean squared activation per input column) for every row. With importance, pass one whole
  *       tensor row: Q4_0/Q4_1/Q5_0/Q5_1 normalise by the variance of the full row.</li>
- *   <li>{@link #dequantizeRow} is {@code dequantize_row_*}, bit for bit.</li>
+ *   <li>{@link #dequantizeRow} is {@code dequantize_row_*}, bit for bit. {@link #decodeRowVector} is its Vector API
+ *       twin with the same floats, bit for bit (the same separate float operations, see {@link VectorDequant});
+ *       {@link #decodeRow} picks it unless {@link VectorMode#ENABLED} is false. The runtime's matrix products
+ *       decode their weight panels through it.</li>
  *   <li>{@link #dot} is Σ w_j·x_j for float32 activations x against the quantized row w. {@link #dotScalar} is the
  *       reference: the dequantized values times x, summed in element order in float.
  *       {@link #dotVector} is the Vector API path; it reassociates the sum and uses fused multiply-adds, so it
@@ -59,6 +62,18 @@ public sealed interface BlockCodec
 
     /** Decodes {@code n} elements starting at {@code srcOff} into {@code dst[dstOff .. dstOff+n)}. */
     void dequantizeRow(MemorySegment src, long srcOff, float[] dst, int dstOff, int n);
+
+    /** The floats of {@link #dequantizeRow}, by the Vector API path unless {@link VectorMode#ENABLED} is false. */
+    default void decodeRow(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
+        if (VectorMode.ENABLED) {
+            decodeRowVector(src, srcOff, dst, dstOff, n);
+        } else {
+            dequantizeRow(src, srcOff, dst, dstOff, n);
+        }
+    }
+
+    /** {@link #dequantizeRow} with the Vector API, bit for bit the same floats, signed zeros included. */
+    void decodeRowVector(MemorySegment src, long srcOff, float[] dst, int dstOff, int n);
 
     /**
      * {@code ggml_validate_row_data}, which llama-quantize runs on every row it writes: the index of the first block

@@ -76,4 +76,10 @@ public final class F32Codec implements BlockCodec {
         }
         return sum;
     }
+
+    /** A bulk copy already: the vector path is the scalar one. */
+    @Override
+    public void decodeRowVector(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
+        dequantizeRow(src, srcOff, dst, dstOff, n);
+    }
 }

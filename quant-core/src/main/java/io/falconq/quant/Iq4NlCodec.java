@@ -98,4 +98,17 @@ public final class Iq4NlCodec implements BlockCodec {
     static ByteVector lookup(ByteVector indices) {
         return indices.selectFrom(CODEBOOK);
     }
+
+    @Override
+    public void decodeRowVector(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
+        RowChecks.dequantize(this, dst, dstOff, n);
+        for (int b = 0; b < n / QK; b++) {
+            long p = srcOff + (long) b * BLOCK_BYTES;
+            float d = VectorDequant.half(src, p + D_OFFSET);
+            ByteVector qs = VectorDequant.load16(src, p + QS_OFFSET);
+            int y = dstOff + b * QK;
+            VectorDequant.store16(lookup(qs.and((byte) 0x0F)), d, dst, y);
+            VectorDequant.store16(lookup(qs.lanewise(VectorOperators.LSHR, 4)), d, dst, y + 16);
+        }
+    }
 }

@@ -113,4 +113,24 @@ public final class Iq4XsCodec implements BlockCodec {
         }
         return VectorDequant.sum(acc);
     }
+
+    @Override
+    public void decodeRowVector(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
+        RowChecks.dequantize(this, dst, dstOff, n);
+        for (int b = 0; b < n / QK_K; b++) {
+            long p = srcOff + (long) b * BLOCK_BYTES;
+            int y = dstOff + b * QK_K;
+            float d = VectorDequant.half(src, p + D_OFFSET);
+            int scalesH = src.get(LittleEndian.SHORT, p + SCALES_H_OFFSET) & 0xFFFF;
+            for (int ib = 0; ib < 8; ib++) {
+                int ls = ((VectorDequant.byteAt(src, p + SCALES_L_OFFSET + ib / 2) >> 4 * (ib % 2)) & 0xF)
+                        | (((scalesH >> 2 * ib) & 3) << 4);
+                float dl = d * (ls - 32);
+                ByteVector qs = VectorDequant.load16(src, p + QS_OFFSET + 16 * ib);
+                VectorDequant.store16(Iq4NlCodec.lookup(qs.and((byte) 0x0F)), dl, dst, y);
+                VectorDequant.store16(Iq4NlCodec.lookup(qs.lanewise(VectorOperators.LSHR, 4)), dl, dst, y + 16);
+                y += 32;
+            }
+        }
+    }
 }

@@ -247,4 +247,34 @@ public final class Q2KCodec implements BlockCodec {
         }
         return VectorDequant.sum(acc);
     }
+
+    @Override
+    public void decodeRowVector(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
+        RowChecks.dequantize(this, dst, dstOff, n);
+        for (int b = 0; b < n / QK_K; b++) {
+            decodeBlockVector(src, srcOff + (long) b * BLOCK_BYTES, dst, dstOff + b * QK_K);
+        }
+    }
+
+    /** x = d·(sc & 15)·q − dmin·(sc >> 4) per 16 elements. */
+    private static void decodeBlockVector(MemorySegment w, long p, float[] dst, int y) {
+        float d = VectorDequant.half(w, p + D_OFFSET);
+        float min = VectorDequant.half(w, p + DMIN_OFFSET);
+        int is = 0;
+        for (int half = 0; half < 2; half++) {
+            long q = p + QS_OFFSET + 32 * half;
+            ByteVector q0 = VectorDequant.load16(w, q);
+            ByteVector q1 = VectorDequant.load16(w, q + 16);
+            for (int j = 0; j < 4; j++) {
+                int shift = 2 * j;
+                int sc = VectorDequant.byteAt(w, p + SCALES_OFFSET + is++);
+                VectorDequant.store16Sub(q0.lanewise(VectorOperators.LSHR, shift).and((byte) 3), d * (sc & 0xF),
+                        min * (sc >> 4), dst, y);
+                sc = VectorDequant.byteAt(w, p + SCALES_OFFSET + is++);
+                VectorDequant.store16Sub(q1.lanewise(VectorOperators.LSHR, shift).and((byte) 3), d * (sc & 0xF),
+                        min * (sc >> 4), dst, y + 16);
+                y += 32;
+            }
+        }
+    }
 }

@@ -260,4 +260,47 @@ public final class Q3KCodec implements BlockCodec {
         }
         return VectorDequant.sum(acc);
     }
+
+    @Override
+    public void decodeRowVector(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
+        RowChecks.dequantize(this, dst, dstOff, n);
+        for (int b = 0; b < n / QK_K; b++) {
+            decodeBlockVector(src, srcOff + (long) b * BLOCK_BYTES, dst, dstOff + b * QK_K);
+        }
+    }
+
+    /** x = d·(scale − 32)·(q − 4), a set hmask bit meaning "no −4". */
+    private static void decodeBlockVector(MemorySegment w, long p, float[] dst, int y) {
+        float dAll = VectorDequant.half(w, p + D_OFFSET);
+        ByteVector h0 = VectorDequant.load16(w, p + HMASK_OFFSET);
+        ByteVector h1 = VectorDequant.load16(w, p + HMASK_OFFSET + 16);
+        int is = 0;
+        int bit = 0;
+        for (int half = 0; half < 2; half++) {
+            long q = p + QS_OFFSET + 32 * half;
+            ByteVector q0 = VectorDequant.load16(w, q);
+            ByteVector q1 = VectorDequant.load16(w, q + 16);
+            for (int j = 0; j < 4; j++) {
+                int shift = 2 * j;
+                float dl = dAll * (scaleCode(w, p + SCALES_OFFSET, is++) - 32);
+                VectorDequant.store16(codes(q0, h0, shift, bit), dl, dst, y);
+                dl = dAll * (scaleCode(w, p + SCALES_OFFSET, is++) - 32);
+                VectorDequant.store16(codes(q1, h1, shift, bit), dl, dst, y + 16);
+                y += 32;
+                bit++;
+            }
+        }
+    }
+
+    private static ByteVector codes(ByteVector qs, ByteVector hmask, int shift, int bit) {
+        ByteVector low = qs.lanewise(VectorOperators.LSHR, shift).and((byte) 3);
+        ByteVector high = hmask.lanewise(VectorOperators.LSHR, bit).and((byte) 1).lanewise(VectorOperators.LSHL, 2);
+        return low.add(high).sub((byte) 4);
+    }
+
+    /** The 6-bit scale code of sub-block j (0..15), as {@code dequantize_row_q3_K}'s kmask shuffle. */
+    private static int scaleCode(MemorySegment w, long sc, int j) {
+        int lo = j < 8 ? VectorDequant.byteAt(w, sc + j) & 0xF : VectorDequant.byteAt(w, sc + j - 8) >> 4;
+        return lo | ((VectorDequant.byteAt(w, sc + 8 + j % 4) >> (2 * (j / 4))) & 3) << 4;
+    }
 }

@@ -229,4 +229,33 @@ public final class Q4KCodec implements BlockCodec {
         }
         return sum;
     }
+
+    @Override
+    public void decodeRowVector(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
+        RowChecks.dequantize(this, dst, dstOff, n);
+        for (int b = 0; b < n / QK_K; b++) {
+            decodeBlockVector(src, srcOff + (long) b * BLOCK_BYTES, dst, dstOff + b * QK_K);
+        }
+    }
+
+    /** x = d·ls·q − dmin·lm per 32 elements. */
+    private static void decodeBlockVector(MemorySegment w, long p, float[] dst, int y) {
+        float d = VectorDequant.half(w, p + D_OFFSET);
+        float min = VectorDequant.half(w, p + DMIN_OFFSET);
+        long sc = p + SCALES_OFFSET;
+        for (int c = 0; c < 4; c++) {
+            long q = p + QS_OFFSET + 32 * c;
+            float d1 = d * KScaleMin.scale(w, sc, 2 * c);
+            float m1 = min * KScaleMin.min(w, sc, 2 * c);
+            float d2 = d * KScaleMin.scale(w, sc, 2 * c + 1);
+            float m2 = min * KScaleMin.min(w, sc, 2 * c + 1);
+            ByteVector a = VectorDequant.load16(w, q);
+            ByteVector b = VectorDequant.load16(w, q + 16);
+            VectorDequant.store16Sub(a.and((byte) 0x0F), d1, m1, dst, y);
+            VectorDequant.store16Sub(b.and((byte) 0x0F), d1, m1, dst, y + 16);
+            VectorDequant.store16Sub(a.lanewise(VectorOperators.LSHR, 4), d2, m2, dst, y + 32);
+            VectorDequant.store16Sub(b.lanewise(VectorOperators.LSHR, 4), d2, m2, dst, y + 48);
+            y += 64;
+        }
+    }
 }

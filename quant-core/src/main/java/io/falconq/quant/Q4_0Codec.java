@@ -147,4 +147,17 @@ public final class Q4_0Codec implements BlockCodec {
         }
         return VectorDequant.sum(acc);
     }
+
+    @Override
+    public void decodeRowVector(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
+        RowChecks.dequantize(this, dst, dstOff, n);
+        for (int b = 0; b < n / QK; b++) {
+            long p = srcOff + (long) b * BLOCK_BYTES;
+            float d = VectorDequant.half(src, p + D_OFFSET);
+            ByteVector qs = VectorDequant.load16(src, p + QS_OFFSET);
+            int y = dstOff + b * QK;
+            VectorDequant.store16(qs.and((byte) 0x0F).sub((byte) 8), d, dst, y);
+            VectorDequant.store16(qs.lanewise(VectorOperators.LSHR, 4).sub((byte) 8), d, dst, y + 16);
+        }
+    }
 }

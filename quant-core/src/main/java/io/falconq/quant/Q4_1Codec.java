@@ -153,4 +153,18 @@ public final class Q4_1Codec implements BlockCodec {
         }
         return VectorDequant.sum(acc);
     }
+
+    @Override
+    public void decodeRowVector(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
+        RowChecks.dequantize(this, dst, dstOff, n);
+        for (int b = 0; b < n / QK; b++) {
+            long p = srcOff + (long) b * BLOCK_BYTES;
+            float d = VectorDequant.half(src, p + D_OFFSET);
+            float m = VectorDequant.half(src, p + M_OFFSET);
+            ByteVector qs = VectorDequant.load16(src, p + QS_OFFSET);
+            int y = dstOff + b * QK;
+            VectorDequant.store16Add(qs.and((byte) 0x0F), d, m, dst, y);
+            VectorDequant.store16Add(qs.lanewise(VectorOperators.LSHR, 4), d, m, dst, y + 16);
+        }
+    }
 }

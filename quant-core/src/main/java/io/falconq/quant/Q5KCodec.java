@@ -265,4 +265,40 @@ public final class Q5KCodec implements BlockCodec {
         VectorMask<Byte> high = qh.and(bit).compare(VectorOperators.NE, zero);
         return low4.lanewise(VectorOperators.OR, (byte) 0x10, high);
     }
+
+    @Override
+    public void decodeRowVector(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
+        RowChecks.dequantize(this, dst, dstOff, n);
+        for (int b = 0; b < n / QK_K; b++) {
+            decodeBlockVector(src, srcOff + (long) b * BLOCK_BYTES, dst, dstOff + b * QK_K);
+        }
+    }
+
+    /** As Q4_K with a 5th bit from qh (bit 2c / 2c+1 of each byte). */
+    private static void decodeBlockVector(MemorySegment w, long p, float[] dst, int y) {
+        float d = VectorDequant.half(w, p + D_OFFSET);
+        float min = VectorDequant.half(w, p + DMIN_OFFSET);
+        long sc = p + SCALES_OFFSET;
+        ByteVector h0 = VectorDequant.load16(w, p + QH_OFFSET);
+        ByteVector h1 = VectorDequant.load16(w, p + QH_OFFSET + 16);
+        for (int c = 0; c < 4; c++) {
+            long q = p + QS_OFFSET + 32 * c;
+            float d1 = d * KScaleMin.scale(w, sc, 2 * c);
+            float m1 = min * KScaleMin.min(w, sc, 2 * c);
+            float d2 = d * KScaleMin.scale(w, sc, 2 * c + 1);
+            float m2 = min * KScaleMin.min(w, sc, 2 * c + 1);
+            ByteVector a = VectorDequant.load16(w, q);
+            ByteVector b = VectorDequant.load16(w, q + 16);
+            VectorDequant.store16Sub(a.and((byte) 0x0F).or(bit4(h0, 2 * c)), d1, m1, dst, y);
+            VectorDequant.store16Sub(b.and((byte) 0x0F).or(bit4(h1, 2 * c)), d1, m1, dst, y + 16);
+            VectorDequant.store16Sub(a.lanewise(VectorOperators.LSHR, 4).or(bit4(h0, 2 * c + 1)), d2, m2, dst, y + 32);
+            VectorDequant.store16Sub(b.lanewise(VectorOperators.LSHR, 4).or(bit4(h1, 2 * c + 1)), d2, m2, dst, y + 48);
+            y += 64;
+        }
+    }
+
+    /** Bit {@code bit} of each lane, moved to bit 4 (value 16). */
+    private static ByteVector bit4(ByteVector h, int bit) {
+        return h.lanewise(VectorOperators.LSHR, bit).and((byte) 1).lanewise(VectorOperators.LSHL, 4);
+    }
 }

@@ -157,4 +157,20 @@ public final class Q5_0Codec implements BlockCodec {
         }
         return VectorDequant.sum(acc);
     }
+
+    @Override
+    public void decodeRowVector(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
+        RowChecks.dequantize(this, dst, dstOff, n);
+        for (int b = 0; b < n / QK; b++) {
+            long p = srcOff + (long) b * BLOCK_BYTES;
+            float d = VectorDequant.half(src, p + D_OFFSET);
+            ByteVector qh = VectorDequant.load16(src, p + QH_OFFSET);
+            ByteVector qs = VectorDequant.load16(src, p + QS_OFFSET);
+            int y = dstOff + b * QK;
+            VectorDequant.store16(qs.and((byte) 0x0F).or(VectorDequant.q5HighBits(qh, VectorDequant.QH_LOW))
+                    .sub((byte) 16), d, dst, y);
+            VectorDequant.store16(qs.lanewise(VectorOperators.LSHR, 4)
+                    .or(VectorDequant.q5HighBits(qh, VectorDequant.QH_HIGH)).sub((byte) 16), d, dst, y + 16);
+        }
+    }
 }

@@ -206,4 +206,38 @@ public final class Q6KCodec implements BlockCodec {
     private static int scale(MemorySegment w, long sc, int k) {
         return w.get(ValueLayout.JAVA_BYTE, sc + k);
     }
+
+    @Override
+    public void decodeRowVector(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
+        RowChecks.dequantize(this, dst, dstOff, n);
+        for (int b = 0; b < n / QK_K; b++) {
+            decodeBlockVector(src, srcOff + (long) b * BLOCK_BYTES, dst, dstOff + b * QK_K);
+        }
+    }
+
+    /** x = d·sc·(q − 32) per 16 elements, evaluated (d·sc)·q as the scalar port does. */
+    private static void decodeBlockVector(MemorySegment w, long p, float[] dst, int y) {
+        float d = VectorDequant.half(w, p + D_OFFSET);
+        for (int half = 0; half < 2; half++) {
+            long ql = p + QL_OFFSET + 64 * half;
+            long qh = p + QH_OFFSET + 32 * half;
+            long sc = p + SCALES_OFFSET + 8 * half;
+            for (int g = 0; g < 32; g += 16) {
+                int is = g / 16;
+                ByteVector lA = VectorDequant.load16(w, ql + g);
+                ByteVector lB = VectorDequant.load16(w, ql + 32 + g);
+                ByteVector h = VectorDequant.load16(w, qh + g);
+                VectorDequant.store16(lA.and((byte) 0x0F).or(h.and((byte) 3).lanewise(VectorOperators.LSHL, 4))
+                        .sub((byte) 32), d * w.get(ValueLayout.JAVA_BYTE, sc + is), dst, y + g);
+                VectorDequant.store16(lB.and((byte) 0x0F).or(h.and((byte) 0x0C).lanewise(VectorOperators.LSHL, 2))
+                        .sub((byte) 32), d * w.get(ValueLayout.JAVA_BYTE, sc + is + 2), dst, y + g + 32);
+                VectorDequant.store16(lA.lanewise(VectorOperators.LSHR, 4).or(h.and((byte) 0x30)).sub((byte) 32),
+                        d * w.get(ValueLayout.JAVA_BYTE, sc + is + 4), dst, y + g + 64);
+                VectorDequant.store16(lB.lanewise(VectorOperators.LSHR, 4)
+                        .or(h.lanewise(VectorOperators.LSHR, 2).and((byte) 0x30)).sub((byte) 32),
+                        d * w.get(ValueLayout.JAVA_BYTE, sc + is + 6), dst, y + g + 96);
+            }
+            y += 128;
+        }
+    }
 }

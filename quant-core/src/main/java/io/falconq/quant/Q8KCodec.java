@@ -117,4 +117,10 @@ public final class Q8KCodec implements BlockCodec {
         }
         return VectorDequant.sum(acc);
     }
+
+    /** An activation format, never decoded from a model file: the scalar port serves. */
+    @Override
+    public void decodeRowVector(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
+        dequantizeRow(src, srcOff, dst, dstOff, n);
+    }
 }

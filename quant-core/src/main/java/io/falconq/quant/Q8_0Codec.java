@@ -108,4 +108,16 @@ public final class Q8_0Codec implements BlockCodec {
         }
         return VectorDequant.sum(acc);
     }
+
+    @Override
+    public void decodeRowVector(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
+        RowChecks.dequantize(this, dst, dstOff, n);
+        for (int b = 0; b < n / QK; b++) {
+            long p = srcOff + (long) b * BLOCK_BYTES;
+            float d = VectorDequant.half(src, p + D_OFFSET);
+            int y = dstOff + b * QK;
+            VectorDequant.store16(VectorDequant.load16(src, p + QS_OFFSET), d, dst, y);
+            VectorDequant.store16(VectorDequant.load16(src, p + QS_OFFSET + 16), d, dst, y + 16);
+        }
+    }
 }

@@ -7,7 +7,7 @@ import static io.falconq.quant.CodecDifferentialTest.DOT_REL_TOLERANCE;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The vector-vs-scalar dot comparison, shared by {@link CodecDifferentialTest} (this JVM's vector width) and
+ * The vector-vs-scalar dot and row-decode comparisons, shared by {@link CodecDifferentialTest} (this JVM's vector width) and
  * {@link VectorWidthsTest}, which runs {@link #main} in child JVMs limited to 128- and 256-bit vectors so that every
  * lane count the vector paths support (4, 8, 16) is exercised whatever the build machine has.
  */
@@ -56,6 +56,7 @@ final class DotAgreement {
                 }
                 // the whole row, at an unaligned x offset
                 largest = Math.max(largest, assertDotsAgree(c, qw, 0, x, 5, n, q + " row"));
+                assertVectorDecodeIdentical(c, qw, n, q + " row");
                 // every block on its own, so that one wrongly decoded element cannot hide in a long sum
                 int bs = c.blockSize() == 1 ? 64 : c.blockSize();
                 for (int b = 0; b < n / bs; b++) {
@@ -89,6 +90,23 @@ final class DotAgreement {
         assertTrue(Math.abs(scalar - exactSum) <= tol, () -> what + ": scalar " + scalar + " vs exact " + exactSum);
         assertTrue(Math.abs(vector - exactSum) <= tol, () -> what + ": vector " + vector + " vs exact " + exactSum);
         return scale > 0 ? Math.abs(vector - scalar) / scale : 0;
+    }
+
+    /**
+     * Asserts {@code decodeRowVector} gives the floats of {@code dequantizeRow} bit for bit (no tolerance: both
+     * compute {@code q·d} or {@code q·d ± m} with the same separate float operations), at a non-zero output offset.
+     */
+    static void assertVectorDecodeIdentical(BlockCodec c, MemorySegment w, int n, String what) {
+        float[] scalar = new float[n + 3];
+        float[] vector = new float[n + 3];
+        c.dequantizeRow(w, 0, scalar, 3, n);
+        c.decodeRowVector(w, 0, vector, 3, n);
+        for (int j = 3; j < n + 3; j++) {
+            int e = j - 3;
+            assertTrue(Float.floatToRawIntBits(scalar[j]) == Float.floatToRawIntBits(vector[j]),
+                    () -> what + ", element " + e + ": decodeRowVector " + vector[e + 3] + " vs dequantizeRow "
+                            + scalar[e + 3]);
+        }
     }
 
     /** Entry point for the child JVMs of {@link VectorWidthsTest}; exit status 0 only if every check passes. */

@@ -5,7 +5,6 @@ import io.falconq.formats.gguf.GgufFile;
 import io.falconq.formats.gguf.GgufReader;
 import io.falconq.formats.tensor.TensorView;
 import io.falconq.quant.QuantType;
-import io.falconq.runtime.kernel.QuantizedRowDecoder;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -81,7 +80,7 @@ class QuantDecodeGgmlIT {
                 ByteBuffer bytes = ByteBuffer.allocate(4 * n).order(ByteOrder.LITTLE_ENDIAN);
                 for (long r = 0; r < rows; r++) {
                     type.codec().dequantizeRow(v.data(), r * rowBytes, a, 0, n);
-                    QuantizedRowDecoder.decode(type, v.data(), r * rowBytes, b, 0, n);
+                    type.codec().decodeRowVector(v.data(), r * rowBytes, b, 0, n);
                     update(scalar, bytes, a);
                     update(vector, bytes, b);
                 }

@@ -15,7 +15,7 @@ import java.util.Arrays;
  *   <li>X is rounded (q8 mode) and packed once per call into tiles of {@value #MR} token rows, k-major
  *       ({@code xp[tile][k][r]}), so the micro-kernel reads the {@value #MR} activations of one k contiguously.</li>
  *   <li>Tasks are panels of {@link #NR} = 4·L output features (L = float lanes). A task decodes its rows once,
- *       {@value #CHUNK} columns at a time, straight from the mapped file ({@link QuantizedRowDecoder}: one decode
+ *       {@value #CHUNK} columns at a time, straight from the mapped file (the codec's {@code decodeRow}: one decode
  *       per block per window, never a float32 copy of the layer), and transposes them with gathers into a k-major
  *       panel {@code panel[k][j]}.</li>
  *   <li>For every tile of X the micro-kernel keeps {@value #MR} × 4 accumulator vectors in local variables

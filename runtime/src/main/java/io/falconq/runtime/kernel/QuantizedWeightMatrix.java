@@ -17,8 +17,8 @@ import java.nio.ByteOrder;
  * dequantized ahead of time.
  *
  * <ul>
- *   <li>{@link #decodeRow}: the codec's {@code dequantizeRow} (a port of ggml's {@code dequantize_row_*}, bit for
- *       bit), or {@link QuantizedRowDecoder}, its Vector API twin with identical output;</li>
+ *   <li>{@link #decodeRow}: the codec's {@code decodeRow} (its Vector API decode, or with the vector paths off its
+ *       {@code dequantizeRow}, a port of ggml's {@code dequantize_row_*}; the same floats bit for bit);</li>
  *   <li>{@link #dot}: the codec's dot product (scalar reference or Vector API path, {@code BlockCodec#dot});</li>
  *   <li>window mode goes through {@link QuantMatMul}, which decodes panels of rows once and reuses them for every
  *       token of the window.</li>
@@ -129,11 +129,7 @@ public final class QuantizedWeightMatrix implements WeightMatrix {
     /** Decodes columns {@code [k0, k1)} (block-aligned) of {@code row} into {@code dst[dstOff ..]}. */
     public void decodeRow(int row, int k0, int k1, float[] dst, int dstOff) {
         long off = row * rowBytes + codec.rowBytes(k0);
-        if (KernelMode.VECTOR && QuantizedRowDecoder.supports(type)) {
-            QuantizedRowDecoder.decode(type, data, off, dst, dstOff, k1 - k0);
-        } else {
-            codec.dequantizeRow(data, off, dst, dstOff, k1 - k0);
-        }
+        codec.decodeRow(data, off, dst, dstOff, k1 - k0);
     }
 
     @Override

@@ -12,12 +12,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * {@link QuantizedRowDecoder} (Vector API) against the codecs' scalar {@code dequantizeRow} (the port of ggml's
+ * Each codec's {@code decodeRowVector} (Vector API) against its scalar {@code dequantizeRow} (the port of ggml's
  * {@code dequantize_row_*}; {@code QuantDecodeGgmlIT} checks that one against ggml itself): every value must be
  * the same float, bit for bit, signed zeros included. No tolerance: both compute {@code q·d} or {@code q·d ± m}
  * with the same separate float operations.
  */
-class QuantRowDecoderTest {
+class CodecVectorDecodeTest {
     private static final int ROWS = 12;
 
     static Stream<QuantType> types() {
@@ -35,7 +35,7 @@ class QuantRowDecoderTest {
             float[] scalar = new float[n + 3];
             float[] vector = new float[n + 3];
             type.codec().dequantizeRow(rows, row * rowBytes, scalar, 3, n);
-            QuantizedRowDecoder.decode(type, rows, row * rowBytes, vector, 3, n);
+            type.codec().decodeRowVector(rows, row * rowBytes, vector, 3, n);
             for (int i = 3; i < n + 3; i++) {
                 if (Float.floatToRawIntBits(scalar[i]) != Float.floatToRawIntBits(vector[i])) {
                     int e = i - 3;
