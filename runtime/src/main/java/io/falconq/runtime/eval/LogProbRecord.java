@@ -1,5 +1,7 @@
 package io.falconq.runtime.eval;
 
+import io.falconq.quant.GgmlRounding;
+
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
@@ -34,12 +36,6 @@ public final class LogProbRecord {
         return ByteBuffer.allocate(bytes(nVocab)).order(ByteOrder.LITTLE_ENDIAN);
     }
 
-    /** ggml's {@code nearest_int}: round half to even through the 1.5·2^23 trick (valid for |x| ≤ 4194303). */
-    static int nearestInt(float f) {
-        float v = f + 12582912f;
-        return (Float.floatToRawIntBits(v) & 0x007fffff) - 0x00400000;
-    }
-
     /**
      * Encodes logits row {@code [off, off+n)} into {@code rec} (position 0 onwards) and returns llama.cpp's NLL of
      * {@code token} as computed alongside ({@code M + LSE − ℓ_tok}, LSE rounded to float).
@@ -62,7 +58,7 @@ public final class LogProbRecord {
             float invScale = 1 / scale;
             for (int i = 0; i < n; i++) {
                 float l = logits[off + i];
-                rec.putShort(8 + 2 * i, (short) (l > min ? nearestInt(invScale * (l - min)) : 0));
+                rec.putShort(8 + 2 * i, (short) (l > min ? GgmlRounding.nearestInt(invScale * (l - min)) : 0));
             }
         } else {
             for (int i = 0; i < n; i++) {

@@ -1,6 +1,7 @@
 package io.falconq.runtime.kernel;
 
 import io.falconq.formats.gguf.GgmlType;
+import io.falconq.quant.GgmlRounding;
 import io.falconq.quant.HalfFloat;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -200,13 +201,8 @@ public final class ActivationQuantizer {
         final float iscale = -127.f / max;
         final float d = 1 / iscale;
         for (int j = 0; j < 256; ++j) {
-            int v = Math.min(127, nearestInt(iscale * x[xOff + j]));
+            int v = Math.min(127, GgmlRounding.nearestInt(iscale * x[xOff + j]));
             y[yOff + j] = d * v;
         }
-    }
-
-    /** ggml's {@code nearest_int}: round half to even (valid for |v| < 2^22, as in C). */
-    private static int nearestInt(float fval) {
-        return (int) Math.rint(fval);
     }
 }

@@ -58,14 +58,6 @@ class EvalMetricsTest {
     }
 
     @Test
-    void nearestIntRoundsHalfToEvenLikeGgml() {
-        assertEquals(2, LogProbRecord.nearestInt(2.5f));
-        assertEquals(4, LogProbRecord.nearestInt(3.5f));
-        assertEquals(65535, LogProbRecord.nearestInt(65535f));
-        assertEquals(-3, LogProbRecord.nearestInt(-2.6f));
-    }
-
-    @Test
     void recordDecodesToTheLogSoftmaxWithinHalfAStep() {
         Random r = new Random(7);
         int v = 1001; // odd: exercises the padding slot
