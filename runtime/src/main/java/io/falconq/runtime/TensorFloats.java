@@ -3,6 +3,8 @@ package io.falconq.runtime;
 import io.falconq.formats.gguf.GgmlType;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.tensor.TensorView;
+import io.falconq.quant.FloatRows;
+import io.falconq.quant.QuantType;
 
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -45,7 +47,6 @@ public final class TensorFloats {
         }
     }
 
-    /** The tensor's values as float32 (F32, F16 or BF16 storage), NaN/Inf refused. */
     /**
      * Refuses a stored F32/F16/BF16 tensor holding NaN or ±Inf, read in place without decoding (an all-ones exponent
      * field), for tensors a writer copies through unchanged; other types are not checked.
@@ -80,32 +81,18 @@ public final class TensorFloats {
         return new InvalidInputException(v.name() + ": element " + element + " is " + value + " (NaN/Inf in weights)");
     }
 
+    /** The tensor's values as float32 (F32, F16 or BF16 storage, decoded by its codec), NaN/Inf refused. */
     public static float[] decode(TensorView v) {
-        int n = Math.toIntExact(v.elementCount());
-        float[] out = new float[n];
-        switch (v.type()) {
-            case F32 -> {
-                for (int i = 0; i < n; i++) {
-                    out[i] = v.data().get(F32_LE, 4L * i);
-                }
-            }
-            case BF16 -> {
-                for (int i = 0; i < n; i++) {
-                    out[i] = Float.intBitsToFloat((v.data().get(I16_LE, 2L * i) & 0xFFFF) << 16);
-                }
-            }
-            case F16 -> {
-                for (int i = 0; i < n; i++) {
-                    out[i] = Float.float16ToFloat(v.data().get(I16_LE, 2L * i));
-                }
-            }
-            default -> throw new InvalidInputException(v.name() + ": type " + v.type()
+        if (v.type() != GgmlType.F32 && v.type() != GgmlType.F16 && v.type() != GgmlType.BF16) {
+            throw new InvalidInputException(v.name() + ": type " + v.type()
                     + " is not supported for this tensor (expected F32, F16 or BF16)");
         }
-        for (int i = 0; i < n; i++) {
-            if (!Float.isFinite(out[i])) {
-                throw nonFinite(v, i, out[i]);
-            }
+        int n = Math.toIntExact(v.elementCount());
+        float[] out = new float[n];
+        QuantType.of(v.type()).codec().decodeRow(v.data(), 0, out, 0, n);
+        int bad = FloatRows.firstNonFinite(out, 0, n);
+        if (bad >= 0) {
+            throw nonFinite(v, bad, out[bad]);
         }
         return out;
     }

@@ -3,6 +3,8 @@ package io.falconq.runtime.kernel;
 import io.falconq.formats.gguf.GgmlType;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.tensor.TensorView;
+import io.falconq.quant.BlockCodec;
+import io.falconq.quant.QuantType;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -17,9 +19,8 @@ import java.nio.ByteOrder;
 /**
  * An unquantized weight matrix (F32, F16 or BF16) read in place from a memory-mapped file.
  *
- * <p>BF16 → F32 is exact (the 16 stored bits are the high half of the float); F16 → F32 is exact too
- * ({@link Float#float16ToFloat}). The vector paths therefore decode bit-identically to the scalar ones; only
- * {@link #dot} sums in a different (fixed) order.
+ * <p>Rows decode through the type's codec ({@code BlockCodec#decodeRow}, exact widening); {@link #dot} has its own
+ * Vector API path (two accumulators) that sums in a different (fixed) order from the scalar reference.
  */
 public final class DenseWeightMatrix implements WeightMatrix {
     private static final VectorSpecies<Float> F = KernelMode.FLOATS;
@@ -32,6 +33,7 @@ public final class DenseWeightMatrix implements WeightMatrix {
 
     private final String name;
     private final GgmlType type;
+    private final BlockCodec codec;
     private final int rows;
     private final int cols;
     private final long rowBytes;
@@ -44,6 +46,7 @@ public final class DenseWeightMatrix implements WeightMatrix {
         }
         this.name = name;
         this.type = type;
+        this.codec = QuantType.of(type).codec();
         this.rows = rows;
         this.cols = cols;
         this.rowBytes = (long) cols * type.typeSize();
@@ -96,11 +99,7 @@ public final class DenseWeightMatrix implements WeightMatrix {
 
     @Override
     public void decodeRow(int row, float[] dst, int dstOff) {
-        if (KernelMode.VECTOR) {
-            decodeRowVector(row, dst, dstOff);
-        } else {
-            decodeRowScalar(row, dst, dstOff);
-        }
+        codec.decodeRow(data, row * rowBytes, dst, dstOff, cols);
     }
 
     @Override
@@ -108,8 +107,7 @@ public final class DenseWeightMatrix implements WeightMatrix {
         return KernelMode.VECTOR ? dotVector(row, x, xOff) : dotScalar(row, x, xOff);
     }
 
-    // ---- scalar reference ------------------------------------------------------------------------------------
-
+    /** One element, for the tail of {@link #dotVector}. */
     private float element(long base, int k) {
         return switch (type) {
             case F32 -> data.get(F32_LE, base + 4L * k);
@@ -119,20 +117,8 @@ public final class DenseWeightMatrix implements WeightMatrix {
         };
     }
 
-    public void decodeRowScalar(int row, float[] dst, int dstOff) {
-        long base = row * rowBytes;
-        for (int k = 0; k < cols; k++) {
-            dst[dstOff + k] = element(base, k);
-        }
-    }
-
     public float dotScalar(int row, float[] x, int xOff) {
-        long base = row * rowBytes;
-        float sum = 0f;
-        for (int k = 0; k < cols; k++) {
-            sum += element(base, k) * x[xOff + k];
-        }
-        return sum;
+        return codec.dotScalar(data, row * rowBytes, x, xOff, cols);
     }
 
     // ---- Vector API ------------------------------------------------------------------------------------------
@@ -141,33 +127,6 @@ public final class DenseWeightMatrix implements WeightMatrix {
         ShortVector s = ShortVector.fromMemorySegment(SHORTS, data, offset, ByteOrder.LITTLE_ENDIAN);
         return ((IntVector) s.convertShape(VectorOperators.S2I, INTS, 0)).lanewise(VectorOperators.LSHL, 16)
                 .reinterpretAsFloats();
-    }
-
-    public void decodeRowVector(int row, float[] dst, int dstOff) {
-        long base = row * rowBytes;
-        int k = 0;
-        switch (type) {
-            case F32 -> {
-                for (; k <= cols - L; k += L) {
-                    FloatVector.fromMemorySegment(F, data, base + 4L * k, ByteOrder.LITTLE_ENDIAN).intoArray(dst, dstOff + k);
-                }
-            }
-            case BF16 -> {
-                for (; k <= cols - L; k += L) {
-                    loadBf16(base + 2L * k).intoArray(dst, dstOff + k);
-                }
-            }
-            case F16 -> {
-                // Float.float16ToFloat is a JIT intrinsic (vcvtph2ps); C2 vectorises this loop.
-                for (; k < cols; k++) {
-                    dst[dstOff + k] = Float.float16ToFloat(data.get(I16_LE, base + 2L * k));
-                }
-            }
-            default -> throw new AssertionError(type);
-        }
-        for (; k < cols; k++) {
-            dst[dstOff + k] = element(base, k);
-        }
     }
 
     public float dotVector(int row, float[] x, int xOff) {

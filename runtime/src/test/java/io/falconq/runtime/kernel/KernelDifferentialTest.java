@@ -58,28 +58,11 @@ class KernelDifferentialTest {
     }
 
     @Test
-    void decodeRowVectorIsBitIdenticalToScalar() {
-        Random r = new Random(1);
-        for (GgmlType type : new GgmlType[] {GgmlType.F32, GgmlType.BF16, GgmlType.F16}) {
-            int rows = 5;
-            int cols = 83;
-            DenseWeightMatrix m = matrix(type, random(r, rows * cols), rows, cols);
-            for (int row = 0; row < rows; row++) {
-                float[] a = new float[cols];
-                float[] b = new float[cols];
-                m.decodeRowVector(row, a, 0);
-                m.decodeRowScalar(row, b, 0);
-                assertArrayEquals(b, a, type + " row " + row);
-            }
-        }
-    }
-
-    @Test
     void bf16DecodeIsTheHighHalfOfTheFloat() {
         float[] w = {1.5f, -2.25f, 0f, 3.0e-5f, 65504f};
         DenseWeightMatrix m = matrix(GgmlType.BF16, w, 1, w.length);
         float[] out = new float[w.length];
-        m.decodeRowScalar(0, out, 0);
+        m.decodeRow(0, out, 0);
         for (int i = 0; i < w.length; i++) {
             assertEquals(Float.intBitsToFloat(Float.floatToIntBits(w[i]) & 0xFFFF0000), out[i]);
         }
@@ -96,7 +79,7 @@ class KernelDifferentialTest {
                 float[] x = random(r, cols + 4);
                 float[] decoded = new float[cols];
                 for (int row = 0; row < rows; row++) {
-                    m.decodeRowScalar(row, decoded, 0);
+                    m.decodeRow(row, decoded, 0);
                     double exact = 0;
                     double abs = 0;
                     for (int k = 0; k < cols; k++) {
@@ -129,7 +112,7 @@ class KernelDifferentialTest {
                     mm.multiply(x, t, m, y);
                     float[] row = new float[in];
                     for (int o = 0; o < out; o++) {
-                        m.decodeRowScalar(o, row, 0);
+                        m.decodeRow(o, row, 0);
                         for (int i = 0; i < t; i++) {
                             double exact = 0;
                             double abs = 0;
