@@ -1,6 +1,7 @@
 package io.falconq.runtime;
 
 import io.falconq.calib.LinearRole;
+import io.falconq.model.FalconH1Config;
 
 import java.util.List;
 
@@ -59,5 +60,20 @@ public enum Tap {
     /** The reference trace's name, e.g. {@code layer3.mamba.zxbcdt}; {@code layer} is ignored for global taps. */
     public String referenceName(int layer) {
         return perLayer ? "layer" + layer + "." + referenceName : referenceName;
+    }
+
+    /** Floats per token row at this tap for a model of config {@code c}. */
+    public int width(FalconH1Config c) {
+        return switch (this) {
+            case EMBEDDINGS, INPUT_NORM, MAMBA_BRANCH, ATTN_BRANCH, POST_MIXER_RESIDUAL, PRE_FF_NORM, MLP_OUT,
+                 LAYER_OUTPUT, FINAL_NORM -> c.hiddenSize();
+            case MAMBA_ZXBCDT -> c.inProjSize();
+            case MAMBA_XBC_CONV_SILU -> c.convDim();
+            case MAMBA_DT_SOFTPLUS -> c.ssmHeads();
+            case MAMBA_Y_SSM_PLUS_D, MAMBA_Y_GATED -> c.ssmInnerSize();
+            case ATTN_HEADS -> c.qSize();
+            case MLP_ACT -> c.intermediateSize();
+            case LOGITS -> c.vocabSize();
+        };
     }
 }

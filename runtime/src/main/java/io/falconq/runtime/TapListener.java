@@ -9,4 +9,11 @@ public interface TapListener {
      *              buffer is reused after the call returns, so copy what you keep
      */
     void onTap(Tap tap, int layer, float[] data, int rows, int cols);
+
+    /** Reports {@code data} at {@code tap} unless {@code taps} is null (no listener). */
+    static void emit(TapListener taps, Tap tap, int layer, float[] data, int rows, int cols) {
+        if (taps != null) {
+            taps.onTap(tap, layer, data, rows, cols);
+        }
+    }
 }

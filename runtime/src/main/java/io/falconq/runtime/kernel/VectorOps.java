@@ -99,6 +99,13 @@ public final class VectorOps {
         }
     }
 
+    /** {@code x[0, count) *= s}, skipped when s is 1 (a µP multiplier left at its default). */
+    public static void scaleUnlessOne(float[] x, int count, float s) {
+        if (s != 1f) {
+            scale(x, 0, count, s);
+        }
+    }
+
     /** {@code dst[dOff+i] = a[aOff+i] · s}. */
     public static void scaleInto(float[] a, int aOff, float s, float[] dst, int dOff, int n) {
         int i = 0;
