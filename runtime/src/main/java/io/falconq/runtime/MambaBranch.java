@@ -1,6 +1,7 @@
 package io.falconq.runtime;
 
 import io.falconq.model.FalconH1Config;
+import io.falconq.model.InProjSegment;
 import io.falconq.parallel.WorkerPool;
 import io.falconq.runtime.kernel.Exp;
 import io.falconq.runtime.kernel.KernelMode;
@@ -83,16 +84,14 @@ final class MambaBranch {
         mm.multiply(in, n, lw.ssmIn(), zxbcdt);
         int gs = groups * stateSize;
         // in_proj output segments z | x | B | C | dt and their ssm_multipliers (compute_mup_vector)
-        int[] segmentEnd = {di, 2 * di, 2 * di + gs, 2 * di + 2 * gs, inProj};
-        float[] mup = {m.ssmZ(), m.ssmX(), m.ssmB(), m.ssmC(), m.ssmDt()};
+        float[] mup = m.ssm();
         TokenRows.forEach(pool, n, (t0, t1, worker) -> {
             for (int t = t0; t < t1; t++) {
-                int from = 0;
-                for (int s = 0; s < segmentEnd.length; s++) {
-                    if (mup[s] != 1f) {
-                        VectorOps.scale(zxbcdt, t * inProj + from, segmentEnd[s] - from, mup[s]);
+                for (InProjSegment s : InProjSegment.values()) {
+                    if (mup[s.ordinal()] != 1f) {
+                        int from = s.from(c);
+                        VectorOps.scale(zxbcdt, t * inProj + from, s.to(c) - from, mup[s.ordinal()]);
                     }
-                    from = segmentEnd[s];
                 }
             }
         });
@@ -107,7 +106,7 @@ final class MambaBranch {
         // dt = softplus(dt + dt_bias)
         float[] dtBias = lw.dtBias();
         for (int t = 0; t < n; t++) {
-            int base = t * inProj + 2 * di + 2 * gs;
+            int base = t * inProj + InProjSegment.DT.from(c);
             for (int hh = 0; hh < ssmHeads; hh++) {
                 dt[t * ssmHeads + hh] = VectorOps.softplus(zxbcdt[base + hh] + dtBias[hh]);
             }
