@@ -8,6 +8,8 @@ import io.falconq.cli.options.VerbosityMixin;
 import io.falconq.cli.progress.Progress;
 import io.falconq.convert.ConversionPlan;
 import io.falconq.convert.ConversionReport;
+import io.falconq.convert.ConversionOptions;
+import io.falconq.convert.ConversionPlanner;
 import io.falconq.convert.GgufConversion;
 import io.falconq.convert.alloc.AllocationKeys;
 import io.falconq.convert.PlannedTensor;
@@ -76,8 +78,8 @@ public final class ConvertCommand implements Callable<Integer> {
         }
         ImatrixFile imatrix = type.imatrix();
         try (HfCheckpoint ckpt = HfCheckpoint.open(model)) {
-            ConversionPlan plan = allocation.plan(spec, o -> GgufConversion.planFromHf(ckpt, o),
-                    new GgufConversion.Options(type.recipe(), imatrix, type.imatrixLabel(), name), output.force());
+            ConversionPlan plan = allocation.plan(spec, o -> ConversionPlanner.planFromHf(ckpt, o),
+                    new ConversionOptions(type.recipe(), imatrix, type.imatrixLabel(), name), output.force());
             Path out = output.outputOr(Path.of(ckpt.dir().getFileName() + "-" + type.outputSuffix(plan, allocation)
                     + ".gguf"));
             return type.execute(spec, plan, ckpt, out, split, output, threads, verbosity);

@@ -6,7 +6,8 @@ import io.falconq.cli.options.OutputOptions;
 import io.falconq.cli.options.ThreadsOption;
 import io.falconq.cli.options.VerbosityMixin;
 import io.falconq.convert.ConversionPlan;
-import io.falconq.convert.GgufConversion;
+import io.falconq.convert.ConversionOptions;
+import io.falconq.convert.ConversionPlanner;
 import io.falconq.formats.gguf.GgufFile;
 import io.falconq.formats.gguf.GgufReader;
 import picocli.CommandLine.Command;
@@ -52,8 +53,8 @@ public final class RequantizeCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         try (GgufFile in = GgufReader.open(input)) {
-            ConversionPlan plan = allocation.plan(spec, o -> GgufConversion.planFromGguf(in, o),
-                    new GgufConversion.Options(type.recipe(), type.imatrix(), type.imatrixLabel(), null), output.force());
+            ConversionPlan plan = allocation.plan(spec, o -> ConversionPlanner.planFromGguf(in, o),
+                    new ConversionOptions(type.recipe(), type.imatrix(), type.imatrixLabel(), null), output.force());
             String base = input.getFileName().toString().replaceFirst("(?i)\\.gguf$", "");
             Path out = output.outputOr(Path.of(base + "-" + type.outputSuffix(plan, allocation) + ".gguf"));
             return type.execute(spec, plan, in, out, split, output, threads, verbosity);

@@ -28,7 +28,7 @@ class GgufConversionTest {
     void hfToF32IsByteIdenticalToLlamaCppConverterOutput() throws Exception {
         Path out = tmp.resolve("tiny-F32.gguf");
         try (HfCheckpoint ckpt = HfCheckpoint.open(TestData.tinyModel())) {
-            ConversionPlan plan = GgufConversion.planFromHf(ckpt, GgufConversion.Options.of(QuantRecipe.F32));
+            ConversionPlan plan = ConversionPlanner.planFromHf(ckpt, ConversionOptions.of(QuantRecipe.F32));
             GgufConversion.run(plan, ckpt, out, false, 2, ProgressListener.NONE);
         }
         assertSameFile(TestData.llamacpp("tiny-F32.gguf"), out);
@@ -38,7 +38,7 @@ class GgufConversionTest {
     void hfToQ4KMIsByteIdenticalToLlamaQuantizeOutput() throws Exception {
         Path out = tmp.resolve("tiny-Q4_K_M.gguf");
         try (HfCheckpoint ckpt = HfCheckpoint.open(TestData.tinyModel())) {
-            ConversionPlan plan = GgufConversion.planFromHf(ckpt, GgufConversion.Options.of(QuantRecipe.Q4_K_M));
+            ConversionPlan plan = ConversionPlanner.planFromHf(ckpt, ConversionOptions.of(QuantRecipe.Q4_K_M));
             GgufConversion.run(plan, ckpt, out, false, 2, ProgressListener.NONE);
         }
         assertSameFile(TestData.llamacpp("tiny-Q4_K_M.gguf"), out);
@@ -48,7 +48,7 @@ class GgufConversionTest {
     @Test
     void outputTensorOfAnotherTypeIsConvertedLast() throws Exception {
         try (HfCheckpoint ckpt = HfCheckpoint.open(TestData.tinyModel())) {
-            var q4 = GgufConversion.planFromHf(ckpt, GgufConversion.Options.of(QuantRecipe.Q4_0)).tensors();
+            var q4 = ConversionPlanner.planFromHf(ckpt, ConversionOptions.of(QuantRecipe.Q4_0)).tensors();
             var order = GgufConversion.writeOrder(q4);
             assertEquals("output.weight", order.getLast().targetName());
             assertEquals(io.falconq.formats.gguf.GgmlType.Q6_K, order.getLast().type());
@@ -56,7 +56,7 @@ class GgufConversionTest {
             others.removeIf(t -> t.targetName().equals("output.weight"));
             assertEquals(others, order.subList(0, order.size() - 1), "the other tensors keep the file order");
 
-            var f16 = GgufConversion.planFromHf(ckpt, GgufConversion.Options.of(QuantRecipe.F16)).tensors();
+            var f16 = ConversionPlanner.planFromHf(ckpt, ConversionOptions.of(QuantRecipe.F16)).tensors();
             assertSame(f16, GgufConversion.writeOrder(f16), "no quantized type: file order");
         }
     }
@@ -80,7 +80,7 @@ class GgufConversionTest {
         Path outDir = Files.createDirectory(tmp.resolve("out"));
         Path out = outDir.resolve("q.gguf");
         try (GgufFile in = GgufReader.open(poisoned)) {
-            ConversionPlan plan = GgufConversion.planFromGguf(in, GgufConversion.Options.of(QuantRecipe.Q4_K_M));
+            ConversionPlan plan = ConversionPlanner.planFromGguf(in, ConversionOptions.of(QuantRecipe.Q4_K_M));
             var e = assertThrows(InvalidInputException.class,
                     () -> GgufConversion.run(plan, in, out, false, 2, ProgressListener.NONE));
             assertTrue(e.getMessage().contains("blk.1.attn_q.weight") && e.getMessage().contains("row 7")
@@ -111,7 +111,7 @@ class GgufConversionTest {
         Path out = tmp.resolve("tied-F32.gguf");
         try (HfCheckpoint ckpt = HfCheckpoint.open(model)) {
             assertFalse(ckpt.contains("lm_head.weight"));
-            ConversionPlan plan = GgufConversion.planFromHf(ckpt, GgufConversion.Options.of(QuantRecipe.F32));
+            ConversionPlan plan = ConversionPlanner.planFromHf(ckpt, ConversionOptions.of(QuantRecipe.F32));
             assertTrue(plan.notes().stream().anyMatch(n -> n.contains("tie_word_embeddings")), plan.notes().toString());
             GgufConversion.run(plan, ckpt, out, false, 1, ProgressListener.NONE);
             var embed = ckpt.view("model.embed_tokens.weight");

@@ -2,7 +2,7 @@ package io.falconq.cli.options;
 
 import io.falconq.cli.report.Sha256;
 import io.falconq.convert.ConversionPlan;
-import io.falconq.convert.GgufConversion;
+import io.falconq.convert.ConversionOptions;
 import io.falconq.convert.alloc.Allocation;
 import io.falconq.convert.alloc.AllocationBudget;
 import io.falconq.convert.alloc.AllocationPlanner;
@@ -63,8 +63,8 @@ public final class AllocationOptions {
      * The plan: {@code planner.apply(options)} without a target, the allocation's plan with one (its report printed
      * on {@code out}, the tensor-type file written).
      */
-    public ConversionPlan plan(CommandSpec spec, Function<GgufConversion.Options, ConversionPlan> planner,
-                               GgufConversion.Options options, boolean force) {
+    public ConversionPlan plan(CommandSpec spec, Function<ConversionOptions, ConversionPlan> planner,
+                               ConversionOptions options, boolean force) {
         if (!active()) {
             if (sensitivity != null || tensorTypeFile != null) {
                 throw usage(spec, "--sensitivity and --tensor-type-file need --target-size or --target-bpw");

@@ -2,6 +2,8 @@ package io.falconq.cli.pipeline;
 
 import io.falconq.convert.ConversionPlan;
 import io.falconq.convert.FalconH1GgufMetadata;
+import io.falconq.convert.ConversionOptions;
+import io.falconq.convert.ConversionPlanner;
 import io.falconq.convert.GgufConversion;
 import io.falconq.convert.PlannedTensor;
 import io.falconq.convert.recipe.FallbackChain;
@@ -46,7 +48,7 @@ import java.util.stream.Stream;
 /**
  * Predicts each artifact's size before anything is made, from the same planning code that makes it:
  * <ul>
- *   <li>GGUF from a checkpoint folder: {@link GgufConversion#planFromHf} (every tensor's type and the complete
+ *   <li>GGUF from a checkpoint folder: {@link ConversionPlanner#planFromHf} (every tensor's type and the complete
  *       metadata, tokenizer included) laid out by {@link GgufWriter#plannedFileSize}, the writer's own arithmetic:
  *       the prediction is exact;</li>
  *   <li>GGUF from a config alone: the tensors and types of the same recipe rules ({@link QuantRecipe}) and the
@@ -99,8 +101,8 @@ public final class ArtifactPlanner {
 
     /** Plans a GGUF variant of a checkpoint folder with the given conversion options (a real imatrix, say). */
     public static PlannedArtifact planGgufWith(ModelInput model, HfCheckpoint checkpoint, VariantSpec variant,
-                                               GgufConversion.Options options) {
-        ConversionPlan plan = GgufConversion.planFromHf(checkpoint, options);
+                                               ConversionOptions options) {
+        ConversionPlan plan = ConversionPlanner.planFromHf(checkpoint, options);
         List<GgufWriter.PlannedTensor> layout = new ArrayList<>();
         Map<String, Integer> mix = new TreeMap<>();
         for (PlannedTensor t : plan.tensors()) {
@@ -112,9 +114,9 @@ public final class ArtifactPlanner {
     }
 
     /** The conversion options the pipeline uses for a GGUF variant (the same object the convert step gets). */
-    public static GgufConversion.Options options(ModelInput model, VariantSpec.Gguf variant, ImatrixLabel imatrix) {
+    public static ConversionOptions options(ModelInput model, VariantSpec.Gguf variant, ImatrixLabel imatrix) {
         if (!variant.imatrix()) {
-            return new GgufConversion.Options(variant.recipe(), null, null, model.name());
+            return new ConversionOptions(variant.recipe(), null, null, model.name());
         }
         // planning needs only the imatrix's presence and its recorded labels, not its values; its one entry names a
         // tensor of the model, as the imatrix the calibrate step will make does (the converter refuses one that
@@ -123,7 +125,7 @@ public final class ArtifactPlanner {
         ImatrixFile labelsOnly = new ImatrixFile(Path.of(imatrix.file()), List.of(imatrix.dataset()), imatrix.chunks(),
                 0, false, true, Map.of(entry, new io.falconq.formats.imatrix.ImatrixEntry(entry,
                 new float[model.config().hiddenSize()], new long[]{1})));
-        return new GgufConversion.Options(variant.recipe(), labelsOnly, imatrix.file(), model.name());
+        return new ConversionOptions(variant.recipe(), labelsOnly, imatrix.file(), model.name());
     }
 
     /** Plans a GGUF variant from a config alone: exact tensors and metadata, estimated tokenizer metadata. */

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.falconq.cli.options.AllocationOptions;
 import io.falconq.cli.report.Sha256;
+import io.falconq.convert.ConversionOptions;
+import io.falconq.convert.ConversionPlanner;
 import io.falconq.convert.GgufConversion;
 import io.falconq.convert.alloc.Allocation;
 import io.falconq.convert.alloc.AllocationBudget;
@@ -72,12 +74,12 @@ public final class AutoConvertStep implements PipelineStep {
         Path tablePath = context.resolve(MeasureStep.path(model));
         ImatrixFile imatrix = ImatrixReader.read(context.resolve(ImatrixStep.path(model)));
         try (HfCheckpoint checkpoint = HfCheckpoint.open(model.path())) {
-            GgufConversion.Options options = new GgufConversion.Options(null, imatrix, ImatrixStep.fileName(model),
+            ConversionOptions options = new ConversionOptions(null, imatrix, ImatrixStep.fileName(model),
                     model.name());
             AllocationBudget budget = budget(checkpoint, imatrix);
             List<String> notes = new ArrayList<>();
             SensitivityTable table = SensitivityTable.read(tablePath);
-            Allocation a = AllocationPlanner.allocate(o -> GgufConversion.planFromHf(checkpoint, o), options, table,
+            Allocation a = AllocationPlanner.allocate(o -> ConversionPlanner.planFromHf(checkpoint, o), options, table,
                     Sha256.ofFile(tablePath), budget, notes);
             AllocationOptions.refuseWorseThanStock(a);
             ObjectNode result = ConvertStep.write(a.plan(), checkpoint, outputs().getFirst(), settings, context);
@@ -114,9 +116,9 @@ public final class AutoConvertStep implements PipelineStep {
         if (mix == null) {
             return AllocationBudget.bitsPerWeight(variant.bitsPerWeight());
         }
-        GgufConversion.Options stock = mix.imatrix()
-                ? new GgufConversion.Options(mix.recipe(), imatrix, ImatrixStep.fileName(model), model.name())
-                : new GgufConversion.Options(mix.recipe(), null, null, model.name());
+        ConversionOptions stock = mix.imatrix()
+                ? new ConversionOptions(mix.recipe(), imatrix, ImatrixStep.fileName(model), model.name())
+                : new ConversionOptions(mix.recipe(), null, null, model.name());
         return AllocationBudget.fileBytes(ArtifactPlanner.planGgufWith(model, checkpoint, mix, stock).fileBytes());
     }
 }

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.falconq.convert.ConversionPlan;
 import io.falconq.convert.ConversionReport;
+import io.falconq.convert.ConversionOptions;
+import io.falconq.convert.ConversionPlanner;
 import io.falconq.convert.GgufConversion;
 import io.falconq.convert.PlannedTensor;
 import io.falconq.formats.hf.HfCheckpoint;
@@ -19,7 +21,7 @@ import java.util.List;
 
 /**
  * One GGUF variant, made as {@code falconq convert MODEL --type MIX [--imatrix FILE] [--split-max-size|-tensors]}
- * makes it: the converter's plan ({@link GgufConversion#planFromHf}) run by {@link GgufConversion#run}, which writes
+ * makes it: the converter's plan ({@link ConversionPlanner#planFromHf}) run by {@link GgufConversion#run}, which writes
  * atomically (a split: all shards or none). A split variant's artifact is a folder {@code <model>/<model>-<variant>/}
  * holding its shards {@code <model>-<variant>-0000i-of-0000N.gguf}, the layout Hub repositories use for split files,
  * so the step's one output (the folder, hashed and sized over its files) is known before the shard count is.
@@ -118,7 +120,7 @@ public final class ConvertStep implements PipelineStep {
     public JsonNode run(StepContext context) {
         ImatrixFile imatrix = variant.imatrix() ? ImatrixReader.read(context.resolve(ImatrixStep.path(model))) : null;
         try (HfCheckpoint checkpoint = HfCheckpoint.open(model.path())) {
-            ConversionPlan plan = GgufConversion.planFromHf(checkpoint, new GgufConversion.Options(variant.recipe(),
+            ConversionPlan plan = ConversionPlanner.planFromHf(checkpoint, new ConversionOptions(variant.recipe(),
                     imatrix, imatrix == null ? null : ImatrixStep.fileName(model), model.name()));
             return write(plan, checkpoint, outputs().getFirst(), settings, context);
         }

@@ -55,6 +55,16 @@ public final class MappedFile implements AutoCloseable {
         return segment.byteSize();
     }
 
+    /**
+     * Drops {@code segment}'s pages from the resident set (they are read again from the file if touched) when it is
+     * part of a file mapping; a heap or native segment (a test source in memory) is left as it is.
+     */
+    public static void unloadIfMapped(MemorySegment segment) {
+        if (segment.isMapped()) {
+            segment.unload();
+        }
+    }
+
     @Override
     public void close() {
         arena.close();

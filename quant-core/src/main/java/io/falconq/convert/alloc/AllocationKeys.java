@@ -1,6 +1,6 @@
 package io.falconq.convert.alloc;
 
-import io.falconq.convert.GgufConversion;
+import io.falconq.convert.ConversionPlanner;
 import io.falconq.formats.gguf.GgufMetadata;
 import io.falconq.formats.gguf.GgufValue;
 
@@ -27,7 +27,7 @@ public record AllocationKeys(String target, String sensitivitySha256, String sen
     static final String PREDICTED = PREFIX + "predicted_delta_kld";
 
     public AllocationKeys {
-        sensitivityData = GgufConversion.truncate127(sensitivityData == null ? "" : sensitivityData);
+        sensitivityData = ConversionPlanner.truncate127(sensitivityData == null ? "" : sensitivityData);
     }
 
     public AllocationKeys withPrediction(double predicted) {

@@ -1,7 +1,8 @@
 package io.falconq.convert.alloc;
 
 import io.falconq.convert.ConversionPlan;
-import io.falconq.convert.GgufConversion;
+import io.falconq.convert.ConversionOptions;
+import io.falconq.convert.TensorEncoder;
 import io.falconq.convert.PlannedTensor;
 import io.falconq.convert.recipe.QuantRecipe;
 import io.falconq.formats.gguf.GgmlType;
@@ -34,8 +35,8 @@ public final class AllocationPlanner {
      * @param tableSha256 SHA-256 of the table's file, recorded in the GGUF
      * @param notes      receives decisions worth telling the user
      */
-    public static Allocation allocate(Function<GgufConversion.Options, ConversionPlan> planner,
-                                      GgufConversion.Options options, SensitivityTable table, String tableSha256,
+    public static Allocation allocate(Function<ConversionOptions, ConversionPlan> planner,
+                                      ConversionOptions options, SensitivityTable table, String tableSha256,
                                       AllocationBudget budget, List<String> notes) {
         if (options.imatrix() == null && table.source().imatrix() != null) {
             notes.add("the sensitivities were measured with an imatrix (" + table.source().imatrix()
@@ -49,7 +50,7 @@ public final class AllocationPlanner {
             throw new InvalidInputException("an allocation needs a quantized file type, not " + recipe.name());
         }
         AllocationKeys keys = new AllocationKeys(budget.label(), tableSha256, table.source().data(), 0f);
-        GgufConversion.Options base = options.withRecipe(recipe).withOverrides(Map.of(), keys.toMetadata());
+        ConversionOptions base = options.withRecipe(recipe).withOverrides(Map.of(), keys.toMetadata());
         ConversionPlan first = planner.apply(base);
 
         int alignment = first.metadata().alignment();
@@ -106,7 +107,7 @@ public final class AllocationPlanner {
 
     /** The table's usable types for one tensor, or null when it has none. */
     private static TensorChoice choices(PlannedTensor t, SensitivityTable table, QuantRecipe recipe,
-                                        GgufConversion.Options options, boolean file, int alignment) {
+                                        ConversionOptions options, boolean file, int alignment) {
         SensitivityTable.Entry e = table.entry(t.targetName());
         if (e == null) {
             return null;
@@ -119,7 +120,7 @@ public final class AllocationPlanner {
         List<TensorChoice.Option> opts = new ArrayList<>();
         for (Map.Entry<GgmlType, Double> v : e.deltaKld().entrySet()) {
             GgmlType type = v.getKey();
-            if (t.rowLength() % type.blockSize() != 0 || GgufConversion.codecOrNull(type) == null
+            if (t.rowLength() % type.blockSize() != 0 || TensorEncoder.codecOrNull(type) == null
                     || (options.imatrix() == null && recipe.requiresImatrix(t.role(), type))) {
                 continue;
             }
@@ -130,8 +131,8 @@ public final class AllocationPlanner {
     }
 
     /** Every quantized stock mix planned for this input, priced by the table, by increasing file size. */
-    static List<Allocation.StockMix> stockMixes(Function<GgufConversion.Options, ConversionPlan> planner,
-                                                GgufConversion.Options options, SensitivityTable table) {
+    static List<Allocation.StockMix> stockMixes(Function<ConversionOptions, ConversionPlan> planner,
+                                                ConversionOptions options, SensitivityTable table) {
         List<Allocation.StockMix> out = new ArrayList<>();
         for (QuantRecipe r : QuantRecipe.all()) {
             if (!r.isQuantized()) {

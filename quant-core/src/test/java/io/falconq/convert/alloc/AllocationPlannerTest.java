@@ -1,6 +1,8 @@
 package io.falconq.convert.alloc;
 
 import io.falconq.convert.ConversionPlan;
+import io.falconq.convert.ConversionOptions;
+import io.falconq.convert.ConversionPlanner;
 import io.falconq.convert.GgufConversion;
 import io.falconq.convert.PlannedTensor;
 import io.falconq.convert.TestData;
@@ -65,11 +67,11 @@ class AllocationPlannerTest {
         Path out = tmp.resolve("alloc.gguf");
         Allocation a;
         try (GgufFile in = GgufReader.open(f32())) {
-            SensitivityTable table = syntheticTable(GgufConversion.planFromGguf(in,
-                    GgufConversion.Options.of(QuantRecipe.Q8_0)));
+            SensitivityTable table = syntheticTable(ConversionPlanner.planFromGguf(in,
+                    ConversionOptions.of(QuantRecipe.Q8_0)));
             List<String> notes = new ArrayList<>();
-            a = AllocationPlanner.allocate(o -> GgufConversion.planFromGguf(in, o),
-                    GgufConversion.Options.of(QuantRecipe.Q3_K_M), table, "ab".repeat(32),
+            a = AllocationPlanner.allocate(o -> ConversionPlanner.planFromGguf(in, o),
+                    ConversionOptions.of(QuantRecipe.Q3_K_M), table, "ab".repeat(32),
                     AllocationBudget.fileBytes(budget), notes);
             assertTrue(a.fileBytes() <= budget, a.fileBytes() + " > " + budget);
             assertTrue(a.exact());
@@ -98,10 +100,10 @@ class AllocationPlannerTest {
     @Test
     void bitsPerWeightBudgetCountsTensorData() {
         try (GgufFile in = GgufReader.open(f32())) {
-            SensitivityTable table = syntheticTable(GgufConversion.planFromGguf(in,
-                    GgufConversion.Options.of(QuantRecipe.Q8_0)));
-            Allocation a = AllocationPlanner.allocate(o -> GgufConversion.planFromGguf(in, o),
-                    GgufConversion.Options.of(QuantRecipe.Q4_K_M), table, "0".repeat(64),
+            SensitivityTable table = syntheticTable(ConversionPlanner.planFromGguf(in,
+                    ConversionOptions.of(QuantRecipe.Q8_0)));
+            Allocation a = AllocationPlanner.allocate(o -> ConversionPlanner.planFromGguf(in, o),
+                    ConversionOptions.of(QuantRecipe.Q4_K_M), table, "0".repeat(64),
                     AllocationBudget.bitsPerWeight(4.5), new ArrayList<>());
             assertTrue(a.bitsPerWeight() <= 4.5, "bpw " + a.bitsPerWeight());
             assertTrue(a.bitsPerWeight() > 4.4, "the budget is used: bpw " + a.bitsPerWeight());
@@ -111,10 +113,10 @@ class AllocationPlannerTest {
     @Test
     void refusesABudgetNoAllocationFits() {
         try (GgufFile in = GgufReader.open(f32())) {
-            SensitivityTable table = syntheticTable(GgufConversion.planFromGguf(in,
-                    GgufConversion.Options.of(QuantRecipe.Q8_0)));
+            SensitivityTable table = syntheticTable(ConversionPlanner.planFromGguf(in,
+                    ConversionOptions.of(QuantRecipe.Q8_0)));
             InvalidInputException e = assertThrows(InvalidInputException.class, () -> AllocationPlanner.allocate(
-                    o -> GgufConversion.planFromGguf(in, o), GgufConversion.Options.of(QuantRecipe.Q2_K), table,
+                    o -> ConversionPlanner.planFromGguf(in, o), ConversionOptions.of(QuantRecipe.Q2_K), table,
                     "0".repeat(64), AllocationBudget.fileBytes(2_000_000), new ArrayList<>()));
             assertTrue(e.getMessage().contains("too small"), e.getMessage());
         }
@@ -124,7 +126,7 @@ class AllocationPlannerTest {
     @Test
     void onlyStockMixesNoLargerAndPredictedBetterAreReported() {
         try (GgufFile in = GgufReader.open(f32())) {
-            ConversionPlan plan = GgufConversion.planFromGguf(in, GgufConversion.Options.of(QuantRecipe.Q4_K_M));
+            ConversionPlan plan = ConversionPlanner.planFromGguf(in, ConversionOptions.of(QuantRecipe.Q4_K_M));
             Allocation a = new Allocation(plan, AllocationBudget.fileBytes(4_300_000), 4_200_000,
                     new AllocationKeys("size:4300000", "0".repeat(64), "t", 1e-3f), 1e-3, List.of(), List.of(), true,
                     List.of(new Allocation.StockMix("smaller-better", 4_100_000, 5.0, 5e-4),
@@ -140,9 +142,9 @@ class AllocationPlannerTest {
         try (GgufFile in = GgufReader.open(f32())) {
             Map<String, GgmlType> types = new LinkedHashMap<>();
             types.put("blk.9.attn_q.weight", GgmlType.Q4_K);
-            GgufConversion.Options o = GgufConversion.Options.of(QuantRecipe.Q4_K_M)
+            ConversionOptions o = ConversionOptions.of(QuantRecipe.Q4_K_M)
                     .withOverrides(types, new io.falconq.formats.gguf.GgufMetadata());
-            assertThrows(InvalidInputException.class, () -> GgufConversion.planFromGguf(in, o));
+            assertThrows(InvalidInputException.class, () -> ConversionPlanner.planFromGguf(in, o));
         }
     }
 }

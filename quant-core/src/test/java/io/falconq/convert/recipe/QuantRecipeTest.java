@@ -1,7 +1,8 @@
 package io.falconq.convert.recipe;
 
 import io.falconq.convert.ConversionPlan;
-import io.falconq.convert.GgufConversion;
+import io.falconq.convert.ConversionOptions;
+import io.falconq.convert.ConversionPlanner;
 import io.falconq.convert.PlannedTensor;
 import io.falconq.formats.gguf.GgmlType;
 import io.falconq.formats.gguf.GgufFile;
@@ -59,7 +60,7 @@ class QuantRecipeTest {
         }
         ConversionPlan plan;
         try (GgufFile f32 = GgufReader.open(llamacpp("tiny-F32.gguf"))) {
-            plan = GgufConversion.planFromGguf(f32, new GgufConversion.Options(QuantRecipe.named(type), imatrix, null, null));
+            plan = ConversionPlanner.planFromGguf(f32, new ConversionOptions(QuantRecipe.named(type), imatrix, null, null));
         }
         Map<String, GgmlType> actual = new LinkedHashMap<>();
         for (PlannedTensor t : plan.tensors()) {
@@ -74,7 +75,7 @@ class QuantRecipeTest {
     @Test
     void ssmOutFallsBackAsLlamaQuantizeLogs() {
         try (GgufFile f32 = GgufReader.open(llamacpp("tiny-F32.gguf"))) {
-            ConversionPlan plan = GgufConversion.planFromGguf(f32, GgufConversion.Options.of(QuantRecipe.Q4_K_M));
+            ConversionPlan plan = ConversionPlanner.planFromGguf(f32, ConversionOptions.of(QuantRecipe.Q4_K_M));
             assertEquals(4, plan.fallbackCount(), "one ssm_out per layer");
             for (PlannedTensor t : plan.tensors()) {
                 boolean fallback = t.fallback() != null && t.fallback().isFallback();

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.falconq.calib.LinearRole;
 import io.falconq.formats.hf.HfCheckpoint;
 import io.falconq.formats.io.InvalidInputException;
+import io.falconq.formats.io.MappedFile;
 import io.falconq.formats.io.OutputException;
 import io.falconq.formats.safetensors.SafetensorsDtype;
 import io.falconq.formats.safetensors.SafetensorsFile;
@@ -194,11 +195,7 @@ public final class GptqFolderWriter {
         for (long off = 0; off < bytes.byteSize(); off += COPY_CHUNK_BYTES) {
             MemorySegment chunk = bytes.asSlice(off, Math.min(COPY_CHUNK_BYTES, bytes.byteSize() - off));
             w.writeChunk(chunk);
-            try {
-                chunk.unload();
-            } catch (UnsupportedOperationException ignored) {
-                // a heap segment: nothing is mapped
-            }
+            MappedFile.unloadIfMapped(chunk);
         }
         w.endTensor();
     }

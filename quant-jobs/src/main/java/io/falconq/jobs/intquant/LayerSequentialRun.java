@@ -3,6 +3,7 @@ package io.falconq.jobs.intquant;
 import io.falconq.calib.LinearRole;
 import io.falconq.formats.hf.HfCheckpoint;
 import io.falconq.formats.io.AtomicOutput;
+import io.falconq.formats.io.MappedFile;
 import io.falconq.formats.io.ProgressListener;
 import io.falconq.intquant.RtnQuantizer;
 import io.falconq.model.FalconH1Config;
@@ -130,11 +131,7 @@ final class LayerSequentialRun {
         for (String name : checkpoint.names()) {
             var at = TensorNameMap.fromHf(name);
             if (at.isPresent() && at.get().role().perLayer() && at.get().layer() == layer) {
-                try {
-                    checkpoint.view(name).data().unload();
-                } catch (UnsupportedOperationException ignored) {
-                    // not a mapped segment (a test source in memory): nothing to release
-                }
+                MappedFile.unloadIfMapped(checkpoint.view(name).data());
             }
         }
     }

@@ -1,7 +1,9 @@
 package io.falconq.jobs.sensitivity;
 
 import io.falconq.convert.ConversionPlan;
-import io.falconq.convert.GgufConversion;
+import io.falconq.convert.ConversionOptions;
+import io.falconq.convert.ConversionPlanner;
+import io.falconq.convert.TensorEncoder;
 import io.falconq.convert.PlannedTensor;
 import io.falconq.convert.recipe.QuantRecipe;
 import io.falconq.formats.gguf.GgmlType;
@@ -25,9 +27,9 @@ import java.util.Map;
 
 /**
  * What each quantizable tensor of an F32/F16/BF16 GGUF becomes under each requested type, decided by the converter's
- * own plan ({@link GgufConversion#planFromGguf} with a pure recipe of that type: llama-quantize's block-size
+ * own plan ({@link ConversionPlanner#planFromGguf} with a pure recipe of that type: llama-quantize's block-size
  * fallbacks, the importance matrix where the type uses one) and encoded by the converter's own per-tensor path
- * ({@link GgufConversion#encode}). A requested type the rows cannot take is measured as its fallback (ssm_out's
+ * ({@link TensorEncoder#encode}). A requested type the rows cannot take is measured as its fallback (ssm_out's
  * 384-column rows: Q2_K and Q3_K become Q4_0), and two requests with the same concrete type are measured once.
  */
 final class CandidateTypes {
@@ -51,8 +53,8 @@ final class CandidateTypes {
     static CandidateTypes plan(GgufFile in, List<GgmlType> types, ImatrixFile imatrix, String imatrixLabel) {
         Map<String, Tensor> byName = new LinkedHashMap<>();
         for (GgmlType type : types) {
-            ConversionPlan plan = GgufConversion.planFromGguf(in,
-                    new GgufConversion.Options(pureRecipe(type), imatrix, imatrixLabel, null));
+            ConversionPlan plan = ConversionPlanner.planFromGguf(in,
+                    new ConversionOptions(pureRecipe(type), imatrix, imatrixLabel, null));
             for (PlannedTensor t : plan.tensors()) {
                 if (!t.role().quantizable()) {
                     continue;
@@ -120,11 +122,11 @@ final class CandidateTypes {
     /** The tensor encoded as {@code t} plans it, ready to swap into the forward pass. */
     WeightMatrix encode(PlannedTensor t) {
         TensorView src = source.view(t.sourceName());
-        BlockCodec codec = GgufConversion.codecOrNull(t.type());
+        BlockCodec codec = TensorEncoder.codecOrNull(t.type());
         if (codec == null) {
             throw new InvalidInputException("type " + t.type() + " (for " + t.targetName() + ") has no quantizer");
         }
-        MemorySegment bytes = GgufConversion.encode(t, src, codec);
+        MemorySegment bytes = TensorEncoder.encode(t, src, codec);
         TensorView view = new TensorView(t.targetName(), t.type(), src.shape(), bytes);
         return switch (t.type()) {
             case F32, F16, BF16 -> DenseWeightMatrix.of(view);

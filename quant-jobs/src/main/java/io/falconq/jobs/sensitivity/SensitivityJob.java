@@ -1,6 +1,8 @@
 package io.falconq.jobs.sensitivity;
 
 import io.falconq.convert.ConversionPlan;
+import io.falconq.convert.ConversionOptions;
+import io.falconq.convert.ConversionPlanner;
 import io.falconq.convert.GgufConversion;
 import io.falconq.convert.alloc.SensitivityTable;
 import io.falconq.convert.recipe.QuantRecipe;
@@ -174,7 +176,7 @@ public final class SensitivityJob {
         Path f32 = work.resolve("reference-F32.gguf");
         if (!Files.isRegularFile(f32)) {
             try (HfCheckpoint ckpt = HfCheckpoint.open(model)) {
-                ConversionPlan plan = GgufConversion.planFromHf(ckpt, GgufConversion.Options.of(QuantRecipe.F32));
+                ConversionPlan plan = ConversionPlanner.planFromHf(ckpt, ConversionOptions.of(QuantRecipe.F32));
                 GgufConversion.run(plan, ckpt, f32, true, threads, progress);
             }
         }
