@@ -10,39 +10,31 @@
 # WORK receives a snapshot of the launcher and jar, the truncated config and checkpoint (made once) and the
 # outputs. Calibration text: ../shared/corpus/train.txt, SEQUENCES chunks of 512 tokens, 2 threads.
 set -euo pipefail
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 work="${1:?work directory}"
 config="${2:?Falcon-H1 config.json}"
 layers="${3:?number of layers to keep}"
 sequences="${4:?number of 512-token calibration sequences}"
 methods="${5:-gptq awq}"
-mkdir -p "$work/launcher/cli/target" "$work/launcher/cli/src/main/jvm"
+snapshot_launcher "$work"
 cd "$repo"
-./falconq --version >/dev/null
-cp falconq "$work/launcher/falconq"
-cp cli/target/falconq.jar "$work/launcher/cli/target/falconq.jar"
-cp cli/src/main/jvm/c2-directives.json "$work/launcher/cli/src/main/jvm/"
-[[ -e "$work/shared" ]] || ln -s "$(cd "$repo/../shared" && pwd -P)" "$work/shared"
-fq="$work/launcher/falconq"
-"$fq" --version >/dev/null # the AOT cache, outside the measurements
 name="$(basename "$config" .json)-${layers}l"
 model="$work/synth-$name"
 if [[ ! -f "$model/config.json" ]]; then
   python3 -c 'import json, sys
 c = json.load(open(sys.argv[1])); c.pop("_provenance", None); c["num_hidden_layers"] = int(sys.argv[2])
 json.dump(c, open(sys.argv[3], "w"), indent=2)' "$config" "$layers" "$work/$name.json"
-  "$fq" synth --config "$work/$name.json" -o "$model" -q
 fi
+synth_once "$work/$name.json" "$model"
 data="$repo/../shared/corpus/train.txt"
-load() { echo "load $(cut -d' ' -f1-3 /proc/loadavg) at $(date -u +%H:%M:%SZ)"; }
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), $(date -u +%Y-%m-%dT%H:%MZ), commit $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '(export)')"
+machine_line
 for m in $methods; do
   "$fq" quantize "$model" --scheme w4 --method "$m" --data "$data" --chunks "$sequences" -t 2 --dry-run | sed "s/^/plan $name $m: /"
 done
 for m in $methods; do
-  load
+  load_line
   echo "$name w4 $m ($sequences x 512):"
   /usr/bin/time -f "  cpu: user %U s, sys %S s" "$repo/tests/bench/peak-memory.sh" "$fq" quantize "$model" --scheme w4 \
     --method "$m" --data "$data" --chunks "$sequences" -t 2 -o "$work/$name-w4-$m" --force 2>&1 | grep -v '^\[' || true
 done
-load
+load_line
