@@ -22,7 +22,7 @@ import java.nio.ByteOrder;
  * <p>Rows decode through the type's codec ({@code BlockCodec#decodeRow}, exact widening); {@link #dot} has its own
  * Vector API path (two accumulators) that sums in a different (fixed) order from the scalar reference.
  */
-public final class DenseWeightMatrix implements WeightMatrix {
+public final class DenseWeightMatrix extends StoredWeightMatrix {
     private static final VectorSpecies<Float> F = KernelMode.FLOATS;
     private static final int L = F.length();
     private static final VectorSpecies<Short> SHORTS =
@@ -31,38 +31,26 @@ public final class DenseWeightMatrix implements WeightMatrix {
     private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    private final String name;
     private final GgmlType type;
     private final BlockCodec codec;
-    private final int rows;
-    private final int cols;
     private final long rowBytes;
     private final MemorySegment data;
 
     public DenseWeightMatrix(String name, GgmlType type, int rows, int cols, MemorySegment data) {
+        super(name, rows, cols);
         if (type != GgmlType.F32 && type != GgmlType.F16 && type != GgmlType.BF16) {
             throw new InvalidInputException(name + ": weight type " + type
                     + " is not supported by the float runtime (F32, F16, BF16; quantized types need their codec)");
         }
-        this.name = name;
         this.type = type;
         this.codec = QuantType.of(type).codec();
-        this.rows = rows;
-        this.cols = cols;
         this.rowBytes = (long) cols * type.typeSize();
-        long expected = rowBytes * rows;
-        if (data.byteSize() != expected) {
-            throw new InvalidInputException(name + ": " + data.byteSize() + " bytes of data, expected " + expected
-                    + " for " + rows + " × " + cols + " " + type);
-        }
-        this.data = data;
+        this.data = requireBytes(data, rowBytes, type);
     }
 
     /** A 2-D tensor {@code [rows, cols]}, PyTorch order. */
     public static DenseWeightMatrix of(TensorView view) {
-        if (view.rank() != 2) {
-            throw new InvalidInputException(view.name() + ": expected a 2-D weight, found shape " + view);
-        }
+        requireMatrix(view);
         return new DenseWeightMatrix(view.name(), view.type(), Math.toIntExact(view.dim(0)),
                 Math.toIntExact(view.dim(1)), view.data());
     }
@@ -75,21 +63,6 @@ public final class DenseWeightMatrix implements WeightMatrix {
     /** A float32 matrix over {@code values} itself, which the caller hands over and must not change afterwards. */
     public static DenseWeightMatrix wrapFloats(String name, int rows, int cols, float[] values) {
         return new DenseWeightMatrix(name, GgmlType.F32, rows, cols, MemorySegment.ofArray(values));
-    }
-
-    @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public int rows() {
-        return rows;
-    }
-
-    @Override
-    public int cols() {
-        return cols;
     }
 
     @Override

@@ -18,13 +18,10 @@ import java.util.Arrays;
  * regrouped per output row (still packed, {@code bits} per weight) so a row decodes from contiguous words;
  * {@code W[o, i] = scales[g, o] · (q[o, i] − zeros[g, o])} with {@code g = g_idx[i]} and zeros already +1.
  */
-public final class GptqWeightMatrix implements WeightMatrix {
+public final class GptqWeightMatrix extends StoredWeightMatrix {
     private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    private final String name;
-    private final int rows;            // out
-    private final int cols;            // in
     private final int bits;
     private final int pf;
     private final int mask;
@@ -36,9 +33,7 @@ public final class GptqWeightMatrix implements WeightMatrix {
 
     private GptqWeightMatrix(String name, int rows, int cols, int bits, int[] rowWords, float[] scales, int[] zeros,
                              int[] gIdx) {
-        this.name = name;
-        this.rows = rows;
-        this.cols = cols;
+        super(name, rows, cols);
         this.bits = bits;
         this.pf = 32 / bits;
         this.mask = (1 << bits) - 1;
@@ -125,21 +120,6 @@ public final class GptqWeightMatrix implements WeightMatrix {
                     + type + " " + Arrays.toString(shape) + " (GPTQ layout, SPEC.md §3)");
         }
         return v;
-    }
-
-    @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public int rows() {
-        return rows;
-    }
-
-    @Override
-    public int cols() {
-        return cols;
     }
 
     @Override

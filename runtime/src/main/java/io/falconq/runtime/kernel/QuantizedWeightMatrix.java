@@ -24,38 +24,28 @@ import java.nio.ByteOrder;
  *       token of the window.</li>
  * </ul>
  */
-public final class QuantizedWeightMatrix implements WeightMatrix {
+public final class QuantizedWeightMatrix extends StoredWeightMatrix {
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    private final String name;
     private final QuantType type;
     private final BlockCodec codec;
-    private final int rows;
-    private final int cols;
     private final long rowBytes;
     private final MemorySegment data;
 
     public QuantizedWeightMatrix(String name, QuantType type, int rows, int cols, MemorySegment data) {
+        super(name, rows, cols);
         if (type == QuantType.Q8_K) {
             throw new InvalidInputException(name + ": Q8_K is an activation format, not a weight type");
         }
-        this.name = name;
         this.type = type;
         this.codec = type.codec();
-        this.rows = rows;
-        this.cols = cols;
         int bs = codec.blockSize();
         if (cols % bs != 0) {
             throw new InvalidInputException(name + ": rows of " + cols + " values are not a whole number of " + type
                     + " blocks of " + bs);
         }
         this.rowBytes = codec.rowBytes(cols);
-        long expected = rowBytes * rows;
-        if (data.byteSize() != expected) {
-            throw new InvalidInputException(name + ": " + data.byteSize() + " bytes of data, expected " + expected
-                    + " for " + rows + " × " + cols + " " + type);
-        }
-        this.data = data;
+        this.data = requireBytes(data, rowBytes, type);
     }
 
     /**
@@ -63,9 +53,7 @@ public final class QuantizedWeightMatrix implements WeightMatrix {
      * {@code ggml_validate_row_data} does (no NaN/Inf in values or block scales), naming the first bad block.
      */
     public static QuantizedWeightMatrix of(TensorView view) {
-        if (view.rank() != 2) {
-            throw new InvalidInputException(view.name() + ": expected a 2-D weight, found shape " + view);
-        }
+        requireMatrix(view);
         QuantType type = QuantType.find(view.type()).orElseThrow(() -> new InvalidInputException(view.name()
                 + ": tensor type " + view.type() + " has no falconq codec (supported: "
                 + java.util.Arrays.toString(QuantType.values()) + ")"));
@@ -85,21 +73,6 @@ public final class QuantizedWeightMatrix implements WeightMatrix {
                         + (codec.blockSize() == 1 ? "value" : "scale") + " (" + type + ")");
             }
         }
-    }
-
-    @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public int rows() {
-        return rows;
-    }
-
-    @Override
-    public int cols() {
-        return cols;
     }
 
     @Override
