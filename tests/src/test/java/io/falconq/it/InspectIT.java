@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.falconq.cli.ExitCodes;
 import io.falconq.cli.SizeEstimate;
 import io.falconq.cli.inspect.InspectionText;
+import io.falconq.convert.PlannedTensor;
 import io.falconq.convert.recipe.QuantRecipe;
 import io.falconq.formats.gguf.GgmlType;
 import io.falconq.formats.gguf.GgufFile;
@@ -191,10 +192,10 @@ class InspectIT {
                 }
                 fileSize = gguf.fileSize();
             }
-            List<SizeEstimate.PlannedTensor> plan = SizeEstimate.plan(config, QuantRecipe.named(mix));
+            List<PlannedTensor> plan = SizeEstimate.plan(config, QuantRecipe.named(mix)).tensors();
             assertEquals(actualTypes.size(), plan.size(), mix + ": tensor count");
-            for (SizeEstimate.PlannedTensor t : plan) {
-                assertEquals(actualTypes.get(t.ggufName()), t.type(), mix + ": type of " + t.ggufName());
+            for (PlannedTensor t : plan) {
+                assertEquals(actualTypes.get(t.targetName()), t.type(), mix + ": type of " + t.targetName());
             }
             JsonNode row = estimates.get(i++);
             assertEquals(mix, row.get("type").asText());

@@ -1,49 +1,30 @@
 package io.falconq.cli.pipeline;
 
-import io.falconq.convert.ConversionPlan;
-import io.falconq.convert.FalconH1GgufMetadata;
-import io.falconq.convert.ConversionOptions;
-import io.falconq.convert.ConversionPlanner;
-import io.falconq.convert.GgufConversion;
-import io.falconq.convert.PlannedTensor;
-import io.falconq.convert.recipe.FallbackChain;
-import io.falconq.convert.recipe.QuantRecipe;
-import io.falconq.convert.recipe.RecipeContext;
-import io.falconq.formats.gguf.GgmlType;
-import io.falconq.formats.gguf.GgufMetadata;
-import io.falconq.formats.gguf.GgufWriter;
-import io.falconq.formats.hf.HfCheckpoint;
-import io.falconq.formats.imatrix.ImatrixFile;
-import io.falconq.model.FalconH1Config;
-import io.falconq.model.TensorRole;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.falconq.calib.LinearRole;
+import io.falconq.convert.ConversionOptions;
+import io.falconq.convert.ConversionPlan;
+import io.falconq.convert.ConversionPlanner;
+import io.falconq.convert.PlannedTensor;
+import io.falconq.formats.gguf.GgufWriter;
+import io.falconq.formats.hf.HfCheckpoint;
+import io.falconq.formats.imatrix.ImatrixEntry;
+import io.falconq.formats.imatrix.ImatrixFile;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.safetensors.SafetensorsDtype;
 import io.falconq.formats.safetensors.SafetensorsWriter;
-import io.falconq.formats.tensor.TensorView;
 import io.falconq.jobs.intquant.AwqLoss;
-import io.falconq.jobs.intquant.GptqFolderWriter;
+import io.falconq.jobs.intquant.GptqFolderPlan;
 import io.falconq.jobs.intquant.IntQuantJob;
 import io.falconq.jobs.intquant.IntQuantMethod;
-import io.falconq.intquant.IntQuantScheme;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
-import java.util.stream.Stream;
 
 /**
  * Predicts each artifact's size before anything is made, from the same planning code that makes it:
@@ -51,9 +32,10 @@ import java.util.stream.Stream;
  *   <li>GGUF from a checkpoint folder: {@link ConversionPlanner#planFromHf} (every tensor's type and the complete
  *       metadata, tokenizer included) laid out by {@link GgufWriter#plannedFileSize}, the writer's own arithmetic:
  *       the prediction is exact;</li>
- *   <li>GGUF from a config alone: the tensors and types of the same recipe rules ({@link QuantRecipe}) and the
- *       architecture metadata, exact; only the tokenizer part of the header is estimated
- *       ({@link #estimatedTokenizerBytes}), since there is no tokenizer.json.</li>
+ *   <li>GGUF from a config alone: {@link ConversionPlanner#planFromConfig}, the same routine without a checkpoint,
+ *       exact tensors, types and metadata; only the tokenizer part of the header is estimated
+ *       ({@link #estimatedTokenizerBytes}), since there is no tokenizer.json;</li>
+ *   <li>GPTQ folders: the int-quant job's own plan ({@link IntQuantJob#planFolder}).</li>
  * </ul>
  */
 public final class ArtifactPlanner {
@@ -93,24 +75,40 @@ public final class ArtifactPlanner {
         return Path.of(model, variant instanceof VariantSpec.IntQuant ? stem : stem + ".gguf");
     }
 
-    /** Plans a GGUF variant of a checkpoint folder with the converter's own planner. */
+    /**
+     * Plans a GGUF variant with the converter's own planner: from the checkpoint folder (exact), or, when
+     * {@code checkpoint} is null, from the config alone (exact tensors and metadata, estimated tokenizer metadata).
+     *
+     * @param imatrix the labels the calibrate step will record, for an imatrix variant (otherwise unused, may be null)
+     */
     public static PlannedArtifact planGguf(ModelInput model, HfCheckpoint checkpoint, VariantSpec.Gguf variant,
                                            ImatrixLabel imatrix) {
-        return planGgufWith(model, checkpoint, variant, options(model, variant, imatrix));
+        ConversionOptions options = options(model, variant, imatrix);
+        if (checkpoint != null) {
+            return planGgufWith(model, checkpoint, variant, options);
+        }
+        ConversionPlan plan = ConversionPlanner.planFromConfig(model.config(), model.name(), options);
+        return artifact(model, variant, plan, estimatedTokenizerBytes(model.config().vocabSize()), false);
     }
 
     /** Plans a GGUF variant of a checkpoint folder with the given conversion options (a real imatrix, say). */
     public static PlannedArtifact planGgufWith(ModelInput model, HfCheckpoint checkpoint, VariantSpec variant,
                                                ConversionOptions options) {
-        ConversionPlan plan = ConversionPlanner.planFromHf(checkpoint, options);
+        return artifact(model, variant, ConversionPlanner.planFromHf(checkpoint, options), 0, true);
+    }
+
+    /** The planned file laid out by {@link GgufWriter#plannedFileSize}, the writer's own arithmetic. */
+    private static PlannedArtifact artifact(ModelInput model, VariantSpec variant, ConversionPlan plan,
+                                            long estimatedBytes, boolean exact) {
         List<GgufWriter.PlannedTensor> layout = new ArrayList<>();
         Map<String, Integer> mix = new TreeMap<>();
         for (PlannedTensor t : plan.tensors()) {
-            layout.add(new GgufWriter.PlannedTensor(t.targetName(), t.type(), t.ne()));
+            layout.add(t.forWriter());
             mix.merge(t.type().name(), 1, Integer::sum);
         }
         return new PlannedArtifact(model.name(), variant, artifactPath(model.name(), variant),
-                GgufWriter.plannedFileSize(plan.metadata(), layout), plan.dataBytes(), plan.elementCount(), mix, true);
+                GgufWriter.plannedFileSize(plan.metadata(), layout) + estimatedBytes, plan.dataBytes(),
+                plan.elementCount(), mix, exact);
     }
 
     /** The conversion options the pipeline uses for a GGUF variant (the same object the convert step gets). */
@@ -123,49 +121,9 @@ public final class ArtifactPlanner {
         // names none)
         String entry = io.falconq.calib.LinearRole.ATTN_Q.ggufWeightName(0);
         ImatrixFile labelsOnly = new ImatrixFile(Path.of(imatrix.file()), List.of(imatrix.dataset()), imatrix.chunks(),
-                0, false, true, Map.of(entry, new io.falconq.formats.imatrix.ImatrixEntry(entry,
+                0, false, true, Map.of(entry, new ImatrixEntry(entry,
                 new float[model.config().hiddenSize()], new long[]{1})));
         return new ConversionOptions(variant.recipe(), labelsOnly, imatrix.file(), model.name());
-    }
-
-    /** Plans a GGUF variant from a config alone: exact tensors and metadata, estimated tokenizer metadata. */
-    public static PlannedArtifact planGguf(ModelInput model, VariantSpec.Gguf variant) {
-        FalconH1Config config = model.config();
-        QuantRecipe recipe = variant.recipe();
-        List<GgufWriter.PlannedTensor> layout = new ArrayList<>();
-        Map<String, Integer> mix = new TreeMap<>();
-        long tensorBytes = 0;
-        long elements = 0;
-        for (TensorRole role : TensorRole.values()) {
-            if (!role.presentIn(config)) {
-                continue;
-            }
-            long[] shape = role.convertedShape(config);
-            long[] ne = new long[shape.length];
-            long count = 1;
-            for (int i = 0; i < shape.length; i++) {
-                ne[i] = shape[shape.length - 1 - i];
-                count = Math.multiplyExact(count, shape[i]);
-            }
-            int layers = role.perLayer() ? config.numLayers() : 1;
-            for (int i = 0; i < layers; i++) {
-                int layer = role.perLayer() ? i : -1;
-                String name = role.ggufName(layer);
-                RecipeContext context = new RecipeContext(role, layer, config.numLayers(), config.gqaGroupSize(),
-                        variant.imatrix(), ne[0], true);
-                FallbackChain.Resolution chosen = recipe.chooseType(context, name);
-                GgmlType type = chosen == null ? GgmlType.F32 : chosen.type();
-                layout.add(new GgufWriter.PlannedTensor(name, type, ggmlNDims(ne)));
-                mix.merge(type.name(), 1, Integer::sum);
-                tensorBytes = Math.addExact(tensorBytes, type.bytesFor(count));
-                elements = Math.addExact(elements, count);
-            }
-        }
-        GgufMetadata metadata = FalconH1GgufMetadata.requantized(
-                FalconH1GgufMetadata.architecture(config, model.name(), QuantRecipe.F32.ftype()), recipe.ftype());
-        long fileBytes = GgufWriter.plannedFileSize(metadata, layout) + estimatedTokenizerBytes(config.vocabSize());
-        return new PlannedArtifact(model.name(), variant, artifactPath(model.name(), variant), fileBytes, tensorBytes,
-                elements, mix, false);
     }
 
     /**
@@ -174,125 +132,42 @@ public final class ArtifactPlanner {
      */
     static final long TOKENIZER_JSON_BYTES_PER_TOKEN = 64;
 
-    private static final ObjectMapper PRETTY_JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     /**
-     * Plans a GPTQ-layout folder as {@link IntQuantJob#run} lays it out: {@code model.safetensors} with
-     * every quantized linear replaced by qweight/qzeros/scales/g_idx (sized by {@link SafetensorsWriter}'s own
-     * arithmetic), {@code config.json} with {@code quantization_config}, {@code quantize_config.json}, and the
-     * checkpoint's other files copied. Exact from a checkpoint; from a config alone the weights are assumed BF16 and
-     * the tokenizer files are estimated.
+     * Plans a GPTQ-layout folder with the int-quant job's own plan ({@link IntQuantJob#planFolder}: shards, index,
+     * configs, the checkpoint's other files copied) for the options the quantize step passes. Exact from a
+     * checkpoint but for a calibrated method's calibration record; from a config alone the weights are assumed BF16
+     * and the tokenizer files are estimated.
      *
      * @param checkpoint the source checkpoint, or null for a config-only model
      */
     public static PlannedArtifact planGptq(ModelInput model, HfCheckpoint checkpoint, VariantSpec.IntQuant variant,
                                            double dampPercent) {
-        FalconH1Config config = model.config();
-        IntQuantScheme scheme = variant.scheme();
-        Set<String> quantized = new HashSet<>();
-        List<long[]> linearShapes = new ArrayList<>();
-        for (int layer = 0; layer < config.numLayers(); layer++) {
-            for (LinearRole role : LinearRole.perLayer()) {
-                quantized.add(role.hfModulePath(layer));
-            }
-        }
-        List<SafetensorsWriter.PlannedTensor> tensors = new ArrayList<>();
-        Map<String, Integer> mix = new TreeMap<>();
-        long otherFiles;
-        JsonNode configJson;
+        IntQuantMethod method = IntQuantMethod.valueOf(variant.method().toUpperCase(Locale.ROOT));
+        IntQuantJob.Options options = new IntQuantJob.Options(variant.scheme(), method, dampPercent,
+                AwqLoss.NORMED_OUTPUT, IntQuantJob.DEFAULT_MAX_SHARD_BYTES, 1);
+        GptqFolderPlan folder;
+        long estimatedFiles = 0;
         if (checkpoint != null) {
-            for (String name : checkpoint.names()) {
-                TensorView view = checkpoint.view(name);
-                String module = name.endsWith(".weight") ? name.substring(0, name.length() - ".weight".length()) : null;
-                if (module != null && quantized.contains(module)) {
-                    linearShapes.add(new long[]{view.shape()[0], view.shape()[1]});
-                    tensors.addAll(GptqFolderWriter.quantizedTensors(module, view.shape()[0], view.shape()[1], scheme));
-                    mix.merge("gptq-int" + scheme.bits(), 1, Integer::sum);
-                    continue;
-                }
-                SafetensorsDtype dtype = SafetensorsDtype.of(view.type()).orElseThrow();
-                tensors.add(new SafetensorsWriter.PlannedTensor(name, dtype, view.shape()));
-                mix.merge(dtype.name(), 1, Integer::sum);
-            }
-            otherFiles = copiedFilesBytes(checkpoint.dir());
-            configJson = checkpoint.configJson();
+            folder = IntQuantJob.planFolder(checkpoint, model.config(), options);
         } else {
-            for (TensorRole role : TensorRole.values()) {
-                if (!role.presentIn(config) || role == TensorRole.OUTPUT && config.tieWordEmbeddings()) {
-                    continue;
-                }
-                for (int i = 0; i < (role.perLayer() ? config.numLayers() : 1); i++) {
-                    String name = role.hfName(role.perLayer() ? i : -1);
-                    long[] shape = role.hfShape(config);
-                    String module = name.substring(0, name.length() - ".weight".length());
-                    if (name.endsWith(".weight") && quantized.contains(module)) {
-                        linearShapes.add(shape);
-                        tensors.addAll(GptqFolderWriter.quantizedTensors(module, shape[0], shape[1], scheme));
-                        mix.merge("gptq-int" + scheme.bits(), 1, Integer::sum);
-                    } else {
-                        tensors.add(new SafetensorsWriter.PlannedTensor(name, SafetensorsDtype.BF16, shape));
-                        mix.merge(SafetensorsDtype.BF16.name(), 1, Integer::sum);
-                    }
-                }
-            }
-            otherFiles = (long) config.vocabSize() * TOKENIZER_JSON_BYTES_PER_TOKEN + 4096;
+            JsonNode configJson;
             try {
-                configJson = PRETTY_JSON.readTree(model.path().toFile());
+                configJson = JSON.readTree(model.path().toFile());
             } catch (IOException e) {
                 throw new InvalidInputException(model.path() + ": cannot read: " + e.getMessage(), e);
             }
+            folder = IntQuantJob.planFolder(model.config(), configJson, SafetensorsDtype.BF16, options);
+            estimatedFiles = (long) model.config().vocabSize() * TOKENIZER_JSON_BYTES_PER_TOKEN + 4096;
         }
-        Map<String, String> metadata = new LinkedHashMap<>();
-        metadata.put("format", "pt");
-        long safetensors = SafetensorsWriter.plannedFileSize(metadata, tensors);
-        long tensorBytes = safetensors - 8 - headerBytes(metadata, tensors);
-        ObjectNode qc = IntQuantJob.quantizationConfig(new IntQuantJob.Options(scheme,
-                IntQuantMethod.valueOf(variant.method().toUpperCase(Locale.ROOT)), dampPercent,
-                AwqLoss.NORMED_OUTPUT, IntQuantJob.DEFAULT_MAX_SHARD_BYTES, 1));
-        ObjectNode withQc = configJson.deepCopy();
-        withQc.set("quantization_config", qc);
-        long configs;
-        try {
-            configs = PRETTY_JSON.writeValueAsBytes(withQc).length + PRETTY_JSON.writeValueAsBytes(qc).length;
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
+        Map<String, Integer> mix = new TreeMap<>();
+        for (SafetensorsWriter.PlannedTensor t : folder.shards().tensors()) {
+            QuantizeStep.countType(mix, t.name(), t.dtype(), variant.scheme().bits());
         }
-        // a calibrated folder's configs also carry the calibration record (meta.calibration), whose digits depend on
-        // the tokens: that size is an estimate
-        boolean calibrated = IntQuantMethod.valueOf(variant.method().toUpperCase(Locale.ROOT)).needsCalibration();
         return new PlannedArtifact(model.name(), variant, artifactPath(model.name(), variant),
-                safetensors + configs + otherFiles, tensorBytes, model.parameterCount(), mix,
-                checkpoint != null && !calibrated);
-    }
-
-    /** Header bytes: the planned file minus 8 and the data, which is the sum of the tensors' sizes. */
-    private static long headerBytes(Map<String, String> metadata, List<SafetensorsWriter.PlannedTensor> tensors) {
-        long data = 0;
-        for (SafetensorsWriter.PlannedTensor t : tensors) {
-            long n = 1;
-            for (long d : t.shape()) {
-                n *= d;
-            }
-            data += n * t.dtype().byteSize();
-        }
-        return SafetensorsWriter.plannedFileSize(metadata, tensors) - 8 - data;
-    }
-
-    /** The files the int-quant job copies: the folder's other top-level files (tokenizer, generation config). */
-    private static long copiedFilesBytes(Path dir) {
-        long total = 0;
-        try (Stream<Path> files = Files.list(dir)) {
-            for (Path f : files.toList()) {
-                String n = f.getFileName().toString();
-                if (Files.isRegularFile(f) && !n.endsWith(".safetensors") && !n.equals("model.safetensors.index.json")
-                        && !n.equals("config.json") && !n.equals("quantize_config.json")) {
-                    total += Files.size(f);
-                }
-            }
-        } catch (IOException e) {
-            throw new InvalidInputException(dir + ": cannot list: " + e.getMessage(), e);
-        }
-        return total;
+                folder.totalBytes() + estimatedFiles, folder.tensorBytes(), model.parameterCount(), mix,
+                checkpoint != null && !method.needsCalibration());
     }
 
     /**
@@ -305,14 +180,5 @@ public final class ArtifactPlanner {
     static long estimatedTokenizerBytes(int vocab) {
         double perToken = 8 + TOKEN_BYTES_ESTIMATE + 4 + (8 + TOKEN_BYTES_ESTIMATE + 1);
         return Math.round(vocab * perToken) + 1024;
-    }
-
-    /** llama-quantize writes {@code ggml_n_dims}: trailing 1s dropped (GgufConversion does the same). */
-    private static long[] ggmlNDims(long[] ne) {
-        int n = ne.length;
-        while (n > 1 && ne[n - 1] == 1) {
-            n--;
-        }
-        return java.util.Arrays.copyOf(ne, n);
     }
 }

@@ -42,8 +42,7 @@ final class AutoVariantPlanner {
     static ArtifactPlanner.PlannedArtifact plan(ModelInput model, HfCheckpoint checkpoint, VariantSpec.Auto auto,
                                                 ArtifactPlanner.ImatrixLabel label) {
         VariantSpec.Gguf mix = fileTypeGuess(auto);
-        ArtifactPlanner.PlannedArtifact stock = checkpoint != null ? ArtifactPlanner.planGguf(model, checkpoint, mix, label)
-                : ArtifactPlanner.planGguf(model, mix);
+        ArtifactPlanner.PlannedArtifact stock = ArtifactPlanner.planGguf(model, checkpoint, mix, label);
         if (auto.sizeOf() != null) {
             return new ArtifactPlanner.PlannedArtifact(model.name(), auto, ArtifactPlanner.artifactPath(model.name(), auto),
                     stock.fileBytes(), stock.tensorBytes(), stock.elements(), Map.of(), false);

@@ -130,9 +130,7 @@ public final class DryRunPlanner {
             for (VariantSpec variant : variants) {
                 switch (variant) {
                     case VariantSpec.Gguf gguf -> {
-                        ArtifactPlanner.PlannedArtifact a = checkpoint != null
-                                ? ArtifactPlanner.planGguf(model, checkpoint, gguf, label)
-                                : ArtifactPlanner.planGguf(model, gguf);
+                        ArtifactPlanner.PlannedArtifact a = ArtifactPlanner.planGguf(model, checkpoint, gguf, label);
                         artifacts.add(a);
                         double cpu = convertCpuNanos(c, gguf);
                         steps.add(new Step(variant.name() + ": convert to GGUF", a.path(), a.fileBytes(), a.exact(),

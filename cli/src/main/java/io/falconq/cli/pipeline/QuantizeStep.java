@@ -3,6 +3,7 @@ package io.falconq.cli.pipeline;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.falconq.formats.hf.HfCheckpoint;
+import io.falconq.formats.safetensors.SafetensorsDtype;
 import io.falconq.formats.safetensors.SafetensorsTensorInfo;
 import io.falconq.jobs.intquant.AwqLoss;
 import io.falconq.jobs.intquant.IntQuantJob;
@@ -103,14 +104,18 @@ public final class QuantizeStep implements PipelineStep {
             for (String tensor : checkpoint.names()) {
                 SafetensorsTensorInfo t = checkpoint.info(tensor);
                 tensorBytes += t.byteSize();
-                String name = t.name();
-                if (name.endsWith(".qweight")) {
-                    mix.merge("gptq-int" + bits, 1, Integer::sum);
-                } else if (!name.endsWith(".qzeros") && !name.endsWith(".scales") && !name.endsWith(".g_idx")) {
-                    mix.merge(t.dtype().name(), 1, Integer::sum);
-                }
+                countType(mix, t.name(), t.dtype(), bits);
             }
         }
         return new FolderSummary(ContentHashes.size(folder), tensorBytes, mix);
+    }
+
+    /** Counts a GPTQ folder's tensor in {@code mix}: a quantized linear (its qweight) as gptq-intN, others by dtype. */
+    static void countType(Map<String, Integer> mix, String name, SafetensorsDtype dtype, int bits) {
+        if (name.endsWith(".qweight")) {
+            mix.merge("gptq-int" + bits, 1, Integer::sum);
+        } else if (!name.endsWith(".qzeros") && !name.endsWith(".scales") && !name.endsWith(".g_idx")) {
+            mix.merge(dtype.name(), 1, Integer::sum);
+        }
     }
 }

@@ -17,6 +17,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -71,7 +73,7 @@ class ArtifactPlannerTest {
             for (String mix : MIXES) {
                 VariantSpec.Gguf variant = (VariantSpec.Gguf) VariantSpec.parse(mix);
                 ArtifactPlanner.PlannedArtifact exact = ArtifactPlanner.planGguf(folder, checkpoint, variant, null);
-                ArtifactPlanner.PlannedArtifact estimate = ArtifactPlanner.planGguf(config, variant);
+                ArtifactPlanner.PlannedArtifact estimate = ArtifactPlanner.planGguf(config, null, variant, null);
                 assertEquals(exact.tensorBytes(), estimate.tensorBytes(), mix);
                 assertEquals(exact.typeMix(), estimate.typeMix(), mix);
                 assertEquals(exact.elements(), estimate.elements(), mix);
@@ -93,11 +95,15 @@ class ArtifactPlannerTest {
         for (Path file : configs) {
             ModelInput model = ModelInput.config(file);
             for (String mix : SizeEstimate.MIXES) {
-                ArtifactPlanner.PlannedArtifact planned = ArtifactPlanner.planGguf(model,
-                        (VariantSpec.Gguf) VariantSpec.parse(mix));
+                ArtifactPlanner.PlannedArtifact planned = ArtifactPlanner.planGguf(model, null,
+                        (VariantSpec.Gguf) VariantSpec.parse(mix), null);
                 SizeEstimate.Estimate inspect = SizeEstimate.estimate(model.config(), QuantRecipe.named(mix));
                 assertEquals(inspect.tensorBytes(), planned.tensorBytes(), file.getFileName() + " " + mix);
                 assertEquals(inspect.elements(), planned.elements(), file.getFileName() + " " + mix);
+                Map<String, Integer> inspectTypes = new TreeMap<>();
+                SizeEstimate.plan(model.config(), QuantRecipe.named(mix)).tensors()
+                        .forEach(t -> inspectTypes.merge(t.type().name(), 1, Integer::sum));
+                assertEquals(inspectTypes, planned.typeMix(), file.getFileName() + " " + mix);
                 assertTrue(planned.fileBytes() > planned.tensorBytes());
             }
         }

@@ -58,26 +58,47 @@ public final class GptqFolderWriter {
     private GptqFolderWriter() {
     }
 
-    /** Every tensor of the output, in shard order: embeddings, each layer's tensors by name, then the rest. */
-    static List<PlannedTensor> plannedTensors(HfCheckpoint src, FalconH1Config cfg, IntQuantScheme scheme,
+    /**
+     * Every tensor of the output, in shard order: embeddings, each layer's tensors by name, then the rest; from the
+     * source's tensors as stored (name, dtype, shape), each quantized linear replaced by its four GPTQ tensors.
+     */
+    static List<PlannedTensor> plannedTensors(List<PlannedTensor> stored, FalconH1Config cfg, IntQuantScheme scheme,
                                               Set<LinearRole> unquantized) {
+        List<PlannedTensor> sorted = new ArrayList<>(stored);
+        sorted.sort(Comparator.comparing(PlannedTensor::name, Comparator.comparingInt((String n) -> sortLayer(n, cfg))
+                .thenComparing(Comparator.naturalOrder())));
         List<PlannedTensor> out = new ArrayList<>();
-        List<String> names = new ArrayList<>(src.names());
-        names.sort(Comparator.comparingInt((String n) -> sortLayer(n, cfg)).thenComparing(Comparator.naturalOrder()));
-        for (String name : names) {
-            var at = TensorNameMap.fromHf(name);
+        for (PlannedTensor t : sorted) {
+            var at = TensorNameMap.fromHf(t.name());
             if (at.isPresent() && isQuantizedLinear(at.get(), unquantized)) {
-                out.addAll(quantizedTensors(name.substring(0, name.length() - ".weight".length()),
-                        src.view(name).shape(), scheme));
-                continue;
+                out.addAll(quantizedTensors(t.name().substring(0, t.name().length() - ".weight".length()), t.shape(),
+                        scheme));
+            } else {
+                out.add(t);
             }
+        }
+        return out;
+    }
+
+    /** The checkpoint's tensors as stored. */
+    static List<PlannedTensor> storedTensors(HfCheckpoint src) {
+        List<PlannedTensor> out = new ArrayList<>();
+        for (String name : src.names()) {
             TensorView v = src.view(name);
-            TensorFloats.requireFinite(v); // copied through as stored: refused before any work if NaN/Inf
             SafetensorsDtype dt = SafetensorsDtype.of(v.type()).orElseThrow(() -> new InvalidInputException(
                     name + ": type " + v.type() + " has no safetensors dtype"));
             out.add(new PlannedTensor(name, dt, v.shape()));
         }
         return out;
+    }
+
+    /** The output's tensors copied through as stored are refused before any work if they hold NaN/Inf. */
+    static void requireFiniteCopies(HfCheckpoint src, List<PlannedTensor> output) {
+        for (PlannedTensor t : output) {
+            if (src.contains(t.name())) {
+                TensorFloats.requireFinite(src.view(t.name()));
+            }
+        }
     }
 
     private static int sortLayer(String name, FalconH1Config cfg) {
@@ -95,11 +116,7 @@ public final class GptqFolderWriter {
     }
 
     /** The four GPTQ tensors (qweight, qzeros, scales, g_idx) that replace the (out, in) weight of {@code module}. */
-    public static List<PlannedTensor> quantizedTensors(String module, long out, long in, IntQuantScheme s) {
-        return quantizedTensors(module, new long[] {out, in}, s);
-    }
-
-    private static List<PlannedTensor> quantizedTensors(String module, long[] shape, IntQuantScheme s) {
+    static List<PlannedTensor> quantizedTensors(String module, long[] shape, IntQuantScheme s) {
         int out = Math.toIntExact(shape[0]);
         int in = Math.toIntExact(shape[1]);
         int groups = s.groupCount(in);
@@ -159,7 +176,7 @@ public final class GptqFolderWriter {
     static void assemble(Path folder, Path work, HfCheckpoint src, SafetensorsShardPlan plan, int layers) {
         Map<String, Integer> stagedLayerOf = new HashMap<>();
         Map<Integer, SafetensorsFile> open = new LinkedHashMap<>();
-        try (ShardedSafetensorsWriter w = ShardedSafetensorsWriter.open(folder, plan, Map.of("format", "pt"))) {
+        try (ShardedSafetensorsWriter w = ShardedSafetensorsWriter.open(folder, plan, GptqFolderPlan.SHARD_METADATA)) {
             for (int layer = 0; layer < layers; layer++) {
                 Path staged = stagedLayer(work, layer);
                 if (Files.exists(staged)) {
@@ -203,22 +220,39 @@ public final class GptqFolderWriter {
     /** config.json with quantization_config, quantize_config.json, and the source folder's other files. */
     static void writeConfigAndFiles(HfCheckpoint src, ObjectNode quantizationConfig, Path dir) {
         try {
-            JsonNode cfg = src.configJson().deepCopy();
-            ((ObjectNode) cfg).set("quantization_config", quantizationConfig);
-            Files.write(dir.resolve("config.json"), JSON.writeValueAsBytes(cfg));
-            Files.write(dir.resolve("quantize_config.json"), JSON.writeValueAsBytes(quantizationConfig));
-            try (Stream<Path> files = Files.list(src.dir())) {
-                for (Path f : files.sorted(Comparator.naturalOrder()).toList()) {
-                    String n = f.getFileName().toString();
-                    if (!Files.isRegularFile(f) || n.endsWith(".safetensors") || n.equals(HfCheckpoint.INDEX_FILE)
-                            || n.equals("config.json") || n.equals("quantize_config.json") || n.startsWith(".")) {
-                        continue;
-                    }
-                    Files.copy(f, dir.resolve(n), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-                }
+            for (Map.Entry<String, byte[]> f : configFiles(src.configJson(), quantizationConfig).entrySet()) {
+                Files.write(dir.resolve(f.getKey()), f.getValue());
+            }
+            for (Path f : copiedFiles(src.dir())) {
+                Files.copy(f, dir.resolve(f.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             }
         } catch (IOException e) {
             throw new OutputException(dir + ": cannot write the folder's files: " + e.getMessage(), e);
+        }
+    }
+
+    /** {@code config.json} (the source's, with {@code quantization_config}) and {@code quantize_config.json}. */
+    static Map<String, byte[]> configFiles(JsonNode sourceConfig, ObjectNode quantizationConfig) {
+        JsonNode cfg = sourceConfig.deepCopy();
+        ((ObjectNode) cfg).set("quantization_config", quantizationConfig);
+        try {
+            Map<String, byte[]> files = new LinkedHashMap<>();
+            files.put("config.json", JSON.writeValueAsBytes(cfg));
+            files.put("quantize_config.json", JSON.writeValueAsBytes(quantizationConfig));
+            return files;
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The source folder's other top-level files (tokenizer, generation config), which the folder gets as they are. */
+    static List<Path> copiedFiles(Path sourceDir) throws IOException {
+        try (Stream<Path> files = Files.list(sourceDir)) {
+            return files.sorted(Comparator.naturalOrder()).filter(f -> {
+                String n = f.getFileName().toString();
+                return Files.isRegularFile(f) && !n.endsWith(".safetensors") && !n.equals(HfCheckpoint.INDEX_FILE)
+                        && !n.equals("config.json") && !n.equals("quantize_config.json") && !n.startsWith(".");
+            }).toList();
         }
     }
 

@@ -1,5 +1,6 @@
 package io.falconq.jobs.intquant;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.falconq.calib.LinearRole;
@@ -7,12 +8,18 @@ import io.falconq.formats.hf.HfCheckpoint;
 import io.falconq.formats.io.AtomicFolder;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.io.ProgressListener;
+import io.falconq.formats.safetensors.SafetensorsDtype;
 import io.falconq.formats.safetensors.SafetensorsShardPlan;
+import io.falconq.formats.safetensors.SafetensorsWriter.PlannedTensor;
 import io.falconq.intquant.IntQuantScheme;
+import io.falconq.model.FalconH1Config;
+import io.falconq.model.TensorRole;
 import io.falconq.runtime.FalconH1Model;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -20,7 +27,9 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumSet;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -77,15 +86,58 @@ public final class IntQuantJob {
 
     /** The output's tensors in shard order, split into shards. */
     public static SafetensorsShardPlan plan(HfCheckpoint src, IntQuantScheme scheme, long maxShardBytes,
-                                            io.falconq.model.FalconH1Config config) {
+                                            FalconH1Config config) {
         return plan(src, scheme, maxShardBytes, config, Set.of());
     }
 
-    /** The same, with {@code unquantized} linears copied in their stored dtype. */
+    /**
+     * The same, with {@code unquantized} linears copied in their stored dtype; the tensors copied as stored are
+     * refused here, before any work, if they hold NaN/Inf.
+     */
     public static SafetensorsShardPlan plan(HfCheckpoint src, IntQuantScheme scheme, long maxShardBytes,
-                                            io.falconq.model.FalconH1Config config, Set<LinearRole> unquantized) {
-        return SafetensorsShardPlan.split(GptqFolderWriter.plannedTensors(src, config, scheme, unquantized),
-                maxShardBytes);
+                                            FalconH1Config config, Set<LinearRole> unquantized) {
+        SafetensorsShardPlan plan = SafetensorsShardPlan.split(GptqFolderWriter.plannedTensors(
+                GptqFolderWriter.storedTensors(src), config, scheme, unquantized), maxShardBytes);
+        GptqFolderWriter.requireFiniteCopies(src, plan.tensors());
+        return plan;
+    }
+
+    /**
+     * Every file {@link #run} writes from {@code src} with {@code opt}, and its size, without reading tensor data:
+     * exact, but for the calibration record of a calibrated method ({@code opt.calibration()}), whose digits
+     * depend on the tokens.
+     */
+    public static GptqFolderPlan planFolder(HfCheckpoint src, FalconH1Config config, Options opt) {
+        Map<String, Long> copied = new LinkedHashMap<>();
+        try {
+            for (Path f : GptqFolderWriter.copiedFiles(src.dir())) {
+                copied.put(f.getFileName().toString(), Files.size(f));
+            }
+        } catch (IOException e) {
+            throw new InvalidInputException(src.dir() + ": cannot list: " + e.getMessage(), e);
+        }
+        return GptqFolderPlan.of(SafetensorsShardPlan.split(GptqFolderWriter.plannedTensors(
+                GptqFolderWriter.storedTensors(src), config, opt.scheme(), opt.unquantized()), opt.maxShardBytes()),
+                src.configJson(), quantizationConfig(opt), copied);
+    }
+
+    /**
+     * The same for a checkpoint known only by its config (its tensors as {@code save_pretrained} stores them, in
+     * {@code dtype}; no lm_head when the embeddings are tied), without the source folder's other files.
+     */
+    public static GptqFolderPlan planFolder(FalconH1Config config, JsonNode configJson, SafetensorsDtype dtype,
+                                            Options opt) {
+        List<PlannedTensor> stored = new ArrayList<>();
+        for (TensorRole role : TensorRole.values()) {
+            if (!role.presentIn(config) || role == TensorRole.OUTPUT && config.tieWordEmbeddings()) {
+                continue;
+            }
+            for (int i = 0; i < (role.perLayer() ? config.numLayers() : 1); i++) {
+                stored.add(new PlannedTensor(role.hfName(role.perLayer() ? i : -1), dtype, role.hfShape(config)));
+            }
+        }
+        return GptqFolderPlan.of(SafetensorsShardPlan.split(GptqFolderWriter.plannedTensors(stored, config,
+                opt.scheme(), opt.unquantized()), opt.maxShardBytes()), configJson, quantizationConfig(opt), Map.of());
     }
 
     /**
