@@ -127,17 +127,22 @@ final class AwqTinyModel implements AutoCloseable {
         Perplexity ppl = new Perplexity();
         int vocab = config.vocabSize();
         for (int[] w : windows) {
-            float[][] h = {new float[w.length * config.hiddenSize()]};
-            forward.embed(w, 0, w.length, h[0], null);
-            for (int l = 0; l < layers.size(); l++) {
-                run(l, layers.get(l), h);
-            }
-            float[] logits = forward.head(h[0], w.length, 0, null);
+            float[] logits = forward.head(finalResidual(layers, w), w.length, 0, null);
             for (int t = 0; t + 1 < w.length; t++) {
                 ppl.add(LogSoftmax.nll(logits, t * vocab, vocab, w[t + 1]));
             }
         }
         return ppl.ppl();
+    }
+
+    /** The residual after the last of {@code layers} for one window (the final norm's input). */
+    float[] finalResidual(List<LayerWeights> layers, int[] window) {
+        float[][] h = {new float[window.length * config.hiddenSize()]};
+        forward.embed(window, 0, window.length, h[0], null);
+        for (int l = 0; l < layers.size(); l++) {
+            run(l, layers.get(l), h);
+        }
+        return h[0];
     }
 
     @Override
