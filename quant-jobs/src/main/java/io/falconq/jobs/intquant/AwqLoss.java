@@ -33,6 +33,26 @@ package io.falconq.jobs.intquant;
  * +0.0537 (0.62×). Earlier measurements (the KL divergence of the next-token distribution through the float rest
  * of the network: 0.42× on valid.txt at b37cd2f, 0.69–0.81× when re-run layer-sequentially, 140–150 s on tiny and
  * a cost that grows with depth; Hessian-clipped candidates 0.64×; q and k clipped 0.62×): BENCHMARKS.md.
+ *
+ * <p>Re-measured later (issue 14, helper h1, dev-2 at load 11–26, {@code tests/bench/awq-held-out.sh}: the same
+ * two sets as 0-based windows 8, 24, … and 14, 30, …, plus the mean KL divergence from the float model's next-token
+ * distribution, which is less noisy than a Δppl; the earlier RTN figures above were not reproduced): RTN +0.0859 /
+ * +0.0811 (KLD 0.000956 / 0.000942); {@link #NORMED_OUTPUT} +0.0797 / +0.0679 = 0.93× / 0.84× RTN's Δppl, KLD
+ * 0.82× / 0.81×; {@link #LAYER_OUTPUT} 0.96× / 0.80×, KLD 0.82× / 0.81×. Not kept, none better on both sets (w4 is
+ * symmetric: one scale per group, zero point fixed):
+ * <ul>
+ *   <li>the clip search alone: 1.51× / 1.48× RTN's Δppl although its KLD is 0.89× / 0.87× (the clip shifts the
+ *       next-token distribution in a way that costs likelihood more than distance); with the two ends of the range
+ *       shrunk separately (a 10 × 10 grid) 1.45× / 1.37×;</li>
+ *   <li>the scale grid scored by the linears' output error on all calibration tokens, {@code Σ d H dᵀ} (AwqScaler's
+ *       closed form), instead of the probe: 1.06× / 0.91×;</li>
+ *   <li>the Hessian clip replaced by llama.cpp's {@code make_qkx2_quants} range search (weighted least-squares
+ *       scale over 21 stretched ranges, weights E[x²]/s² over all calibration tokens, no Hessian), also inside
+ *       every scale candidate, every linear clipped: 0.98× / 1.02× (KLD 0.85× / 0.85×); a symmetric shrink grid on
+ *       the same weights 1.02× / 0.97× (KLD 0.90× / 0.90×), 1.16× / 0.95× when only the final weights are clipped.
+ *       A first version that also fitted the zero point (wrongly, in the symmetric scheme) reached 0.68× / 0.78×
+ *       of symmetric RTN: not a w4 result, and not measured against {@code --asym}'s own RTN.</li>
+ * </ul>
  */
 public enum AwqLoss {
     /** {@code Σ_t ‖h_t − h_t^float‖²}: the plain squared error of the residual stream. */
