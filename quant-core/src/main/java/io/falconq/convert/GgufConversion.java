@@ -47,6 +47,15 @@ import java.util.function.Function;
  * Memory: a bounded window of row chunks per tensor (a few MiB), independent of the model size.
  */
 public final class GgufConversion {
+    /**
+     * Chunks per thread in a round. A round ends when its last chunk is encoded, so every round ends with a wait for
+     * the slowest thread (on a shared machine, one the OS has descheduled); 16 per thread (at most 4 MiB of encoded
+     * rows each) make the rounds few. Synthetic 0.5B to Q4_K_M, 2 threads, 3 runs interleaved with the build that
+     * used an executor's sliding window instead (niced, loaded machine): 2 per thread took 0.5-28.6 s longer
+     * (load 7-11), 16 per thread 0.3-2.3 s longer (load 7), within those runs' spread (39-49 s).
+     */
+    static final int CHUNKS_PER_THREAD_AND_ROUND = 16;
+
     private GgufConversion() {
     }
 
@@ -92,7 +101,7 @@ public final class GgufConversion {
             });
         }
         long start = System.nanoTime();
-        TensorEncoder.ChunkBuffers buffers = new TensorEncoder.ChunkBuffers(2 * threads + 2);
+        TensorEncoder.ChunkBuffers buffers = new TensorEncoder.ChunkBuffers(CHUNKS_PER_THREAD_AND_ROUND * threads + 2);
         List<PlannedTensor> writeOrder = writeOrder(plan.tensors());
         List<GgufWriter.PlannedTensor> planned = plan.tensors().stream().map(PlannedTensor::forWriter).toList();
         List<String> names = writeOrder.stream().map(PlannedTensor::targetName).toList();
@@ -151,15 +160,15 @@ public final class GgufConversion {
     }
 
     /**
-     * One tensor, in rounds of {@code 2 × threads} row chunks: the pool's threads encode a round's chunks (any thread
-     * any chunk), then the calling thread writes them in row order.
+     * One tensor, in rounds of {@link #CHUNKS_PER_THREAD_AND_ROUND} {@code × threads} row chunks: the pool's threads
+     * encode a round's chunks (any thread any chunk), then the calling thread writes them in row order.
      */
     private static void writeTensor(PlannedTensor t, TensorView view, BlockCodec codec, GgufTensorSink writer,
                                     WorkerPool pool, TensorEncoder.ChunkBuffers buffers) {
         TensorEncoder.checkUnchanged(t, view);
         long rows = t.rowCount();
         int chunkRows = TensorEncoder.chunkRows(t);
-        TensorEncoder.Chunk[] round = new TensorEncoder.Chunk[2 * pool.threads()];
+        TensorEncoder.Chunk[] round = new TensorEncoder.Chunk[CHUNKS_PER_THREAD_AND_ROUND * pool.threads()];
         writer.startTensor(t.targetName());
         SourceRelease release = new SourceRelease(view, t.rowLength());
         for (long first = 0; first < rows; ) {
