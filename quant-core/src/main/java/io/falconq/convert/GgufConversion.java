@@ -51,7 +51,7 @@ public final class GgufConversion {
      * Chunks per thread in a round. A round ends when its last chunk is encoded, so every round ends with a wait for
      * the slowest thread (on a shared machine, one the OS has descheduled); 16 per thread (at most 4 MiB of encoded
      * rows each) make the rounds few. Synthetic 0.5B to Q4_K_M, 2 threads, 3 runs interleaved with the build that
-     * used an executor's sliding window instead (niced, loaded machine): 2 per thread took 0.5-28.6 s longer
+     * used an executor's sliding window instead (niced, loaded machine): 2 per thread took 4.6-28.6 s longer
      * (load 7-11), 16 per thread 0.3-2.3 s longer (load 7), within those runs' spread (39-49 s).
      */
     static final int CHUNKS_PER_THREAD_AND_ROUND = 16;
