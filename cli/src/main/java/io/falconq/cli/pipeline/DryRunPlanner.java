@@ -40,9 +40,10 @@ public final class DryRunPlanner {
     /**
      * Peak resident memory of a conversion, independent of the model size: GgufConversion streams bounded row
      * chunks and unloads each source tensor's pages after use. Measured: 177 MB max RSS (JVM included) for the
-     * 0.5B synthetic checkpoint to Q8_0, Q4_K_M and Q2_K.
+     * 0.5B synthetic checkpoint to Q8_0, Q4_K_M and Q2_K; 179-181 MiB (Q4_K_M, -t 2, 6 runs, tests/bench/convert-ab.sh)
+     * since a round holds 16 chunks per thread (GgufConversion.CHUNKS_PER_THREAD_AND_ROUND, 8 MiB of buffers at -t 2).
      */
-    static final long CONVERT_PEAK_BYTES = 180L << 20;
+    static final long CONVERT_PEAK_BYTES = 185L << 20;
 
     /** {@code evalTexts} null: none given; {@code calibText}: the calibration texts end to end (amount only). */
     public record Options(EvalProtocol protocol, int ctx, int chunks, TextSources evalTexts, TextInput calibText,
