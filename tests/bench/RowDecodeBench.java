@@ -2,8 +2,8 @@ import io.falconq.formats.gguf.GgufFile;
 import io.falconq.formats.gguf.GgufReader;
 import io.falconq.formats.gguf.GgufTensorInfo;
 import io.falconq.formats.tensor.TensorView;
-import io.falconq.quant.BlockCodec;
-import io.falconq.quant.QuantType;
+import io.falconq.core.quant.BlockCodec;
+import io.falconq.core.quant.QuantType;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;

@@ -11,7 +11,7 @@ import io.falconq.formats.io.InvalidInputException;
 import io.falconq.runtime.kernel.KernelMode;
 import io.falconq.runtime.kernel.QuantMatMul;
 import io.falconq.runtime.kernel.QuantizedWeightMatrix;
-import io.falconq.parallel.WorkerPool;
+import io.falconq.core.parallel.WorkerPool;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;

@@ -1,7 +1,7 @@
 package io.falconq.cli;
 
-import io.falconq.calib.ImportanceCollector;
-import io.falconq.calib.ImportanceStats;
+import io.falconq.core.calib.ImportanceCollector;
+import io.falconq.core.calib.ImportanceStats;
 import io.falconq.calibration.CalibrationSets;
 import io.falconq.cli.options.CalibrationDataOptions;
 import io.falconq.cli.options.CountLimits;
@@ -18,7 +18,7 @@ import io.falconq.formats.imatrix.ImatrixWriter;
 import io.falconq.formats.io.InputFiles;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.runtime.FalconH1Model;
-import io.falconq.runtime.calib.CalibrationRunner;
+import io.falconq.jobs.imatrix.CalibrationRunner;
 import io.falconq.runtime.text.HfTokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

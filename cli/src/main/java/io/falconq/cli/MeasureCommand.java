@@ -10,7 +10,7 @@ import io.falconq.formats.imatrix.ImatrixFile;
 import io.falconq.formats.imatrix.ImatrixReader;
 import io.falconq.jobs.sensitivity.SensitivityCost;
 import io.falconq.jobs.sensitivity.SensitivityJob;
-import io.falconq.model.FalconH1Config;
+import io.falconq.core.model.FalconH1Config;
 import io.falconq.runtime.FalconH1Model;
 import io.falconq.runtime.text.HfTokenizer;
 import picocli.CommandLine.Command;

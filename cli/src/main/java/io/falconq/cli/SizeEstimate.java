@@ -1,10 +1,10 @@
 package io.falconq.cli;
 
-import io.falconq.convert.ConversionOptions;
-import io.falconq.convert.ConversionPlan;
-import io.falconq.convert.ConversionPlanner;
-import io.falconq.convert.recipe.QuantRecipe;
-import io.falconq.model.FalconH1Config;
+import io.falconq.core.convert.ConversionOptions;
+import io.falconq.core.convert.ConversionPlan;
+import io.falconq.core.convert.ConversionPlanner;
+import io.falconq.core.convert.recipe.QuantRecipe;
+import io.falconq.core.model.FalconH1Config;
 
 import java.util.ArrayList;
 import java.util.List;

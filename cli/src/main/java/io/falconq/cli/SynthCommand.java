@@ -5,7 +5,7 @@ import io.falconq.cli.options.ThreadsOption;
 import io.falconq.cli.options.VerbosityMixin;
 import io.falconq.cli.progress.Progress;
 import io.falconq.formats.safetensors.SafetensorsDtype;
-import io.falconq.model.SyntheticCheckpoint;
+import io.falconq.core.model.SyntheticCheckpoint;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;

@@ -1,8 +1,8 @@
 package io.falconq.cli;
 
-import io.falconq.convert.alloc.SensitivityTable;
+import io.falconq.core.convert.alloc.SensitivityTable;
 import io.falconq.formats.gguf.GgmlType;
-import io.falconq.model.TensorRole;
+import io.falconq.core.model.TensorRole;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

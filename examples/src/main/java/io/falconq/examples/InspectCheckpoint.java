@@ -2,7 +2,7 @@ package io.falconq.examples;
 
 import io.falconq.formats.hf.HfCheckpoint;
 import io.falconq.formats.tensor.TensorView;
-import io.falconq.model.FalconH1Config;
+import io.falconq.core.model.FalconH1Config;
 
 import java.nio.file.Path;
 

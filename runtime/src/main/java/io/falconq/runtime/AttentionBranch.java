@@ -1,7 +1,7 @@
 package io.falconq.runtime;
 
-import io.falconq.model.FalconH1Config;
-import io.falconq.parallel.WorkerPool;
+import io.falconq.core.model.FalconH1Config;
+import io.falconq.core.parallel.WorkerPool;
 import io.falconq.runtime.kernel.AttentionKernel;
 import io.falconq.runtime.kernel.MatMul;
 import io.falconq.runtime.kernel.VectorOps;

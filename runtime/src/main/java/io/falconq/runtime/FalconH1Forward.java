@@ -1,8 +1,8 @@
 package io.falconq.runtime;
 
 import io.falconq.formats.io.InvalidInputException;
-import io.falconq.model.FalconH1Config;
-import io.falconq.parallel.WorkerPool;
+import io.falconq.core.model.FalconH1Config;
+import io.falconq.core.parallel.WorkerPool;
 import io.falconq.runtime.kernel.ActivationQuantizer;
 import io.falconq.runtime.kernel.MatMul;
 import io.falconq.runtime.kernel.VectorOps;

@@ -3,7 +3,7 @@ package io.falconq.runtime;
 import io.falconq.formats.io.InputFiles;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.tensor.TensorSource;
-import io.falconq.model.FalconH1Config;
+import io.falconq.core.model.FalconH1Config;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -4,8 +4,9 @@ import io.falconq.formats.gguf.GgufFile;
 import io.falconq.formats.gguf.GgufReader;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.tensor.TensorView;
-import io.falconq.convert.FalconH1GgufLayout;
-import io.falconq.model.FalconH1Config;
+import io.falconq.core.convert.FalconH1GgufLayout;
+import io.falconq.core.model.FalconH1Config;
+import io.falconq.core.model.TensorRole;
 import io.falconq.runtime.kernel.DenseWeightMatrix;
 import io.falconq.runtime.kernel.QuantizedWeightMatrix;
 import io.falconq.runtime.kernel.WeightMatrix;
@@ -52,38 +53,50 @@ final class GgufModelLoader {
     }
 
     private static FalconH1Weights readWeights(GgufFile src, FalconH1Config c) {
-        long h = c.hiddenSize();
-        WeightMatrix embed = matrix(src.view("token_embd.weight"), c.vocabSize(), h);
+        WeightMatrix embed = matrix(src, c, TensorRole.TOKEN_EMBD, -1);
         List<LayerWeights> layers = new ArrayList<>();
         for (int i = 0; i < c.numLayers(); i++) {
-            String p = "blk." + i + ".";
-            float[] conv = TensorFloats.read(src.view(p + "ssm_conv1d.weight"), c.convDim(), c.convKernel());
-            float[] convBias = src.find(p + "ssm_conv1d.bias").map(v -> TensorFloats.read(v, c.convDim()))
+            int layer = i;
+            float[] convBias = src.find(TensorRole.SSM_CONV1D_BIAS.ggufName(i))
+                    .map(v -> TensorFloats.read(v, TensorRole.SSM_CONV1D_BIAS.convertedShape(c)))
                     .orElse(new float[c.convDim()]);
-            float[] ssmNorm = c.ssmRmsNorm() ? TensorFloats.readSqueezed(src.view(p + "ssm_norm.weight"), c.ssmGroups(),
-                    c.ssmInnerSize() / c.ssmGroups()) : null;
             layers.add(new LayerWeights(
-                    TensorFloats.read(src.view(p + "attn_norm.weight"), h),
-                    matrix(src.view(p + "attn_q.weight"), c.qSize(), h),
-                    matrix(src.view(p + "attn_k.weight"), c.kvSize(), h),
-                    matrix(src.view(p + "attn_v.weight"), c.kvSize(), h),
-                    matrix(src.view(p + "attn_output.weight"), h, c.qSize()),
-                    matrix(src.view(p + "ssm_in.weight"), c.inProjSize(), h),
-                    TensorFloats.transpose(conv, c.convDim(), c.convKernel()),
+                    floats(src, c, TensorRole.ATTN_NORM, layer),
+                    matrix(src, c, TensorRole.ATTN_Q, layer),
+                    matrix(src, c, TensorRole.ATTN_K, layer),
+                    matrix(src, c, TensorRole.ATTN_V, layer),
+                    matrix(src, c, TensorRole.ATTN_OUT, layer),
+                    matrix(src, c, TensorRole.SSM_IN, layer),
+                    TensorFloats.transpose(floats(src, c, TensorRole.SSM_CONV1D, layer), c.convDim(), c.convKernel()),
                     convBias,
-                    TensorFloats.read(src.view(p + "ssm_dt.bias"), c.ssmHeads()),
-                    TensorFloats.readSqueezed(src.view(p + "ssm_a"), c.ssmHeads(), 1),
-                    TensorFloats.readSqueezed(src.view(p + "ssm_d"), c.ssmHeads(), 1),
-                    ssmNorm,
-                    matrix(src.view(p + "ssm_out.weight"), h, c.ssmInnerSize()),
-                    TensorFloats.read(src.view(p + "ffn_norm"), h),
-                    matrix(src.view(p + "ffn_gate.weight"), c.intermediateSize(), h),
-                    matrix(src.view(p + "ffn_up.weight"), c.intermediateSize(), h),
-                    matrix(src.view(p + "ffn_down.weight"), h, c.intermediateSize())));
+                    floats(src, c, TensorRole.SSM_DT_BIAS, layer),
+                    floats(src, c, TensorRole.SSM_A, layer),
+                    floats(src, c, TensorRole.SSM_D, layer),
+                    c.ssmRmsNorm() ? floats(src, c, TensorRole.SSM_NORM, layer) : null,
+                    matrix(src, c, TensorRole.SSM_OUT, layer),
+                    floats(src, c, TensorRole.FFN_NORM, layer),
+                    matrix(src, c, TensorRole.FFN_GATE, layer),
+                    matrix(src, c, TensorRole.FFN_UP, layer),
+                    matrix(src, c, TensorRole.FFN_DOWN, layer)));
         }
-        float[] finalNorm = TensorFloats.read(src.view("output_norm.weight"), h);
-        WeightMatrix lmHead = src.find("output.weight").map(v -> matrix(v, c.vocabSize(), h)).orElse(embed);
+        float[] finalNorm = floats(src, c, TensorRole.OUTPUT_NORM, -1);
+        WeightMatrix lmHead = src.find(TensorRole.OUTPUT.ggufName(-1)).isPresent()
+                ? matrix(src, c, TensorRole.OUTPUT, -1) : embed;
         return new FalconH1Weights(embed, layers, finalNorm, lmHead);
+    }
+
+    /**
+     * A norm, conv or SSM parameter as float32, its shape checked against the converter's
+     * ({@link TensorRole#convertedShape}) with unit dimensions aside: writers differ on keeping them ({@code ssm_a},
+     * {@code ssm_d}, {@code ssm_norm}).
+     */
+    private static float[] floats(GgufFile src, FalconH1Config c, TensorRole role, int layer) {
+        return TensorFloats.readSqueezed(src.view(role.ggufName(layer)), role.convertedShape(c));
+    }
+
+    private static WeightMatrix matrix(GgufFile src, FalconH1Config c, TensorRole role, int layer) {
+        long[] shape = role.convertedShape(c);
+        return matrix(src.view(role.ggufName(layer)), shape[0], shape[1]);
     }
 
     private static WeightMatrix matrix(TensorView v, long rows, long cols) {

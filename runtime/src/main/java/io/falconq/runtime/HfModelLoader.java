@@ -3,7 +3,9 @@ package io.falconq.runtime;
 import io.falconq.formats.hf.HfCheckpoint;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.tensor.TensorView;
-import io.falconq.model.FalconH1Config;
+import io.falconq.core.calib.LinearRole;
+import io.falconq.core.model.FalconH1Config;
+import io.falconq.core.model.TensorRole;
 import io.falconq.runtime.kernel.DenseWeightMatrix;
 import io.falconq.runtime.kernel.GptqWeightMatrix;
 import io.falconq.runtime.kernel.WeightMatrix;
@@ -41,48 +43,38 @@ final class HfModelLoader {
     }
 
     private static FalconH1Weights readWeights(HfCheckpoint src, FalconH1Config c) {
-        long h = c.hiddenSize();
-        WeightMatrix embed = matrix(src.view("model.embed_tokens.weight"), c.vocabSize(), h);
+        WeightMatrix embed = matrix(src, c, TensorRole.TOKEN_EMBD, -1);
         List<LayerWeights> layers = new ArrayList<>();
         for (int i = 0; i < c.numLayers(); i++) {
-            String p = "model.layers." + i + ".";
-            float[] convBias;
-            if (c.convBias()) {
-                convBias = TensorFloats.read(src.view(p + "mamba.conv1d.bias"), c.convDim());
-            } else {
-                convBias = new float[c.convDim()];
-            }
-            float[] conv = TensorFloats.read(src.view(p + "mamba.conv1d.weight"), c.convDim(), 1, c.convKernel());
-            float[] aLog = TensorFloats.read(src.view(p + "mamba.A_log"), c.ssmHeads());
+            float[] convBias = c.convBias() ? floats(src, c, TensorRole.SSM_CONV1D_BIAS, i) : new float[c.convDim()];
+            float[] aLog = floats(src, c, TensorRole.SSM_A, i);
             float[] a = new float[aLog.length];
             for (int j = 0; j < a.length; j++) {
                 a[j] = -(float) Math.exp(aLog[j]);
             }
-            float[] ssmNorm = c.ssmRmsNorm() ? TensorFloats.read(src.view(p + "mamba.norm.weight"), c.ssmInnerSize()) : null;
             layers.add(new LayerWeights(
-                    TensorFloats.read(src.view(p + "input_layernorm.weight"), h),
-                    linear(src, c, p + "self_attn.q_proj", c.qSize(), h),
-                    linear(src, c, p + "self_attn.k_proj", c.kvSize(), h),
-                    linear(src, c, p + "self_attn.v_proj", c.kvSize(), h),
-                    linear(src, c, p + "self_attn.o_proj", h, c.qSize()),
-                    linear(src, c, p + "mamba.in_proj", c.inProjSize(), h),
-                    TensorFloats.transpose(conv, c.convDim(), c.convKernel()),
+                    floats(src, c, TensorRole.ATTN_NORM, i),
+                    linear(src, c, LinearRole.ATTN_Q, i),
+                    linear(src, c, LinearRole.ATTN_K, i),
+                    linear(src, c, LinearRole.ATTN_V, i),
+                    linear(src, c, LinearRole.ATTN_OUTPUT, i),
+                    linear(src, c, LinearRole.SSM_IN, i),
+                    TensorFloats.transpose(floats(src, c, TensorRole.SSM_CONV1D, i), c.convDim(), c.convKernel()),
                     convBias,
-                    TensorFloats.read(src.view(p + "mamba.dt_bias"), c.ssmHeads()),
+                    floats(src, c, TensorRole.SSM_DT_BIAS, i),
                     a,
-                    TensorFloats.read(src.view(p + "mamba.D"), c.ssmHeads()),
-                    ssmNorm,
-                    linear(src, c, p + "mamba.out_proj", h, c.ssmInnerSize()),
-                    TensorFloats.read(src.view(p + "pre_ff_layernorm.weight"), h),
-                    linear(src, c, p + "feed_forward.gate_proj", c.intermediateSize(), h),
-                    linear(src, c, p + "feed_forward.up_proj", c.intermediateSize(), h),
-                    linear(src, c, p + "feed_forward.down_proj", h, c.intermediateSize())));
+                    floats(src, c, TensorRole.SSM_D, i),
+                    c.ssmRmsNorm() ? floats(src, c, TensorRole.SSM_NORM, i) : null,
+                    linear(src, c, LinearRole.SSM_OUT, i),
+                    floats(src, c, TensorRole.FFN_NORM, i),
+                    linear(src, c, LinearRole.FFN_GATE, i),
+                    linear(src, c, LinearRole.FFN_UP, i),
+                    linear(src, c, LinearRole.FFN_DOWN, i)));
         }
-        float[] finalNorm = TensorFloats.read(src.view("model.final_layernorm.weight"), h);
+        float[] finalNorm = floats(src, c, TensorRole.OUTPUT_NORM, -1);
         WeightMatrix lmHead;
-        var lm = src.find("lm_head.weight");
-        if (lm.isPresent()) {
-            lmHead = matrix(lm.get(), c.vocabSize(), h);
+        if (src.find(TensorRole.OUTPUT.hfName(-1)).isPresent()) {
+            lmHead = matrix(src, c, TensorRole.OUTPUT, -1);
         } else if (c.tieWordEmbeddings()) {
             lmHead = embed;
         } else {
@@ -91,13 +83,25 @@ final class HfModelLoader {
         return new FalconH1Weights(embed, layers, finalNorm, lmHead);
     }
 
-    /** A linear layer: {@code module.weight}, or the GPTQ tensors of {@code module} in a GPTQ checkpoint. */
-    private static WeightMatrix linear(HfCheckpoint src, FalconH1Config c, String module, long rows, long cols) {
+    /** A norm, conv or SSM parameter as float32, its HF shape checked ({@link TensorRole#hfShape}). */
+    private static float[] floats(HfCheckpoint src, FalconH1Config c, TensorRole role, int layer) {
+        return TensorFloats.read(src.view(role.hfName(layer)), role.hfShape(c));
+    }
+
+    /** A linear layer: its {@code .weight}, or the GPTQ tensors of its module in a GPTQ checkpoint. */
+    private static WeightMatrix linear(HfCheckpoint src, FalconH1Config c, LinearRole role, int layer) {
+        String module = role.hfModulePath(layer);
+        long[] shape = role.tensor().hfShape(c);
         if (GptqWeightMatrix.present(src, module)) {
-            return GptqWeightMatrix.read(src, module, Math.toIntExact(rows), Math.toIntExact(cols),
+            return GptqWeightMatrix.read(src, module, Math.toIntExact(shape[0]), Math.toIntExact(shape[1]),
                     src.configJson().get("quantization_config"));
         }
-        return matrix(src.view(module + ".weight"), rows, cols);
+        return matrix(src, c, role.tensor(), layer);
+    }
+
+    private static WeightMatrix matrix(HfCheckpoint src, FalconH1Config c, TensorRole role, int layer) {
+        long[] shape = role.hfShape(c);
+        return matrix(src.view(role.hfName(layer)), shape[0], shape[1]);
     }
 
     private static WeightMatrix matrix(TensorView v, long rows, long cols) {

@@ -1,6 +1,6 @@
 package io.falconq.runtime;
 
-import io.falconq.model.FalconH1Config;
+import io.falconq.core.model.FalconH1Config;
 
 /**
  * Everything a Falcon-H1 sequence carries from one token to the next: one {@link LayerState} per layer and the

@@ -1,6 +1,6 @@
 package io.falconq.runtime;
 
-import io.falconq.model.FalconH1Config;
+import io.falconq.core.model.FalconH1Config;
 import io.falconq.runtime.kernel.AttentionKernel;
 
 /**

@@ -1,6 +1,6 @@
 package io.falconq.runtime;
 
-import io.falconq.calib.LinearRole;
+import io.falconq.core.calib.LinearRole;
 import io.falconq.runtime.kernel.WeightMatrix;
 
 /**

@@ -1,8 +1,8 @@
 package io.falconq.runtime;
 
-import io.falconq.model.FalconH1Config;
-import io.falconq.model.InProjSegment;
-import io.falconq.parallel.WorkerPool;
+import io.falconq.core.model.FalconH1Config;
+import io.falconq.core.model.InProjSegment;
+import io.falconq.core.parallel.WorkerPool;
 import io.falconq.runtime.kernel.Exp;
 import io.falconq.runtime.kernel.KernelMode;
 import io.falconq.runtime.kernel.MatMul;

@@ -1,6 +1,6 @@
 package io.falconq.runtime;
 
-import io.falconq.model.FalconH1Config;
+import io.falconq.core.model.FalconH1Config;
 
 /**
  * The µP multipliers the forward pass applies to activations, as float32 (PyTorch multiplies a float32 tensor by a

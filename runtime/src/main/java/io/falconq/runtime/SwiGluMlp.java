@@ -1,6 +1,6 @@
 package io.falconq.runtime;
 
-import io.falconq.parallel.WorkerPool;
+import io.falconq.core.parallel.WorkerPool;
 import io.falconq.runtime.kernel.Exp;
 import io.falconq.runtime.kernel.MatMul;
 import io.falconq.runtime.kernel.VectorOps;

@@ -1,7 +1,7 @@
 package io.falconq.runtime;
 
-import io.falconq.calib.LinearRole;
-import io.falconq.model.FalconH1Config;
+import io.falconq.core.calib.LinearRole;
+import io.falconq.core.model.FalconH1Config;
 
 import java.util.List;
 

@@ -3,8 +3,8 @@ package io.falconq.runtime;
 import io.falconq.formats.gguf.GgmlType;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.tensor.TensorView;
-import io.falconq.quant.FloatRows;
-import io.falconq.quant.QuantType;
+import io.falconq.core.quant.FloatRows;
+import io.falconq.core.quant.QuantType;
 
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;

@@ -1,6 +1,6 @@
 package io.falconq.runtime;
 
-import io.falconq.parallel.WorkerPool;
+import io.falconq.core.parallel.WorkerPool;
 
 /**
  * Element-wise work of the forward pass split over token rows: tasks of {@value #ROWS_PER_TASK} rows, a split fixed

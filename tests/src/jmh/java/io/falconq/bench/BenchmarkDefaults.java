@@ -20,8 +20,8 @@ import java.util.concurrent.TimeUnit;
  */
 @Fork(value = 1, jvmArgs = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
         "-XX:+UseParallelGC", "-XX:MaxNewSize=64m", "-XX:CompileCommand=quiet",
-        "-XX:CompileCommand=CompileThresholdScaling,io.falconq.quant.*::*,0.05",
-        "-XX:CompileCommand=CompileThresholdScaling,io.falconq.convert.*::*,0.05",
+        "-XX:CompileCommand=CompileThresholdScaling,io.falconq.core.quant.*::*,0.05",
+        "-XX:CompileCommand=CompileThresholdScaling,io.falconq.core.convert.*::*,0.05",
         "-XX:CompileCommand=CompileThresholdScaling,io.falconq.runtime.kernel.*::*,0.05", "-Xmx4g"})
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)

@@ -1,7 +1,7 @@
 package io.falconq.bench;
 
-import io.falconq.quant.BlockCodec;
-import io.falconq.quant.QuantType;
+import io.falconq.core.quant.BlockCodec;
+import io.falconq.core.quant.QuantType;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;

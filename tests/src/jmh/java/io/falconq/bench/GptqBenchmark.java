@@ -1,9 +1,9 @@
 package io.falconq.bench;
 
-import io.falconq.calib.HessianAccumulator;
-import io.falconq.intquant.GptqQuantizer;
-import io.falconq.intquant.IntQuantScheme;
-import io.falconq.parallel.WorkerPool;
+import io.falconq.core.calib.HessianAccumulator;
+import io.falconq.core.intquant.GptqQuantizer;
+import io.falconq.core.intquant.IntQuantScheme;
+import io.falconq.core.parallel.WorkerPool;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.OutputTimeUnit;

@@ -1,7 +1,7 @@
 package io.falconq.bench;
 
-import io.falconq.calib.HessianAccumulator;
-import io.falconq.parallel.WorkerPool;
+import io.falconq.core.calib.HessianAccumulator;
+import io.falconq.core.parallel.WorkerPool;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;

@@ -1,7 +1,7 @@
 package io.falconq.bench;
 
-import io.falconq.parallel.WorkerPool;
-import io.falconq.quant.QuantType;
+import io.falconq.core.parallel.WorkerPool;
+import io.falconq.core.quant.QuantType;
 import io.falconq.runtime.kernel.DenseWeightMatrix;
 import io.falconq.runtime.kernel.MatMul;
 import io.falconq.runtime.kernel.QuantMatMul;

@@ -1,6 +1,6 @@
 package io.falconq.bench;
 
-import io.falconq.quant.BlockCodec;
+import io.falconq.core.quant.BlockCodec;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

@@ -4,15 +4,15 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.falconq.cli.report.Sha256;
-import io.falconq.convert.alloc.AllocationKeys;
-import io.falconq.convert.alloc.SensitivityTable;
-import io.falconq.convert.alloc.TensorTypeFile;
-import io.falconq.convert.recipe.FallbackChain;
+import io.falconq.core.convert.alloc.AllocationKeys;
+import io.falconq.core.convert.alloc.SensitivityTable;
+import io.falconq.core.convert.alloc.TensorTypeFile;
+import io.falconq.core.convert.recipe.FallbackChain;
 import io.falconq.formats.gguf.GgmlType;
 import io.falconq.formats.gguf.GgufFile;
 import io.falconq.formats.gguf.GgufReader;
 import io.falconq.formats.gguf.GgufTensorInfo;
-import io.falconq.model.TensorNameMap;
+import io.falconq.core.model.TensorNameMap;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -160,7 +160,7 @@ class AllocationInteropIT {
 
     /** llama-quantize's name of a file type number (the ones an allocation can carry). */
     private static String ftypeName(int ftype) {
-        return io.falconq.convert.recipe.QuantRecipe.all().stream().filter(r -> r.ftype() == ftype).findFirst()
+        return io.falconq.core.convert.recipe.QuantRecipe.all().stream().filter(r -> r.ftype() == ftype).findFirst()
                 .orElseThrow().name();
     }
 

@@ -6,14 +6,14 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.falconq.cli.ExitCodes;
 import io.falconq.cli.SizeEstimate;
 import io.falconq.cli.inspect.InspectionText;
-import io.falconq.convert.PlannedTensor;
-import io.falconq.convert.recipe.QuantRecipe;
+import io.falconq.core.convert.PlannedTensor;
+import io.falconq.core.convert.recipe.QuantRecipe;
 import io.falconq.formats.gguf.GgmlType;
 import io.falconq.formats.gguf.GgufFile;
 import io.falconq.formats.gguf.GgufReader;
 import io.falconq.formats.gguf.GgufTensorInfo;
 import io.falconq.formats.testing.CorruptionCatalog;
-import io.falconq.model.FalconH1Config;
+import io.falconq.core.model.FalconH1Config;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -4,7 +4,7 @@ import io.falconq.formats.gguf.GgmlType;
 import io.falconq.formats.gguf.GgufFile;
 import io.falconq.formats.gguf.GgufReader;
 import io.falconq.formats.tensor.TensorView;
-import io.falconq.quant.QuantType;
+import io.falconq.core.quant.QuantType;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 

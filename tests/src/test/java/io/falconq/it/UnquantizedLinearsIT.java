@@ -1,7 +1,7 @@
 package io.falconq.it;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.falconq.calib.LinearRole;
+import io.falconq.core.calib.LinearRole;
 import io.falconq.formats.hf.HfCheckpoint;
 import io.falconq.formats.tensor.TensorView;
 import org.junit.jupiter.api.Test;

@@ -1,6 +1,6 @@
 package io.falconq.cli.inspect;
 
-import io.falconq.model.TensorRole;
+import io.falconq.core.model.TensorRole;
 
 /** The parts of a Falcon-H1 model that parameters are counted by (as {@code FalconH1Config.ParameterCounts}). */
 public enum Component {

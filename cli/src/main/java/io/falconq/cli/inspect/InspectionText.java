@@ -7,7 +7,7 @@ import io.falconq.cli.inspect.ModelInspection.Parameters;
 import io.falconq.cli.inspect.ModelInspection.TensorRow;
 import io.falconq.cli.inspect.ModelInspection.TypeUsage;
 
-import io.falconq.convert.alloc.AllocationKeys;
+import io.falconq.core.convert.alloc.AllocationKeys;
 
 import java.io.PrintWriter;
 import java.math.BigDecimal;

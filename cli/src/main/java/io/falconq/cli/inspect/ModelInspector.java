@@ -18,10 +18,10 @@ import io.falconq.formats.io.InputFiles;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.safetensors.SafetensorsFile;
 import io.falconq.formats.safetensors.SafetensorsTensorInfo;
-import io.falconq.model.FalconH1Config;
-import io.falconq.model.TensorNameMap;
-import io.falconq.model.TensorNameMap.RoleAt;
-import io.falconq.model.TensorRole;
+import io.falconq.core.model.FalconH1Config;
+import io.falconq.core.model.TensorNameMap;
+import io.falconq.core.model.TensorNameMap.RoleAt;
+import io.falconq.core.model.TensorRole;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,13 +1,13 @@
 package io.falconq.cli.options;
 
 import io.falconq.cli.report.Sha256;
-import io.falconq.convert.ConversionPlan;
-import io.falconq.convert.ConversionOptions;
-import io.falconq.convert.alloc.Allocation;
-import io.falconq.convert.alloc.AllocationBudget;
-import io.falconq.convert.alloc.AllocationPlanner;
-import io.falconq.convert.alloc.SensitivityTable;
-import io.falconq.convert.alloc.TensorTypeFile;
+import io.falconq.core.convert.ConversionPlan;
+import io.falconq.core.convert.ConversionOptions;
+import io.falconq.core.convert.alloc.Allocation;
+import io.falconq.core.convert.alloc.AllocationBudget;
+import io.falconq.core.convert.alloc.AllocationPlanner;
+import io.falconq.core.convert.alloc.SensitivityTable;
+import io.falconq.core.convert.alloc.TensorTypeFile;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.safetensors.SafetensorsShardPlan;
 import picocli.CommandLine;

@@ -2,10 +2,10 @@ package io.falconq.cli.pipeline;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.falconq.convert.ConversionOptions;
-import io.falconq.convert.ConversionPlan;
-import io.falconq.convert.ConversionPlanner;
-import io.falconq.convert.PlannedTensor;
+import io.falconq.core.convert.ConversionOptions;
+import io.falconq.core.convert.ConversionPlan;
+import io.falconq.core.convert.ConversionPlanner;
+import io.falconq.core.convert.PlannedTensor;
 import io.falconq.formats.gguf.GgufWriter;
 import io.falconq.formats.hf.HfCheckpoint;
 import io.falconq.formats.imatrix.ImatrixEntry;
@@ -119,7 +119,7 @@ public final class ArtifactPlanner {
         // planning needs only the imatrix's presence and its recorded labels, not its values; its one entry names a
         // tensor of the model, as the imatrix the calibrate step will make does (the converter refuses one that
         // names none)
-        String entry = io.falconq.calib.LinearRole.ATTN_Q.ggufWeightName(0);
+        String entry = io.falconq.core.calib.LinearRole.ATTN_Q.ggufWeightName(0);
         ImatrixFile labelsOnly = new ImatrixFile(Path.of(imatrix.file()), List.of(imatrix.dataset()), imatrix.chunks(),
                 0, false, true, Map.of(entry, new ImatrixEntry(entry,
                 new float[model.config().hiddenSize()], new long[]{1})));

@@ -1,10 +1,10 @@
 package io.falconq.cli.pipeline;
 
-import io.falconq.convert.recipe.QuantRecipe;
+import io.falconq.core.convert.recipe.QuantRecipe;
 import io.falconq.formats.hf.HfCheckpoint;
 import io.falconq.jobs.sensitivity.SensitivityCost;
 import io.falconq.jobs.sensitivity.SensitivityJob;
-import io.falconq.model.FalconH1Config;
+import io.falconq.core.model.FalconH1Config;
 
 import java.util.Map;
 

@@ -6,7 +6,7 @@ import io.falconq.cli.report.CalibrationReport;
 import io.falconq.cli.report.Sha256;
 import io.falconq.formats.gguf.GgufValue;
 import io.falconq.formats.io.InvalidInputException;
-import io.falconq.runtime.calib.CalibrationRunner;
+import io.falconq.jobs.imatrix.CalibrationRunner;
 import io.falconq.runtime.text.HfTokenizer;
 
 import java.nio.ByteBuffer;

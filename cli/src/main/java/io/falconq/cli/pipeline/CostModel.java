@@ -1,7 +1,7 @@
 package io.falconq.cli.pipeline;
 
 import io.falconq.formats.gguf.GgmlType;
-import io.falconq.model.FalconH1Config;
+import io.falconq.core.model.FalconH1Config;
 
 /**
  * How long and how much memory each pipeline step takes, from the amount of work it does and throughput

@@ -1,15 +1,15 @@
 package io.falconq.cli.pipeline;
 
-import io.falconq.convert.recipe.FallbackChain;
-import io.falconq.convert.recipe.RecipeContext;
+import io.falconq.core.convert.recipe.FallbackChain;
+import io.falconq.core.convert.recipe.RecipeContext;
 import io.falconq.formats.gguf.GgmlType;
 import io.falconq.formats.hf.HfCheckpoint;
 import io.falconq.formats.safetensors.SafetensorsFile;
 import io.falconq.jobs.intquant.IntQuantCost;
 import io.falconq.jobs.intquant.IntQuantMethod;
 import io.falconq.jobs.sensitivity.SensitivityJob;
-import io.falconq.model.FalconH1Config;
-import io.falconq.model.TensorRole;
+import io.falconq.core.model.FalconH1Config;
+import io.falconq.core.model.TensorRole;
 import io.falconq.runtime.eval.EvalProtocol;
 import io.falconq.runtime.eval.LogProbRecord;
 import io.falconq.runtime.text.HfTokenizer;

@@ -2,7 +2,7 @@ package io.falconq.cli.pipeline;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.falconq.calib.ImportanceStats;
+import io.falconq.core.calib.ImportanceStats;
 import io.falconq.formats.imatrix.ImatrixEntry;
 import io.falconq.formats.imatrix.ImatrixWriter;
 

@@ -1,10 +1,10 @@
 package io.falconq.cli.pipeline;
 
-import io.falconq.calib.ImportanceCollector;
+import io.falconq.core.calib.ImportanceCollector;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.io.ProgressListener;
 import io.falconq.runtime.FalconH1Model;
-import io.falconq.runtime.calib.CalibrationRunner;
+import io.falconq.jobs.imatrix.CalibrationRunner;
 import io.falconq.runtime.text.HfTokenizer;
 
 import java.nio.file.Path;

@@ -2,7 +2,7 @@ package io.falconq.cli.pipeline;
 
 import io.falconq.cli.report.Sha256;
 import io.falconq.formats.io.InvalidInputException;
-import io.falconq.model.FalconH1Config;
+import io.falconq.core.model.FalconH1Config;
 
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,8 +1,8 @@
 package io.falconq.cli.pipeline;
 
-import io.falconq.convert.recipe.QuantRecipe;
+import io.falconq.core.convert.recipe.QuantRecipe;
 import io.falconq.formats.io.InvalidInputException;
-import io.falconq.intquant.IntQuantScheme;
+import io.falconq.core.intquant.IntQuantScheme;
 
 import java.util.Locale;
 import java.util.regex.Matcher;

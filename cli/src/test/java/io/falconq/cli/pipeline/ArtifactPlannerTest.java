@@ -2,7 +2,7 @@ package io.falconq.cli.pipeline;
 
 import io.falconq.formats.testing.SharedGroundTruth;
 import io.falconq.cli.SizeEstimate;
-import io.falconq.convert.recipe.QuantRecipe;
+import io.falconq.core.convert.recipe.QuantRecipe;
 import io.falconq.formats.hf.HfCheckpoint;
 import io.falconq.formats.imatrix.ImatrixFile;
 import io.falconq.formats.imatrix.ImatrixReader;

@@ -2,7 +2,7 @@ package io.falconq.cli.pipeline;
 
 import io.falconq.calibration.CalibrationSets;
 import io.falconq.cli.report.CalibrationReport;
-import io.falconq.runtime.calib.CalibrationRunner;
+import io.falconq.jobs.imatrix.CalibrationRunner;
 import io.falconq.runtime.text.HfTokenizer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

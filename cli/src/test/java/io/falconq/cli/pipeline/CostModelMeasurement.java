@@ -2,7 +2,7 @@ package io.falconq.cli.pipeline;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.falconq.jobs.intquant.IntQuantCost;
-import io.falconq.model.FalconH1Config;
+import io.falconq.core.model.FalconH1Config;
 
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,7 +1,7 @@
 package io.falconq.cli.pipeline;
 
 import io.falconq.formats.io.InvalidInputException;
-import io.falconq.intquant.IntQuantScheme;
+import io.falconq.core.intquant.IntQuantScheme;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -1,7 +1,7 @@
 package io.falconq.jobs.intquant;
 
-import io.falconq.model.FalconH1Config;
-import io.falconq.model.TensorRole;
+import io.falconq.core.model.FalconH1Config;
+import io.falconq.core.model.TensorRole;
 
 /**
  * The arithmetic of folding an AWQ scale vector s into a layer (HF {@code (out, in)} layout): the consumers'

@@ -1,12 +1,12 @@
 package io.falconq.jobs.intquant;
 
-import io.falconq.calib.LinearRole;
-import io.falconq.calib.LinearRole.InputGroup;
-import io.falconq.intquant.AwqScaler;
-import io.falconq.intquant.QuantizedLinear;
-import io.falconq.intquant.RtnQuantizer;
-import io.falconq.model.FalconH1Config;
-import io.falconq.model.TensorRole;
+import io.falconq.core.calib.LinearRole;
+import io.falconq.core.calib.LinearRole.InputGroup;
+import io.falconq.core.intquant.AwqScaler;
+import io.falconq.core.intquant.QuantizedLinear;
+import io.falconq.core.intquant.RtnQuantizer;
+import io.falconq.core.model.FalconH1Config;
+import io.falconq.core.model.TensorRole;
 import io.falconq.runtime.LayerPart;
 import io.falconq.runtime.LayerWeights;
 import io.falconq.runtime.kernel.DenseWeightMatrix;

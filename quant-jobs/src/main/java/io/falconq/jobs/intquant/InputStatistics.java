@@ -1,9 +1,9 @@
 package io.falconq.jobs.intquant;
 
-import io.falconq.calib.HessianAccumulator;
-import io.falconq.calib.ImportanceStats;
-import io.falconq.calib.LinearRole;
-import io.falconq.parallel.WorkerPool;
+import io.falconq.core.calib.HessianAccumulator;
+import io.falconq.core.calib.ImportanceStats;
+import io.falconq.core.calib.LinearRole;
+import io.falconq.core.parallel.WorkerPool;
 import io.falconq.runtime.Tap;
 import io.falconq.runtime.TapListener;
 

@@ -1,7 +1,7 @@
 package io.falconq.jobs.intquant;
 
-import io.falconq.intquant.IntQuantScheme;
-import io.falconq.model.FalconH1Config;
+import io.falconq.core.intquant.IntQuantScheme;
+import io.falconq.core.model.FalconH1Config;
 import io.falconq.runtime.LayerState;
 
 /**
@@ -81,7 +81,7 @@ public final class IntQuantCost {
                 ? spillBytes(c, n, ctx) : 0, cpu, cpu / usable);
     }
 
-    /** Linear (out, in) shapes of one layer, in {@link io.falconq.calib.LinearRole#perLayer()} order. */
+    /** Linear (out, in) shapes of one layer, in {@link io.falconq.core.calib.LinearRole#perLayer()} order. */
     public static long[][] linearShapes(FalconH1Config c) {
         long h = c.hiddenSize();
         return new long[][] {{c.inProjSize(), h}, {h, c.ssmInnerSize()}, {c.qSize(), h}, {c.kvSize(), h},

@@ -1,13 +1,13 @@
 package io.falconq.jobs.intquant;
 
-import io.falconq.calib.LinearRole;
+import io.falconq.core.calib.LinearRole;
 import io.falconq.formats.hf.HfCheckpoint;
 import io.falconq.formats.io.AtomicOutput;
 import io.falconq.formats.io.MappedFile;
 import io.falconq.formats.io.ProgressListener;
-import io.falconq.intquant.RtnQuantizer;
-import io.falconq.model.FalconH1Config;
-import io.falconq.model.TensorNameMap;
+import io.falconq.core.intquant.RtnQuantizer;
+import io.falconq.core.model.FalconH1Config;
+import io.falconq.core.model.TensorNameMap;
 import io.falconq.runtime.FalconH1Forward;
 import io.falconq.runtime.FalconH1Model;
 import io.falconq.runtime.LayerState;

@@ -1,13 +1,13 @@
 package io.falconq.jobs.intquant;
 
-import io.falconq.calib.LinearRole;
+import io.falconq.core.calib.LinearRole;
 import io.falconq.formats.hf.HfCheckpoint;
 import io.falconq.formats.tensor.TensorView;
-import io.falconq.intquant.IntQuantScheme;
-import io.falconq.intquant.QuantizedLinear;
-import io.falconq.model.FalconH1Config;
-import io.falconq.model.TensorRole;
-import io.falconq.parallel.WorkerPool;
+import io.falconq.core.intquant.IntQuantScheme;
+import io.falconq.core.intquant.QuantizedLinear;
+import io.falconq.core.model.FalconH1Config;
+import io.falconq.core.model.TensorRole;
+import io.falconq.core.parallel.WorkerPool;
 import io.falconq.runtime.FalconH1Forward;
 import io.falconq.runtime.LayerPart;
 import io.falconq.runtime.LayerState;

@@ -1,10 +1,10 @@
 package io.falconq.jobs.intquant;
 
-import io.falconq.calib.HessianAccumulator;
-import io.falconq.calib.LinearRole;
-import io.falconq.intquant.GptqQuantizer;
-import io.falconq.intquant.QuantizedLinear;
-import io.falconq.intquant.RtnQuantizer;
+import io.falconq.core.calib.HessianAccumulator;
+import io.falconq.core.calib.LinearRole;
+import io.falconq.core.intquant.GptqQuantizer;
+import io.falconq.core.intquant.QuantizedLinear;
+import io.falconq.core.intquant.RtnQuantizer;
 import io.falconq.runtime.LayerPart;
 import io.falconq.runtime.Tap;
 

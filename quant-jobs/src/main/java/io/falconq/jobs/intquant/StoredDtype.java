@@ -2,7 +2,7 @@ package io.falconq.jobs.intquant;
 
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.tensor.TensorView;
-import io.falconq.quant.HalfFloat;
+import io.falconq.core.quant.HalfFloat;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;

@@ -1,17 +1,17 @@
 package io.falconq.jobs.sensitivity;
 
-import io.falconq.convert.ConversionPlan;
-import io.falconq.convert.ConversionOptions;
-import io.falconq.convert.ConversionPlanner;
-import io.falconq.convert.TensorEncoder;
-import io.falconq.convert.PlannedTensor;
-import io.falconq.convert.recipe.QuantRecipe;
+import io.falconq.core.convert.ConversionPlan;
+import io.falconq.core.convert.ConversionOptions;
+import io.falconq.core.convert.ConversionPlanner;
+import io.falconq.core.convert.TensorEncoder;
+import io.falconq.core.convert.PlannedTensor;
+import io.falconq.core.convert.recipe.QuantRecipe;
 import io.falconq.formats.gguf.GgmlType;
 import io.falconq.formats.gguf.GgufFile;
 import io.falconq.formats.imatrix.ImatrixFile;
 import io.falconq.formats.io.InvalidInputException;
-import io.falconq.model.TensorRole;
-import io.falconq.quant.BlockCodec;
+import io.falconq.core.model.TensorRole;
+import io.falconq.core.quant.BlockCodec;
 import io.falconq.runtime.kernel.DenseWeightMatrix;
 import io.falconq.runtime.kernel.QuantizedWeightMatrix;
 import io.falconq.runtime.kernel.WeightMatrix;

@@ -1,11 +1,11 @@
 package io.falconq.jobs.sensitivity;
 
-import io.falconq.calib.LinearRole;
+import io.falconq.core.calib.LinearRole;
 import io.falconq.formats.io.AtomicOutput;
 import io.falconq.formats.io.ProgressListener;
 import io.falconq.jobs.intquant.SequenceStore;
-import io.falconq.model.FalconH1Config;
-import io.falconq.model.TensorRole;
+import io.falconq.core.model.FalconH1Config;
+import io.falconq.core.model.TensorRole;
 import io.falconq.runtime.FalconH1Forward;
 import io.falconq.runtime.FalconH1Weights;
 import io.falconq.runtime.LayerPart;

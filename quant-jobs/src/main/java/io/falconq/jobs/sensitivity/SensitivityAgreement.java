@@ -1,6 +1,6 @@
 package io.falconq.jobs.sensitivity;
 
-import io.falconq.convert.alloc.SensitivityTable;
+import io.falconq.core.convert.alloc.SensitivityTable;
 import io.falconq.formats.gguf.GgmlType;
 import org.apache.commons.math3.stat.correlation.KendallsCorrelation;
 import org.apache.commons.math3.stat.correlation.SpearmansCorrelation;

@@ -1,10 +1,10 @@
 package io.falconq.jobs.sensitivity;
 
-import io.falconq.calib.LinearRole;
-import io.falconq.convert.recipe.FallbackChain;
+import io.falconq.core.calib.LinearRole;
+import io.falconq.core.convert.recipe.FallbackChain;
 import io.falconq.formats.gguf.GgmlType;
 import io.falconq.jobs.intquant.IntQuantCost;
-import io.falconq.model.FalconH1Config;
+import io.falconq.core.model.FalconH1Config;
 import io.falconq.runtime.LayerState;
 
 import java.util.EnumSet;

@@ -1,11 +1,11 @@
 package io.falconq.jobs.sensitivity;
 
-import io.falconq.convert.ConversionPlan;
-import io.falconq.convert.ConversionOptions;
-import io.falconq.convert.ConversionPlanner;
-import io.falconq.convert.GgufConversion;
-import io.falconq.convert.alloc.SensitivityTable;
-import io.falconq.convert.recipe.QuantRecipe;
+import io.falconq.core.convert.ConversionPlan;
+import io.falconq.core.convert.ConversionOptions;
+import io.falconq.core.convert.ConversionPlanner;
+import io.falconq.core.convert.GgufConversion;
+import io.falconq.core.convert.alloc.SensitivityTable;
+import io.falconq.core.convert.recipe.QuantRecipe;
 import io.falconq.formats.gguf.GgmlType;
 import io.falconq.formats.gguf.GgufFile;
 import io.falconq.formats.gguf.GgufReader;

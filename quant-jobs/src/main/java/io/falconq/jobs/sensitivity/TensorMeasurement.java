@@ -1,9 +1,9 @@
 package io.falconq.jobs.sensitivity;
 
-import io.falconq.convert.PlannedTensor;
-import io.falconq.convert.alloc.SensitivityTable.Kind;
+import io.falconq.core.convert.PlannedTensor;
+import io.falconq.core.convert.alloc.SensitivityTable.Kind;
 import io.falconq.formats.gguf.GgmlType;
-import io.falconq.parallel.WorkerPool;
+import io.falconq.core.parallel.WorkerPool;
 import io.falconq.runtime.kernel.WeightMatrix;
 
 import java.util.EnumMap;

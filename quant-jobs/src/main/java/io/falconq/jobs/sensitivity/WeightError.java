@@ -1,6 +1,6 @@
 package io.falconq.jobs.sensitivity;
 
-import io.falconq.parallel.WorkerPool;
+import io.falconq.core.parallel.WorkerPool;
 import io.falconq.runtime.kernel.WeightMatrix;
 
 /**

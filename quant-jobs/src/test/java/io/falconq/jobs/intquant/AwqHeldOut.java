@@ -1,8 +1,8 @@
 package io.falconq.jobs.intquant;
 
-import io.falconq.calib.LinearRole;
-import io.falconq.intquant.IntQuantScheme;
-import io.falconq.intquant.RtnQuantizer;
+import io.falconq.core.calib.LinearRole;
+import io.falconq.core.intquant.IntQuantScheme;
+import io.falconq.core.intquant.RtnQuantizer;
 import io.falconq.runtime.LayerPart;
 import io.falconq.runtime.LayerWeights;
 

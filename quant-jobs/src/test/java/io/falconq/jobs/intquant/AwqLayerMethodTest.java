@@ -1,8 +1,8 @@
 package io.falconq.jobs.intquant;
 
-import io.falconq.calib.LinearRole;
-import io.falconq.intquant.IntQuantScheme;
-import io.falconq.model.TensorRole;
+import io.falconq.core.calib.LinearRole;
+import io.falconq.core.intquant.IntQuantScheme;
+import io.falconq.core.model.TensorRole;
 import io.falconq.runtime.LayerWeights;
 import io.falconq.runtime.kernel.DenseWeightMatrix;
 import org.junit.jupiter.api.AfterAll;

@@ -1,11 +1,11 @@
 package io.falconq.jobs.intquant;
 
 import io.falconq.formats.testing.SharedGroundTruth;
-import io.falconq.calib.LinearRole;
+import io.falconq.core.calib.LinearRole;
 import io.falconq.formats.hf.HfCheckpoint;
-import io.falconq.intquant.IntQuantScheme;
-import io.falconq.intquant.RtnQuantizer;
-import io.falconq.model.FalconH1Config;
+import io.falconq.core.intquant.IntQuantScheme;
+import io.falconq.core.intquant.RtnQuantizer;
+import io.falconq.core.model.FalconH1Config;
 import io.falconq.runtime.FalconH1Forward;
 import io.falconq.runtime.FalconH1Model;
 import io.falconq.runtime.LayerPart;

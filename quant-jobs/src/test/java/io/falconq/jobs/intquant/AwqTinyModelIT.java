@@ -1,6 +1,6 @@
 package io.falconq.jobs.intquant;
 
-import io.falconq.intquant.IntQuantScheme;
+import io.falconq.core.intquant.IntQuantScheme;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

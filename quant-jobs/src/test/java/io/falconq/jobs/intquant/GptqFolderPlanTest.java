@@ -3,8 +3,8 @@ package io.falconq.jobs.intquant;
 import io.falconq.formats.hf.HfCheckpoint;
 import io.falconq.formats.io.ProgressListener;
 import io.falconq.formats.testing.SharedGroundTruth;
-import io.falconq.intquant.IntQuantScheme;
-import io.falconq.model.FalconH1Config;
+import io.falconq.core.intquant.IntQuantScheme;
+import io.falconq.core.model.FalconH1Config;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -1,6 +1,6 @@
 package io.falconq.runtime.eval;
 
-import io.falconq.quant.GgmlRounding;
+import io.falconq.core.quant.GgmlRounding;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

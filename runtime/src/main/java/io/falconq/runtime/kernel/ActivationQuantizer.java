@@ -1,8 +1,8 @@
 package io.falconq.runtime.kernel;
 
 import io.falconq.formats.gguf.GgmlType;
-import io.falconq.quant.GgmlRounding;
-import io.falconq.quant.HalfFloat;
+import io.falconq.core.quant.GgmlRounding;
+import io.falconq.core.quant.HalfFloat;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;

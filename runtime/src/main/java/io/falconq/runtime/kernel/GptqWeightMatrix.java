@@ -5,7 +5,7 @@ import io.falconq.formats.gguf.GgmlType;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.tensor.TensorSource;
 import io.falconq.formats.tensor.TensorView;
-import io.falconq.intquant.IntQuantScheme;
+import io.falconq.core.intquant.IntQuantScheme;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -13,7 +13,7 @@ import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
- * A linear weight stored in the GPTQ layout ({@code io.falconq.intquant.GptqLayout}, SPEC.md §3): {@code qweight},
+ * A linear weight stored in the GPTQ layout ({@code io.falconq.core.intquant.GptqLayout}, SPEC.md §3): {@code qweight},
  * {@code qzeros}, {@code scales}, {@code g_idx} instead of {@code .weight}. At load the packed integers are
  * regrouped per output row (still packed, {@code bits} per weight) so a row decodes from contiguous words;
  * {@code W[o, i] = scales[g, o] · (q[o, i] − zeros[g, o])} with {@code g = g_idx[i]} and zeros already +1.

@@ -3,9 +3,9 @@ package io.falconq.runtime.kernel;
 import io.falconq.formats.gguf.GgmlType;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.tensor.TensorView;
-import io.falconq.quant.BlockCodec;
-import io.falconq.quant.HalfFloat;
-import io.falconq.quant.QuantType;
+import io.falconq.core.quant.BlockCodec;
+import io.falconq.core.quant.HalfFloat;
+import io.falconq.core.quant.QuantType;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

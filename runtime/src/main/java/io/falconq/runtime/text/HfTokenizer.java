@@ -4,7 +4,7 @@ import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.falconq.convert.GgufTokenizerJson;
+import io.falconq.core.convert.GgufTokenizerJson;
 import io.falconq.formats.gguf.GgufFile;
 import io.falconq.formats.gguf.GgufReader;
 import io.falconq.formats.io.InputFiles;

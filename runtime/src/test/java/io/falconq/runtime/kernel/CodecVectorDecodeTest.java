@@ -1,6 +1,6 @@
 package io.falconq.runtime.kernel;
 
-import io.falconq.quant.QuantType;
+import io.falconq.core.quant.QuantType;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 

@@ -1,6 +1,6 @@
 package io.falconq.runtime.kernel;
 
-import io.falconq.parallel.WorkerPool;
+import io.falconq.core.parallel.WorkerPool;
 import io.falconq.formats.gguf.GgmlType;
 import org.junit.jupiter.api.Test;
 

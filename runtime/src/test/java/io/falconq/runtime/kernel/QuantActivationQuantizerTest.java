@@ -1,8 +1,8 @@
 package io.falconq.runtime.kernel;
 
 import io.falconq.formats.gguf.GgmlType;
-import io.falconq.quant.HalfFloat;
-import io.falconq.quant.QuantType;
+import io.falconq.core.quant.HalfFloat;
+import io.falconq.core.quant.QuantType;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;

@@ -1,7 +1,7 @@
 package io.falconq.runtime.kernel;
 
-import io.falconq.quant.BlockCodec;
-import io.falconq.quant.QuantType;
+import io.falconq.core.quant.BlockCodec;
+import io.falconq.core.quant.QuantType;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;

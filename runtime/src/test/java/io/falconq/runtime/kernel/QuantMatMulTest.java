@@ -1,8 +1,8 @@
 package io.falconq.runtime.kernel;
 
-import io.falconq.parallel.WorkerPool;
-import io.falconq.quant.HalfFloat;
-import io.falconq.quant.QuantType;
+import io.falconq.core.parallel.WorkerPool;
+import io.falconq.core.quant.HalfFloat;
+import io.falconq.core.quant.QuantType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
