@@ -262,7 +262,7 @@ public final class ModelInspector {
                 optU32(md, p + "feed_forward_length", 0),
                 ssmInner, ssmHeads, ssmHeads == 0 ? 0 : ssmInner / ssmHeads,
                 u32(md, p + "ssm.group_count"), u32(md, p + "ssm.state_size"), u32(md, p + "ssm.conv_kernel"),
-                gguf.contains("blk.0.ssm_norm.weight"), null, !gguf.contains("output.weight"),
+                gguf.contains(TensorRole.SSM_NORM.ggufName(0)), null, !gguf.contains(TensorRole.OUTPUT.ggufName(-1)),
                 optU32(md, p + "context_length", 0),
                 md.find(p + "rope.freq_base").map(v -> ((Number) v.value()).doubleValue()).orElse(10000.0),
                 md.find(p + "attention.layer_norm_rms_epsilon").map(v -> ((Number) v.value()).doubleValue()).orElse(0.0),
