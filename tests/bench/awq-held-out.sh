@@ -6,6 +6,7 @@
 #   tests/bench/awq-held-out.sh WORK [METHODS]     e.g. tests/bench/awq-held-out.sh /tmp/awq "rtn normed-output"
 #
 # Builds the modules (offline), runs niced; prints the load before and after. Minutes per method on 2 cores.
+# AWQ_JAVA_OPTS=-Dawq.asym=true runs the --asym scheme (zero point per group) instead of the default symmetric w4.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 work="${1:?work directory}"
@@ -19,7 +20,7 @@ cp="formats/target/test-classes:quant-jobs/target/test-classes:cli/target/falcon
 mkdir -p "$work"
 echo "load $(cut -d' ' -f1-3 /proc/loadavg) at $(date -u +%H:%M:%SZ), commit $(git rev-parse --short HEAD)"
 # shellcheck disable=SC2086
-nice -n 19 java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx4g \
+nice -n 19 java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx4g ${AWQ_JAVA_OPTS:-} \
   -Dfalconq.shared="$repo/../shared" -cp "$cp" io.falconq.jobs.intquant.AwqHeldOut "$work" $methods 2>&1 \
   | grep -v '^WARNING'
 echo "load $(cut -d' ' -f1-3 /proc/loadavg) at $(date -u +%H:%M:%SZ)"

@@ -26,7 +26,9 @@ public final class AwqHeldOut {
     public static void main(String[] args) throws IOException {
         Path dir = Path.of(args[0]);
         try (AwqTinyModel tiny = new AwqTinyModel()) {
-            IntQuantScheme w4 = IntQuantScheme.w4(128);
+            // -Dawq.asym=true: the --asym scheme (a zero point per group), RTN's row then asymmetric too
+            IntQuantScheme w4 = Boolean.getBoolean("awq.asym") ? new IntQuantScheme(4, 128, false, false)
+                    : IntQuantScheme.w4(128);
             int[][] calib = tiny.windows("corpus/calib.txt", 67, 512);
             int[][] train = tiny.windows("corpus/train.txt", Integer.MAX_VALUE, 512);
             Held[] held = {new Held(tiny, every(train, 8, 16, 120)), new Held(tiny, every(train, 14, 16, 120))};
