@@ -8,7 +8,7 @@
 # Builds the modules (offline), runs niced; prints the load before and after. Minutes per method on 2 cores.
 # AWQ_JAVA_OPTS=-Dawq.asym=true runs the --asym scheme (zero point per group) instead of the default symmetric w4.
 set -euo pipefail
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 work="${1:?work directory}"
 methods="${2:-rtn clip normed-output}"
 export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
@@ -18,9 +18,9 @@ nice -n 19 mvn -q -B -o install -Dmaven.test.skip=true -pl cli -am
 nice -n 19 mvn -q -B -o test-compile -pl formats,quant-jobs
 cp="formats/target/test-classes:quant-jobs/target/test-classes:cli/target/falconq.jar"
 mkdir -p "$work"
-echo "load $(cut -d' ' -f1-3 /proc/loadavg) at $(date -u +%H:%M:%SZ), commit $(git rev-parse --short HEAD)"
+machine_line load
 # shellcheck disable=SC2086
 nice -n 19 java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx4g ${AWQ_JAVA_OPTS:-} \
-  -Dfalconq.shared="$repo/../shared" -cp "$cp" io.falconq.jobs.intquant.AwqHeldOut "$work" $methods 2>&1 \
+  -Dfalconq.shared="$shared" -cp "$cp" io.falconq.jobs.intquant.AwqHeldOut "$work" $methods 2>&1 \
   | grep -v '^WARNING'
-echo "load $(cut -d' ' -f1-3 /proc/loadavg) at $(date -u +%H:%M:%SZ)"
+load_line
