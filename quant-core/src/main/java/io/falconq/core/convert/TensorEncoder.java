@@ -10,8 +10,6 @@ import io.falconq.core.quant.QuantType;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.ArrayDeque;
 import java.util.Deque;
 
@@ -29,8 +27,6 @@ public final class TensorEncoder {
 
     /** Per-worker float32 scratch for one chunk, reused across chunks and tensors. */
     private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[CHUNK_ELEMENTS]);
-
-    private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private TensorEncoder() {
     }
@@ -148,13 +144,11 @@ public final class TensorEncoder {
         return new Chunk(out, length, r0 + n);
     }
 
-    /** Elements {@code [first, first+count)} of a BF16, F16 or F32 tensor as float32 (exact widening). */
+    /** Elements {@code [first, first+count)} of a BF16, F16 or F32 tensor as float32 (exact widening), by its codec. */
     private static void decode(TensorView view, long first, float[] dst, int count) {
-        MemorySegment d = view.data();
         switch (view.type()) {
-            case F32 -> MemorySegment.copy(d, F32_LE, 4 * first, dst, 0, count);
-            case BF16 -> QuantType.BF16.codec().dequantizeRow(d, 2 * first, dst, 0, count);
-            case F16 -> QuantType.F16.codec().decodeRow(d, 2 * first, dst, 0, count);
+            case F32, F16, BF16 -> QuantType.of(view.type()).codec()
+                    .decodeRow(view.data(), view.type().bytesFor(first), dst, 0, count);
             default -> throw new IllegalStateException(view.name() + ": cannot decode " + view.type());
         }
     }
