@@ -22,7 +22,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Function;
 
 /**
  * Converts a Hugging Face Falcon-H1 checkpoint, or an F32/F16/BF16 GGUF, into a GGUF that llama.cpp loads unchanged,
@@ -59,40 +58,27 @@ public final class GgufConversion {
     private GgufConversion() {
     }
 
-    /** {@link #run(ConversionPlan, TensorSource, Path, boolean, int, Function, ProgressListener)} with falconq's codecs. */
+    /** Writes the planned file atomically, as one GGUF. */
     public static ConversionReport run(ConversionPlan plan, TensorSource source, Path out, boolean force, int threads,
                                        ProgressListener progress) {
-        return run(plan, source, out, null, force, threads, TensorEncoder::codecOrNull, progress);
-    }
-
-    /** The same, written as a split GGUF ({@code split} null: one file); {@code out} names the shards' prefix. */
-    public static ConversionReport run(ConversionPlan plan, TensorSource source, Path out, GgufSplit.Rule split,
-                                       boolean force, int threads, ProgressListener progress) {
-        return run(plan, source, out, split, force, threads, TensorEncoder::codecOrNull, progress);
-    }
-
-    /** {@link #run(ConversionPlan, TensorSource, Path, GgufSplit.Rule, boolean, int, Function, ProgressListener)} unsplit. */
-    public static ConversionReport run(ConversionPlan plan, TensorSource source, Path out, boolean force, int threads,
-                                       Function<GgmlType, BlockCodec> codecs, ProgressListener progress) {
-        return run(plan, source, out, null, force, threads, codecs, progress);
+        return run(plan, source, out, null, force, threads, progress);
     }
 
     /**
-     * Writes the planned file atomically.
+     * Writes the planned file atomically, as a split GGUF ({@code split} null: one file); {@code out} names the
+     * shards' prefix.
      *
-     * @param codecs  the codec for each written type
      * @param threads worker threads (1 = the calling thread only); the output bytes do not depend on it
      */
     public static ConversionReport run(ConversionPlan plan, TensorSource source, Path out, GgufSplit.Rule split,
-                                       boolean force, int threads, Function<GgmlType, BlockCodec> codecs,
-                                       ProgressListener progress) {
+                                       boolean force, int threads, ProgressListener progress) {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         }
         Map<GgmlType, BlockCodec> codecByType = new HashMap<>();
         for (PlannedTensor t : plan.tensors()) {
             codecByType.computeIfAbsent(t.type(), type -> {
-                BlockCodec c = codecs.apply(type);
+                BlockCodec c = TensorEncoder.codecOrNull(type);
                 if (c == null) {
                     throw new InvalidInputException("type " + type + " (for " + t.targetName()
                             + ") has no quantizer in this build");
