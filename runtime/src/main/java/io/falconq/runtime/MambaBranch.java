@@ -37,6 +37,9 @@ final class MambaBranch {
     private final int groups;
     private final int stateSize;
     private final int convKernel;
+    /** in_proj's row segments z, x, B, C, dt ({@link InProjSegment}): first rows and lengths. */
+    private final int[] segmentFrom = new int[InProjSegment.values().length];
+    private final int[] segmentLength = new int[InProjSegment.values().length];
 
     private int rowCapacity;
     private float[] zxbcdt;     // (T, d_in_proj)
@@ -60,6 +63,10 @@ final class MambaBranch {
         this.groups = c.ssmGroups();
         this.stateSize = c.ssmStateSize();
         this.convKernel = c.convKernel();
+        for (InProjSegment s : InProjSegment.values()) {
+            segmentFrom[s.ordinal()] = s.from(c);
+            segmentLength[s.ordinal()] = s.to(c) - s.from(c);
+        }
     }
 
     void ensureRows(int cap) {
@@ -87,10 +94,9 @@ final class MambaBranch {
         float[] mup = m.ssm();
         TokenRows.forEach(pool, n, (t0, t1, worker) -> {
             for (int t = t0; t < t1; t++) {
-                for (InProjSegment s : InProjSegment.values()) {
-                    if (mup[s.ordinal()] != 1f) {
-                        int from = s.from(c);
-                        VectorOps.scale(zxbcdt, t * inProj + from, s.to(c) - from, mup[s.ordinal()]);
+                for (int s = 0; s < mup.length; s++) {
+                    if (mup[s] != 1f) {
+                        VectorOps.scale(zxbcdt, t * inProj + segmentFrom[s], segmentLength[s], mup[s]);
                     }
                 }
             }
@@ -106,7 +112,7 @@ final class MambaBranch {
         // dt = softplus(dt + dt_bias)
         float[] dtBias = lw.dtBias();
         for (int t = 0; t < n; t++) {
-            int base = t * inProj + InProjSegment.DT.from(c);
+            int base = t * inProj + segmentFrom[InProjSegment.DT.ordinal()];
             for (int hh = 0; hh < ssmHeads; hh++) {
                 dt[t * ssmHeads + hh] = VectorOps.softplus(zxbcdt[base + hh] + dtBias[hh]);
             }
