@@ -1,14 +1,10 @@
 package io.falconq.formats.gguf;
 
-import io.falconq.formats.io.AtomicOutput;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.io.OrderedBlobSink;
-import io.falconq.formats.io.OutputException;
 
-import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -100,41 +96,12 @@ public final class GgufWriter implements GgufTensorSink {
      */
     public static GgufWriter begin(Path out, GgufMetadata metadata, List<PlannedTensor> tensors, boolean force,
                                    List<String> writeOrder) {
-        int alignment;
-        try {
-            alignment = metadata.alignment();
-        } catch (InvalidInputException e) {
-            throw new IllegalArgumentException(e.getMessage(), e);
-        }
+        int alignment = alignment(metadata);
         List<GgufTensorInfo> layout = layout(tensors, alignment);
         byte[] header = header(metadata, layout);
         long dataOffset = padded(header.length, alignment);
-
-        AtomicOutput output = AtomicOutput.create(out, force);
-        try {
-            ByteBuffer b = ByteBuffer.wrap(header);
-            while (b.hasRemaining()) {
-                output.channel().write(b);
-            }
-            ByteBuffer zeros = ByteBuffer.allocate((int) (dataOffset - header.length));
-            while (zeros.hasRemaining()) {
-                output.channel().write(zeros);
-            }
-        } catch (IOException e) {
-            output.close();
-            throw new OutputException(out + ": write failed: " + e.getMessage(), e);
-        } catch (RuntimeException e) {
-            output.close();
-            throw e;
-        }
         List<OrderedBlobSink.Blob> blobs = layout.stream().map(t -> new OrderedBlobSink.Blob(t.name(), t.byteSize())).toList();
-        OrderedBlobSink sink;
-        try {
-            sink = new OrderedBlobSink(output, blobs, alignment, writeOrder);
-        } catch (RuntimeException e) {
-            output.close();
-            throw e;
-        }
+        OrderedBlobSink sink = OrderedBlobSink.create(out, force, blobs, alignment, writeOrder, ByteBuffer.wrap(header));
         return new GgufWriter(out, sink, layout, dataOffset, alignment);
     }
 
@@ -143,14 +110,21 @@ public final class GgufWriter implements GgufTensorSink {
      * and size predictions use it, so a prediction is the writer's own arithmetic).
      */
     public static long plannedFileSize(GgufMetadata metadata, List<PlannedTensor> tensors) {
-        int alignment;
+        int alignment = alignment(metadata);
+        List<GgufTensorInfo> layout = layout(tensors, alignment);
+        return fileSize(padded(header(metadata, layout).length, alignment), layout, alignment);
+    }
+
+    /** The metadata's alignment; a bad {@code general.alignment} is the caller's error here, not the input's. */
+    private static int alignment(GgufMetadata metadata) {
         try {
-            alignment = metadata.alignment();
+            return metadata.alignment();
         } catch (InvalidInputException e) {
             throw new IllegalArgumentException(e.getMessage(), e);
         }
-        List<GgufTensorInfo> layout = layout(tensors, alignment);
-        long dataOffset = padded(header(metadata, layout).length, alignment);
+    }
+
+    private static long fileSize(long dataOffset, List<GgufTensorInfo> layout, int alignment) {
         if (layout.isEmpty()) {
             return dataOffset;
         }
@@ -175,11 +149,7 @@ public final class GgufWriter implements GgufTensorSink {
     /** Total size the finished file will have. */
     @Override
     public long fileSize() {
-        if (layout.isEmpty()) {
-            return dataOffset;
-        }
-        GgufTensorInfo last = layout.getLast();
-        return dataOffset + padded(last.offset() + last.byteSize(), alignment);
+        return fileSize(dataOffset, layout, alignment);
     }
 
     @Override
@@ -320,21 +290,20 @@ public final class GgufWriter implements GgufTensorSink {
         }
 
         void u16(int v) {
-            ensure(2);
-            buf[size++] = (byte) v;
-            buf[size++] = (byte) (v >>> 8);
+            littleEndian(v, 2);
         }
 
         void u32(long v) {
-            ensure(4);
-            for (int i = 0; i < 4; i++) {
-                buf[size++] = (byte) (v >>> (8 * i));
-            }
+            littleEndian(v, 4);
         }
 
         void u64(long v) {
-            ensure(8);
-            for (int i = 0; i < 8; i++) {
+            littleEndian(v, 8);
+        }
+
+        private void littleEndian(long v, int bytes) {
+            ensure(bytes);
+            for (int i = 0; i < bytes; i++) {
                 buf[size++] = (byte) (v >>> (8 * i));
             }
         }

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -94,6 +95,35 @@ public final class OrderedBlobSink implements AutoCloseable {
             throw new IllegalArgumentException("write order leaves out " + byName.keySet());
         }
         this.writeOrder = List.copyOf(order);
+    }
+
+    /**
+     * Creates {@code target} ({@link AtomicOutput#create}), writes {@code head} (what stands before the data: a
+     * format's header) and zeros up to a multiple of {@code alignment}, and returns the sink for the blobs, which are
+     * laid out from there. On any failure the temporary file is deleted.
+     */
+    public static OrderedBlobSink create(Path target, boolean force, List<Blob> blobs, long alignment,
+                                         List<String> writeOrder, ByteBuffer... head) {
+        AtomicOutput output = AtomicOutput.create(target, force);
+        try {
+            FileChannel channel = output.channel();
+            for (ByteBuffer part : head) {
+                while (part.hasRemaining()) {
+                    channel.write(part);
+                }
+            }
+            ByteBuffer zeros = ByteBuffer.allocate((int) ((alignment - channel.position() % alignment) % alignment));
+            while (zeros.hasRemaining()) {
+                channel.write(zeros);
+            }
+            return new OrderedBlobSink(output, blobs, alignment, writeOrder);
+        } catch (IOException e) {
+            output.close();
+            throw new OutputException(target + ": write failed: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            output.close();
+            throw e;
+        }
     }
 
     public Blob nextBlob() {

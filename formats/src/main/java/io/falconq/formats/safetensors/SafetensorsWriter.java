@@ -1,10 +1,7 @@
 package io.falconq.formats.safetensors;
 
-import io.falconq.formats.io.AtomicOutput;
 import io.falconq.formats.io.OrderedBlobSink;
-import io.falconq.formats.io.OutputException;
 
-import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -98,31 +95,11 @@ public final class SafetensorsWriter implements AutoCloseable {
         List<SafetensorsTensorInfo> order = layout(tensors);
         byte[] header = header(metadata, order);
 
-        AtomicOutput output = AtomicOutput.create(out, force);
-        try {
-            ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
-            while (len.hasRemaining()) {
-                output.channel().write(len);
-            }
-            ByteBuffer b = ByteBuffer.wrap(header);
-            while (b.hasRemaining()) {
-                output.channel().write(b);
-            }
-        } catch (IOException e) {
-            output.close();
-            throw new OutputException(out + ": write failed: " + e.getMessage(), e);
-        } catch (RuntimeException e) {
-            output.close();
-            throw e;
-        }
+        ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
         List<OrderedBlobSink.Blob> blobs = order.stream().map(t -> new OrderedBlobSink.Blob(t.name(), t.byteSize())).toList();
         List<String> names = writeOrder != null ? writeOrder : order.stream().map(SafetensorsTensorInfo::name).toList();
-        try {
-            return new SafetensorsWriter(new OrderedBlobSink(output, blobs, 1, names), order, header.length);
-        } catch (RuntimeException e) {
-            output.close();
-            throw e;
-        }
+        OrderedBlobSink sink = OrderedBlobSink.create(out, force, blobs, 1, names, length, ByteBuffer.wrap(header));
+        return new SafetensorsWriter(sink, order, header.length);
     }
 
     /** The size of the file {@link #begin} and the tensors would make, computed without writing anything. */
