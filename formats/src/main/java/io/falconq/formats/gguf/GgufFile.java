@@ -1,6 +1,7 @@
 package io.falconq.formats.gguf;
 
 import io.falconq.formats.io.InvalidInputException;
+import io.falconq.formats.io.MappedFile;
 import io.falconq.formats.tensor.TensorSource;
 import io.falconq.formats.tensor.TensorView;
 
@@ -24,7 +25,8 @@ import java.util.Optional;
 public final class GgufFile implements TensorSource {
     private final Path path;
     private final MemorySegment contents;
-    private final AutoCloseable owner;
+    /** The mapping {@link #close()} releases, or null when the caller owns {@code contents}. */
+    private final MappedFile owner;
     private final int version;
     private final int alignment;
     private final GgufMetadata metadata;
@@ -35,7 +37,7 @@ public final class GgufFile implements TensorSource {
     private final List<GgufFile> shards;
     private final Map<String, GgufFile> shardOf;
 
-    GgufFile(Path path, MemorySegment contents, AutoCloseable owner, int version, int alignment, GgufMetadata metadata, List<GgufTensorInfo> tensors,
+    GgufFile(Path path, MemorySegment contents, MappedFile owner, int version, int alignment, GgufMetadata metadata, List<GgufTensorInfo> tensors,
              long dataOffset) {
         this.path = path;
         this.contents = contents;
@@ -165,11 +167,7 @@ public final class GgufFile implements TensorSource {
             shard.close();
         }
         if (owner != null) {
-            try {
-                owner.close();
-            } catch (Exception e) {
-                throw new IllegalStateException(path + ": cannot release: " + e.getMessage(), e);
-            }
+            owner.close();
         }
     }
 

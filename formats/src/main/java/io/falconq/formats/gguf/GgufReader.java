@@ -74,7 +74,7 @@ public final class GgufReader {
         return parse(path, contents, null);
     }
 
-    private static GgufFile parse(Path path, MemorySegment contents, AutoCloseable owner) {
+    private static GgufFile parse(Path path, MemorySegment contents, MappedFile owner) {
         LittleEndianCursor in = new LittleEndianCursor(path, contents, 0);
 
         // uint32_t magic

@@ -67,10 +67,7 @@ public final class LittleEndianCursor {
     }
 
     public byte i8(String what) {
-        require(1, what);
-        byte v = segment.get(ValueLayout.JAVA_BYTE, position);
-        position += 1;
-        return v;
+        return segment.get(ValueLayout.JAVA_BYTE, advance(1, what));
     }
 
     public int u8(String what) {
@@ -78,10 +75,7 @@ public final class LittleEndianCursor {
     }
 
     public short i16(String what) {
-        require(2, what);
-        short v = segment.get(I16, position);
-        position += 2;
-        return v;
+        return segment.get(I16, advance(2, what));
     }
 
     public int u16(String what) {
@@ -89,10 +83,7 @@ public final class LittleEndianCursor {
     }
 
     public int i32(String what) {
-        require(4, what);
-        int v = segment.get(I32, position);
-        position += 4;
-        return v;
+        return segment.get(I32, advance(4, what));
     }
 
     /** An unsigned 32-bit value widened to a long. */
@@ -102,24 +93,23 @@ public final class LittleEndianCursor {
 
     /** A 64-bit value; for a {@code uint64_t} field, values of 2^63 and above come back negative. */
     public long i64(String what) {
-        require(8, what);
-        long v = segment.get(I64, position);
-        position += 8;
-        return v;
+        return segment.get(I64, advance(8, what));
     }
 
     public float f32(String what) {
-        require(4, what);
-        float v = segment.get(F32, position);
-        position += 4;
-        return v;
+        return segment.get(F32, advance(4, what));
     }
 
     public double f64(String what) {
-        require(8, what);
-        double v = segment.get(F64, position);
-        position += 8;
-        return v;
+        return segment.get(F64, advance(8, what));
+    }
+
+    /** The position of the next {@code n} bytes of {@code what}, which must be there; moves past them. */
+    private long advance(long n, String what) {
+        require(n, what);
+        long at = position;
+        position += n;
+        return at;
     }
 
     public byte[] bytes(long n, String what) {

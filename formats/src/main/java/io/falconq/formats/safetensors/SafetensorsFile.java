@@ -2,6 +2,7 @@ package io.falconq.formats.safetensors;
 
 import io.falconq.formats.gguf.GgmlType;
 import io.falconq.formats.io.InvalidInputException;
+import io.falconq.formats.io.MappedFile;
 import io.falconq.formats.tensor.TensorSource;
 import io.falconq.formats.tensor.TensorView;
 
@@ -19,13 +20,13 @@ import java.util.Optional;
 public final class SafetensorsFile implements TensorSource {
     private final Path path;
     private final MemorySegment contents;
-    private final AutoCloseable owner;
+    private final MappedFile owner;
     private final SafetensorsHeader header;
     private final Map<String, SafetensorsTensorInfo> byName;
     private final List<String> names;
 
     /** @param owner released by {@link #close()} (the mapping), or null when the caller owns {@code contents} */
-    SafetensorsFile(Path path, MemorySegment contents, AutoCloseable owner, SafetensorsHeader header) {
+    SafetensorsFile(Path path, MemorySegment contents, MappedFile owner, SafetensorsHeader header) {
         this.path = path;
         this.contents = contents;
         this.owner = owner;
@@ -106,11 +107,7 @@ public final class SafetensorsFile implements TensorSource {
     @Override
     public void close() {
         if (owner != null) {
-            try {
-                owner.close();
-            } catch (Exception e) {
-                throw new IllegalStateException(path + ": cannot release: " + e.getMessage(), e);
-            }
+            owner.close();
         }
     }
 
