@@ -56,28 +56,11 @@ final class GgufModelLoader {
         WeightMatrix embed = matrix(src, c, TensorRole.TOKEN_EMBD, -1);
         List<LayerWeights> layers = new ArrayList<>();
         for (int i = 0; i < c.numLayers(); i++) {
-            int layer = i;
             float[] convBias = src.find(TensorRole.SSM_CONV1D_BIAS.ggufName(i))
                     .map(v -> TensorFloats.read(v, TensorRole.SSM_CONV1D_BIAS.convertedShape(c)))
                     .orElse(new float[c.convDim()]);
-            layers.add(new LayerWeights(
-                    floats(src, c, TensorRole.ATTN_NORM, layer),
-                    matrix(src, c, TensorRole.ATTN_Q, layer),
-                    matrix(src, c, TensorRole.ATTN_K, layer),
-                    matrix(src, c, TensorRole.ATTN_V, layer),
-                    matrix(src, c, TensorRole.ATTN_OUT, layer),
-                    matrix(src, c, TensorRole.SSM_IN, layer),
-                    TensorFloats.transpose(floats(src, c, TensorRole.SSM_CONV1D, layer), c.convDim(), c.convKernel()),
-                    convBias,
-                    floats(src, c, TensorRole.SSM_DT_BIAS, layer),
-                    floats(src, c, TensorRole.SSM_A, layer),
-                    floats(src, c, TensorRole.SSM_D, layer),
-                    c.ssmRmsNorm() ? floats(src, c, TensorRole.SSM_NORM, layer) : null,
-                    matrix(src, c, TensorRole.SSM_OUT, layer),
-                    floats(src, c, TensorRole.FFN_NORM, layer),
-                    matrix(src, c, TensorRole.FFN_GATE, layer),
-                    matrix(src, c, TensorRole.FFN_UP, layer),
-                    matrix(src, c, TensorRole.FFN_DOWN, layer)));
+            layers.add(LayerWeights.read((role, l) -> floats(src, c, role, l),
+                    (role, l) -> matrix(src, c, role.tensor(), l), c, i, convBias, floats(src, c, TensorRole.SSM_A, i)));
         }
         float[] finalNorm = floats(src, c, TensorRole.OUTPUT_NORM, -1);
         WeightMatrix lmHead = src.find(TensorRole.OUTPUT.ggufName(-1)).isPresent()

@@ -52,24 +52,8 @@ final class HfModelLoader {
             for (int j = 0; j < a.length; j++) {
                 a[j] = -(float) Math.exp(aLog[j]);
             }
-            layers.add(new LayerWeights(
-                    floats(src, c, TensorRole.ATTN_NORM, i),
-                    linear(src, c, LinearRole.ATTN_Q, i),
-                    linear(src, c, LinearRole.ATTN_K, i),
-                    linear(src, c, LinearRole.ATTN_V, i),
-                    linear(src, c, LinearRole.ATTN_OUTPUT, i),
-                    linear(src, c, LinearRole.SSM_IN, i),
-                    TensorFloats.transpose(floats(src, c, TensorRole.SSM_CONV1D, i), c.convDim(), c.convKernel()),
-                    convBias,
-                    floats(src, c, TensorRole.SSM_DT_BIAS, i),
-                    a,
-                    floats(src, c, TensorRole.SSM_D, i),
-                    c.ssmRmsNorm() ? floats(src, c, TensorRole.SSM_NORM, i) : null,
-                    linear(src, c, LinearRole.SSM_OUT, i),
-                    floats(src, c, TensorRole.FFN_NORM, i),
-                    linear(src, c, LinearRole.FFN_GATE, i),
-                    linear(src, c, LinearRole.FFN_UP, i),
-                    linear(src, c, LinearRole.FFN_DOWN, i)));
+            layers.add(LayerWeights.read((role, l) -> floats(src, c, role, l), (role, l) -> linear(src, c, role, l),
+                    c, i, convBias, a));
         }
         float[] finalNorm = floats(src, c, TensorRole.OUTPUT_NORM, -1);
         WeightMatrix lmHead;

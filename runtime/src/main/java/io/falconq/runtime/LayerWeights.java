@@ -1,6 +1,8 @@
 package io.falconq.runtime;
 
 import io.falconq.core.calib.LinearRole;
+import io.falconq.core.model.FalconH1Config;
+import io.falconq.core.model.TensorRole;
 import io.falconq.runtime.kernel.WeightMatrix;
 
 /**
@@ -39,6 +41,39 @@ public record LayerWeights(
         WeightMatrix ssmOut,
         float[] preFfNorm,
         WeightMatrix gate, WeightMatrix up, WeightMatrix down) {
+
+    /** How a model loader reads the tensor of a role in one layer: its format's name, shape and encoding. */
+    @FunctionalInterface
+    interface RoleReader<R, T> {
+        T read(R role, int layer);
+    }
+
+    /**
+     * Layer {@code layer} from a loader's {@code floats} (norm, conv and SSM parameters as float32) and
+     * {@code linears}. The conv bias (optional in both formats) and A (A_log in a Hugging Face checkpoint,
+     * −exp(A_log) in a GGUF) are stored differently, so the caller reads them.
+     */
+    static LayerWeights read(RoleReader<TensorRole, float[]> floats, RoleReader<LinearRole, WeightMatrix> linears,
+                             FalconH1Config c, int layer, float[] convBias, float[] a) {
+        return new LayerWeights(
+                floats.read(TensorRole.ATTN_NORM, layer),
+                linears.read(LinearRole.ATTN_Q, layer),
+                linears.read(LinearRole.ATTN_K, layer),
+                linears.read(LinearRole.ATTN_V, layer),
+                linears.read(LinearRole.ATTN_OUTPUT, layer),
+                linears.read(LinearRole.SSM_IN, layer),
+                TensorFloats.transpose(floats.read(TensorRole.SSM_CONV1D, layer), c.convDim(), c.convKernel()),
+                convBias,
+                floats.read(TensorRole.SSM_DT_BIAS, layer),
+                a,
+                floats.read(TensorRole.SSM_D, layer),
+                c.ssmRmsNorm() ? floats.read(TensorRole.SSM_NORM, layer) : null,
+                linears.read(LinearRole.SSM_OUT, layer),
+                floats.read(TensorRole.FFN_NORM, layer),
+                linears.read(LinearRole.FFN_GATE, layer),
+                linears.read(LinearRole.FFN_UP, layer),
+                linears.read(LinearRole.FFN_DOWN, layer));
+    }
 
     /** The linear of {@code role} (a per-layer role). */
     public WeightMatrix linear(LinearRole role) {
