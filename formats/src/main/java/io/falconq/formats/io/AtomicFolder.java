@@ -67,7 +67,7 @@ public final class AtomicFolder implements AutoCloseable {
     public static AtomicFolder create(Path target, boolean force) {
         Path absolute = checkWritable(target, force);
         PartialOutputs.removeStale(absolute);
-        Path temp = partialPath(absolute);
+        Path temp = PartialName.beside(absolute);
         createExclusively(temp);
         PartialOutputs.register(temp);
         return new AtomicFolder(absolute, temp, force, false, false);
@@ -86,7 +86,7 @@ public final class AtomicFolder implements AutoCloseable {
             throw new IllegalArgumentException("job key of " + key.length + " bytes (1 to " + MAX_JOB_KEY_BYTES + ")");
         }
         Path absolute = checkWritable(target, force);
-        Path temp = partialPath(absolute);
+        Path temp = PartialName.beside(absolute);
         List<Path> abandoned = PartialOutputs.leftovers(absolute);
         Path adopt = abandoned.stream()
                 .filter(p -> !PartialName.parse(p.getFileName().toString()).orElseThrow().old() && holdsJournal(p, jobKey))
@@ -199,10 +199,6 @@ public final class AtomicFolder implements AutoCloseable {
         } catch (IOException e) {
             throw new OutputException(path + ": cannot delete: " + e.getMessage(), e);
         }
-    }
-
-    private static Path partialPath(Path target) {
-        return target.resolveSibling(PartialName.of(target.getFileName().toString()));
     }
 
     /** Makes {@code temp} a new, empty folder; whatever was there (a link is not followed) is deleted first. */

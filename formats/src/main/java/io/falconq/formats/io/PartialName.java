@@ -1,5 +1,6 @@
 package io.falconq.formats.io;
 
+import java.nio.file.Path;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -19,6 +20,11 @@ public record PartialName(String target, long pid, boolean old) {
     /** This process's temporary name for {@code target}. */
     public static String of(String target) {
         return target + ".partial-" + ProcessHandle.current().pid();
+    }
+
+    /** This process's temporary path for {@code target}, in the same folder. */
+    public static Path beside(Path target) {
+        return target.resolveSibling(of(target.getFileName().toString()));
     }
 
     /** This process's name for {@code target} moved aside. */
