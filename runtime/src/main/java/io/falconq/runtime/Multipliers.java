@@ -31,26 +31,6 @@ public record Multipliers(float embedding, float lmHead, float attentionIn, floa
         return mlp.clone();
     }
 
-    public float ssmZ() {
-        return ssm[0];
-    }
-
-    public float ssmX() {
-        return ssm[1];
-    }
-
-    public float ssmB() {
-        return ssm[2];
-    }
-
-    public float ssmC() {
-        return ssm[3];
-    }
-
-    public float ssmDt() {
-        return ssm[4];
-    }
-
     public float mlpGate() {
         return mlp[0];
     }
