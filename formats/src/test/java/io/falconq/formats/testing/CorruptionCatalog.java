@@ -36,6 +36,16 @@ public final class CorruptionCatalog {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /** A corruption of a valid file's bytes, and a fragment the reader's error message must contain. */
+    public interface ByteCorruption {
+        /** A corrupt copy of {@code validFile}. */
+        byte[] apply(byte[] validFile);
+
+        String expectedMessageFragment();
+
+        String name();
+    }
+
     // =================================================================================================================
     // safetensors
     // =================================================================================================================
@@ -57,7 +67,7 @@ public final class CorruptionCatalog {
         return safetensorsWithHeader(json.getBytes(StandardCharsets.UTF_8), data);
     }
 
-    public enum SafetensorsCorruption {
+    public enum SafetensorsCorruption implements ByteCorruption {
         TOO_SHORT("too short for the 8-byte header length", f -> Arrays.copyOf(f, 5)),
         EMPTY_FILE("too short for the 8-byte header length", f -> new byte[0]),
         HEADER_LENGTH_PAST_EOF("runs past the end of the file", f -> putU64(f, 0, f.length)),
@@ -126,11 +136,12 @@ public final class CorruptionCatalog {
         }
 
         /** A corrupt copy of {@code validFile} (a valid safetensors file with at least three tensors). */
+        @Override
         public byte[] apply(byte[] validFile) {
             return corruption.apply(validFile.clone());
         }
 
-        /** A fragment the reader's error message must contain. */
+        @Override
         public String expectedMessageFragment() {
             return expectedMessageFragment;
         }
@@ -243,7 +254,7 @@ public final class CorruptionCatalog {
         return h.toByteArray();
     }
 
-    public enum GgufCorruption {
+    public enum GgufCorruption implements ByteCorruption {
         TOO_SHORT("too short for the GGUF magic", f -> Arrays.copyOf(f, 3)),
         BAD_MAGIC("bad magic", f -> {
             f[3] = 'X';
@@ -330,10 +341,12 @@ public final class CorruptionCatalog {
         }
 
         /** A corrupt copy of {@code validFile} (a valid little-endian GGUF shaped like {@link #validGguf()}). */
+        @Override
         public byte[] apply(byte[] validFile) {
             return corruption.apply(validFile.clone());
         }
 
+        @Override
         public String expectedMessageFragment() {
             return expectedMessageFragment;
         }

@@ -14,6 +14,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.function.Function;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -49,25 +50,23 @@ class CorruptionCatalogTest {
     @ParameterizedTest
     @EnumSource(CorruptionCatalog.SafetensorsCorruption.class)
     void safetensorsCorruptionIsRejected(CorruptionCatalog.SafetensorsCorruption c) throws IOException {
-        byte[] valid = CorruptionCatalog.validSafetensors();
-        byte[] corrupt = c.apply(valid);
-        assertNotEquals(java.util.Arrays.toString(valid), java.util.Arrays.toString(corrupt), c + " changed nothing");
-        Path p = tmp.resolve(c.name() + ".safetensors");
-        Files.write(p, corrupt);
-        InvalidInputException e = assertThrows(InvalidInputException.class, () -> SafetensorsReader.open(p).close(), c.name());
-        assertTrue(e.getMessage().contains(c.expectedMessageFragment()), c + ": message was: " + e.getMessage());
-        assertTrue(e.getMessage().contains(p.toString()), c + ": message must name the file: " + e.getMessage());
+        assertRejected(c, CorruptionCatalog.validSafetensors(), ".safetensors", SafetensorsReader::open);
     }
 
     @ParameterizedTest
     @EnumSource(CorruptionCatalog.GgufCorruption.class)
     void ggufCorruptionIsRejected(CorruptionCatalog.GgufCorruption c) throws IOException {
-        byte[] valid = CorruptionCatalog.validGguf();
+        assertRejected(c, CorruptionCatalog.validGguf(), ".gguf", GgufReader::open);
+    }
+
+    /** {@code c} of {@code valid} changes the bytes, and {@code open} refuses the result with a message naming the file. */
+    private void assertRejected(CorruptionCatalog.ByteCorruption c, byte[] valid, String extension,
+                                Function<Path, AutoCloseable> open) throws IOException {
         byte[] corrupt = c.apply(valid);
         assertNotEquals(java.util.Arrays.toString(valid), java.util.Arrays.toString(corrupt), c + " changed nothing");
-        Path p = tmp.resolve(c.name() + ".gguf");
+        Path p = tmp.resolve(c.name() + extension);
         Files.write(p, corrupt);
-        InvalidInputException e = assertThrows(InvalidInputException.class, () -> GgufReader.open(p).close(), c.name());
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> open.apply(p).close(), c.name());
         assertTrue(e.getMessage().contains(c.expectedMessageFragment()), c + ": message was: " + e.getMessage());
         assertTrue(e.getMessage().contains(p.toString()), c + ": message must name the file: " + e.getMessage());
     }

@@ -26,22 +26,22 @@ class GgufConversionTest {
 
     @Test
     void hfToF32IsByteIdenticalToLlamaCppConverterOutput() throws Exception {
-        Path out = tmp.resolve("tiny-F32.gguf");
-        try (HfCheckpoint ckpt = HfCheckpoint.open(TestData.tinyModel())) {
-            ConversionPlan plan = ConversionPlanner.planFromHf(ckpt, ConversionOptions.of(QuantRecipe.F32));
-            GgufConversion.run(plan, ckpt, out, false, 2, ProgressListener.NONE);
-        }
-        assertSameFile(TestData.llamacpp("tiny-F32.gguf"), out);
+        assertConvertsToLlamaCppFile(QuantRecipe.F32, "tiny-F32.gguf");
     }
 
     @Test
     void hfToQ4KMIsByteIdenticalToLlamaQuantizeOutput() throws Exception {
-        Path out = tmp.resolve("tiny-Q4_K_M.gguf");
+        assertConvertsToLlamaCppFile(QuantRecipe.Q4_K_M, "tiny-Q4_K_M.gguf");
+    }
+
+    /** The tiny model converted with {@code recipe} is byte for byte llama.cpp's {@code llamacppFile}. */
+    private void assertConvertsToLlamaCppFile(QuantRecipe recipe, String llamacppFile) throws Exception {
+        Path out = tmp.resolve(llamacppFile);
         try (HfCheckpoint ckpt = HfCheckpoint.open(TestData.tinyModel())) {
-            ConversionPlan plan = ConversionPlanner.planFromHf(ckpt, ConversionOptions.of(QuantRecipe.Q4_K_M));
+            ConversionPlan plan = ConversionPlanner.planFromHf(ckpt, ConversionOptions.of(recipe));
             GgufConversion.run(plan, ckpt, out, false, 2, ProgressListener.NONE);
         }
-        assertSameFile(TestData.llamacpp("tiny-Q4_K_M.gguf"), out);
+        assertSameFile(TestData.llamacpp(llamacppFile), out);
     }
 
     /** output.weight (Q6_K in llama.cpp's legacy mixes) is converted last; nothing else moves (GgufConversion#writeOrder). */

@@ -65,8 +65,7 @@ class QuantActivationQuantizerTest {
     @Test
     void q8_0RoundsLikeTheX86BuildTiesToEven() {
         float[] x = rows(2, 256);
-        float[] y = new float[256];
-        ActivationQuantizer.round(ActivationQuantizer.Format.Q8_0, x, 0, y, 0, 256, null, 0);
+        float[] y = rounded(ActivationQuantizer.Format.Q8_0, x);
         float d = HalfFloat.fp16ToFp32(HalfFloat.fp32ToFp16(127f / 127f));
         assertEquals(1.0f, d);
         assertEquals(127f, y[160]);
@@ -85,13 +84,9 @@ class QuantActivationQuantizerTest {
     @Test
     void everyQ8_0ValueIsAnInt8TimesTheStoredFp16Scale() {
         float[] x = rows(3, 2048);
-        float[] y = new float[2048];
-        ActivationQuantizer.round(ActivationQuantizer.Format.Q8_0, x, 0, y, 0, 2048, null, 0);
+        float[] y = rounded(ActivationQuantizer.Format.Q8_0, x);
         for (int b = 0; b < 64; b++) {
-            float amax = 0;
-            for (int j = 0; j < 32; j++) {
-                amax = Math.max(amax, Math.abs(x[32 * b + j]));
-            }
+            float amax = blockAmax(x, b);
             float d = HalfFloat.fp16ToFp32(HalfFloat.fp32ToFp16(amax / 127f));
             for (int j = 0; j < 32; j++) {
                 float q = d == 0 ? 0 : y[32 * b + j] / d;
@@ -108,14 +103,10 @@ class QuantActivationQuantizerTest {
     @Test
     void q8_1CorrectionIsTheFp16RoundingOfTheBlockSum() {
         float[] x = rows(4, 512);
-        float[] y = new float[512];
         float[] corr = new float[16];
-        ActivationQuantizer.round(ActivationQuantizer.Format.Q8_1, x, 0, y, 0, 512, corr, 0);
+        float[] y = rounded(ActivationQuantizer.Format.Q8_1, x, corr);
         for (int b = 0; b < 16; b++) {
-            float amax = 0;
-            for (int j = 0; j < 32; j++) {
-                amax = Math.max(amax, Math.abs(x[32 * b + j]));
-            }
+            float amax = blockAmax(x, b);
             float d = amax / 127f;
             float dStored = HalfFloat.fp16ToFp32(HalfFloat.fp32ToFp16(d));
             int sum = 0;
@@ -131,8 +122,7 @@ class QuantActivationQuantizerTest {
     @Test
     void q8_KEqualsTheCodecsQuantizeThenDequantize() {
         float[] x = rows(5, 2048);
-        float[] y = new float[2048];
-        ActivationQuantizer.round(ActivationQuantizer.Format.Q8_K, x, 0, y, 0, 2048, null, 0);
+        float[] y = rounded(ActivationQuantizer.Format.Q8_K, x);
         var codec = QuantType.Q8_K.codec();
         MemorySegment q = MemorySegment.ofArray(new byte[Math.toIntExact(codec.rowBytes(2048))]);
         codec.quantizeRow(x, 0, 2048, null, q, 0);
@@ -146,10 +136,8 @@ class QuantActivationQuantizerTest {
     @Test
     void sixteenBitFormatsRoundToNearestEven() {
         float[] x = rows(6, 256);
-        float[] h = new float[256];
-        float[] b = new float[256];
-        ActivationQuantizer.round(ActivationQuantizer.Format.F16, x, 0, h, 0, 256, null, 0);
-        ActivationQuantizer.round(ActivationQuantizer.Format.BF16, x, 0, b, 0, 256, null, 0);
+        float[] h = rounded(ActivationQuantizer.Format.F16, x);
+        float[] b = rounded(ActivationQuantizer.Format.BF16, x);
         for (int i = 0; i < 256; i++) {
             assertEquals(Float.float16ToFloat(Float.floatToFloat16(x[i])), h[i]);
             assertEquals(HalfFloat.bf16ToFp32(HalfFloat.fp32ToBf16(x[i])), b[i]);
@@ -174,5 +162,25 @@ class QuantActivationQuantizerTest {
         assertEquals(ActivationQuantizer.Format.F32, ActivationQuantizer.formatFor(GgmlType.F32));
         assertThrows(IllegalArgumentException.class, () -> ActivationQuantizer.Mode.parse("q4"));
         assertEquals(ActivationQuantizer.Mode.Q8, ActivationQuantizer.Mode.parse("Q8"));
+    }
+
+    /** {@code x} rounded through {@code format} (no Q8_1 corrections). */
+    private static float[] rounded(ActivationQuantizer.Format format, float[] x) {
+        return rounded(format, x, null);
+    }
+
+    private static float[] rounded(ActivationQuantizer.Format format, float[] x, float[] corrections) {
+        float[] y = new float[x.length];
+        ActivationQuantizer.round(format, x, 0, y, 0, x.length, corrections, 0);
+        return y;
+    }
+
+    /** max |x| over block {@code b} of 32 values. */
+    private static float blockAmax(float[] x, int b) {
+        float amax = 0;
+        for (int j = 0; j < 32; j++) {
+            amax = Math.max(amax, Math.abs(x[32 * b + j]));
+        }
+        return amax;
     }
 }
