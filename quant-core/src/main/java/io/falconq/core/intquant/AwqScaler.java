@@ -1,5 +1,7 @@
 package io.falconq.core.intquant;
 
+import io.falconq.core.parallel.WorkerPool;
+
 /**
  * AWQ's per-input-channel scale search (Lin et al. 2023), ported from AutoAWQ's {@code _search_best_scale}
  * (awq/quantize/quantizer.py, {@code duo_scaling=True}): for ratio r in {0, 1/20, …, 19/20}
@@ -21,6 +23,8 @@ package io.falconq.core.intquant;
 public final class AwqScaler {
     /** AutoAWQ's {@code n_grid}. */
     public static final int GRID = 20;
+    /** Output rows per pool task of {@link #quantizedUnscaled(float[], int, int, float[], IntQuantScheme, WorkerPool, float[])}. */
+    private static final int ROWS_PER_TASK = 16;
 
     private AwqScaler() {
     }
@@ -98,13 +102,30 @@ public final class AwqScaler {
     /**
      * Q(W·diag s)·diag(1/s): the weight the scaled, quantized linear computes with, in the unscaled input basis.
      * Round to nearest group by group as {@link RtnQuantizer} does without clipping, the same floats, but in one
-     * array: a search allocates this once per candidate and consumer, the largest allocation of AWQ's search.
+     * array.
      */
     public static float[] quantizedUnscaled(float[] w, int out, int in, float[] scales, IntQuantScheme s) {
+        float[] ws = new float[out * in];
+        quantizedUnscaledRows(w, in, scales, s, ws, 0, out);
+        return ws;
+    }
+
+    /**
+     * {@link #quantizedUnscaled(float[], int, int, float[], IntQuantScheme)} into {@code dst} (out·in, overwritten),
+     * in fixed blocks of rows on {@code pool}: the same floats for any thread count. A search reuses one
+     * {@code dst} per consumer for all its candidates.
+     */
+    public static void quantizedUnscaled(float[] w, int out, int in, float[] scales, IntQuantScheme s,
+                                         WorkerPool pool, float[] dst) {
+        pool.forEach((out + ROWS_PER_TASK - 1) / ROWS_PER_TASK, (task, worker) -> quantizedUnscaledRows(w, in,
+                scales, s, dst, task * ROWS_PER_TASK, Math.min(out, (task + 1) * ROWS_PER_TASK)));
+    }
+
+    private static void quantizedUnscaledRows(float[] w, int in, float[] scales, IntQuantScheme s, float[] ws,
+                                              int o0, int o1) {
         int gs = s.effectiveGroupSize(in);
         int maxq = s.maxq();
-        float[] ws = new float[out * in];
-        for (int o = 0; o < out; o++) {
+        for (int o = o0; o < o1; o++) {
             int row = o * in;
             for (int i = 0; i < in; i++) {
                 ws[row + i] = w[row + i] * scales[i];
@@ -118,7 +139,6 @@ public final class AwqScaler {
                 }
             }
         }
-        return ws;
     }
 
     /** AutoAWQ's w_mean: per column, mean over all consumer rows of |W| / max|W| of the row's group. */

@@ -1,5 +1,7 @@
 package io.falconq.core.intquant;
 
+import io.falconq.core.quant.VectorMode;
+
 /**
  * Scale and zero point of one group of weights (one output row × one group of input columns), ported from
  * AutoGPTQ's {@code Quantizer.find_params} (auto_gptq/quantization/quantizer.py), which GPTQModel keeps:
@@ -115,32 +117,20 @@ public final class GroupQuantizer {
             xmin = Math.min(xmin, x[j]);
             xmax = Math.max(xmax, x[j]);
         }
+        Params[] candidates = new Params[(int) (AWQ_CLIP_MAX_SHRINK * AWQ_CLIP_GRID)];
+        for (int i = 0; i < candidates.length; i++) {
+            double p = 1.0 - (double) i / AWQ_CLIP_GRID;
+            candidates[i] = fromRange((float) (p * xmin), (float) (p * xmax), s);
+        }
+        double[] err = VectorMode.ENABLED
+                ? HessianBlockErrors.vector(x, off, len, candidates, s.maxq(), h, hOff)
+                : HessianBlockErrors.scalar(x, off, len, candidates, s.maxq(), h, hOff);
         Params best = null;
         double bestErr = Double.POSITIVE_INFINITY;
-        double[] d = new double[len];
-        int steps = (int) (AWQ_CLIP_MAX_SHRINK * AWQ_CLIP_GRID);
-        for (int i = 0; i < steps; i++) {
-            double p = 1.0 - (double) i / AWQ_CLIP_GRID;
-            Params cand = fromRange((float) (p * xmin), (float) (p * xmax), s);
-            for (int j = 0; j < len; j++) {
-                float v = x[off + j];
-                d[j] = v - dequantize(quantize(v, cand, s.maxq()), cand);
-            }
-            double err = 0;
-            for (int a = 0; a < len; a++) {
-                if (d[a] == 0) {
-                    continue;
-                }
-                double[] row = h[hOff + a];
-                double acc = 0;
-                for (int b2 = 0; b2 < len; b2++) {
-                    acc += row[hOff + b2] * d[b2];
-                }
-                err += d[a] * acc;
-            }
-            if (err < bestErr) {
-                bestErr = err;
-                best = cand;
+        for (int i = 0; i < candidates.length; i++) {
+            if (err[i] < bestErr) {
+                bestErr = err[i];
+                best = candidates[i];
             }
         }
         return best;

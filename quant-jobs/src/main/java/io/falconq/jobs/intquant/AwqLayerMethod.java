@@ -168,14 +168,17 @@ public final class AwqLayerMethod {
                 .map(r -> new AwqScaler.Consumer(work.linear(r), work.linear(r).length / in))
                 .toArray(AwqScaler.Consumer[]::new);
         LayerWeights base = searchBase();
+        float[][] quantized = new float[roles.size()][]; // each candidate's Q(W·s)/s, overwritten by the next
         return AwqScaler.searchBy(stats.importance(roles.getFirst()).meanAbs(), consumers, in, work.scheme(),
                 tiedClass, s -> {
                     LayerWeights candidate = base;
                     for (int i = 0; i < roles.size(); i++) {
                         AwqScaler.Consumer cons = consumers[i];
+                        quantized[i] = quantized[i] != null ? quantized[i] : new float[cons.weight().length];
+                        AwqScaler.quantizedUnscaled(cons.weight(), cons.out(), in, s, work.scheme(), work.pool(),
+                                quantized[i]);
                         candidate = candidate.with(roles.get(i), DenseWeightMatrix.wrapFloats(
-                                roles.get(i).hfModulePath(work.layer()), cons.out(), in,
-                                AwqScaler.quantizedUnscaled(cons.weight(), cons.out(), in, s, work.scheme())));
+                                roles.get(i).hfModulePath(work.layer()), cons.out(), in, quantized[i]));
                     }
                     return loss.applyAsDouble(candidate);
                 });
@@ -200,8 +203,9 @@ public final class AwqLayerMethod {
         } else {
             // AutoAWQ's auto_clip leaves q and k alone (avoid_clipping): their output error is not what attention sees
             QuantizedLinear q = role == LinearRole.ATTN_Q || role == LinearRole.ATTN_K
-                    ? RtnQuantizer.quantize(name, w, w.length / in, in, work.scheme(), null, false)
-                    : RtnQuantizer.quantizeHessianClip(name, w, w.length / in, in, work.scheme(), hessian(role));
+                    ? RtnQuantizer.quantize(name, w, w.length / in, in, work.scheme(), null, false, work.pool())
+                    : RtnQuantizer.quantizeHessianClip(name, w, w.length / in, in, work.scheme(), hessian(role),
+                            work.pool());
             work.setQuantized(role, q);
         }
         pending.remove(role);
