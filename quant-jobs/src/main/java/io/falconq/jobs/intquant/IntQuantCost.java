@@ -31,24 +31,40 @@ public final class IntQuantCost {
     /** The collector's committed heap over one layer's churn, fitted on the same two runs (1.56). */
     static final double HEAP_HEADROOM = 1.6;
     /**
-     * CPU ns per weight per token of the forward pass: {@code falconq calibrate} on the synthetic 0.5B, 128 × 512
-     * tokens, 2 threads, idle machine: 513.3 s for 2.97e13 multiply-adds (BENCHMARKS.md issue 14). The job's own
-     * forward phase ({@link JobPhases}) took 0.77× the calibrate run's time under the same load.
+     * CPU ns per multiply-add of the job's forward pass, with what scales with it in the job's loop (the activation
+     * files' reads and writes, collections, the rest): the GPTQ job on the synthetic 0.5B at full depth (128 × 512
+     * tokens, 2 threads, quiet machine, f832e4c; BENCHMARKS.md issue 14) spent forward 357.7 + spill io 32.5 + gc and
+     * other 15.4 s of its 563.5 s wall, 1022.9 CPU-s in all: at the run's CPU/wall ratio (1.815) 736 CPU-s for its
+     * 2.97e13 multiply-adds. The rates below are split from the same run the same way.
      */
-    static final double FORWARD_NS_PER_MAC = 0.035;
-    /**
-     * CPU ns per multiply-add of the Hessian syrk: the job's statistics phase took 0.29× its forward phase on the
-     * synthetic 0.5B (32 × 512, one run under load; the Hessians' upper triangles are 0.354× the forward's
-     * multiply-adds), i.e. 0.82× the forward's rate.
-     */
-    static final double HESSIAN_NS_PER_MAC = 0.029;
+    static final double FORWARD_NS_PER_MAC = 0.025;
+    /** CPU ns per multiply-add of the Hessian syrk: the same run's statistics phase, 122.6 s (223 CPU-s, 1.05e13). */
+    static final double HESSIAN_NS_PER_MAC = 0.021;
     /**
      * CPU ns per multiply-add of GPTQ's column sweeps and factorisations ({@link #gptqMacs}): the same run's solve
-     * phase was 0.30× its forward phase, 0.12 at the forward's rate (GptqBenchmark: 0.07–0.15).
+     * phase, 30.1 s (54.6 CPU-s for 6.29e11).
      */
-    static final double GPTQ_NS_PER_MAC = 0.12;
-    /** CPU ns per weight of packing, staging and writing (RTN job on the synthetic 0.5B: 10.3 s, 2 threads). */
-    static final double WRITE_NS_PER_WEIGHT = 25;
+    static final double GPTQ_NS_PER_MAC = 0.087;
+    /** CPU ns per weight of packing, staging and writing: the same run's write phase, 5.2 s (9.4 CPU-s, 4.5e8). */
+    static final double WRITE_NS_PER_WEIGHT = 21;
+    /** CPU time over threads × wall time of the job's parallel loops: the same run, 1022.9 / (2 × 563.5). */
+    static final double PARALLEL_EFFICIENCY = 0.91;
+    /**
+     * CPU ns per multiply-add of AWQ's own search ({@link AwqLayerMethod#multiplyAdds}: its candidates' runs of the
+     * layer on 2,048 tokens, their round to nearest, the clip search). The AWQ job beside the GPTQ run above
+     * (f832e4c) spent solve 624.3 s of 1154.8 s wall, 1978.7 CPU-s in all; its other phases priced at the rates
+     * above (974 CPU-s) leave 1005 CPU-s for the search's 2.85e13 multiply-adds, 0.0353 ns. Since 0c9dcee (the clip
+     * search in vector lanes, it and the candidates' round to nearest on the job's threads) the search takes 0.756×
+     * that CPU time: solve phase 70.5 vs 93.3 CPU-s on the first 4 layers of the same model, 128 × 512, 2 threads,
+     * niced at load 12–15 (issue 14, helper s9h4), so 0.0353 × 0.756.
+     */
+    static final double AWQ_SEARCH_NS_PER_MAC = 0.0267;
+    /**
+     * The search's CPU time over threads × its wall time, fitted at f832e4c (1005 CPU-s over 2 × 624.3 s: 0.80);
+     * kept after the search's serial parts went onto the job's threads, which can only raise it, until a quiet
+     * full-depth run refits it.
+     */
+    static final double AWQ_SEARCH_EFFICIENCY = 0.80;
 
     private IntQuantCost() {
     }
@@ -66,19 +82,21 @@ public final class IntQuantCost {
         int n = method.needsCalibration() ? sequences : 0;
         long tokens = (long) n * ctx;
         double nanos = forwardMacs(c, tokens) * FORWARD_NS_PER_MAC;
+        double searchNanos = 0;
         if (method == IntQuantMethod.GPTQ) {
             nanos += hessianMacs(c, tokens) * HESSIAN_NS_PER_MAC + gptqMacs(c) * GPTQ_NS_PER_MAC;
         } else if (method == IntQuantMethod.AWQ) {
             // the same forward and Hessians as GPTQ, then AWQ's own search on a bounded token sample and clip search
-            nanos += hessianMacs(c, tokens) * HESSIAN_NS_PER_MAC
-                    + (double) c.numLayers() * AwqLayerMethod.multiplyAdds(c, n, ctx, scheme.groupSize())
-                    * FORWARD_NS_PER_MAC;
+            nanos += hessianMacs(c, tokens) * HESSIAN_NS_PER_MAC;
+            searchNanos = (double) c.numLayers() * AwqLayerMethod.multiplyAdds(c, n, ctx, scheme.groupSize())
+                    * AWQ_SEARCH_NS_PER_MAC;
         }
-        double totalWeights = (double) layerLinearWeights(c) * c.numLayers();
-        double cpu = (nanos + totalWeights * WRITE_NS_PER_WEIGHT) / 1e9;
+        nanos += (double) layerLinearWeights(c) * c.numLayers() * WRITE_NS_PER_WEIGHT;
         int usable = Math.max(1, Math.min(threads, Runtime.getRuntime().availableProcessors()));
+        double wall = usable == 1 ? (nanos + searchNanos) / 1e9
+                : nanos / 1e9 / (usable * PARALLEL_EFFICIENCY) + searchNanos / 1e9 / (usable * AWQ_SEARCH_EFFICIENCY);
         return new Plan(peakBytes(c, method, scheme, ctx, storedBytesPerWeight), method.needsCalibration()
-                ? spillBytes(c, n, ctx) : 0, cpu, cpu / usable);
+                ? spillBytes(c, n, ctx) : 0, (nanos + searchNanos) / 1e9, wall);
     }
 
     /** Linear (out, in) shapes of one layer, in {@link io.falconq.core.calib.LinearRole#perLayer()} order. */
