@@ -52,6 +52,16 @@ package io.falconq.jobs.intquant;
  *       the same weights 1.02× / 0.97× (KLD 0.90× / 0.90×), 1.16× / 0.95× when only the final weights are clipped.
  *       A first version that also fitted the zero point (wrongly, in the symmetric scheme) reached 0.68× / 0.78×
  *       of symmetric RTN: not a w4 result, and not measured against {@code --asym}'s own RTN.</li>
+ *   <li>(session 9, dev-2, load 10–16, same study) the clip's group scale refitted on its Hessian block after the
+ *       search, codes kept: least squares {@code s = wᵀHv / vᵀHv} 0.95× / 0.92× RTN's Δppl (KLD 0.84× / 0.83×);
+ *       the norm-keeping {@code s = wᵀHw / wᵀHv} 0.99× / 1.00× (KLD 0.83× / 0.83×); the clip search alone with
+ *       either refit stays at 1.46–1.52× RTN's Δppl. So the clip's Δppl cost is not a shrink of the linears'
+ *       output that a per-group rescale can undo.</li>
+ *   <li>(session 9) where the clip's Δppl cost comes from, {@code clip-only:ROLE}: the clip search on one role of
+ *       every layer raises Δppl for six of seven roles (v 1.10× / 1.10×, in_proj 1.04× / 1.11×, out_proj
+ *       1.15× / 1.08×, gate 1.04× / 1.09×, up 1.13× / 1.04×, down 1.02× / 1.01×; o_proj 0.99× / 1.00×) while it
+ *       lowers or keeps KLD (in_proj 0.89× / 0.88×, the others 0.97–1.00×): no single role to exempt; the cost
+ *       is spread over the whole model, in the direction a squared output error does not see.</li>
  * </ul>
  */
 public enum AwqLoss {

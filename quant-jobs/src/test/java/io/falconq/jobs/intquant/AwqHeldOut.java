@@ -16,7 +16,8 @@ import java.util.function.Consumer;
  * model quantized int4 g128 on calib.txt (67 windows of 512, the CLI's builtin:en) by each named method, and its
  * perplexity increase over the float model and the mean KL divergence of its next-token distribution from the float
  * model's (less noisy than a Δppl) on two disjoint sets of 120 train.txt windows of 512 (0-based windows 8, 24, …
- * and 14, 30, …), never valid.txt. Methods: {@code rtn}, {@code clip} (AWQ's Hessian clip search alone), and every
+ * and 14, 30, …), never valid.txt. Methods: {@code rtn}, {@code clip} (AWQ's Hessian clip search alone),
+ * {@code clip-only:ROLE} (the clip search on one {@link LinearRole} of every layer, the rest round to nearest), and every
  * {@code --awq-loss} name for AWQ. Run by {@code tests/bench/awq-held-out.sh}.
  */
 public final class AwqHeldOut {
@@ -111,8 +112,12 @@ public final class AwqHeldOut {
     private static Consumer<LayerWork> method(String name) {
         return switch (name) {
             case "rtn" -> AwqTinyModel::roundToNearest;
-            case "clip" -> AwqHeldOut::clipOnly;
+            case "clip" -> w -> clipOnly(w, null);
             default -> {
+                if (name.startsWith("clip-only:")) {
+                    LinearRole only = LinearRole.valueOf(name.substring("clip-only:".length()));
+                    yield w -> clipOnly(w, only);
+                }
                 AwqLoss loss = java.util.Arrays.stream(AwqLoss.values()).filter(l -> l.optionName().equals(name))
                         .findFirst().orElseThrow(() -> new IllegalArgumentException("unknown method " + name));
                 yield w -> AwqLayerMethod.quantize(w, loss);
@@ -121,7 +126,7 @@ public final class AwqHeldOut {
     }
 
     /** AWQ's clip search without its scales: q and k round to nearest, the others clipped on their Hessian. */
-    private static void clipOnly(LayerWork work) {
+    private static void clipOnly(LayerWork work, LinearRole only) {
         java.util.EnumSet<LinearRole.InputGroup> groups = java.util.EnumSet.allOf(LinearRole.InputGroup.class);
         groups.remove(LinearRole.InputGroup.FINAL_NORM);
         InputStatistics stats = new InputStatistics(work.layer(), groups, true, work.pool());
@@ -130,7 +135,7 @@ public final class AwqHeldOut {
             float[] w = work.linear(r);
             int in = work.weights().linear(r).cols();
             String name = r.hfModulePath(work.layer());
-            work.setQuantized(r, r == LinearRole.ATTN_Q || r == LinearRole.ATTN_K
+            work.setQuantized(r, r == LinearRole.ATTN_Q || r == LinearRole.ATTN_K || (only != null && r != only)
                     ? RtnQuantizer.quantize(name, w, w.length / in, in, work.scheme(), null, false)
                     : RtnQuantizer.quantizeHessianClip(name, w, w.length / in, in, work.scheme(),
                     stats.hessian(r).hessian()));
