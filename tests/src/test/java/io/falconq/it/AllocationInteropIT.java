@@ -17,7 +17,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -26,11 +25,9 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * An allocated GGUF against llama.cpp's own tools: {@code requantize --target-size … --tensor-type-file T} on
@@ -92,7 +89,7 @@ class AllocationInteropIT {
 
     @Test
     void llamaQuantizeWithTheTensorTypeFileWritesTheSameFile() throws Exception {
-        Path tool = build("build-llama-quantize.sh", "llama-quantize");
+        Path tool = LlamaTools.build("build-llama-quantize.sh", "llama-quantize");
         List<String> cmd = new ArrayList<>(List.of(tool.toString(), "--imatrix", imatrix(), "--tensor-type-file",
                 types.toString()));
         String fileType;
@@ -107,7 +104,7 @@ class AllocationInteropIT {
         }
         Path theirs = dir.resolve("theirs.gguf");
         cmd.addAll(List.of(CliRun.shared("llamacpp/tiny-F32.gguf").toString(), theirs.toString(), fileType, "2"));
-        run(cmd);
+        LlamaTools.run(cmd);
         assertEquals(-1, Files.mismatch(ours, theirs), "llama-quantize --tensor-type-file == falconq's allocation");
         // and the file names every quantized tensor, so llama-quantize decided nothing by itself
         try (GgufFile f = GgufReader.open(ours)) {
@@ -162,26 +159,5 @@ class AllocationInteropIT {
     private static String ftypeName(int ftype) {
         return io.falconq.core.convert.recipe.QuantRecipe.all().stream().filter(r -> r.ftype() == ftype).findFirst()
                 .orElseThrow().name();
-    }
-
-    static synchronized Path build(String script, String binary) throws IOException, InterruptedException {
-        Path path = LlamaCppLoadsIT.nodeHarness().resolveSibling(script);
-        String out = run(List.of("bash", path.toString(), ConvertedGgufs.dir().resolve("llama-tools").toString()));
-        String[] lines = out.strip().split("\n");
-        Path bin = Path.of(lines[lines.length - 1]);
-        assertTrue(bin.getFileName().toString().equals(binary), out);
-        return bin;
-    }
-
-    private static String run(List<String> command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        byte[] output = p.getInputStream().readAllBytes();
-        if (!p.waitFor(10, TimeUnit.MINUTES)) {
-            p.destroyForcibly();
-            fail(String.join(" ", command) + " did not finish");
-        }
-        String text = new String(output, StandardCharsets.UTF_8);
-        assertEquals(0, p.exitValue(), String.join(" ", command) + " failed:\n" + text);
-        return text;
     }
 }

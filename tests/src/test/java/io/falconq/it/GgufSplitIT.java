@@ -15,13 +15,11 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -92,9 +90,9 @@ class GgufSplitIT {
 
     @Test
     void llamaGgufSplitMergesOurShardsIntoOurUnsplitFileAndSplitsItIntoOurShards() throws Exception {
-        Path tool = buildGgufSplit();
+        Path tool = LlamaTools.build("build-gguf-split.sh", "llama-gguf-split");
         Path merged = dir.resolve("merged.gguf");
-        run(tool.toString(), "--merge", splitQ8.getFirst().toString(), merged.toString());
+        LlamaTools.run(List.of(tool.toString(), "--merge", splitQ8.getFirst().toString(), merged.toString()));
         Path expected = dir.resolve("expected-merge.gguf");
         try (GgufFile whole = GgufReader.open(unsplitQ8)) {
             GgufMetadata m = whole.metadata().copy();
@@ -113,7 +111,8 @@ class GgufSplitIT {
                 "llama-gguf-split --merge of our shards = our unsplit Q8_0 + split.no/tensors.count/count(0)");
 
         Path llamaDir = Files.createDirectories(dir.resolve("llama"));
-        run(tool.toString(), "--split-max-tensors", "20", unsplitQ8.toString(), llamaDir.resolve("tiny-Q8_0").toString());
+        LlamaTools.run(List.of(tool.toString(), "--split-max-tensors", "20", unsplitQ8.toString(),
+                llamaDir.resolve("tiny-Q8_0").toString()));
         List<Path> theirs = list(llamaDir);
         assertEquals(splitQ8.stream().map(p -> p.getFileName().toString()).toList(),
                 theirs.stream().map(p -> p.getFileName().toString()).toList());
@@ -260,25 +259,5 @@ class GgufSplitIT {
         try (Stream<Path> s = Files.list(folder)) {
             return s.sorted().toList();
         }
-    }
-
-    /** Builds llama-gguf-split once per run into the shared test folder (tests/node/build-gguf-split.sh). */
-    static synchronized Path buildGgufSplit() throws IOException, InterruptedException {
-        Path script = LlamaCppLoadsIT.nodeHarness().resolveSibling("build-gguf-split.sh");
-        String out = run("bash", script.toString(), ConvertedGgufs.dir().resolve("llama-gguf-split").toString());
-        String[] lines = out.strip().split("\n");
-        return Path.of(lines[lines.length - 1]);
-    }
-
-    private static String run(String... command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        byte[] output = p.getInputStream().readAllBytes();
-        if (!p.waitFor(10, TimeUnit.MINUTES)) {
-            p.destroyForcibly();
-            fail(String.join(" ", command) + " did not finish");
-        }
-        String text = new String(output, StandardCharsets.UTF_8);
-        assertEquals(0, p.exitValue(), String.join(" ", command) + " failed:\n" + text);
-        return text;
     }
 }

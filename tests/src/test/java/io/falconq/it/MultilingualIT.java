@@ -8,14 +8,13 @@ import io.falconq.formats.gguf.GgufReader;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -42,8 +41,8 @@ class MultilingualIT {
     private JsonNode report;
 
     @BeforeAll
-    void runPipeline() throws IOException {
-        tmp = Files.createTempDirectory("multilingual-it");
+    void runPipeline(@TempDir Path tmp) {
+        this.tmp = tmp;
         dist = tmp.resolve("dist");
         CliRun run = CliRun.of("pipeline", "--model", TINY, "--variants", String.join(",", VARIANTS),
                 "--eval-data", "builtin:multi", "--ctx", 32, "--chunks", 1, "--calib-data", "builtin:multi",
@@ -170,13 +169,10 @@ class MultilingualIT {
 
     @Test
     void llamaQuantizeReadsTheMultilingualImatrixAndMakesOurBytes() throws Exception {
-        Path script = LlamaCppLoadsIT.nodeHarness().resolveSibling("build-llama-quantize.sh");
-        String built = exec(List.of("bash", script.toString(), ConvertedGgufs.dir().resolve("llama-tools").toString()));
-        String[] lines = built.strip().split("\n");
-        Path tool = Path.of(lines[lines.length - 1]);
+        Path tool = LlamaTools.build("build-llama-quantize.sh", "llama-quantize");
         Path imatrix = dist.resolve(MODEL).resolve(MODEL + "-imatrix.gguf").toAbsolutePath();
         Path theirs = tmp.resolve("theirs.gguf");
-        String log = exec(List.of(tool.toString(), "--imatrix", imatrix.toString(),
+        String log = LlamaTools.run(List.of(tool.toString(), "--imatrix", imatrix.toString(),
                 CliRun.shared("llamacpp/tiny-F32.gguf").toString(), theirs.toString(), "Q4_K_M", "2"));
         assertTrue(log.contains("loaded 36 importance matrix entries"), log);
         Path ours = tmp.resolve("ours.gguf");
@@ -184,15 +180,6 @@ class MultilingualIT {
                 "--imatrix", imatrix, "-o", ours, "-t", 2, "-q");
         assertEquals(0, run.exitCode(), run.describe());
         assertEquals(-1, Files.mismatch(ours, theirs), "llama-quantize with our multilingual imatrix == falconq");
-    }
-
-    private static String exec(List<String> command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        byte[] output = p.getInputStream().readAllBytes();
-        assertTrue(p.waitFor(10, TimeUnit.MINUTES), String.join(" ", command) + " did not finish");
-        String text = new String(output, StandardCharsets.UTF_8);
-        assertEquals(0, p.exitValue(), String.join(" ", command) + " failed:\n" + text);
-        return text;
     }
 
     private static long sum(JsonNode rows, String field) {
