@@ -4,10 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.falconq.formats.gguf.GgufFile;
 import io.falconq.formats.gguf.GgufReader;
 import io.falconq.formats.gguf.GgufTensorInfo;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -18,7 +18,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -41,23 +40,12 @@ class AutoVariantPipelineIT {
     private CliRun run;
 
     @BeforeAll
-    void runPipeline() throws IOException {
-        tmp = Files.createTempDirectory("auto-pipeline-it");
+    void runPipeline(@TempDir Path tmp) {
+        this.tmp = tmp;
         dist = tmp.resolve("dist");
         run = CliRun.of("pipeline", "--model", TINY, "--variants", "Q4_K_M," + AUTO, "--eval-data", VALID,
                 "--chunks", 2, "--calib-ctx", 256, "--calib-chunks", 2, "--threads", 2, "-o", dist);
         assertEquals(0, run.exitCode(), run::describe);
-    }
-
-    @AfterAll
-    void deleteTemporaryFolder() throws IOException {
-        if (tmp != null) {
-            try (Stream<Path> walk = Files.walk(tmp)) {
-                for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                    Files.deleteIfExists(p);
-                }
-            }
-        }
     }
 
     private Path modelDir() {

@@ -5,14 +5,23 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.falconq.cli.FalconqCli;
 
+import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** One run of {@code falconq} through {@link FalconqCli#run}, as a user would see it: exit code, stdout, stderr. */
 record CliRun(int exitCode, String out, String err) {
@@ -69,6 +78,51 @@ record CliRun(int exitCode, String out, String err) {
             command.add(String.valueOf(a));
         }
         return command;
+    }
+
+    /**
+     * {@code falconq ARGS} in a JVM of its own ({@link #javaCommand}), killed without warning (SIGKILL: no shutdown
+     * hook, no finally block) at the first stderr line {@code killAt} accepts. Fails the test when the run ends before
+     * such a line (with its stderr) or does not exit within a minute of the kill.
+     */
+    static void killedAt(Predicate<String> killAt, List<String> jvmFlags, Object... args)
+            throws IOException, InterruptedException {
+        Process process = new ProcessBuilder(javaCommand(jvmFlags, args)).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .start();
+        List<String> log = new ArrayList<>();
+        boolean killed = false;
+        try (BufferedReader err = process.errorReader(StandardCharsets.UTF_8)) {
+            String line;
+            while (!killed && (line = err.readLine()) != null) {
+                log.add(line);
+                if (killAt.test(line)) {
+                    process.destroyForcibly();
+                    killed = true;
+                }
+            }
+        }
+        assertTrue(process.waitFor(60, TimeUnit.SECONDS), "the killed run did not exit");
+        assertTrue(killed, () -> "the run ended before the kill:\n" + String.join("\n", log));
+    }
+
+    /**
+     * A resumable command interrupted and run again: {@code falconq ARGS -v} (every progress step as a line) in a JVM
+     * of its own is {@link #killedAt killed} at the first stderr line containing {@code killAt} and must leave
+     * nothing at {@code output}; then the same command runs to its end in this JVM and must exit 0 and leave no
+     * partial file or folder beside {@code output}. Returns that second run.
+     */
+    static CliRun killedAndResumed(String killAt, Path output, List<Object> args) throws IOException, InterruptedException {
+        List<Object> verbose = new ArrayList<>(args);
+        verbose.add("-v");
+        killedAt(line -> line.contains(killAt), List.of("-Xmx1g"), verbose.toArray());
+        assertFalse(Files.exists(output), "a killed run must not leave the output in place");
+        CliRun resumed = of(args.toArray());
+        assertEquals(0, resumed.exitCode(), resumed.describe());
+        try (Stream<Path> siblings = Files.list(output.getParent())) {
+            assertTrue(siblings.noneMatch(p -> p.getFileName().toString().contains(".partial-")),
+                    "the resumed run adopted the partial output and left none behind");
+        }
+        return resumed;
     }
 
     private static final String RSS_TAG = "falconq-forked-max-rss-kb ";

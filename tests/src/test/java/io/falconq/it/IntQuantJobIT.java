@@ -3,15 +3,10 @@ package io.falconq.it;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -42,34 +37,9 @@ class IntQuantJobIT {
 
         // a separate JVM, killed (SIGKILL: no shutdown hook, no finally) once two layers are recorded as done
         Path killed = tmp.resolve("killed");
-        List<String> command = CliRun.javaCommand(List.of("-Xmx1g"), gptqArgs(killed, 2).toArray());
-        command.add("-v"); // every progress step as a line (plain progress is throttled off a terminal)
-        Process process = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        List<String> log = new ArrayList<>();
-        boolean sawLayer = false;
-        try (BufferedReader err = new BufferedReader(new InputStreamReader(process.getErrorStream(), StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = err.readLine()) != null) {
-                log.add(line);
-                if (line.contains("[2/4] layer 1")) {
-                    sawLayer = true;
-                    process.destroyForcibly();
-                    break;
-                }
-            }
-        }
-        assertTrue(process.waitFor(60, TimeUnit.SECONDS), "killed job did not exit");
-        assertTrue(sawLayer, () -> "the job ended before the kill:\n" + String.join("\n", log));
-        assertFalse(Files.exists(killed), "a killed job must not leave the output in place");
-
-        CliRun resumed = CliRun.of(gptqArgs(killed, 2).toArray());
-        assertEquals(0, resumed.exitCode(), resumed.describe());
+        CliRun resumed = CliRun.killedAndResumed("[2/4] layer 1", killed, gptqArgs(killed, 2));
         assertTrue(resumed.err().contains("resumed after layer"), resumed.describe());
         assertSameFiles(two, killed);
-        try (Stream<Path> siblings = Files.list(tmp)) {
-            assertTrue(siblings.noneMatch(p -> p.getFileName().toString().contains(".partial-")),
-                    "the resumed job adopted the partial folder and left none behind");
-        }
     }
 
     @Test

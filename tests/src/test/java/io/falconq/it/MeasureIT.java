@@ -4,21 +4,15 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -47,10 +41,7 @@ class MeasureIT {
      */
     @Test
     void deltaKldMatchesTheFullForwardOfAFileWithOnlyThatTensorQuantizedByLlamaCpp(@TempDir Path dir) {
-        Path table = dir.resolve("sensitivity.json");
-        CliRun run = CliRun.of(measureArgs(table, 2).toArray());
-        assertEquals(0, run.exitCode(), run.describe());
-        JsonNode tensors = CliRun.readJson(table).get("tensors");
+        JsonNode tensors = measure(dir.resolve("sensitivity.json")).get("tensors");
         assertEquals(38, tensors.size(), "token_embd, 4 layers × 9 linears, output");
 
         Path base = dir.resolve("f32.logits");
@@ -77,17 +68,9 @@ class MeasureIT {
      */
     @Test
     void probeAndLayerGainMeasureWhatDirectMeasures(@TempDir Path dir) {
-        Path direct = dir.resolve("direct.json");
-        CliRun d = CliRun.of(measureArgs(direct, 2).toArray());
-        assertEquals(0, d.exitCode(), d.describe());
-        JsonNode reference = CliRun.readJson(direct).get("tensors");
+        JsonNode reference = measure(dir.resolve("direct.json")).get("tensors");
         for (String method : List.of("probe", "layer-gain")) {
-            Path out = dir.resolve(method + ".json");
-            List<Object> args = new ArrayList<>(measureArgs(out, 2));
-            args.addAll(List.of("--method", method));
-            CliRun r = CliRun.of(args.toArray());
-            assertEquals(0, r.exitCode(), r.describe());
-            JsonNode table = CliRun.readJson(out);
+            JsonNode table = measure(dir.resolve(method + ".json"), "--method", method);
             assertEquals(method, table.get("source").get("method").asText());
             int measured = 0;
             for (JsonNode t : table.get("tensors")) {
@@ -104,6 +87,15 @@ class MeasureIT {
             // per layer (18 pairs) and one each for token_embd and output
             assertEquals(method.equals("probe") ? 38 : 2 * 4 + 2, measured, method);
         }
+    }
+
+    /** The sensitivity table {@code measure} writes to {@code out} with 2 threads and {@code options}. */
+    private static JsonNode measure(Path out, Object... options) {
+        List<Object> args = new ArrayList<>(measureArgs(out, 2));
+        args.addAll(List.of(options));
+        CliRun run = CliRun.of(args.toArray());
+        assertEquals(0, run.exitCode(), run.describe());
+        return CliRun.readJson(out);
     }
 
     private static double meanKld(Path model, Path base) {
@@ -129,37 +121,9 @@ class MeasureIT {
 
         // a separate JVM, killed (SIGKILL: no shutdown hook) once the first layer's tensors are recorded
         Path killed = tmp.resolve("killed.json");
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx1g",
-                "-cp", System.getProperty("java.class.path"), "io.falconq.cli.FalconqCli"));
-        measureArgs(killed, 2).forEach(a -> command.add(String.valueOf(a)));
-        command.add("-v"); // every progress step as a line
-        Process process = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        List<String> log = new ArrayList<>();
-        boolean sawTensor = false;
-        try (BufferedReader err = new BufferedReader(new InputStreamReader(process.getErrorStream(), StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = err.readLine()) != null) {
-                log.add(line);
-                if (line.contains("blk.0.ssm_out.weight")) {
-                    sawTensor = true;
-                    process.destroyForcibly();
-                    break;
-                }
-            }
-        }
-        assertTrue(process.waitFor(60, TimeUnit.SECONDS), "killed run did not exit");
-        assertTrue(sawTensor, () -> "the run ended before the kill:\n" + String.join("\n", log));
-        assertFalse(Files.exists(killed), "a killed run must not leave the output in place");
-
-        CliRun resumed = CliRun.of(measureArgs(killed, 2).toArray());
-        assertEquals(0, resumed.exitCode(), resumed.describe());
+        CliRun resumed = CliRun.killedAndResumed("blk.0.ssm_out.weight", killed, measureArgs(killed, 2));
         assertTrue(resumed.err().contains("from an interrupted run"), resumed.describe());
         assertArrayEquals(Files.readAllBytes(one), Files.readAllBytes(killed), "1 thread vs killed-and-resumed 2 threads");
-        try (Stream<Path> siblings = Files.list(tmp)) {
-            assertTrue(siblings.noneMatch(p -> p.getFileName().toString().contains(".partial-")),
-                    "the resumed run adopted the work folder and removed it");
-        }
     }
 
     @Test

@@ -3,15 +3,12 @@ package io.falconq.it;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.falconq.formats.gguf.GgufReader;
 import io.falconq.formats.safetensors.SafetensorsReader;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
@@ -22,7 +19,6 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -63,36 +59,19 @@ class PipelineIT {
     }
 
     @BeforeAll
-    void runKillResumeAndRerun() throws Exception {
-        tmp = Files.createTempDirectory("pipeline-it");
+    void runKillResumeAndRerun(@TempDir Path tmp) throws Exception {
+        this.tmp = tmp;
         dist = tmp.resolve("dist");
 
         // 1. a separate JVM, killed without warning once KILL_AFTER_DONE steps have finished
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx2g",
-                "-cp", System.getProperty("java.class.path"), "io.falconq.cli.FalconqCli"));
-        for (Object a : pipelineArgs()) {
-            command.add(String.valueOf(a));
-        }
-        Process process = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         firstRunDone = new ArrayList<>();
-        List<String> log = new ArrayList<>();
-        try (BufferedReader err = new BufferedReader(new InputStreamReader(process.getErrorStream(), StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = err.readLine()) != null) {
-                log.add(line);
-                Matcher m = EVENT.matcher(line);
-                if (m.matches() && m.group(1) != null) {
-                    firstRunDone.add(m.group(2));
-                    if (firstRunDone.size() == KILL_AFTER_DONE) {
-                        process.destroyForcibly(); // SIGKILL: no shutdown hooks, no finally blocks
-                        break;
-                    }
-                }
+        CliRun.killedAt(line -> {
+            Matcher m = EVENT.matcher(line);
+            if (m.matches() && m.group(1) != null) {
+                firstRunDone.add(m.group(2));
             }
-        }
-        assertTrue(process.waitFor(60, TimeUnit.SECONDS), "killed pipeline did not exit");
-        assertEquals(KILL_AFTER_DONE, firstRunDone.size(), () -> "first run ended before the kill:\n" + String.join("\n", log));
+            return firstRunDone.size() == KILL_AFTER_DONE;
+        }, List.of("-Xmx2g"), pipelineArgs());
         assertFalse(Files.exists(dist.resolve("report.json")), "the killed run must not have reached the report");
         assertEveryVisibleArtifactIsComplete();
         artifactTimesAfterKill = recordedOutputTimes();
@@ -105,17 +84,6 @@ class PipelineIT {
         unchanged = CliRun.of(pipelineArgs());
         assertEquals(0, unchanged.exitCode(), unchanged::describe);
         report = CliRun.readJson(dist.resolve("report.json"));
-    }
-
-    @AfterAll
-    void deleteTemporaryFolder() throws IOException {
-        if (tmp != null) {
-            try (Stream<Path> walk = Files.walk(tmp)) {
-                for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                    Files.deleteIfExists(p);
-                }
-            }
-        }
     }
 
     /** Label → kind ("skip", "run", "done") of each step event in a run's stderr. */
