@@ -24,6 +24,36 @@ final class GoldenChecks {
         return f.forward(st, ids, 0, ids.length, 0, null).clone();
     }
 
+    /** All-position logits of a prompt fed one token at a time, fresh state. */
+    static float[] tokenByTokenLogits(FalconH1Forward f, int[] ids) {
+        int v = f.model().config().vocabSize();
+        float[] all = new float[ids.length * v];
+        InferenceState st = f.newState(ids.length);
+        for (int t = 0; t < ids.length; t++) {
+            System.arraycopy(f.forwardToken(st, ids[t]), 0, all, t * v, v);
+        }
+        return all;
+    }
+
+    /**
+     * {@code actual} within {@link TinyModelGoldenIT#LOGIT_REL_TOL} of each position's logit range in {@code expected}
+     * (all-position logits, {@code vocab} per position): the same float32 model summed in another order.
+     */
+    static void assertPositionsClose(float[] expected, float[] actual, int vocab, String what) {
+        for (int t = 0; t < expected.length / vocab; t++) {
+            float lo = Float.POSITIVE_INFINITY;
+            float hi = Float.NEGATIVE_INFINITY;
+            double err = 0;
+            for (int i = t * vocab; i < (t + 1) * vocab; i++) {
+                lo = Math.min(lo, expected[i]);
+                hi = Math.max(hi, expected[i]);
+                err = Math.max(err, Math.abs(expected[i] - actual[i]));
+            }
+            double tol = TinyModelGoldenIT.LOGIT_REL_TOL * (hi - lo);
+            assertTrue(err <= tol, what + ": position " + t + " max |error| " + err + " > " + tol);
+        }
+    }
+
     /**
      * For every golden prompt: last-position logits within {@code relTol × (logit range)}, and at every position the
      * top-5 ids equal (a swap counts as equal only between entries whose logits are within the same tolerance, i.e.

@@ -34,9 +34,8 @@ class MalformedInputIT {
     @ParameterizedTest
     @EnumSource(SafetensorsCorruption.class)
     void corruptSafetensorsFile(SafetensorsCorruption c) throws IOException {
-        Path dir = Files.createDirectory(tmp.resolve("in"));
-        Path file = dir.resolve("model.safetensors");
-        Files.write(file, c.apply(CorruptionCatalog.validSafetensors()));
+        Path file = inputFile("model.safetensors", c.apply(CorruptionCatalog.validSafetensors()));
+        Path dir = file.getParent();
         expectInvalidInput(dir, c.expectedMessageFragment(), file.toString(), "inspect", file);
         // the same file as the weights of a model folder
         expectInvalidInput(dir, c.expectedMessageFragment(), file.toString(), "inspect", dir);
@@ -45,10 +44,8 @@ class MalformedInputIT {
     @ParameterizedTest
     @EnumSource(GgufCorruption.class)
     void corruptGgufFile(GgufCorruption c) throws IOException {
-        Path dir = Files.createDirectory(tmp.resolve("in"));
-        Path file = dir.resolve("model.gguf");
-        Files.write(file, c.apply(CorruptionCatalog.validGguf()));
-        expectInvalidInput(dir, c.expectedMessageFragment(), file.toString(), "inspect", file);
+        Path file = inputFile("model.gguf", c.apply(CorruptionCatalog.validGguf()));
+        expectInvalidInput(file.getParent(), c.expectedMessageFragment(), file.toString(), "inspect", file);
     }
 
     @ParameterizedTest
@@ -62,11 +59,9 @@ class MalformedInputIT {
     @ParameterizedTest
     @EnumSource(SafetensorsCorruption.class)
     void convertRefusesCorruptSafetensors(SafetensorsCorruption c) throws IOException {
-        Path dir = Files.createDirectory(tmp.resolve("in"));
-        Path file = dir.resolve("model.safetensors");
-        Files.write(file, c.apply(CorruptionCatalog.validSafetensors()));
+        Path file = inputFile("model.safetensors", c.apply(CorruptionCatalog.validSafetensors()));
         Path out = Files.createDirectory(tmp.resolve("out"));
-        expectInvalidInput(dir, c.expectedMessageFragment(), file.toString(),
+        expectInvalidInput(file.getParent(), c.expectedMessageFragment(), file.toString(),
                 "convert", "--type", "Q8_0", "-o", out.resolve("model.gguf"), file);
         assertEquals(Map.of(out, -1L), listing(out), "output folder stays empty");
     }
@@ -140,6 +135,13 @@ class MalformedInputIT {
             assertTrue(run.err().startsWith("error: "), run.err());
             assertEquals("", run.out());
         }
+    }
+
+    /** {@code bytes} as the file {@code name} alone in a new folder. */
+    private Path inputFile(String name, byte[] bytes) throws IOException {
+        Path file = Files.createDirectory(tmp.resolve("in")).resolve(name);
+        Files.write(file, bytes);
+        return file;
     }
 
     private static void expectInvalidInput(Path dir, String fragment, String named, Object... args) throws IOException {

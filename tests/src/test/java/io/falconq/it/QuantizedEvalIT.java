@@ -3,7 +3,6 @@ package io.falconq.it;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.falconq.runtime.FalconH1Forward;
 import io.falconq.runtime.FalconH1Model;
-import io.falconq.runtime.InferenceState;
 import io.falconq.runtime.kernel.ActivationQuantizer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -133,40 +132,19 @@ class QuantizedEvalIT {
         try (FalconH1Model model = FalconH1Model.load(CliRun.shared("llamacpp/tiny-Q4_K_M.gguf"))) {
             int v = model.config().vocabSize();
             try (FalconH1Forward f = new FalconH1Forward(model, 2)) {
-                float[] window = f.forward(f.newState(ids.length), ids, 0, ids.length, 0, null).clone();
-                float[] tokens = tokenByToken(f, ids, v);
-                for (int t = 0; t < ids.length; t++) {
-                    float lo = Float.POSITIVE_INFINITY;
-                    float hi = Float.NEGATIVE_INFINITY;
-                    double err = 0;
-                    for (int i = t * v; i < (t + 1) * v; i++) {
-                        lo = Math.min(lo, window[i]);
-                        hi = Math.max(hi, window[i]);
-                        err = Math.max(err, Math.abs(window[i] - tokens[i]));
-                    }
-                    double tol = TinyModelGoldenIT.LOGIT_REL_TOL * (hi - lo);
-                    assertTrue(err <= tol, "position " + t + ": max |window − token| " + err + " > " + tol);
-                }
+                GoldenChecks.assertPositionsClose(GoldenChecks.windowLogits(f, ids),
+                        GoldenChecks.tokenByTokenLogits(f, ids), v, "token-by-token vs window");
             }
             float[][] q8 = new float[2][];
             for (int threads = 1; threads <= 2; threads++) {
                 try (FalconH1Forward f = new FalconH1Forward(model, threads, ActivationQuantizer.Mode.Q8)) {
-                    float[] w = f.forward(f.newState(ids.length), ids, 0, ids.length, 0, null).clone();
-                    float[] t = tokenByToken(f, Arrays.copyOf(ids, 8), v);
+                    float[] w = GoldenChecks.windowLogits(f, ids);
+                    float[] t = GoldenChecks.tokenByTokenLogits(f, Arrays.copyOf(ids, 8));
                     q8[threads - 1] = concat(w, t);
                 }
             }
             assertArrayEquals(q8[0], q8[1], "q8 activations: 1 vs 2 threads, window and token mode");
         }
-    }
-
-    private static float[] tokenByToken(FalconH1Forward f, int[] ids, int v) {
-        float[] all = new float[ids.length * v];
-        InferenceState st = f.newState(ids.length);
-        for (int t = 0; t < ids.length; t++) {
-            System.arraycopy(f.forwardToken(st, ids[t]), 0, all, t * v, v);
-        }
-        return all;
     }
 
     private static float[] concat(float[] a, float[] b) {

@@ -13,7 +13,6 @@ import java.util.Arrays;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The two execution modes agree, and the thread count changes nothing.
@@ -40,37 +39,15 @@ class RuntimeDeterminismIT {
         model.close();
     }
 
-    private float[] tokenByToken(FalconH1Forward f, int[] tokens) {
-        int v = model.config().vocabSize();
-        float[] all = new float[tokens.length * v];
-        InferenceState st = f.newState(tokens.length);
-        for (int t = 0; t < tokens.length; t++) {
-            System.arraycopy(f.forwardToken(st, tokens[t]), 0, all, t * v, v);
-        }
-        return all;
-    }
-
     private void assertClose(float[] expected, float[] actual, String what) {
-        int v = model.config().vocabSize();
-        for (int t = 0; t < expected.length / v; t++) {
-            float lo = Float.POSITIVE_INFINITY;
-            float hi = Float.NEGATIVE_INFINITY;
-            double err = 0;
-            for (int i = t * v; i < (t + 1) * v; i++) {
-                lo = Math.min(lo, expected[i]);
-                hi = Math.max(hi, expected[i]);
-                err = Math.max(err, Math.abs(expected[i] - actual[i]));
-            }
-            double tol = TinyModelGoldenIT.LOGIT_REL_TOL * (hi - lo);
-            assertTrue(err <= tol, what + ": position " + t + " max |error| " + err + " > " + tol);
-        }
+        GoldenChecks.assertPositionsClose(expected, actual, model.config().vocabSize(), what);
     }
 
     @Test
     void tokenByTokenModeMatchesWindowMode() {
         try (FalconH1Forward f = new FalconH1Forward(model, 2)) {
             float[] window = GoldenChecks.windowLogits(f, ids);
-            assertClose(window, tokenByToken(f, ids), "token-by-token vs window");
+            assertClose(window, GoldenChecks.tokenByTokenLogits(f, ids), "token-by-token vs window");
         }
     }
 
@@ -97,7 +74,7 @@ class RuntimeDeterminismIT {
         for (int threads = 1; threads <= 3; threads++) {
             try (FalconH1Forward f = new FalconH1Forward(model, threads)) {
                 window[threads - 1] = GoldenChecks.windowLogits(f, ids);
-                tokens[threads - 1] = tokenByToken(f, Arrays.copyOf(ids, 20));
+                tokens[threads - 1] = GoldenChecks.tokenByTokenLogits(f, Arrays.copyOf(ids, 20));
             }
         }
         for (int i = 1; i < 3; i++) {
