@@ -4,10 +4,8 @@ import io.falconq.core.calib.ImportanceCollector;
 import io.falconq.core.calib.ImportanceStats;
 import io.falconq.calibration.CalibrationSets;
 import io.falconq.cli.options.CalibrationDataOptions;
-import io.falconq.cli.options.CountLimits;
-import io.falconq.cli.options.OutputOptions;
-import io.falconq.cli.options.ThreadsOption;
-import io.falconq.cli.options.VerbosityMixin;
+import io.falconq.cli.options.ChunkOptions;
+import io.falconq.cli.options.TokenizerOption;
 import io.falconq.cli.pipeline.CalibrationTokens;
 import io.falconq.cli.pipeline.TextSources;
 import io.falconq.cli.progress.Progress;
@@ -22,11 +20,9 @@ import io.falconq.jobs.imatrix.CalibrationRunner;
 import io.falconq.runtime.text.HfTokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParameterException;
-import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -36,7 +32,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
 
 /** {@code falconq calibrate}: llama.cpp-compatible importance matrix from calibration text. */
 @Command(name = "calibrate",
@@ -46,26 +41,18 @@ import java.util.concurrent.Callable;
                         + "usable by llama-quantize --imatrix and falconq convert --imatrix.",
                 "Protocol as llama-imatrix: ids = [BOS] + encode(text), whole chunks of --ctx tokens, each from an "
                         + "empty state with its first token set to BOS, every token counted."})
-public final class CalibrateCommand implements Callable<Integer> {
-    @Spec
-    private CommandSpec spec;
-
+public final class CalibrateCommand extends JobCommand {
     @Parameters(index = "0", paramLabel = "MODEL", description = "Hugging Face model folder or GGUF file.")
     private Path model;
 
     @Mixin
     private CalibrationDataOptions calibration;
 
-    @Option(names = "--tokenizer", paramLabel = "DIR",
-            description = "Folder with tokenizer.json (default: a GGUF's own tokenizer, or the model folder's).")
-    private Path tokenizerDir;
+    @Mixin
+    private ChunkOptions chunking;
 
-    @Option(names = "--ctx", paramLabel = "N", defaultValue = "512", description = "Tokens per chunk (default ${DEFAULT-VALUE}).")
-    private int ctx;
-
-    @Option(names = "--chunks", paramLabel = "N", defaultValue = "-1",
-            description = "Use at most N chunks (default: all whole chunks of the text).")
-    private int chunks;
+    @Mixin
+    private TokenizerOption tokenizer;
 
     @Option(names = "--process-output", description = "Also collect the LM head's input (llama-imatrix --process-output).")
     private boolean processOutput;
@@ -78,26 +65,15 @@ public final class CalibrateCommand implements Callable<Integer> {
             description = "gguf (default) or the legacy dat format.")
     private String outputFormat;
 
-    @Mixin
-    private OutputOptions output;
-
-    @Mixin
-    private ThreadsOption threads;
-
-    @Mixin
-    private VerbosityMixin verbosity;
-
     @Override
     public Integer call() {
-        if (output.output() == null) {
-            throw new ParameterException(spec.commandLine(), "missing -o/--output FILE");
-        }
-        CountLimits.tokens(spec, "--ctx (llama-imatrix ignores batches of fewer than 16 tokens)", ctx, 16);
-        CountLimits.countOrAll(spec, "--chunks", chunks);
+        Path requested = output.required("FILE");
+        chunking.check(16, "llama-imatrix ignores batches of fewer than 16 tokens");
+        int ctx = chunking.ctx();
         if (!outputFormat.equals("gguf") && !outputFormat.equals("dat")) {
             throw new ParameterException(spec.commandLine(), "--output-format must be gguf or dat, found " + outputFormat);
         }
-        Path out = output.checkWritable(output.output());
+        Path out = output.checkWritable(requested);
         TextSources data = calibration.sources(null);
         PrintWriter err = spec.commandLine().getErr();
 
@@ -113,25 +89,20 @@ public final class CalibrateCommand implements Callable<Integer> {
         CalibrationRunner.Summary summary;
         CalibrationTokens tokens;
         try (FalconH1Model m = FalconH1Model.load(model)) {
-            try (HfTokenizer tok = HfTokenizer.forModel(m, tokenizerDir)) {
-                tokens = calibration.tokens(data, tok, ctx, chunks);
+            try (HfTokenizer tok = tokenizer.load(m)) {
+                tokens = calibration.tokens(data, tok, ctx, chunking.chunks());
             }
             err.printf("calibrate: %s, %d chunks of %d%s%n", data.label(), tokens.sequences().length, ctx,
                     tokens.report().sampled() ? " sampled with seed " + calibration.seed() + ": "
                             + languageCounts(tokens) : "");
             err.flush();
-            try (Progress progress = Progress.create(spec, verbosity, "calibrate")) {
+            try (Progress progress = progress("calibrate")) {
                 summary = CalibrationRunner.run(m, threads.threads(), tokens.stream(), tokens.bos(), ctx,
                         tokens.sequences().length, collector, progress);
             }
         }
-        List<ImatrixEntry> entries = new ArrayList<>();
-        long maxCount = 0;
-        for (ImportanceStats s : collector.stats().values()) {
-            entries.add(new ImatrixEntry(s.name(), s.sumSq(), new long[] {s.count()}));
-            maxCount = Math.max(maxCount, s.count());
-        }
-        int chunkCount = (int) (maxCount / ctx);
+        List<ImatrixEntry> entries = collector.imatrixEntries();
+        int chunkCount = collector.chunkCount(ctx);
         if (outputFormat.equals("gguf")) {
             ImatrixWriter.writeGguf(out, datasets, chunkCount, ctx, tokens.imatrixMetadata(), entries, output.force());
         } else {

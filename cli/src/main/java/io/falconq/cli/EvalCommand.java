@@ -3,11 +3,10 @@ package io.falconq.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.falconq.cli.options.ActivationsOption;
 import io.falconq.cli.options.CountLimits;
+import io.falconq.cli.options.ChunkOptions;
+import io.falconq.cli.options.ProtocolOption;
 import io.falconq.cli.options.OutputPath;
-import io.falconq.cli.options.ThreadsOption;
-import io.falconq.cli.options.VerbosityMixin;
 import io.falconq.cli.progress.Progress;
 import io.falconq.cli.pipeline.TextSources;
 import io.falconq.formats.io.AtomicFolder;
@@ -24,11 +23,8 @@ import io.falconq.runtime.kernel.KernelMode;
 import io.falconq.runtime.text.HfTokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -36,7 +32,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 
 /** {@code falconq eval}: perplexity, and KL divergence / top-1 / Δppl against saved baseline logits. */
 @Command(name = "eval",
@@ -51,17 +46,11 @@ import java.util.concurrent.Callable;
                         + "--kl-divergence-base format). --baseline FILE re-evaluates the tokens stored in FILE "
                         + "(from falconq or llama-perplexity) and reports KL divergence (mean, median, p99, max), "
                         + "top-1 agreement and Δppl with llama.cpp's formulas."})
-public final class EvalCommand implements Callable<Integer> {
+public final class EvalCommand extends ForwardPassCommand {
     /** Created on first use (see InspectCommand.Json: picocli instantiates every subcommand at start-up). */
     static final class Json {
         static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     }
-
-    @Spec
-    private CommandSpec spec;
-
-    @Parameters(index = "0", paramLabel = "MODEL", description = "Hugging Face model folder or GGUF file.")
-    private Path model;
 
     @Option(names = "--data", paramLabel = "TEXT",
             description = "Evaluation text: a UTF-8 file or builtin:NAME; repeat LANG=TEXT, or give builtin:multi "
@@ -69,20 +58,11 @@ public final class EvalCommand implements Callable<Integer> {
                     + "--baseline name a folder). Not needed with --baseline.")
     private List<String> data = new ArrayList<>();
 
-    @Option(names = "--ctx", paramLabel = "N", defaultValue = "512", description = "Window / chunk length (default ${DEFAULT-VALUE}).")
-    private int ctx;
+    @Mixin
+    private ChunkOptions chunking;
 
-    @Option(names = "--chunks", paramLabel = "N", defaultValue = "-1",
-            description = "Evaluate only the first N windows/chunks, as llama-perplexity --chunks (default: all).")
-    private int chunks;
-
-    @Option(names = "--protocol", paramLabel = "falconq|llama.cpp", defaultValue = "falconq",
-            description = "Windowing and scoring protocol (default ${DEFAULT-VALUE}).")
-    private String protocol;
-
-    @Option(names = "--tokenizer", paramLabel = "DIR",
-            description = "Folder with tokenizer.json (default: a GGUF's own tokenizer, or the model folder's).")
-    private Path tokenizerDir;
+    @Mixin
+    private ProtocolOption protocol;
 
     @OutputPath
     @Option(names = "--save-logits", paramLabel = "PATH", description = "Write the scored positions' log-probabilities "
@@ -100,25 +80,12 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the result as JSON on stdout.")
     private boolean json;
 
-    @Mixin
-    private ThreadsOption threads;
-
-    @Mixin
-    private ActivationsOption activations;
-
-    @Mixin
-    private VerbosityMixin verbosity;
-
     @Override
     public Integer call() {
-        EvalProtocol proto;
-        try {
-            proto = EvalProtocol.parse(protocol);
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), "--protocol: " + e.getMessage());
-        }
-        CountLimits.tokens(spec, "--ctx", ctx, 2);
-        CountLimits.countOrAll(spec, "--chunks", chunks);
+        EvalProtocol proto = protocol.protocol();
+        chunking.check(2, null);
+        int ctx = chunking.ctx();
+        int chunks = chunking.chunks();
         if (baseline == null && data.isEmpty()) {
             throw new ParameterException(spec.commandLine(), "give --data TEXT (or --baseline FILE, whose tokens are used)");
         }
@@ -136,7 +103,7 @@ public final class EvalCommand implements Callable<Integer> {
                 AtomicFolder.checkWritable(saveLogits, force);
             }
             return new PerLanguageEval(spec, verbosity, threads.threads(), activations.mode(), json).run(model,
-                    tokenizerDir, proto, ctx, chunks, baselineFolder ? null : texts, baseline, saveLogits, force);
+                    tokenizer.dir(), proto, ctx, chunks, baselineFolder ? null : texts, baseline, saveLogits, force);
         }
         if (texts != null && texts.labelled()) {
             throw new ParameterException(spec.commandLine(), "several --data texts are compared with a folder of "
@@ -172,7 +139,7 @@ public final class EvalCommand implements Callable<Integer> {
                 }
             } else {
                 String text = texts.single().text();
-                try (HfTokenizer tok = HfTokenizer.forModel(m, tokenizerDir)) {
+                try (HfTokenizer tok = tokenizer.load(m)) {
                     tokens = tok.encodeForModel(text);
                     bos = tok.addedBosId();
                 }

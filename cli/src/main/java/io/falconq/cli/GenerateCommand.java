@@ -1,9 +1,6 @@
 package io.falconq.cli;
 
-import io.falconq.cli.options.ActivationsOption;
 import io.falconq.cli.options.CountLimits;
-import io.falconq.cli.options.ThreadsOption;
-import io.falconq.cli.options.VerbosityMixin;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.runtime.FalconH1Forward;
 import io.falconq.runtime.FalconH1Model;
@@ -12,19 +9,13 @@ import io.falconq.runtime.Sampler;
 import io.falconq.runtime.text.ChatTemplate;
 import io.falconq.runtime.text.HfTokenizer;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 
 /** {@code falconq generate}: streaming text generation from a prompt. */
 @Command(name = "generate",
@@ -32,13 +23,7 @@ import java.util.concurrent.Callable;
                 "The prompt runs as one window; then one token at a time with the KV cache and SSM states. Greedy by "
                         + "default; --temperature > 0 samples (with --top-p nucleus and --seed). Stops at the "
                         + "end-of-text token or after -n tokens."})
-public final class GenerateCommand implements Callable<Integer> {
-    @Spec
-    private CommandSpec spec;
-
-    @Parameters(index = "0", paramLabel = "MODEL", description = "Hugging Face model folder or GGUF file.")
-    private Path model;
-
+public final class GenerateCommand extends ForwardPassCommand {
     @Option(names = {"-p", "--prompt"}, required = true, paramLabel = "TEXT", description = "The prompt.")
     private String prompt;
 
@@ -60,19 +45,6 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--chat", description = "Wrap the prompt as a user turn with the tokenizer's chat template.")
     private boolean chat;
 
-    @Option(names = "--tokenizer", paramLabel = "DIR",
-            description = "Folder with tokenizer.json (default: a GGUF's own tokenizer, or the model folder's).")
-    private Path tokenizerDir;
-
-    @Mixin
-    private ThreadsOption threads;
-
-    @Mixin
-    private ActivationsOption activations;
-
-    @Mixin
-    private VerbosityMixin verbosity;
-
     @Override
     public Integer call() {
         CountLimits.tokens(spec, "-n", maxTokens, 1);
@@ -83,7 +55,7 @@ public final class GenerateCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         try (FalconH1Model m = FalconH1Model.load(model)) {
             m.config().warnings().forEach(w -> err.println("warning: " + w));
-            try (HfTokenizer tok = HfTokenizer.forModel(m, tokenizerDir);
+            try (HfTokenizer tok = tokenizer.load(m);
                  FalconH1Forward forward = new FalconH1Forward(m, threads.threads(), activations.mode())) {
                 int[] ids = chat
                         ? tok.encode(ChatTemplate.of(tok).render(List.of(new ChatTemplate.Message("user", prompt))))

@@ -1,9 +1,6 @@
 package io.falconq.cli;
 
-import io.falconq.cli.options.CountLimits;
-import io.falconq.cli.options.OutputOptions;
-import io.falconq.cli.options.ThreadsOption;
-import io.falconq.cli.options.VerbosityMixin;
+import io.falconq.cli.options.ChunkOptions;
 import io.falconq.cli.progress.Progress;
 import io.falconq.formats.gguf.GgmlType;
 import io.falconq.formats.imatrix.ImatrixFile;
@@ -13,13 +10,14 @@ import io.falconq.jobs.sensitivity.SensitivityJob;
 import io.falconq.core.model.FalconH1Config;
 import io.falconq.runtime.FalconH1Model;
 import io.falconq.runtime.text.HfTokenizer;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.ArgSpec;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -27,10 +25,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 
 /** {@code falconq measure}: per-tensor, per-type ΔKLD for the allocator ({@code sensitivity.json}). */
-@Command(name = "measure",
+@Command(name = "measure", defaultValueProvider = MeasureCommand.ChunksDefault.class,
         description = {
                 "Measure what quantizing each tensor alone to each candidate type costs: the increase in mean KL "
                         + "divergence of the next-token distribution against the unquantized (F32) model, on "
@@ -40,10 +37,7 @@ import java.util.concurrent.Callable;
                         + "the forward pass, which re-runs only the layers downstream of the tensor from cached "
                         + "residual streams. Chunks as llama-perplexity cuts them (BOS first, positions ctx/2 … "
                         + "ctx−2 scored). Resumable: a killed run continues at the first unmeasured tensor."})
-public final class MeasureCommand implements Callable<Integer> {
-    @Spec
-    private CommandSpec spec;
-
+public final class MeasureCommand extends JobCommand {
     @Parameters(index = "0", paramLabel = "MODEL", description = "Hugging Face model folder or F32/F16/BF16 GGUF; "
             + "with --dry-run also a config.json alone.")
     private Path model;
@@ -60,12 +54,9 @@ public final class MeasureCommand implements Callable<Integer> {
             description = "Candidate types (default: Q2_K,Q3_K,Q4_K,Q5_K,Q6_K,Q8_0,F16).")
     private List<String> types;
 
-    @Option(names = "--ctx", paramLabel = "N", defaultValue = "512", description = "Chunk length (default ${DEFAULT-VALUE}).")
-    private int ctx;
-
-    @Option(names = "--chunks", paramLabel = "N", defaultValue = "16",
-            description = "Chunks measured on (default ${DEFAULT-VALUE}; -1: every whole chunk of the text).")
-    private int chunks;
+    /** {@code --chunks} defaults to {@value #DEFAULT_CHUNKS} here ({@link ChunksDefault}), not all. */
+    @Mixin
+    private ChunkOptions chunking;
 
     @Option(names = "--method", paramLabel = "direct|probe|layer-gain", defaultValue = "direct",
             description = "direct (default): every tensor × type measured end to end, exact. probe: per tensor "
@@ -80,19 +71,11 @@ public final class MeasureCommand implements Callable<Integer> {
     @Option(names = "--dry-run", description = "Print the measurement's cost (runs, time, disk, memory) and measure nothing.")
     private boolean dryRun;
 
-    @Mixin
-    private OutputOptions output;
-
-    @Mixin
-    private ThreadsOption threads;
-
-    @Mixin
-    private VerbosityMixin verbosity;
-
     @Override
     public Integer call() {
-        CountLimits.tokens(spec, "--ctx", ctx, 4);
-        CountLimits.countOrAll(spec, "--chunks", chunks);
+        chunking.check(4, null);
+        int ctx = chunking.ctx();
+        int chunks = chunking.chunks();
         List<GgmlType> candidates = parseTypes();
         SensitivityJob.Method how = switch (method) {
             case "direct" -> SensitivityJob.Method.DIRECT;
@@ -105,13 +88,11 @@ public final class MeasureCommand implements Callable<Integer> {
             printPlan(candidates, how);
             return ExitCodes.OK;
         }
-        if (output.output() == null) {
-            throw new ParameterException(spec.commandLine(), "missing -o/--output FILE");
-        }
+        Path requested = output.required("FILE");
         if (data == null) {
             throw new ParameterException(spec.commandLine(), "missing --data TEXT");
         }
-        Path out = output.checkWritable(output.output());
+        Path out = output.checkWritable(requested);
         ImatrixFile im = imatrix == null ? null : ImatrixReader.read(imatrix);
         String text = CalibrateCommand.readText(data);
         int[] ids;
@@ -128,7 +109,7 @@ public final class MeasureCommand implements Callable<Integer> {
         SensitivityJob.Options opt = new SensitivityJob.Options(candidates, im,
                 imatrix == null ? null : imatrix.toString(), ctx, chunks, threads.threads(), how);
         SensitivityJob.Report report;
-        try (Progress progress = Progress.create(spec, verbosity, "measure")) {
+        try (Progress progress = progress("measure")) {
             report = SensitivityJob.run(model, data, ids, bos, opt, out, output.force(), progress);
         }
         err.printf(Locale.ROOT, "measure: %d tensors%s, %d scored tokens, in %.1f s -> %s%n",
@@ -137,6 +118,18 @@ public final class MeasureCommand implements Callable<Integer> {
                 report.scoredTokens(), report.seconds(), out);
         err.flush();
         return ExitCodes.OK;
+    }
+
+    /** Chunks measured on by default: each one is run again for every tensor and candidate type. */
+    static final int DEFAULT_CHUNKS = 16;
+
+    /** Gives {@link ChunkOptions}' {@code --chunks} measure's own default, {@value #DEFAULT_CHUNKS}. */
+    public static final class ChunksDefault implements CommandLine.IDefaultValueProvider {
+        @Override
+        public String defaultValue(ArgSpec arg) {
+            return arg instanceof OptionSpec o && o.longestName().equals("--chunks") ? String.valueOf(DEFAULT_CHUNKS)
+                    : null;
+        }
     }
 
     private List<GgmlType> parseTypes() {
@@ -173,7 +166,8 @@ public final class MeasureCommand implements Callable<Integer> {
                 c = m.config();
             }
         }
-        int n = chunks > 0 ? chunks : 16;
+        int ctx = chunking.ctx();
+        int n = chunking.chunks() > 0 ? chunking.chunks() : DEFAULT_CHUNKS;
         SensitivityCost.Plan p = SensitivityCost.plan(c, candidates, how, n, ctx, threads.threads());
         PrintWriter out = spec.commandLine().getOut();
         out.printf(Locale.ROOT, "measure plan: %d layers, hidden %d, vocab %d; %d chunks of %d (%d tokens run, "

@@ -2,6 +2,8 @@ package io.falconq.cli;
 
 import io.falconq.cli.options.CalibrationDataOptions;
 import io.falconq.cli.options.CountLimits;
+import io.falconq.cli.options.ChunkOptions;
+import io.falconq.cli.options.ProtocolOption;
 import io.falconq.cli.options.GgufSplitOptions;
 import io.falconq.formats.gguf.GgufSplit;
 import io.falconq.formats.io.OutputGuard;
@@ -63,7 +65,8 @@ import java.util.concurrent.Callable;
                 "Every file is written atomically. A re-run skips each step whose inputs and options are unchanged "
                         + "(content hashes, recorded in OUT/.falconq), so an interrupted run resumes where it "
                         + "stopped. --dry-run prints each artifact's size and each step's expected time and memory "
-                        + "on this machine; with --config it plans models that are not on disk."})
+                        + "on this machine; with --config it plans models that are not on disk.",
+                "--ctx and --chunks cut the evaluation text; --calib-ctx and --calib-chunks the calibration text."})
 public final class PipelineCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
@@ -98,16 +101,12 @@ public final class PipelineCommand implements Callable<Integer> {
                     + "(every bundled language's held-out text), for per-language results. Required unless --dry-run.")
     private List<String> evalData = new ArrayList<>();
 
-    @Option(names = "--protocol", defaultValue = "falconq", paramLabel = "falconq|llama.cpp",
-            description = "Perplexity protocol (SPEC §4; default ${DEFAULT-VALUE}).")
-    private String protocol;
+    @Mixin
+    private ProtocolOption protocol;
 
-    @Option(names = "--ctx", defaultValue = "512", paramLabel = "N", description = "Tokens per evaluation window (default ${DEFAULT-VALUE}).")
-    private int ctx;
-
-    @Option(names = "--chunks", defaultValue = "-1", paramLabel = "N",
-            description = "Evaluate at most N windows (default: all).")
-    private int chunks;
+    /** The evaluation windows. */
+    @Mixin
+    private ChunkOptions evalChunking;
 
     /** Calibration text for -imatrix, clip, awq and gptq variants (default builtin:en). */
     @Mixin
@@ -164,9 +163,8 @@ public final class PipelineCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        CountLimits.tokens(spec, "--ctx", ctx, 2);
+        evalChunking.check(2, null);
         CountLimits.tokens(spec, "--calib-ctx", calibCtx, 16);
-        CountLimits.countOrAll(spec, "--chunks", chunks);
         CountLimits.countOrAll(spec, "--calib-chunks", calibChunks);
         CountLimits.countOrAll(spec, "--measure-chunks", measureChunks);
         List<VariantSpec> variantList = variants.file != null ? VariantList.read(variants.file)
@@ -186,19 +184,14 @@ public final class PipelineCommand implements Callable<Integer> {
         folders.forEach(f -> inputs.add(ModelInput.folder(f)));
         configs.forEach(c -> inputs.add(ModelInput.config(c)));
         checkUniqueNames(inputs);
-        EvalProtocol evalProtocol;
-        try {
-            evalProtocol = EvalProtocol.parse(protocol);
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), "--protocol: " + e.getMessage());
-        }
+        EvalProtocol evalProtocol = protocol.protocol();
         SensitivityJob.Method method = java.util.Arrays.stream(SensitivityJob.Method.values())
                 .filter(m -> m.label().equals(measureMethod)).findFirst()
                 .orElseThrow(() -> new ParameterException(spec.commandLine(),
                         "--measure-method must be direct, probe or layer-gain, found " + measureMethod));
         if (dryRun) {
             DryRunPlanner.Plan plan = DryRunPlanner.plan(inputs, variantList, new DryRunPlanner.Options(evalProtocol,
-                    ctx, chunks, evalData.isEmpty() ? null : evalTexts(),
+                    evalChunking.ctx(), evalChunking.chunks(), evalData.isEmpty() ? null : evalTexts(),
                     calibration.sources(DEFAULT_CALIB_DATA).joined(),
                     calibCtx, calibChunks, damp, threads.threads(), method, measureChunks));
             DryRunPlanner.print(plan, spec.commandLine().getOut());
@@ -211,9 +204,9 @@ public final class PipelineCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "missing --eval-data TEXT");
         }
         String toolVersion = toolVersion();
-        PipelineSettings settings = new PipelineSettings(evalTexts(), evalProtocol, ctx, chunks,
-                calibration.sources(DEFAULT_CALIB_DATA), calibration.seed(), calibCtx, calibChunks, damp,
-                threads.threads(), toolVersion, method, measureChunks, splitRule);
+        PipelineSettings settings = new PipelineSettings(evalTexts(), evalProtocol, evalChunking.ctx(),
+                evalChunking.chunks(), calibration.sources(DEFAULT_CALIB_DATA), calibration.seed(), calibCtx,
+                calibChunks, damp, threads.threads(), toolVersion, method, measureChunks, splitRule);
         Path dist = output.toAbsolutePath().normalize();
         OutputGuard.check(dist);
         try {

@@ -1,10 +1,7 @@
 package io.falconq.cli;
 
 import io.falconq.cli.options.CalibrationDataOptions;
-import io.falconq.cli.options.CountLimits;
-import io.falconq.cli.options.OutputOptions;
-import io.falconq.cli.options.ThreadsOption;
-import io.falconq.cli.options.VerbosityMixin;
+import io.falconq.cli.options.ChunkOptions;
 import io.falconq.cli.pipeline.CalibrationTokens;
 import io.falconq.cli.progress.Progress;
 import io.falconq.formats.safetensors.SafetensorsShardPlan;
@@ -21,11 +18,9 @@ import io.falconq.core.model.FalconH1Config;
 import io.falconq.runtime.text.HfTokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParameterException;
-import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -35,7 +30,6 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
-import java.util.concurrent.Callable;
 
 /** {@code falconq quantize}: int8/int4 weights in the GPTQ checkpoint layout for GPU engines. */
 @Command(name = "quantize",
@@ -47,10 +41,7 @@ import java.util.concurrent.Callable;
                 "Methods: rtn (round to nearest), clip (per-group clipping searched on the imatrix), awq "
                         + "(activation-aware scales folded into the preceding norm/projection, then clip), gptq "
                         + "(Hessian error feedback). All but rtn first run calibration text through the model."})
-public final class QuantizeCommand implements Callable<Integer> {
-    @Spec
-    private CommandSpec spec;
-
+public final class QuantizeCommand extends JobCommand {
     @Parameters(index = "0", paramLabel = "MODEL", description = "Hugging Face Falcon-H1 model folder (BF16/F16/F32); "
             + "with --dry-run also a config.json alone.")
     private Path model;
@@ -109,25 +100,13 @@ public final class QuantizeCommand implements Callable<Integer> {
     @Mixin
     private CalibrationDataOptions calibration;
 
-    @Option(names = "--ctx", defaultValue = "512", paramLabel = "N", description = "Calibration chunk length.")
-    private int ctx;
-
-    @Option(names = "--chunks", defaultValue = "-1", paramLabel = "N", description = "At most N calibration chunks.")
-    private int chunks;
-
     @Mixin
-    private OutputOptions output;
-
-    @Mixin
-    private ThreadsOption threads;
-
-    @Mixin
-    private VerbosityMixin verbosity;
+    private ChunkOptions chunking;
 
     @Override
     public Integer call() {
-        if (output.output() == null && !dryRun) {
-            throw new ParameterException(spec.commandLine(), "missing -o/--output DIR");
+        if (!dryRun) {
+            output.required("DIR");
         }
         IntQuantMethod m;
         try {
@@ -140,8 +119,7 @@ public final class QuantizeCommand implements Callable<Integer> {
             case "w4" -> 4;
             default -> throw new ParameterException(spec.commandLine(), "--scheme must be w8 or w4, found " + scheme);
         };
-        CountLimits.tokens(spec, "--ctx", ctx, 1);
-        CountLimits.countOrAll(spec, "--chunks", chunks);
+        chunking.check(1, null);
         int gs = groupSize != null ? groupSize : bits == 4 ? 128 : -1;
         IntQuantScheme s;
         long maxShard;
@@ -180,7 +158,7 @@ public final class QuantizeCommand implements Callable<Integer> {
                 loss, maxShard, threads.threads(), tokens == null ? null : tokens.metadata(), unquantized);
         int[][] sequences = tokens == null ? null : tokens.sequences();
         IntQuantJob.Report report;
-        try (Progress progress = Progress.create(spec, verbosity, "quantize")) {
+        try (Progress progress = progress("quantize")) {
             report = IntQuantJob.run(model, options, sequences, out, output.force(), progress);
         }
         err.printf("quantize: %s %s (bits %d, group %d, sym %s, desc_act %s): %d linear layers%s in %.1f s -> %s "
@@ -294,16 +272,17 @@ public final class QuantizeCommand implements Callable<Integer> {
             how = "no calibration";
         } else if (folder && Files.isRegularFile(model.resolve("tokenizer.json"))) {
             sequences = calibrationTokens().sequences().length;
-            how = sequences + " sequences of " + ctx + " tokens of " + calibrationLabel();
+            how = sequences + " sequences of " + chunking.ctx() + " tokens of " + calibrationLabel();
         } else {
             long bytes = calibration.sources(DEFAULT_DATA).texts().stream()
                     .mapToLong(t -> t.input().text().getBytes(java.nio.charset.StandardCharsets.UTF_8).length).sum();
-            long estimate = bytes / 4 / ctx;
+            long estimate = bytes / 4 / chunking.ctx();
+            int chunks = chunking.chunks();
             sequences = (int) (chunks > 0 ? Math.min(chunks, Math.max(1, estimate)) : Math.max(1, estimate));
-            how = sequences + " sequences of " + ctx + " tokens of " + calibrationLabel()
+            how = sequences + " sequences of " + chunking.ctx() + " tokens of " + calibrationLabel()
                     + " (estimated at 4 bytes per token)";
         }
-        IntQuantCost.Plan plan = IntQuantCost.plan(c, m, s, sequences, ctx, 2, threads.threads());
+        IntQuantCost.Plan plan = IntQuantCost.plan(c, m, s, sequences, chunking.ctx(), 2, threads.threads());
         PrintWriter out = spec.commandLine().getOut();
         out.printf(Locale.ROOT, "quantize plan: %s %s, %d layers, %s%n", scheme, method, c.numLayers(), how);
         out.printf(Locale.ROOT, "  peak resident memory  %.2f GiB%n", plan.peakBytes() / (double) (1L << 30));
@@ -327,7 +306,7 @@ public final class QuantizeCommand implements Callable<Integer> {
             throw new InvalidInputException(model + ": no tokenizer.json beside the model (needed for calibration)");
         }
         try (HfTokenizer tok = HfTokenizer.load(tokDir)) {
-            return calibration.tokens(calibration.sources(DEFAULT_DATA), tok, ctx, chunks);
+            return calibration.tokens(calibration.sources(DEFAULT_DATA), tok, chunking.ctx(), chunking.chunks());
         }
     }
 }

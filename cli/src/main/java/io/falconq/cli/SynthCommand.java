@@ -1,23 +1,16 @@
 package io.falconq.cli;
 
-import io.falconq.cli.options.OutputOptions;
-import io.falconq.cli.options.ThreadsOption;
-import io.falconq.cli.options.VerbosityMixin;
 import io.falconq.cli.progress.Progress;
 import io.falconq.formats.safetensors.SafetensorsDtype;
 import io.falconq.core.model.SyntheticCheckpoint;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
-import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 
 /** {@code falconq synth}: a random-initialised checkpoint with the shapes of any Falcon-H1 config. */
 @Command(name = "synth",
@@ -25,10 +18,7 @@ import java.util.concurrent.Callable;
                 + "index, tokenizer files) with the exact shapes of a config, e.g. ../shared/configs/falcon-h1-0.5b.json, "
                 + "so every size can be exercised for speed and memory without downloading it. Values are a "
                 + "deterministic function of --seed; the text it generates is noise."})
-public final class SynthCommand implements Callable<Integer> {
-    @Spec
-    private CommandSpec spec;
-
+public final class SynthCommand extends JobCommand {
     @Option(names = "--config", required = true, paramLabel = "FILE", description = "A Falcon-H1 config.json.")
     private Path config;
 
@@ -52,15 +42,6 @@ public final class SynthCommand implements Callable<Integer> {
             description = "Largest shard in MiB (default ${DEFAULT-VALUE}); one model.safetensors if everything fits.")
     private long maxShardMiB;
 
-    @Mixin
-    private OutputOptions output;
-
-    @Mixin
-    private ThreadsOption threads;
-
-    @Mixin
-    private VerbosityMixin verbosity;
-
     /** The tiny model's folder, where the issue says synthetic checkpoints take their tokenizer from. */
     private static Path tinyModelTokenizer() {
         String shared = System.getProperty("falconq.shared");
@@ -76,9 +57,7 @@ public final class SynthCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (output.output() == null) {
-            throw new ParameterException(spec.commandLine(), "missing -o/--output DIR");
-        }
+        Path requested = output.required("DIR");
         SafetensorsDtype type = switch (dtype.toLowerCase(Locale.ROOT)) {
             case "bf16", "bfloat16" -> SafetensorsDtype.BF16;
             case "f16", "fp16", "float16" -> SafetensorsDtype.F16;
@@ -88,12 +67,12 @@ public final class SynthCommand implements Callable<Integer> {
         if (maxShardMiB < 1) {
             throw new ParameterException(spec.commandLine(), "--max-shard-size must be at least 1 MiB");
         }
-        Path out = output.checkWritableFolder(output.output());
+        Path out = output.checkWritableFolder(requested);
         PrintWriter err = spec.commandLine().getErr();
         Path tokenizerDir = noTokenizer ? null : tokenizer != null ? tokenizer : tinyModelTokenizer();
         long t0 = System.nanoTime();
         SyntheticCheckpoint.Summary s;
-        try (Progress progress = Progress.create(spec, verbosity, "synth")) {
+        try (Progress progress = progress("synth")) {
             s = SyntheticCheckpoint.write(config, out, seed, type, maxShardMiB << 20, tokenizerDir, output.force(),
                     threads.threads(), progress);
         }

@@ -14,9 +14,9 @@ import java.util.List;
 /**
  * {@code --calib-data TEXT} (alias {@code --data}, repeatable) and {@code --seed N}: the calibration texts of
  * {@code calibrate}, {@code quantize} and {@code pipeline}, turned into sequences by the one rule of
- * {@link CalibrationTokens}. The sequence length and count stay each command's own options ({@code --ctx}/
- * {@code --chunks}, or {@code --calib-ctx}/{@code --calib-chunks} in the pipeline, whose {@code --ctx} is the
- * evaluation's). Add with {@code @Mixin CalibrationDataOptions calibration;}.
+ * {@link CalibrationTokens}: {@code calibrate} and {@code quantize} size them with {@link ChunkOptions}
+ * ({@code --ctx}/{@code --chunks}); the pipeline, whose {@code --ctx}/{@code --chunks} are the evaluation's, with
+ * {@code --calib-ctx}/{@code --calib-chunks}. Add with {@code @Mixin CalibrationDataOptions calibration;}.
  */
 public final class CalibrationDataOptions {
     @Spec(Spec.Target.MIXEE)

@@ -3,7 +3,10 @@ package io.falconq.cli.options;
 import io.falconq.formats.io.AtomicFolder;
 import io.falconq.formats.io.AtomicOutput;
 import io.falconq.formats.io.OutputException;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
 
@@ -14,6 +17,9 @@ import java.nio.file.Path;
  * minutes on work, with the same rules.
  */
 public final class OutputOptions {
+    @Spec(Spec.Target.MIXEE)
+    private CommandSpec mixee;
+
     @OutputPath
     @Option(names = {"-o", "--output"}, paramLabel = "PATH", description = "Where to write the result.")
     private Path output;
@@ -24,6 +30,14 @@ public final class OutputOptions {
 
     /** The {@code --output} path, or {@code null} when not given. */
     public Path output() {
+        return output;
+    }
+
+    /** The {@code --output} path; when not given, a usage error (exit 2) naming {@code paramLabel}: FILE, DIR. */
+    public Path required(String paramLabel) {
+        if (output == null) {
+            throw new ParameterException(mixee.commandLine(), "missing -o/--output " + paramLabel);
+        }
         return output;
     }
 

@@ -58,11 +58,6 @@ public final class BaselineEvalStep implements PipelineStep {
     }
 
     @Override
-    public List<String> dependsOn() {
-        return List.of();
-    }
-
-    @Override
     public void describeInputs(StepKey.Builder key) {
         model.describe(key);
         settings.describeEvaluation(key);
@@ -88,8 +83,7 @@ public final class BaselineEvalStep implements PipelineStep {
             if (settings.evalTexts().labelled()) {
                 MultiTextEvaluation.Result result = EvalTexts.score(forward, settings.protocol(),
                         settings.ctx(), texts, context.resolve(logitsFolderPath(model)), true,
-                        (label, done, total, ppl) -> context.progress().onStep(done, total, String.format(
-                                java.util.Locale.ROOT, "window %d/%d  %s ppl %.4f", done, total, label, ppl)));
+                        context.textWindowProgress());
                 return EvalNumbers.record(result, true);
             }
             int[] ids = texts.getFirst().tokens();
@@ -101,8 +95,7 @@ public final class BaselineEvalStep implements PipelineStep {
             EvalResult result;
             try (LogitsFile.Writer logits = LogitsFile.create(context.resolve(logitsPath(model)), true, header)) {
                 result = PerplexityEvaluator.evaluate(forward, protocol, settings.ctx(), windows, ids, logits, null,
-                        (done, total, ppl, tps) -> context.progress().onStep(done, total,
-                                String.format(java.util.Locale.ROOT, "window %d/%d  ppl %.4f", done, total, ppl)));
+                        context.windowProgress());
                 logits.commit();
             }
             return StepStore.MAPPER.valueToTree(EvalNumbers.of(result));

@@ -2,12 +2,10 @@ package io.falconq.cli.pipeline;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.falconq.core.calib.ImportanceStats;
 import io.falconq.formats.imatrix.ImatrixEntry;
 import io.falconq.formats.imatrix.ImatrixWriter;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -50,11 +48,6 @@ public final class ImatrixStep implements PipelineStep {
     }
 
     @Override
-    public List<String> dependsOn() {
-        return List.of();
-    }
-
-    @Override
     public void describeInputs(StepKey.Builder key) {
         model.describe(key);
         settings.describeCalibration(key);
@@ -70,14 +63,8 @@ public final class ImatrixStep implements PipelineStep {
     public JsonNode run(StepContext context) {
         boolean calibratesNow = !calibration.done();
         ModelCalibration.Statistics stats = calibration.get(context.progress());
-        // the entries and chunk count exactly as falconq calibrate derives them from its collector
-        List<ImatrixEntry> entries = new ArrayList<>();
-        long maxCount = 0;
-        for (ImportanceStats s : stats.imatrix().stats().values()) {
-            entries.add(new ImatrixEntry(s.name(), s.sumSq(), new long[]{s.count()}));
-            maxCount = Math.max(maxCount, s.count());
-        }
-        int chunkCount = (int) (maxCount / settings.calibCtx());
+        List<ImatrixEntry> entries = stats.imatrix().imatrixEntries();
+        int chunkCount = stats.imatrix().chunkCount(settings.calibCtx());
         CalibrationTokens tokens = calibration.tokens();
         ImatrixWriter.writeGguf(context.resolve(path(model)), List.of(settings.calibTexts().label()), chunkCount,
                 settings.calibCtx(), tokens.imatrixMetadata(), entries, true);

@@ -20,8 +20,10 @@ public interface PipelineStep {
     /** One line for logs: {@code falcon-h1-tiny Q4_K_M: convert to GGUF}. */
     String label();
 
-    /** Ids of steps that must run first; their keys and output hashes become part of this step's key. */
-    List<String> dependsOn();
+    /** Ids of steps that must run first (none by default); their keys and output hashes join this step's key. */
+    default List<String> dependsOn() {
+        return List.of();
+    }
 
     /** Options and input files that determine the outputs and result. */
     void describeInputs(StepKey.Builder key);

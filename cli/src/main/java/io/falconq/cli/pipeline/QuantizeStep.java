@@ -54,11 +54,6 @@ public final class QuantizeStep implements PipelineStep {
     }
 
     @Override
-    public List<String> dependsOn() {
-        return List.of();
-    }
-
-    @Override
     public void describeInputs(StepKey.Builder key) {
         model.describe(key);
         key.option("scheme", variant.scheme());

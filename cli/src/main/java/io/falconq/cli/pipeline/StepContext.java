@@ -2,8 +2,11 @@ package io.falconq.cli.pipeline;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.falconq.formats.io.ProgressListener;
+import io.falconq.runtime.eval.MultiTextEvaluation;
+import io.falconq.runtime.eval.PerplexityEvaluator;
 
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -32,5 +35,17 @@ public record StepContext(Path dist, Map<String, StepRecord> upstream, int threa
 
     public Path resolve(Path relative) {
         return dist.resolve(relative);
+    }
+
+    /** Progress of scoring evaluation windows: {@code window 3/8  ppl 12.3456}. */
+    public PerplexityEvaluator.Listener windowProgress() {
+        return (done, total, ppl, tokensPerSecond) -> progress.onStep(done, total,
+                String.format(Locale.ROOT, "window %d/%d  ppl %.4f", done, total, ppl));
+    }
+
+    /** The same over several texts, each window's text named: {@code window 3/8  de ppl 12.3456}. */
+    public MultiTextEvaluation.Listener textWindowProgress() {
+        return (label, done, total, ppl) -> progress.onStep(done, total,
+                String.format(Locale.ROOT, "window %d/%d  %s ppl %.4f", done, total, label, ppl));
     }
 }

@@ -67,9 +67,7 @@ public final class VariantEvalStep implements PipelineStep {
             try (FalconH1Model loaded = FalconH1Model.load(artifact);
                  FalconH1Forward forward = new FalconH1Forward(loaded, context.threads())) {
                 MultiTextEvaluation.Result result = EvalTexts.scoreAgainst(forward,
-                        context.resolve(BaselineEvalStep.logitsFolderPath(model)), -1,
-                        (label, done, total, ppl) -> context.progress().onStep(done, total, String.format(
-                                java.util.Locale.ROOT, "window %d/%d  %s ppl %.4f", done, total, label, ppl)));
+                        context.resolve(BaselineEvalStep.logitsFolderPath(model)), -1, context.textWindowProgress());
                 return EvalNumbers.record(result, true);
             }
         }
@@ -79,8 +77,7 @@ public final class VariantEvalStep implements PipelineStep {
             LogitsFile.Header header = baseline.header();
             List<EvalProtocol.Window> windows = header.windowList();
             EvalResult result = PerplexityEvaluator.evaluate(forward, header.protocol(), header.ctx(), windows,
-                    header.tokens(), null, baseline, (done, total, ppl, tps) -> context.progress().onStep(done, total,
-                            String.format(java.util.Locale.ROOT, "window %d/%d  ppl %.4f", done, total, ppl)));
+                    header.tokens(), null, baseline, context.windowProgress());
             return StepStore.MAPPER.valueToTree(EvalNumbers.of(result));
         }
     }

@@ -1,6 +1,10 @@
 package io.falconq.core.calib;
 
+import io.falconq.formats.imatrix.ImatrixEntry;
+
+import java.util.ArrayList;
 import java.util.Collections;
+import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
@@ -45,5 +49,23 @@ public final class ImportanceCollector implements LinearInputObserver {
                 mine.merge(s);
             }
         }
+    }
+
+    /** The statistics as imatrix entries, in {@link #stats()}' order, one matrix each (Falcon-H1's are dense). */
+    public List<ImatrixEntry> imatrixEntries() {
+        List<ImatrixEntry> entries = new ArrayList<>(stats.size());
+        for (ImportanceStats s : stats.values()) {
+            entries.add(new ImatrixEntry(s.name(), s.sumSq(), new long[] {s.count()}));
+        }
+        return entries;
+    }
+
+    /** The imatrix's chunk count: whole chunks of {@code ctx} tokens in the most-counted entry, as llama-imatrix. */
+    public int chunkCount(int ctx) {
+        long maxCount = 0;
+        for (ImportanceStats s : stats.values()) {
+            maxCount = Math.max(maxCount, s.count());
+        }
+        return (int) (maxCount / ctx);
     }
 }
