@@ -27,19 +27,10 @@ import java.util.List;
  * ({@link AllocationOptions#refuseWorseThanStock}), written by {@link GgufConversion#run}. A size budget is the exact
  * byte size of the named stock mix's file for this model, planned by the converter ({@link ArtifactPlanner}).
  */
-public final class AutoConvertStep implements PipelineStep {
+public record AutoConvertStep(ModelInput model, VariantSpec.Auto variant,
+                              PipelineSettings settings) implements PipelineStep {
     /** The type the report shows every tensor's measured sensitivity at: the middle of the default candidates. */
     static final GgmlType REFERENCE_TYPE = GgmlType.Q4_K;
-
-    private final ModelInput model;
-    private final VariantSpec.Auto variant;
-    private final PipelineSettings settings;
-
-    public AutoConvertStep(ModelInput model, VariantSpec.Auto variant, PipelineSettings settings) {
-        this.model = model;
-        this.variant = variant;
-        this.settings = settings;
-    }
 
     @Override
     public String id() {

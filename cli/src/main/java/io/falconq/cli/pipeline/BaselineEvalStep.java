@@ -19,15 +19,7 @@ import java.util.List;
  * {@code falconq eval --save-logits}), once per model. Every variant is then scored against this file, on the
  * token stream stored in its header: identical tokens for all.
  */
-public final class BaselineEvalStep implements PipelineStep {
-    private final ModelInput model;
-    private final PipelineSettings settings;
-
-    public BaselineEvalStep(ModelInput model, PipelineSettings settings) {
-        this.model = model;
-        this.settings = settings;
-    }
-
+public record BaselineEvalStep(ModelInput model, PipelineSettings settings) implements PipelineStep {
     public static String id(ModelInput model) {
         return model.name() + "/original/eval";
     }

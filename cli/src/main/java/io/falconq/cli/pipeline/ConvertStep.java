@@ -26,17 +26,8 @@ import java.util.List;
  * holding its shards {@code <model>-<variant>-0000i-of-0000N.gguf}, the layout Hub repositories use for split files,
  * so the step's one output (the folder, hashed and sized over its files) is known before the shard count is.
  */
-public final class ConvertStep implements PipelineStep {
-    private final ModelInput model;
-    private final VariantSpec.Gguf variant;
-    private final PipelineSettings settings;
-
-    public ConvertStep(ModelInput model, VariantSpec.Gguf variant, PipelineSettings settings) {
-        this.model = model;
-        this.variant = variant;
-        this.settings = settings;
-    }
-
+public record ConvertStep(ModelInput model, VariantSpec.Gguf variant,
+                          PipelineSettings settings) implements PipelineStep {
     /** Id of the step that makes a variant's artifact, GGUF or GPTQ: {@code <model>/<variant>/make}. */
     public static String id(ModelInput model, VariantSpec variant) {
         return model.name() + "/" + variant.fileName() + "/make";

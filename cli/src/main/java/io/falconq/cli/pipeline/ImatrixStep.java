@@ -12,17 +12,8 @@ import java.util.List;
  * The model's importance matrix, as {@code falconq calibrate MODEL --data TEXT -o FILE} writes it (llama.cpp's
  * GGUF imatrix format), published beside the GGUF files so llama.cpp users can make their own mixes with it.
  */
-public final class ImatrixStep implements PipelineStep {
-    private final ModelInput model;
-    private final PipelineSettings settings;
-    private final ModelCalibration calibration;
-
-    public ImatrixStep(ModelInput model, PipelineSettings settings, ModelCalibration calibration) {
-        this.model = model;
-        this.settings = settings;
-        this.calibration = calibration;
-    }
-
+public record ImatrixStep(ModelInput model, PipelineSettings settings,
+                          ModelCalibration calibration) implements PipelineStep {
     public static String id(ModelInput model) {
         return model.name() + "/imatrix";
     }

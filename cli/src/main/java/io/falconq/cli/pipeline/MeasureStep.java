@@ -14,17 +14,8 @@ import java.util.List;
  * {@code --measure-chunks} calibration chunks (never the evaluation text). The chunks are the calibration sequences end to end, each {@code calibCtx} tokens with BOS
  * first, so llama-perplexity's chunking of that stream gives back exactly those sequences.
  */
-public final class MeasureStep implements PipelineStep {
-    private final ModelInput model;
-    private final PipelineSettings settings;
-    private final ModelCalibration calibration;
-
-    public MeasureStep(ModelInput model, PipelineSettings settings, ModelCalibration calibration) {
-        this.model = model;
-        this.settings = settings;
-        this.calibration = calibration;
-    }
-
+public record MeasureStep(ModelInput model, PipelineSettings settings,
+                          ModelCalibration calibration) implements PipelineStep {
     /** Sequences measured: the first {@code measureChunks} of the {@code available} calibration sequences. */
     static int chunks(int available, int measureChunks) {
         return measureChunks > 0 ? Math.min(available, measureChunks) : available;

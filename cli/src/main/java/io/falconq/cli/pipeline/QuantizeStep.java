@@ -20,22 +20,10 @@ import java.util.TreeMap;
  * {@link IntQuantJob#run}, which writes the folder atomically. Calibrated methods run the model's calibration
  * sequences ({@link ModelCalibration#sequences}) layer by layer.
  */
-public final class QuantizeStep implements PipelineStep {
+public record QuantizeStep(ModelInput model, VariantSpec.IntQuant variant, PipelineSettings settings,
+                           ModelCalibration calibration) implements PipelineStep {
     /** Summary of a written GPTQ folder, for the report. */
     public record FolderSummary(long fileBytes, long tensorBytes, Map<String, Integer> typeMix) {
-    }
-
-    private final ModelInput model;
-    private final VariantSpec.IntQuant variant;
-    private final PipelineSettings settings;
-    private final ModelCalibration calibration;
-
-    public QuantizeStep(ModelInput model, VariantSpec.IntQuant variant, PipelineSettings settings,
-                        ModelCalibration calibration) {
-        this.model = model;
-        this.variant = variant;
-        this.settings = settings;
-        this.calibration = calibration;
     }
 
     IntQuantMethod method() {

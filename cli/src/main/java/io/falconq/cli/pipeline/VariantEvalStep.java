@@ -17,17 +17,8 @@ import java.util.List;
  * {@code falconq eval ARTIFACT --baseline LOGITS} does: the windows and tokens come from the baseline file's header,
  * so the variant sees exactly the original's tokens; ppl, Δppl, KL divergence and top-1 agreement follow.
  */
-public final class VariantEvalStep implements PipelineStep {
-    private final ModelInput model;
-    private final VariantSpec variant;
-    private final PipelineSettings settings;
-
-    public VariantEvalStep(ModelInput model, VariantSpec variant, PipelineSettings settings) {
-        this.model = model;
-        this.variant = variant;
-        this.settings = settings;
-    }
-
+public record VariantEvalStep(ModelInput model, VariantSpec variant,
+                              PipelineSettings settings) implements PipelineStep {
     public static String id(ModelInput model, VariantSpec variant) {
         return model.name() + "/" + variant.fileName() + "/eval";
     }
