@@ -26,21 +26,8 @@ import java.util.Locale;
  * baseline: each text scored on its own tokens by {@link EvalTexts}, the pipeline's routine, and printed per
  * language and overall (over all positions: the token-weighted figures).
  */
-final class PerLanguageEval {
-    private final CommandSpec spec;
-    private final VerbosityMixin verbosity;
-    private final int threads;
-    private final ActivationQuantizer.Mode activations;
-    private final boolean json;
-
-    PerLanguageEval(CommandSpec spec, VerbosityMixin verbosity, int threads, ActivationQuantizer.Mode activations,
-                    boolean json) {
-        this.spec = spec;
-        this.verbosity = verbosity;
-        this.threads = threads;
-        this.activations = activations;
-        this.json = json;
-    }
+record PerLanguageEval(CommandSpec spec, VerbosityMixin verbosity, int threads,
+                       ActivationQuantizer.Mode activations, boolean json) {
 
     /** {@code texts} null: the baseline folder's own texts. */
     int run(Path model, Path tokenizerDir, EvalProtocol protocol, int ctx, int chunks, TextSources texts,
