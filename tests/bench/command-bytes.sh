@@ -75,13 +75,4 @@ for side in old new; do
         s#[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z?#TIMESTAMP#g" "$f"
   done
 done
-status=0
-(cd "$work/old" && find . -type f | sort) > "$work/files.txt"
-while read -r f; do
-  if ! cmp -s "$work/old/$f" "$work/new/$f"; then
-    echo "DIFFERS: $f"; status=1
-  fi
-done < "$work/files.txt"
-(cd "$work/new" && find . -type f | sort) | diff - "$work/files.txt" >/dev/null || { echo "file lists differ"; status=1; }
-echo "$(wc -l < "$work/files.txt") files compared"
-exit $status
+compare_sides "$work"

@@ -11,6 +11,8 @@
 #                               checkpoint, through the last snapshot taken (fq_cmd: the launcher or fq_jar)
 #   load_line                   "load 1m 5m 15m at HH:MM:SSZ"
 #   machine_line [load]         "machine: N cores, CPU model, [load 1m 5m 15m, ]date, commit C"
+#   compare_sides WORK          cmp's every file under WORK/old with its namesake under WORK/new (the byte-identity
+#                               scripts' two builds): "DIFFERS: FILE" for each, the count compared; status 1 on any
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 shared="$(cd "$repo/../shared" && pwd -P)"
 java="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java"
@@ -51,4 +53,17 @@ machine_line() {
   local load=""
   [[ "${1:-}" == load ]] && load="load $(cut -d' ' -f1-3 /proc/loadavg), "
   echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), $load$(date -u +%Y-%m-%dT%H:%MZ), commit $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '(export)')"
+}
+
+compare_sides() {
+  local work="$1" status=0 f
+  (cd "$work/old" && find . -type f | sort) > "$work/files.txt"
+  while read -r f; do
+    if ! cmp -s "$work/old/$f" "$work/new/$f"; then
+      echo "DIFFERS: $f"; status=1
+    fi
+  done < "$work/files.txt"
+  (cd "$work/new" && find . -type f | sort) | diff - "$work/files.txt" >/dev/null || { echo "file lists differ"; status=1; }
+  echo "$(wc -l < "$work/files.txt") files compared"
+  return $status
 }

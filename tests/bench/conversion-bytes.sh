@@ -6,8 +6,7 @@
 # Each output goes to WORK/old and WORK/new; every file is cmp'ed; exit 1 on any difference.
 #   usage: tests/bench/conversion-bytes.sh OLD_LAUNCHER NEW_LAUNCHER WORK [SENSITIVITY_JSON]
 set -euo pipefail
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-shared="$repo/../shared"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 old="${1:?old launcher}"; new="${2:?new launcher}"; work="${3:?work directory}"
 tiny="$shared/models/falcon-h1-tiny"
 imatrix="$shared/llamacpp/imatrix-calib.gguf"
@@ -52,13 +51,4 @@ for side in old new; do
     sed -E "s#$work/$side/#WORK/#g; s#[0-9.]+ s on ([0-9]+) thread#TIME s on \1 thread#g" "$f" > "$f.masked" && mv "$f.masked" "$f"
   done
 done
-status=0
-(cd "$work/old" && find . -type f | sort) > "$work/files.txt"
-while read -r f; do
-  if ! cmp -s "$work/old/$f" "$work/new/$f"; then
-    echo "DIFFERS: $f"; status=1
-  fi
-done < "$work/files.txt"
-(cd "$work/new" && find . -type f | sort) | diff - "$work/files.txt" >/dev/null || { echo "file lists differ"; status=1; }
-echo "$(wc -l < "$work/files.txt") files compared"
-exit $status
+compare_sides "$work"
