@@ -66,12 +66,16 @@ for side in old new; do
   run "$launcher" "$side" err-threads convert --type Q8_0 -t 0 -o "$w/x.gguf" "$tiny"
   run "$launcher" "$side" err-verbose-quiet eval -v -q --data "$text" "$tiny"
 done
-# masked before the comparison: each side's folder, wall times and speeds, creation times
+# masked before the comparison: each side's folder, wall times and speeds, file times, the per-phase time line (a
+# phase that took no time is not printed); report.md, report.html and manifest.json are left out (their tables carry
+# tokens/s, the manifest their hashes): report.json, timings masked, stands for them
 for side in old new; do
+  rm -f "$work/$side/dist/report.md" "$work/$side/dist/report.html" "$work/$side/dist/manifest.json"
   find "$work/$side" -type f \( -name '*.out' -o -name '*.err' -o -name '*.json' -o -name '*.md' -o -name '*.html' \) \
       -print0 | while IFS= read -r -d '' f; do
     sed -E -i "s#$work/$side/#WORK/#g; s#[0-9]+(\.[0-9]+)? (s|ms|tokens/s)\b#TIME \2#g;
-        s#\"(seconds|tokens_per_second|tokensPerSecond|calibrationSeconds|wallSeconds|createdAt|created_at|elapsedSeconds|peakRssBytes|peakHeapBytes)\" *: *[^,}]+#\"\1\": MASKED#g;
+        s#\"(seconds|cpuSeconds|lastModified|tokens_per_second|tokensPerSecond|calibrationSeconds|wallSeconds|createdAt|created_at|elapsedSeconds|peakRssBytes|peakHeapBytes)\" *: *[^,}]+#\"\1\": MASKED#g;
+        s#time by phase: .*#time by phase: MASKED#;
         s#[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z?#TIMESTAMP#g" "$f"
   done
 done
