@@ -1,12 +1,7 @@
 package io.falconq.core.quant;
 
 import io.falconq.formats.gguf.GgmlType;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
-import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
@@ -16,66 +11,49 @@ import static io.falconq.core.quant.VectorDequant.LANES;
 
 /**
  * GGML_TYPE_BF16: the upper 16 bits of a float32. Quantize is {@code ggml_fp32_to_bf16_row_ref} (what
- * {@code ggml_quantize_chunk} calls: round to nearest even, quiet NaN), dequantize {@code GGML_BF16_TO_FP32}.
+ * {@code ggml_quantize_chunk} calls: round to nearest even, quiet NaN), dequantize {@code GGML_BF16_TO_FP32}; the
+ * loops shared with F16 are in {@link HalfRows}.
  */
-public final class Bf16Codec implements BlockCodec {
+public final class Bf16Codec extends BlockCodec {
     public static final int VALUE_OFFSET = 0;
     public static final int VALUE_BYTES = 2;
 
     static final Bf16Codec INSTANCE = new Bf16Codec();
 
-    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class,
-            VectorShape.forBitSize(Math.max(64, LANES * 16)));
-    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
-
     private Bf16Codec() {
-    }
-
-    @Override
-    public GgmlType type() {
-        return GgmlType.BF16;
-    }
-
-    @Override
-    public boolean usesImportance() {
-        return false;
+        super(GgmlType.BF16, WITHOUT_IMATRIX);
     }
 
     @Override
     public void quantizeRow(float[] src, int srcOff, int n, float[] importance, MemorySegment dst, long dstOff) {
-        RowChecks.quantize(this, src, srcOff, n, importance);
-        for (int j = 0; j < n; j++) {
-            dst.set(LittleEndian.SHORT, dstOff + 2L * j, HalfFloat.fp32ToBf16(src[srcOff + j]));
-        }
+        checkQuantize(src, srcOff, n, importance);
+        HalfRows.quantize(src, srcOff, n, dst, dstOff, true);
     }
 
     /** Exact either way: widening is a 16-bit shift, done on vector lanes unless the vector paths are off. */
     @Override
     public void dequantizeRow(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
-        RowChecks.dequantize(this, dst, dstOff, n);
+        checkDequantize(dst, dstOff, n);
         int j = 0;
         if (VectorMode.ENABLED) {
             for (int upper = F.loopBound(n); j < upper; j += LANES) {
-                ShortVector h = ShortVector.fromMemorySegment(S, src, srcOff + 2L * j, ByteOrder.LITTLE_ENDIAN);
-                ((IntVector) h.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16)
-                        .reinterpretAsFloats().intoArray(dst, dstOff + j);
+                ShortVector h = ShortVector.fromMemorySegment(HalfRows.S, src, srcOff + 2L * j,
+                        ByteOrder.LITTLE_ENDIAN);
+                HalfRows.bf16ToFloats(h).intoArray(dst, dstOff + j);
             }
         }
         for (; j < n; j++) {
-            dst[dstOff + j] = HalfFloat.bf16ToFp32(src.get(LittleEndian.SHORT, srcOff + 2L * j));
+            dst[dstOff + j] = HalfRows.element(src, srcOff, j, true);
         }
     }
 
     @Override
     public float dotScalar(MemorySegment w, long wOff, float[] x, int xOff, int n) {
-        RowChecks.dot(this, x, xOff, n);
-        float sum = 0;
-        for (int j = 0; j < n; j++) {
-            sum += HalfFloat.bf16ToFp32(w.get(LittleEndian.SHORT, wOff + 2L * j)) * x[xOff + j];
-        }
-        return sum;
+        checkDot(x, xOff, n);
+        return HalfRows.dotScalar(w, wOff, x, xOff, 0, n, 0, true);
     }
 
+    /** {@code ggml_validate_row_data}: a bf16 is inf or NaN when its eight exponent bits are all set. */
     @Override
     public long firstInvalidBlock(MemorySegment w, long off, int n) {
         for (int j = 0; j < n; j++) {
@@ -88,20 +66,8 @@ public final class Bf16Codec implements BlockCodec {
 
     @Override
     public float dotVector(MemorySegment w, long wOff, float[] x, int xOff, int n) {
-        RowChecks.dot(this, x, xOff, n);
-        FloatVector acc = FloatVector.zero(F);
-        int j = 0;
-        for (int upper = F.loopBound(n); j < upper; j += LANES) {
-            ShortVector h = ShortVector.fromMemorySegment(S, w, wOff + 2L * j, ByteOrder.LITTLE_ENDIAN);
-            FloatVector wv = ((IntVector) h.convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            acc = wv.fma(FloatVector.fromArray(F, x, xOff + j), acc);
-        }
-        float sum = VectorDequant.sum(acc);
-        for (; j < n; j++) {
-            sum += HalfFloat.bf16ToFp32(w.get(LittleEndian.SHORT, wOff + 2L * j)) * x[xOff + j];
-        }
-        return sum;
+        checkDot(x, xOff, n);
+        return HalfRows.dotVector(w, wOff, x, xOff, n, true);
     }
 
     /** {@link #dequantizeRow} already widens on vector lanes. */

@@ -3,6 +3,7 @@ package io.falconq.core.quant;
 import io.falconq.formats.gguf.GgmlType;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Objects;
 
 /**
  * Quantize, dequantize and dot for one ggml block type, side by side (GGUF-NOTES.md §5).
@@ -27,44 +28,74 @@ import java.lang.foreign.MemorySegment;
  *       agrees with the scalar path only to rounding (bound stated in {@code CodecDifferentialTest}).
  *       {@link #dot} picks the vector path unless {@link VectorMode#ENABLED} is false.</li>
  * </ul>
- * Codecs are stateless and thread-safe; per-thread scratch arrays keep the row loops allocation-free.
+ * Codecs are stateless and thread-safe; per-thread scratch arrays keep the row loops allocation-free. This base
+ * holds what every codec shares: its identity, the argument checks, {@code ggml_validate_row_data} and the scalar
+ * reference dot.
  */
-public sealed interface BlockCodec
+public abstract sealed class BlockCodec
         permits F32Codec, F16Codec, Bf16Codec, Q8_0Codec, Q4_0Codec, Q4_1Codec, Q5_0Codec, Q5_1Codec, Q2KCodec,
         Q3KCodec, Q4KCodec, Q5KCodec, Q6KCodec, Q8KCodec, Iq4NlCodec, Iq4XsCodec {
+    /** Values of {@link #usesImportance}, named at each codec's constructor. */
+    static final boolean WITH_IMATRIX = true;
+    static final boolean WITHOUT_IMATRIX = false;
 
-    GgmlType type();
+    /** Scratch of {@link #dotScalar}: one decoded block of the largest type (256 elements). */
+    private static final ThreadLocal<float[]> SCALAR_DECODED = ThreadLocal.withInitial(() -> new float[256]);
+    private static final ThreadLocal<byte[][]> ROW_BUFFER = ThreadLocal.withInitial(() -> new byte[1][0]);
+
+    private final GgmlType type;
+    private final boolean usesImportance;
+    private final int[] fp16ScaleOffsets;
+
+    /**
+     * @param usesImportance   whether ggml has an imatrix path for this type
+     * @param fp16ScaleOffsets the fp16 fields of a block that {@code ggml_validate_row_data} checks (d, and m or dmin
+     *                         where the block has one); codecs whose fields are not fp16 override
+     *                         {@link #firstInvalidBlock} instead
+     */
+    BlockCodec(GgmlType type, boolean usesImportance, int... fp16ScaleOffsets) {
+        this.type = type;
+        this.usesImportance = usesImportance;
+        this.fp16ScaleOffsets = fp16ScaleOffsets;
+    }
+
+    public final GgmlType type() {
+        return type;
+    }
 
     /** Elements per block. */
-    default int blockSize() {
-        return type().blockSize();
+    public final int blockSize() {
+        return type.blockSize();
     }
 
     /** Bytes per block. */
-    default int typeSize() {
-        return type().typeSize();
+    public final int typeSize() {
+        return type.typeSize();
     }
 
     /** Bytes of a row of {@code n} elements. */
-    default long rowBytes(long n) {
-        return type().bytesFor(n);
+    public final long rowBytes(long n) {
+        return type.bytesFor(n);
     }
 
     /** Whether a non-null importance vector changes the output (ggml has an imatrix path for this type). */
-    boolean usesImportance();
+    public final boolean usesImportance() {
+        return usesImportance;
+    }
 
     /**
      * Quantizes {@code src[srcOff .. srcOff+n)} into {@code dst} at {@code dstOff}.
      *
      * @param importance null, or per-element weights with at least {@code n} entries, all finite
      */
-    void quantizeRow(float[] src, int srcOff, int n, float[] importance, MemorySegment dst, long dstOff);
+    public abstract void quantizeRow(float[] src, int srcOff, int n, float[] importance, MemorySegment dst,
+                                     long dstOff);
 
     /** Decodes {@code n} elements starting at {@code srcOff} into {@code dst[dstOff .. dstOff+n)}. */
-    void dequantizeRow(MemorySegment src, long srcOff, float[] dst, int dstOff, int n);
+    public abstract void dequantizeRow(MemorySegment src, long srcOff, float[] dst, int dstOff, int n);
 
     /** The floats of {@link #dequantizeRow}, by the Vector API path unless {@link VectorMode#ENABLED} is false. */
-    default void decodeRow(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
+    public final void decodeRow(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
         if (VectorMode.ENABLED) {
             decodeRowVector(src, srcOff, dst, dstOff, n);
         } else {
@@ -73,25 +104,87 @@ public sealed interface BlockCodec
     }
 
     /** {@link #dequantizeRow} with the Vector API, bit for bit the same floats, signed zeros included. */
-    void decodeRowVector(MemorySegment src, long srcOff, float[] dst, int dstOff, int n);
+    public abstract void decodeRowVector(MemorySegment src, long srcOff, float[] dst, int dstOff, int n);
 
     /**
      * {@code ggml_validate_row_data}, which llama-quantize runs on every row it writes: the index of the first block
      * (for F32/F16/BF16: element) of the {@code n}-element row at {@code off} whose value or scale field (d, and m or
      * dmin where the block has one) is inf or NaN, or −1 if the row is valid.
      */
-    long firstInvalidBlock(MemorySegment w, long off, int n);
+    public long firstInvalidBlock(MemorySegment w, long off, int n) {
+        long blocks = n / blockSize();
+        for (long b = 0; b < blocks; b++) {
+            for (int f : fp16ScaleOffsets) {
+                short h = w.get(LittleEndian.SHORT, off + b * typeSize() + f);
+                if ((h & 0x7c00) == 0x7c00) {
+                    return b;
+                }
+            }
+        }
+        return -1;
+    }
 
     /** Σ w_j·x_{xOff+j} over {@code n} elements of the quantized row at {@code wOff}. */
-    default float dot(MemorySegment w, long wOff, float[] x, int xOff, int n) {
+    public final float dot(MemorySegment w, long wOff, float[] x, int xOff, int n) {
         return VectorMode.ENABLED ? dotVector(w, wOff, x, xOff, n) : dotScalar(w, wOff, x, xOff, n);
     }
 
     /** The readable reference: dequantize block by block, multiply, add in element order (float). */
-    default float dotScalar(MemorySegment w, long wOff, float[] x, int xOff, int n) {
-        return ScalarDot.dot(this, w, wOff, x, xOff, n);
+    public float dotScalar(MemorySegment w, long wOff, float[] x, int xOff, int n) {
+        checkDot(x, xOff, n);
+        int bs = blockSize();
+        int ts = typeSize();
+        float[] block = SCALAR_DECODED.get();
+        float sum = 0;
+        for (int b = 0; b < n / bs; b++) {
+            dequantizeRow(w, wOff + (long) b * ts, block, 0, bs);
+            int xb = xOff + b * bs;
+            for (int j = 0; j < bs; j++) {
+                sum += block[j] * x[xb + j];
+            }
+        }
+        return sum;
     }
 
     /** The Vector API path, written against {@link VectorMode#FLOAT_SPECIES}. */
-    float dotVector(MemorySegment w, long wOff, float[] x, int xOff, int n);
+    public abstract float dotVector(MemorySegment w, long wOff, float[] x, int xOff, int n);
+
+    // Argument checks: programming errors, hence unchecked exceptions.
+
+    final void checkQuantize(float[] src, int srcOff, int n, float[] importance) {
+        checkLength(n);
+        Objects.checkFromIndexSize(srcOff, n, src.length);
+        if (importance != null && importance.length < n) {
+            throw new IllegalArgumentException("importance has " + importance.length + " values for a row of " + n);
+        }
+    }
+
+    final void checkDequantize(float[] dst, int dstOff, int n) {
+        checkLength(n);
+        Objects.checkFromIndexSize(dstOff, n, dst.length);
+    }
+
+    final void checkDot(float[] x, int xOff, int n) {
+        checkLength(n);
+        Objects.checkFromIndexSize(xOff, n, x.length);
+    }
+
+    private void checkLength(int n) {
+        if (n < 0 || n % blockSize() != 0) {
+            throw new IllegalArgumentException(n + " elements is not a multiple of " + type + "'s block size "
+                    + blockSize());
+        }
+    }
+
+    /**
+     * A per-thread buffer of at least {@code length} bytes in which a codec assembles one encoded row before a single
+     * copy to its destination; owned by the calling thread until its next call.
+     */
+    static byte[] rowBuffer(int length) {
+        byte[][] holder = ROW_BUFFER.get();
+        if (holder[0].length < length) {
+            holder[0] = new byte[Math.max(length, holder[0].length * 2)];
+        }
+        return holder[0];
+    }
 }

@@ -10,40 +10,31 @@ import static io.falconq.core.quant.VectorDequant.F;
 import static io.falconq.core.quant.VectorDequant.LANES;
 
 /** GGML_TYPE_F32: little-endian float32, no block structure ({@code ggml_quantize_chunk} memcpy case). */
-public final class F32Codec implements BlockCodec {
+public final class F32Codec extends BlockCodec {
     public static final int VALUE_OFFSET = 0;
     public static final int VALUE_BYTES = 4;
 
     static final F32Codec INSTANCE = new F32Codec();
 
     private F32Codec() {
-    }
-
-    @Override
-    public GgmlType type() {
-        return GgmlType.F32;
-    }
-
-    @Override
-    public boolean usesImportance() {
-        return false;
+        super(GgmlType.F32, WITHOUT_IMATRIX);
     }
 
     @Override
     public void quantizeRow(float[] src, int srcOff, int n, float[] importance, MemorySegment dst, long dstOff) {
-        RowChecks.quantize(this, src, srcOff, n, importance);
+        checkQuantize(src, srcOff, n, importance);
         MemorySegment.copy(src, srcOff, dst, LittleEndian.FLOAT, dstOff, n);
     }
 
     @Override
     public void dequantizeRow(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
-        RowChecks.dequantize(this, dst, dstOff, n);
+        checkDequantize(dst, dstOff, n);
         MemorySegment.copy(src, LittleEndian.FLOAT, srcOff, dst, dstOff, n);
     }
 
     @Override
     public float dotScalar(MemorySegment w, long wOff, float[] x, int xOff, int n) {
-        RowChecks.dot(this, x, xOff, n);
+        checkDot(x, xOff, n);
         float sum = 0;
         for (int j = 0; j < n; j++) {
             sum += w.get(LittleEndian.FLOAT, wOff + 4L * j) * x[xOff + j];
@@ -63,7 +54,7 @@ public final class F32Codec implements BlockCodec {
 
     @Override
     public float dotVector(MemorySegment w, long wOff, float[] x, int xOff, int n) {
-        RowChecks.dot(this, x, xOff, n);
+        checkDot(x, xOff, n);
         FloatVector acc = FloatVector.zero(F);
         int j = 0;
         for (int upper = F.loopBound(n); j < upper; j += LANES) {

@@ -13,7 +13,7 @@ import java.lang.foreign.ValueLayout;
  * as in Q4_0. Quantize is {@code quantize_iq4_nl} (7 scale trials, with or without importance), which is what
  * llama-quantize runs; {@code quantize_row_iq4_nl_ref} (no trials) is not used for model files.
  */
-public final class Iq4NlCodec implements BlockCodec {
+public final class Iq4NlCodec extends BlockCodec {
     public static final int QK = 32;
     public static final int D_OFFSET = 0;
     public static final int D_BYTES = 2;
@@ -35,21 +35,12 @@ public final class Iq4NlCodec implements BlockCodec {
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     private Iq4NlCodec() {
-    }
-
-    @Override
-    public GgmlType type() {
-        return GgmlType.IQ4_NL;
-    }
-
-    @Override
-    public boolean usesImportance() {
-        return true;
+        super(GgmlType.IQ4_NL, WITH_IMATRIX, D_OFFSET);
     }
 
     @Override
     public void quantizeRow(float[] src, int srcOff, int n, float[] importance, MemorySegment dst, long dstOff) {
-        RowChecks.quantize(this, src, srcOff, n, importance);
+        checkQuantize(src, srcOff, n, importance);
         Scratch s = SCRATCH.get();
         for (int ibl = 0; ibl < n / QK; ibl++) {
             Iq4NonLinear.quantizeSuperBlock(QK, 32, src, srcOff + QK * ibl, s.block, D_OFFSET, QS_OFFSET, -1, -1,
@@ -61,7 +52,7 @@ public final class Iq4NlCodec implements BlockCodec {
     /** {@code dequantize_row_iq4_nl}. */
     @Override
     public void dequantizeRow(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
-        RowChecks.dequantize(this, dst, dstOff, n);
+        checkDequantize(dst, dstOff, n);
         byte[] x = SCRATCH.get().block;
         for (int i = 0; i < n / QK; i++) {
             MemorySegment.copy(src, ValueLayout.JAVA_BYTE, srcOff + (long) i * BLOCK_BYTES, x, 0, BLOCK_BYTES);
@@ -75,13 +66,8 @@ public final class Iq4NlCodec implements BlockCodec {
     }
 
     @Override
-    public long firstInvalidBlock(MemorySegment w, long off, int n) {
-        return RowChecks.firstNonFiniteFp16Field(w, off, n / QK, BLOCK_BYTES, D_OFFSET);
-    }
-
-    @Override
     public float dotVector(MemorySegment w, long wOff, float[] x, int xOff, int n) {
-        RowChecks.dot(this, x, xOff, n);
+        checkDot(x, xOff, n);
         FloatVector acc = VectorDequant.zero();
         for (int i = 0; i < n / QK; i++) {
             long b = wOff + (long) i * BLOCK_BYTES;
@@ -101,7 +87,7 @@ public final class Iq4NlCodec implements BlockCodec {
 
     @Override
     public void decodeRowVector(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
-        RowChecks.dequantize(this, dst, dstOff, n);
+        checkDequantize(dst, dstOff, n);
         for (int b = 0; b < n / QK; b++) {
             long p = srcOff + (long) b * BLOCK_BYTES;
             float d = VectorDequant.half(src, p + D_OFFSET);

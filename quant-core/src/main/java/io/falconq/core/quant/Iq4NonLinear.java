@@ -54,10 +54,7 @@ final class Iq4NonLinear {
                                    int qsOff, int scalesHOff, int scalesLOff, float[] scales, float[] weight,
                                    byte[] L, float[] quantWeights, int qwOff, int ntry) {
         final byte[] values = KVALUES;
-        float sigma2 = 0;
-        for (int j = 0; j < superBlockSize; ++j) {
-            sigma2 += x[xOff + j] * x[xOff + j];
-        }
+        float sigma2 = QuantWeights.sumOfSquares(x, xOff, superBlockSize);
         sigma2 *= 2.f / superBlockSize;
 
         Arrays.fill(y, qsOff, qsOff + superBlockSize / 2, (byte) 0);
@@ -69,25 +66,14 @@ final class Iq4NonLinear {
             final int xb = xOff + ib * blockSize;
             final int lb = ib * blockSize;
             if (quantWeights != null) {
-                final int qw = qwOff + ib * blockSize;
-                for (int j = 0; j < blockSize; ++j) {
-                    weight[j] = quantWeights[qw + j] * (float) Math.sqrt(sigma2 + x[xb + j] * x[xb + j]);
-                }
+                QuantWeights.imatrix(weight, quantWeights, qwOff + ib * blockSize, x, xb, sigma2, blockSize);
             } else {
                 for (int j = 0; j < blockSize; ++j) {
                     weight[j] = x[xb + j] * x[xb + j];
                 }
             }
-            float amax = 0;
-            float max = 0;
-            for (int j = 0; j < blockSize; ++j) {
-                float ax = Math.abs(x[xb + j]);
-                if (ax > amax) {
-                    amax = ax;
-                    max = x[xb + j];
-                }
-            }
-            if (amax < KQuantSearch.GROUP_MAX_EPS) {
+            float max = AbsMax.firstLargest(x, xb, blockSize);
+            if (Math.abs(max) < KQuantSearch.GROUP_MAX_EPS) {
                 scales[ib] = 0;
                 continue;
             }

@@ -13,7 +13,7 @@ import java.lang.foreign.ValueLayout;
  * uint8_t qs[128];}. Eight blocks of 32, each with a 6-bit scale (low 4 bits in nibble i%2 of scales_l[i/2], high 2
  * bits at bits 2i..2i+1 of scales_h); x = d·(ls − 32)·kvalues_iq4nl[q], Q4_0 nibble order within each 16 bytes.
  */
-public final class Iq4XsCodec implements BlockCodec {
+public final class Iq4XsCodec extends BlockCodec {
     public static final int QK_K = 256;
     public static final int D_OFFSET = 0;
     public static final int D_BYTES = 2;
@@ -37,22 +37,13 @@ public final class Iq4XsCodec implements BlockCodec {
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     private Iq4XsCodec() {
-    }
-
-    @Override
-    public GgmlType type() {
-        return GgmlType.IQ4_XS;
-    }
-
-    @Override
-    public boolean usesImportance() {
-        return true;
+        super(GgmlType.IQ4_XS, WITH_IMATRIX, D_OFFSET);
     }
 
     /** {@code quantize_iq4_xs} (7 scale trials per block, with or without importance). */
     @Override
     public void quantizeRow(float[] src, int srcOff, int n, float[] importance, MemorySegment dst, long dstOff) {
-        RowChecks.quantize(this, src, srcOff, n, importance);
+        checkQuantize(src, srcOff, n, importance);
         Scratch s = SCRATCH.get();
         for (int ibl = 0; ibl < n / QK_K; ibl++) {
             Iq4NonLinear.quantizeSuperBlock(QK_K, 32, src, srcOff + QK_K * ibl, s.block, D_OFFSET, QS_OFFSET,
@@ -69,7 +60,7 @@ public final class Iq4XsCodec implements BlockCodec {
     /** {@code dequantize_row_iq4_xs}. */
     @Override
     public void dequantizeRow(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
-        RowChecks.dequantize(this, dst, dstOff, n);
+        checkDequantize(dst, dstOff, n);
         byte[] x = SCRATCH.get().block;
         int y = dstOff;
         for (int i = 0; i < n / QK_K; i++) {
@@ -89,13 +80,8 @@ public final class Iq4XsCodec implements BlockCodec {
     }
 
     @Override
-    public long firstInvalidBlock(MemorySegment w, long off, int n) {
-        return RowChecks.firstNonFiniteFp16Field(w, off, n / QK_K, BLOCK_BYTES, D_OFFSET);
-    }
-
-    @Override
     public float dotVector(MemorySegment w, long wOff, float[] x, int xOff, int n) {
-        RowChecks.dot(this, x, xOff, n);
+        checkDot(x, xOff, n);
         byte[] header = SCRATCH.get().block;
         FloatVector acc = VectorDequant.zero();
         for (int i = 0; i < n / QK_K; i++) {
@@ -116,7 +102,7 @@ public final class Iq4XsCodec implements BlockCodec {
 
     @Override
     public void decodeRowVector(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
-        RowChecks.dequantize(this, dst, dstOff, n);
+        checkDequantize(dst, dstOff, n);
         for (int b = 0; b < n / QK_K; b++) {
             long p = srcOff + (long) b * BLOCK_BYTES;
             int y = dstOff + b * QK_K;

@@ -17,7 +17,7 @@ import static io.falconq.core.quant.GgmlRounding.nearestInt;
  * x = d·(sc & 15)·q − dmin·(sc >> 4). 2-bit planes: in half b, byte 32b + l holds element 128b + l + 32k in bits
  * 2k..2k+1.
  */
-public final class Q2KCodec implements BlockCodec {
+public final class Q2KCodec extends BlockCodec {
     public static final int QK_K = 256;
     public static final int SCALES_OFFSET = 0;
     public static final int SCALES_BYTES = QK_K / 16;
@@ -46,22 +46,13 @@ public final class Q2KCodec implements BlockCodec {
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     private Q2KCodec() {
-    }
-
-    @Override
-    public GgmlType type() {
-        return GgmlType.Q2_K;
-    }
-
-    @Override
-    public boolean usesImportance() {
-        return true;
+        super(GgmlType.Q2_K, WITH_IMATRIX, D_OFFSET, DMIN_OFFSET);
     }
 
     /** {@code quantize_row_q2_K_ref} without importance, {@code quantize_row_q2_K_impl} with it. */
     @Override
     public void quantizeRow(float[] src, int srcOff, int n, float[] importance, MemorySegment dst, long dstOff) {
-        RowChecks.quantize(this, src, srcOff, n, importance);
+        checkQuantize(src, srcOff, n, importance);
         Scratch s = SCRATCH.get();
         for (int i = 0; i < n / QK_K; i++) {
             if (importance == null) {
@@ -127,21 +118,9 @@ public final class Q2KCodec implements BlockCodec {
     private static void quantizeBlockImpl(float[] x, int xOff, float[] quantWeights, int qwOff, Scratch s) {
         final byte[] y = s.block;
         final byte[] L = s.L;
-        java.util.Arrays.fill(s.sw, 0);
-        float sumx2 = 0;
-        for (int j = 0; j < QK_K; ++j) {
-            sumx2 += x[xOff + j] * x[xOff + j];
-        }
-        float sigma2 = sumx2 / QK_K;
+        float sigma2 = QuantWeights.sumOfSquares(x, xOff, QK_K) / QK_K;
         for (int j = 0; j < QK_K / 16; ++j) {
-            int qw = qwOff + 16 * j;
-            for (int l = 0; l < 16; ++l) {
-                float xl = x[xOff + 16 * j + l];
-                s.weights[l] = quantWeights[qw + l] * (float) Math.sqrt(sigma2 + xl * xl);
-            }
-            for (int l = 0; l < QK_K / 16; ++l) {
-                s.sw[j] += s.weights[l];
-            }
+            s.sw[j] = QuantWeights.imatrix(s.weights, quantWeights, qwOff + 16 * j, x, xOff + 16 * j, sigma2, 16);
             s.scales[j] = KQuantSearch.makeQkx3Quants(16, 3, x, xOff + 16 * j, s.weights, 0, L, 16 * j, s.mins, j,
                     s.Laux, -0.9f, 0.05f, 36, false);
         }
@@ -185,7 +164,7 @@ public final class Q2KCodec implements BlockCodec {
     /** {@code dequantize_row_q2_K}. */
     @Override
     public void dequantizeRow(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
-        RowChecks.dequantize(this, dst, dstOff, n);
+        checkDequantize(dst, dstOff, n);
         byte[] x = SCRATCH.get().block;
         int y = dstOff;
         for (int i = 0; i < n / QK_K; i++) {
@@ -217,13 +196,8 @@ public final class Q2KCodec implements BlockCodec {
     }
 
     @Override
-    public long firstInvalidBlock(MemorySegment w, long off, int n) {
-        return RowChecks.firstNonFiniteFp16Field(w, off, n / QK_K, BLOCK_BYTES, D_OFFSET, DMIN_OFFSET);
-    }
-
-    @Override
     public float dotVector(MemorySegment w, long wOff, float[] x, int xOff, int n) {
-        RowChecks.dot(this, x, xOff, n);
+        checkDot(x, xOff, n);
         FloatVector acc = VectorDequant.zero();
         for (int i = 0; i < n / QK_K; i++) {
             long b = wOff + (long) i * BLOCK_BYTES;
@@ -250,7 +224,7 @@ public final class Q2KCodec implements BlockCodec {
 
     @Override
     public void decodeRowVector(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
-        RowChecks.dequantize(this, dst, dstOff, n);
+        checkDequantize(dst, dstOff, n);
         for (int b = 0; b < n / QK_K; b++) {
             decodeBlockVector(src, srcOff + (long) b * BLOCK_BYTES, dst, dstOff + b * QK_K);
         }

@@ -18,7 +18,7 @@ import static io.falconq.core.quant.GgmlRounding.nearestInt;
  * Sixteen sub-blocks of 16 with 6-bit scales (offset 32); x = d·(sc − 32)·(q − 4) with q ∈ 0..7, its low two bits
  * in the 2-bit planes (as Q2_K) and its third bit at bit e/32 of {@code hmask[e % 32]}.
  */
-public final class Q3KCodec implements BlockCodec {
+public final class Q3KCodec extends BlockCodec {
     public static final int QK_K = 256;
     public static final int HMASK_OFFSET = 0;
     public static final int HMASK_BYTES = QK_K / 8;
@@ -44,22 +44,13 @@ public final class Q3KCodec implements BlockCodec {
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     private Q3KCodec() {
-    }
-
-    @Override
-    public GgmlType type() {
-        return GgmlType.Q3_K;
-    }
-
-    @Override
-    public boolean usesImportance() {
-        return true;
+        super(GgmlType.Q3_K, WITH_IMATRIX, D_OFFSET);
     }
 
     /** {@code quantize_row_q3_K_ref} without importance, {@code quantize_row_q3_K_impl} with it. */
     @Override
     public void quantizeRow(float[] src, int srcOff, int n, float[] importance, MemorySegment dst, long dstOff) {
-        RowChecks.quantize(this, src, srcOff, n, importance);
+        checkQuantize(src, srcOff, n, importance);
         Scratch s = SCRATCH.get();
         for (int i = 0; i < n / QK_K; i++) {
             if (importance == null) {
@@ -101,23 +92,10 @@ public final class Q3KCodec implements BlockCodec {
 
     private static void quantizeBlockImpl(float[] x, int xOff, float[] quantWeights, int qwOff, Scratch s) {
         final byte[] y = s.block;
-        float sumx2 = 0;
-        for (int j = 0; j < QK_K; ++j) {
-            sumx2 += x[xOff + j] * x[xOff + j];
-        }
-        float sigma2 = 2 * sumx2 / QK_K;
+        float sigma2 = 2 * QuantWeights.sumOfSquares(x, xOff, QK_K) / QK_K;
 
         for (int j = 0; j < QK_K / 16; ++j) {
-            int qw = qwOff + 16 * j;
-            for (int l = 0; l < 16; ++l) {
-                float xl = x[xOff + 16 * j + l];
-                s.weight[l] = quantWeights[qw + l] * (float) Math.sqrt(sigma2 + xl * xl);
-            }
-            float sumw = 0;
-            for (int l = 0; l < 16; ++l) {
-                sumw += s.weight[l];
-            }
-            s.sw[j] = sumw;
+            s.sw[j] = QuantWeights.imatrix(s.weight, quantWeights, qwOff + 16 * j, x, xOff + 16 * j, sigma2, 16);
             s.scales[j] = KQuantSearch.makeQxQuants(16, 4, x, xOff + 16 * j, s.L, 16 * j, 1, s.weight, 0);
         }
 
@@ -190,7 +168,7 @@ public final class Q3KCodec implements BlockCodec {
     /** {@code dequantize_row_q3_K}. */
     @Override
     public void dequantizeRow(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
-        RowChecks.dequantize(this, dst, dstOff, n);
+        checkDequantize(dst, dstOff, n);
         byte[] x = SCRATCH.get().block;
         int y = dstOff;
         for (int i = 0; i < n / QK_K; i++) {
@@ -222,13 +200,8 @@ public final class Q3KCodec implements BlockCodec {
     }
 
     @Override
-    public long firstInvalidBlock(MemorySegment w, long off, int n) {
-        return RowChecks.firstNonFiniteFp16Field(w, off, n / QK_K, BLOCK_BYTES, D_OFFSET);
-    }
-
-    @Override
     public float dotVector(MemorySegment w, long wOff, float[] x, int xOff, int n) {
-        RowChecks.dot(this, x, xOff, n);
+        checkDot(x, xOff, n);
         byte[] scales = SCRATCH.get().block;
         FloatVector acc = VectorDequant.zero();
         ByteVector zero = ByteVector.zero(VectorDequant.B16);
@@ -263,7 +236,7 @@ public final class Q3KCodec implements BlockCodec {
 
     @Override
     public void decodeRowVector(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
-        RowChecks.dequantize(this, dst, dstOff, n);
+        checkDequantize(dst, dstOff, n);
         for (int b = 0; b < n / QK_K; b++) {
             decodeBlockVector(src, srcOff + (long) b * BLOCK_BYTES, dst, dstOff + b * QK_K);
         }

@@ -15,7 +15,7 @@ import static io.falconq.core.quant.GgmlRounding.nearestInt;
  * Eight sub-blocks of 32 with 6-bit scale and min ({@link KScaleMin}); x = d·ls·q − dmin·lm. In each 64-element
  * chunk c, byte l of its 32 holds element 64c + l (low nibble) and 64c + 32 + l (high nibble).
  */
-public final class Q4KCodec implements BlockCodec {
+public final class Q4KCodec extends BlockCodec {
     public static final int QK_K = 256;
     public static final int D_OFFSET = 0;
     public static final int D_BYTES = 2;
@@ -44,22 +44,13 @@ public final class Q4KCodec implements BlockCodec {
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     private Q4KCodec() {
-    }
-
-    @Override
-    public GgmlType type() {
-        return GgmlType.Q4_K;
-    }
-
-    @Override
-    public boolean usesImportance() {
-        return true;
+        super(GgmlType.Q4_K, WITH_IMATRIX, D_OFFSET, DMIN_OFFSET);
     }
 
     /** {@code quantize_row_q4_K_ref} without importance, {@code quantize_row_q4_K_impl} with it. */
     @Override
     public void quantizeRow(float[] src, int srcOff, int n, float[] importance, MemorySegment dst, long dstOff) {
-        RowChecks.quantize(this, src, srcOff, n, importance);
+        checkQuantize(src, srcOff, n, importance);
         Scratch s = SCRATCH.get();
         for (int i = 0; i < n / QK_K; i++) {
             if (importance == null) {
@@ -76,11 +67,7 @@ public final class Q4KCodec implements BlockCodec {
         float maxScale = 0; // as we are deducting the min, scales are always positive
         float maxMin = 0;
         for (int j = 0; j < QK_K / 32; ++j) {
-            float sumX2 = 0;
-            for (int l = 0; l < 32; ++l) {
-                sumX2 += x[xOff + 32 * j + l] * x[xOff + 32 * j + l];
-            }
-            float avX = (float) Math.sqrt(sumX2 / 32);
+            float avX = (float) Math.sqrt(QuantWeights.sumOfSquares(x, xOff + 32 * j, 32) / 32);
             for (int l = 0; l < 32; ++l) {
                 s.weights[l] = avX + Math.abs(x[xOff + 32 * j + l]);
             }
@@ -112,23 +99,10 @@ public final class Q4KCodec implements BlockCodec {
 
     private static void quantizeBlockImpl(float[] x, int xOff, float[] quantWeights, int qwOff, Scratch s) {
         final byte[] y = s.block;
-        float sumX2 = 0;
-        for (int l = 0; l < QK_K; ++l) {
-            sumX2 += x[xOff + l] * x[xOff + l];
-        }
-        float sigma2 = 2 * sumX2 / QK_K;
+        float sigma2 = 2 * QuantWeights.sumOfSquares(x, xOff, QK_K) / QK_K;
 
         for (int j = 0; j < QK_K / 32; ++j) {
-            int qw = qwOff + 32 * j;
-            for (int l = 0; l < 32; ++l) {
-                float xl = x[xOff + 32 * j + l];
-                s.weights[l] = quantWeights[qw + l] * (float) Math.sqrt(sigma2 + xl * xl);
-            }
-            float sumw = 0;
-            for (int l = 0; l < 32; ++l) {
-                sumw += s.weights[l];
-            }
-            s.sw[j] = sumw;
+            s.sw[j] = QuantWeights.imatrix(s.weights, quantWeights, qwOff + 32 * j, x, xOff + 32 * j, sigma2, 32);
             s.scales[j] = KQuantSearch.makeQkx3Quants(32, 15, x, xOff + 32 * j, s.weights, 0, s.L, 32 * j, s.mins, j,
                     s.Laux, -0.9f, 0.05f, 36, false);
         }
@@ -173,7 +147,7 @@ public final class Q4KCodec implements BlockCodec {
     /** {@code dequantize_row_q4_K}. */
     @Override
     public void dequantizeRow(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
-        RowChecks.dequantize(this, dst, dstOff, n);
+        checkDequantize(dst, dstOff, n);
         byte[] x = SCRATCH.get().block;
         int y = dstOff;
         for (int i = 0; i < n / QK_K; i++) {
@@ -200,13 +174,8 @@ public final class Q4KCodec implements BlockCodec {
     }
 
     @Override
-    public long firstInvalidBlock(MemorySegment w, long off, int n) {
-        return RowChecks.firstNonFiniteFp16Field(w, off, n / QK_K, BLOCK_BYTES, D_OFFSET, DMIN_OFFSET);
-    }
-
-    @Override
     public float dotVector(MemorySegment w, long wOff, float[] x, int xOff, int n) {
-        RowChecks.dot(this, x, xOff, n);
+        checkDot(x, xOff, n);
         VectorDequant.BlockScratch s = VectorDequant.BLOCK_SCRATCH.get();
         float sum = 0;
         for (int i = 0; i < n / QK_K; i++) {
@@ -232,7 +201,7 @@ public final class Q4KCodec implements BlockCodec {
 
     @Override
     public void decodeRowVector(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
-        RowChecks.dequantize(this, dst, dstOff, n);
+        checkDequantize(dst, dstOff, n);
         for (int b = 0; b < n / QK_K; b++) {
             decodeBlockVector(src, srcOff + (long) b * BLOCK_BYTES, dst, dstOff + b * QK_K);
         }

@@ -13,7 +13,7 @@ import java.lang.foreign.ValueLayout;
  * GGML_TYPE_Q4_0, {@code block_q4_0}: {@code ggml_half d; uint8_t qs[16];}, x = d·(q − 8); byte j holds element j
  * in its low nibble and element j+16 in its high nibble.
  */
-public final class Q4_0Codec implements BlockCodec {
+public final class Q4_0Codec extends BlockCodec {
     public static final int QK = 32;
     public static final int D_OFFSET = 0;
     public static final int D_BYTES = 2;
@@ -32,22 +32,13 @@ public final class Q4_0Codec implements BlockCodec {
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     private Q4_0Codec() {
-    }
-
-    @Override
-    public GgmlType type() {
-        return GgmlType.Q4_0;
-    }
-
-    @Override
-    public boolean usesImportance() {
-        return true;
+        super(GgmlType.Q4_0, WITH_IMATRIX, D_OFFSET);
     }
 
     /** {@code quantize_row_q4_0_ref} without importance, {@code quantize_row_q4_0_impl} with it. */
     @Override
     public void quantizeRow(float[] src, int srcOff, int n, float[] importance, MemorySegment dst, long dstOff) {
-        RowChecks.quantize(this, src, srcOff, n, importance);
+        checkQuantize(src, srcOff, n, importance);
         Scratch s = SCRATCH.get();
         if (importance == null) {
             quantizeRef(src, srcOff, n, dst, dstOff);
@@ -58,7 +49,7 @@ public final class Q4_0Codec implements BlockCodec {
 
     private static void quantizeRef(float[] src, int srcOff, int n, MemorySegment dst, long dstOff) {
         int blocks = n / QK;
-        byte[] y = RowBuffer.bytes(blocks * BLOCK_BYTES);
+        byte[] y = rowBuffer(blocks * BLOCK_BYTES);
         boolean lanes = LegacyQuantLanes.usable();
         for (int i = 0; i < blocks; i++) {
             int x = srcOff + i * QK;
@@ -87,18 +78,11 @@ public final class Q4_0Codec implements BlockCodec {
 
     private static void quantizeImpl(float[] x, int xOff, int nPerRow, float[] quantWeights, Scratch s,
                                      MemorySegment dst, long dstOff) {
-        float sumX2 = 0;
-        for (int j = 0; j < nPerRow; ++j) {
-            sumX2 += x[xOff + j] * x[xOff + j];
-        }
-        float sigma2 = sumX2 / nPerRow;
+        float sigma2 = QuantWeights.sumOfSquares(x, xOff, nPerRow) / nPerRow;
         byte[] y = s.block;
         for (int ib = 0; ib < nPerRow / QK; ++ib) {
             int xb = xOff + QK * ib;
-            int qw = QK * ib;
-            for (int j = 0; j < QK; ++j) {
-                s.weight[j] = quantWeights[qw + j] * (float) Math.sqrt(sigma2 + x[xb + j] * x[xb + j]);
-            }
+            QuantWeights.imatrix(s.weight, quantWeights, QK * ib, x, xb, sigma2, QK);
             float d = KQuantSearch.makeQxQuants(QK, 8, x, xb, s.L, 0, 1, s.weight, 0);
             LittleEndian.putHalf(y, D_OFFSET, d);
             for (int j = 0; j < 16; ++j) {
@@ -111,7 +95,7 @@ public final class Q4_0Codec implements BlockCodec {
     /** {@code dequantize_row_q4_0}. */
     @Override
     public void dequantizeRow(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
-        RowChecks.dequantize(this, dst, dstOff, n);
+        checkDequantize(dst, dstOff, n);
         byte[] x = SCRATCH.get().block;
         for (int i = 0; i < n / QK; i++) {
             MemorySegment.copy(src, ValueLayout.JAVA_BYTE, srcOff + (long) i * BLOCK_BYTES, x, 0, BLOCK_BYTES);
@@ -127,13 +111,8 @@ public final class Q4_0Codec implements BlockCodec {
     }
 
     @Override
-    public long firstInvalidBlock(MemorySegment w, long off, int n) {
-        return RowChecks.firstNonFiniteFp16Field(w, off, n / QK, BLOCK_BYTES, D_OFFSET);
-    }
-
-    @Override
     public float dotVector(MemorySegment w, long wOff, float[] x, int xOff, int n) {
-        RowChecks.dot(this, x, xOff, n);
+        checkDot(x, xOff, n);
         FloatVector acc = VectorDequant.zero();
         for (int i = 0; i < n / QK; i++) {
             long b = wOff + (long) i * BLOCK_BYTES;
@@ -150,7 +129,7 @@ public final class Q4_0Codec implements BlockCodec {
 
     @Override
     public void decodeRowVector(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
-        RowChecks.dequantize(this, dst, dstOff, n);
+        checkDequantize(dst, dstOff, n);
         for (int b = 0; b < n / QK; b++) {
             long p = srcOff + (long) b * BLOCK_BYTES;
             float d = VectorDequant.half(src, p + D_OFFSET);

@@ -17,7 +17,7 @@ import static io.falconq.core.quant.GgmlRounding.nearestInt;
  * {@code ggml_half d; ggml_half dmin; uint8_t scales[12]; uint8_t qh[32]; uint8_t qs[128];}. As Q4_K with a fifth
  * bit: for chunk c, bit 2c of {@code qh[l]} belongs to element 64c + l and bit 2c+1 to element 64c + 32 + l.
  */
-public final class Q5KCodec implements BlockCodec {
+public final class Q5KCodec extends BlockCodec {
     public static final int QK_K = 256;
     public static final int D_OFFSET = 0;
     public static final int D_BYTES = 2;
@@ -48,22 +48,13 @@ public final class Q5KCodec implements BlockCodec {
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     private Q5KCodec() {
-    }
-
-    @Override
-    public GgmlType type() {
-        return GgmlType.Q5_K;
-    }
-
-    @Override
-    public boolean usesImportance() {
-        return true;
+        super(GgmlType.Q5_K, WITH_IMATRIX, D_OFFSET, DMIN_OFFSET);
     }
 
     /** {@code quantize_row_q5_K_ref} without importance, {@code quantize_row_q5_K_impl} with it. */
     @Override
     public void quantizeRow(float[] src, int srcOff, int n, float[] importance, MemorySegment dst, long dstOff) {
-        RowChecks.quantize(this, src, srcOff, n, importance);
+        checkQuantize(src, srcOff, n, importance);
         Scratch s = SCRATCH.get();
         for (int i = 0; i < n / QK_K; i++) {
             if (importance == null) {
@@ -80,11 +71,7 @@ public final class Q5KCodec implements BlockCodec {
         float maxScale = 0; // as we are deducting the min, scales are always positive
         float maxMin = 0;
         for (int j = 0; j < QK_K / 32; ++j) {
-            float sumX2 = 0;
-            for (int l = 0; l < 32; ++l) {
-                sumX2 += x[xOff + 32 * j + l] * x[xOff + 32 * j + l];
-            }
-            float avX = (float) Math.sqrt(sumX2 / 32);
+            float avX = (float) Math.sqrt(QuantWeights.sumOfSquares(x, xOff + 32 * j, 32) / 32);
             for (int l = 0; l < 32; ++l) {
                 s.weights[l] = avX + Math.abs(x[xOff + 32 * j + l]);
             }
@@ -116,23 +103,10 @@ public final class Q5KCodec implements BlockCodec {
 
     private static void quantizeBlockImpl(float[] x, int xOff, float[] quantWeights, int qwOff, Scratch s) {
         final byte[] y = s.block;
-        float sumX2 = 0;
-        for (int l = 0; l < QK_K; ++l) {
-            sumX2 += x[xOff + l] * x[xOff + l];
-        }
-        float sigma2 = 2 * sumX2 / QK_K;
+        float sigma2 = 2 * QuantWeights.sumOfSquares(x, xOff, QK_K) / QK_K;
 
         for (int j = 0; j < QK_K / 32; ++j) {
-            int qw = qwOff + 32 * j;
-            for (int l = 0; l < 32; ++l) {
-                float xl = x[xOff + 32 * j + l];
-                s.weights[l] = quantWeights[qw + l] * (float) Math.sqrt(sigma2 + xl * xl);
-            }
-            float sumw = 0;
-            for (int l = 0; l < 32; ++l) {
-                sumw += s.weights[l];
-            }
-            s.sw[j] = sumw;
+            s.sw[j] = QuantWeights.imatrix(s.weights, quantWeights, qwOff + 32 * j, x, xOff + 32 * j, sigma2, 32);
             s.scales[j] = KQuantSearch.makeQkx3Quants(32, 31, x, xOff + 32 * j, s.weights, 0, s.L, 32 * j, s.mins, j,
                     s.Laux, -0.9f, 0.05f, 36, false);
         }
@@ -195,7 +169,7 @@ public final class Q5KCodec implements BlockCodec {
     /** {@code dequantize_row_q5_K}. */
     @Override
     public void dequantizeRow(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
-        RowChecks.dequantize(this, dst, dstOff, n);
+        checkDequantize(dst, dstOff, n);
         byte[] x = SCRATCH.get().block;
         int y = dstOff;
         for (int i = 0; i < n / QK_K; i++) {
@@ -226,13 +200,8 @@ public final class Q5KCodec implements BlockCodec {
     }
 
     @Override
-    public long firstInvalidBlock(MemorySegment w, long off, int n) {
-        return RowChecks.firstNonFiniteFp16Field(w, off, n / QK_K, BLOCK_BYTES, D_OFFSET, DMIN_OFFSET);
-    }
-
-    @Override
     public float dotVector(MemorySegment w, long wOff, float[] x, int xOff, int n) {
-        RowChecks.dot(this, x, xOff, n);
+        checkDot(x, xOff, n);
         VectorDequant.BlockScratch s = VectorDequant.BLOCK_SCRATCH.get();
         ByteVector zero = ByteVector.zero(VectorDequant.B16);
         float sum = 0;
@@ -268,7 +237,7 @@ public final class Q5KCodec implements BlockCodec {
 
     @Override
     public void decodeRowVector(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
-        RowChecks.dequantize(this, dst, dstOff, n);
+        checkDequantize(dst, dstOff, n);
         for (int b = 0; b < n / QK_K; b++) {
             decodeBlockVector(src, srcOff + (long) b * BLOCK_BYTES, dst, dstOff + b * QK_K);
         }

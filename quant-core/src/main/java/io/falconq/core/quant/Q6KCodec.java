@@ -17,7 +17,7 @@ import static io.falconq.core.quant.GgmlRounding.nearestInt;
  * bits (qh). Per 128-element half with ql offset 64 and qh offset 32: {@code ql[l]} = e[l] | e[l+64] << 4,
  * {@code ql[l+32]} = e[l+32] | e[l+96] << 4, {@code qh[l]} = high bits of e[l], e[l+32], e[l+64], e[l+96].
  */
-public final class Q6KCodec implements BlockCodec {
+public final class Q6KCodec extends BlockCodec {
     public static final int QK_K = 256;
     public static final int QL_OFFSET = 0;
     public static final int QL_BYTES = QK_K / 2;
@@ -40,16 +40,7 @@ public final class Q6KCodec implements BlockCodec {
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     private Q6KCodec() {
-    }
-
-    @Override
-    public GgmlType type() {
-        return GgmlType.Q6_K;
-    }
-
-    @Override
-    public boolean usesImportance() {
-        return true;
+        super(GgmlType.Q6_K, WITH_IMATRIX, D_OFFSET);
     }
 
     /**
@@ -58,7 +49,7 @@ public final class Q6KCodec implements BlockCodec {
      */
     @Override
     public void quantizeRow(float[] src, int srcOff, int n, float[] importance, MemorySegment dst, long dstOff) {
-        RowChecks.quantize(this, src, srcOff, n, importance);
+        checkQuantize(src, srcOff, n, importance);
         Scratch s = SCRATCH.get();
         for (int i = 0; i < n / QK_K; i++) {
             quantizeBlock(src, srcOff + i * QK_K, importance, i * QK_K, s);
@@ -128,7 +119,7 @@ public final class Q6KCodec implements BlockCodec {
     /** {@code dequantize_row_q6_K}. */
     @Override
     public void dequantizeRow(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
-        RowChecks.dequantize(this, dst, dstOff, n);
+        checkDequantize(dst, dstOff, n);
         byte[] x = SCRATCH.get().block;
         int y = dstOff;
         for (int i = 0; i < n / QK_K; i++) {
@@ -159,13 +150,8 @@ public final class Q6KCodec implements BlockCodec {
     }
 
     @Override
-    public long firstInvalidBlock(MemorySegment w, long off, int n) {
-        return RowChecks.firstNonFiniteFp16Field(w, off, n / QK_K, BLOCK_BYTES, D_OFFSET);
-    }
-
-    @Override
     public float dotVector(MemorySegment w, long wOff, float[] x, int xOff, int n) {
-        RowChecks.dot(this, x, xOff, n);
+        checkDot(x, xOff, n);
         VectorDequant.BlockScratch s = VectorDequant.BLOCK_SCRATCH.get();
         float sum = 0;
         for (int i = 0; i < n / QK_K; i++) {
@@ -209,7 +195,7 @@ public final class Q6KCodec implements BlockCodec {
 
     @Override
     public void decodeRowVector(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
-        RowChecks.dequantize(this, dst, dstOff, n);
+        checkDequantize(dst, dstOff, n);
         for (int b = 0; b < n / QK_K; b++) {
             decodeBlockVector(src, srcOff + (long) b * BLOCK_BYTES, dst, dstOff + b * QK_K);
         }

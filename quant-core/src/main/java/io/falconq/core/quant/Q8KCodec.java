@@ -13,7 +13,7 @@ import static io.falconq.core.quant.GgmlRounding.nearestInt;
  * uses it for activations inside K-quant matrix products and never stores it in model files. Quantize is
  * {@code quantize_row_q8_K_ref} (ggml-quants.c); ggml-cpu's SIMD {@code quantize_row_q8_K} may round differently.
  */
-public final class Q8KCodec implements BlockCodec {
+public final class Q8KCodec extends BlockCodec {
     public static final int QK_K = 256;
     public static final int D_OFFSET = 0;
     public static final int D_BYTES = 4;
@@ -28,35 +28,18 @@ public final class Q8KCodec implements BlockCodec {
     private static final ThreadLocal<byte[]> BLOCK = ThreadLocal.withInitial(() -> new byte[BLOCK_BYTES]);
 
     private Q8KCodec() {
-    }
-
-    @Override
-    public GgmlType type() {
-        return GgmlType.Q8_K;
-    }
-
-    @Override
-    public boolean usesImportance() {
-        return false;
+        super(GgmlType.Q8_K, WITHOUT_IMATRIX);
     }
 
     /** {@code quantize_row_q8_K_ref}. */
     @Override
     public void quantizeRow(float[] src, int srcOff, int n, float[] importance, MemorySegment dst, long dstOff) {
-        RowChecks.quantize(this, src, srcOff, n, importance);
+        checkQuantize(src, srcOff, n, importance);
         byte[] y = BLOCK.get();
         for (int i = 0; i < n / QK_K; i++) {
             int x = srcOff + i * QK_K;
-            float max = 0;
-            float amax = 0;
-            for (int j = 0; j < QK_K; ++j) {
-                float ax = Math.abs(src[x + j]);
-                if (ax > amax) {
-                    amax = ax;
-                    max = src[x + j];
-                }
-            }
-            if (amax == 0) {
+            float max = AbsMax.firstLargest(src, x, QK_K);
+            if (max == 0) {
                 // C leaves bsums untouched here; the block buffer is zeroed so this port writes zero sums
                 java.util.Arrays.fill(y, (byte) 0);
             } else {
@@ -82,7 +65,7 @@ public final class Q8KCodec implements BlockCodec {
     /** {@code dequantize_row_q8_K}. */
     @Override
     public void dequantizeRow(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
-        RowChecks.dequantize(this, dst, dstOff, n);
+        checkDequantize(dst, dstOff, n);
         byte[] x = BLOCK.get();
         for (int i = 0; i < n / QK_K; i++) {
             MemorySegment.copy(src, ValueLayout.JAVA_BYTE, srcOff + (long) i * BLOCK_BYTES, x, 0, BLOCK_BYTES);
@@ -105,7 +88,7 @@ public final class Q8KCodec implements BlockCodec {
 
     @Override
     public float dotVector(MemorySegment w, long wOff, float[] x, int xOff, int n) {
-        RowChecks.dot(this, x, xOff, n);
+        checkDot(x, xOff, n);
         FloatVector acc = VectorDequant.zero();
         for (int i = 0; i < n / QK_K; i++) {
             long b = wOff + (long) i * BLOCK_BYTES;

@@ -10,7 +10,7 @@ import java.lang.foreign.ValueLayout;
  * GGML_TYPE_Q8_0, {@code block_q8_0}: {@code ggml_half d; int8_t qs[32];}, x = d·q. {@code quantize_q8_0} ignores
  * the imatrix and always runs {@code quantize_row_q8_0_ref}.
  */
-public final class Q8_0Codec implements BlockCodec {
+public final class Q8_0Codec extends BlockCodec {
     public static final int QK = 32;
     public static final int D_OFFSET = 0;
     public static final int D_BYTES = 2;
@@ -23,16 +23,7 @@ public final class Q8_0Codec implements BlockCodec {
     private static final ThreadLocal<byte[]> BLOCK = ThreadLocal.withInitial(() -> new byte[BLOCK_BYTES]);
 
     private Q8_0Codec() {
-    }
-
-    @Override
-    public GgmlType type() {
-        return GgmlType.Q8_0;
-    }
-
-    @Override
-    public boolean usesImportance() {
-        return false;
+        super(GgmlType.Q8_0, WITHOUT_IMATRIX, D_OFFSET);
     }
 
     /**
@@ -42,9 +33,9 @@ public final class Q8_0Codec implements BlockCodec {
      */
     @Override
     public void quantizeRow(float[] src, int srcOff, int n, float[] importance, MemorySegment dst, long dstOff) {
-        RowChecks.quantize(this, src, srcOff, n, importance);
+        checkQuantize(src, srcOff, n, importance);
         int blocks = n / QK;
-        byte[] y = RowBuffer.bytes(blocks * BLOCK_BYTES);
+        byte[] y = rowBuffer(blocks * BLOCK_BYTES);
         boolean lanes = LegacyQuantLanes.usable();
         for (int i = 0; i < blocks; i++) {
             int x = srcOff + i * QK;
@@ -79,7 +70,7 @@ public final class Q8_0Codec implements BlockCodec {
     /** {@code dequantize_row_q8_0}. */
     @Override
     public void dequantizeRow(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
-        RowChecks.dequantize(this, dst, dstOff, n);
+        checkDequantize(dst, dstOff, n);
         byte[] x = BLOCK.get();
         for (int i = 0; i < n / QK; i++) {
             MemorySegment.copy(src, ValueLayout.JAVA_BYTE, srcOff + (long) i * BLOCK_BYTES, x, 0, BLOCK_BYTES);
@@ -91,13 +82,8 @@ public final class Q8_0Codec implements BlockCodec {
     }
 
     @Override
-    public long firstInvalidBlock(MemorySegment w, long off, int n) {
-        return RowChecks.firstNonFiniteFp16Field(w, off, n / QK, BLOCK_BYTES, D_OFFSET);
-    }
-
-    @Override
     public float dotVector(MemorySegment w, long wOff, float[] x, int xOff, int n) {
-        RowChecks.dot(this, x, xOff, n);
+        checkDot(x, xOff, n);
         FloatVector acc = VectorDequant.zero();
         for (int i = 0; i < n / QK; i++) {
             long b = wOff + (long) i * BLOCK_BYTES;
@@ -111,7 +97,7 @@ public final class Q8_0Codec implements BlockCodec {
 
     @Override
     public void decodeRowVector(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
-        RowChecks.dequantize(this, dst, dstOff, n);
+        checkDequantize(dst, dstOff, n);
         for (int b = 0; b < n / QK; b++) {
             long p = srcOff + (long) b * BLOCK_BYTES;
             float d = VectorDequant.half(src, p + D_OFFSET);

@@ -86,7 +86,7 @@ class HalfFloatTest {
         }
         float[] out = new float[lanes];
         for (int h = 0; h < all.length; h += lanes) {
-            F16Codec.toFloats(ShortVector.fromArray(s, all, h)).intoArray(out, 0);
+            HalfRows.fp16ToFloats(ShortVector.fromArray(s, all, h)).intoArray(out, 0);
             for (int k = 0; k < lanes; k++) {
                 assertEquals(Float.floatToRawIntBits(HalfFloat.fp16ToFp32(all[h + k])), Float.floatToRawIntBits(out[k]),
                         "half 0x" + Integer.toHexString(h + k));

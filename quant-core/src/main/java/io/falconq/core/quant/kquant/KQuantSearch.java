@@ -1,5 +1,7 @@
 package io.falconq.core.quant.kquant;
 
+import io.falconq.core.quant.AbsMax;
+
 import static io.falconq.core.quant.GgmlRounding.nearestInt;
 
 /**
@@ -38,16 +40,8 @@ public final class KQuantSearch {
     /** {@link #makeQxQuants}, with the candidate search on vector lanes or not (same result either way). */
     static float makeQxQuants(int n, int nmax, float[] x, int xOff, byte[] L, int lOff, int rmseType, float[] qw,
                               int qwOff, boolean lanes) {
-        float max = 0;
-        float amax = 0;
-        for (int i = 0; i < n; ++i) {
-            float ax = Math.abs(x[xOff + i]);
-            if (ax > amax) {
-                amax = ax;
-                max = x[xOff + i];
-            }
-        }
-        if (amax < GROUP_MAX_EPS) { // all zero
+        float max = AbsMax.firstLargest(x, xOff, n);
+        if (Math.abs(max) < GROUP_MAX_EPS) { // all zero
             for (int i = 0; i < n; ++i) {
                 L[lOff + i] = 0;
             }
@@ -128,16 +122,8 @@ public final class KQuantSearch {
      * five rounds of coordinate descent on single levels. {@code L} receives levels offset by +nmax.
      */
     public static float makeQ3Quants(int n, int nmax, float[] x, int xOff, byte[] L, int lOff, boolean doRmse) {
-        float max = 0;
-        float amax = 0;
-        for (int i = 0; i < n; ++i) {
-            float ax = Math.abs(x[xOff + i]);
-            if (ax > amax) {
-                amax = ax;
-                max = x[xOff + i];
-            }
-        }
-        if (amax < GROUP_MAX_EPS) { // all zero
+        float max = AbsMax.firstLargest(x, xOff, n);
+        if (Math.abs(max) < GROUP_MAX_EPS) { // all zero
             for (int i = 0; i < n; ++i) {
                 L[lOff + i] = 0;
             }
