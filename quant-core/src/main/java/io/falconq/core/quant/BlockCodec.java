@@ -41,7 +41,6 @@ public abstract sealed class BlockCodec
 
     /** Scratch of {@link #dotScalar}: one decoded block of the largest type (256 elements). */
     private static final ThreadLocal<float[]> SCALAR_DECODED = ThreadLocal.withInitial(() -> new float[256]);
-    private static final ThreadLocal<byte[][]> ROW_BUFFER = ThreadLocal.withInitial(() -> new byte[1][0]);
 
     private final GgmlType type;
     private final boolean usesImportance;
@@ -174,17 +173,5 @@ public abstract sealed class BlockCodec
             throw new IllegalArgumentException(n + " elements is not a multiple of " + type + "'s block size "
                     + blockSize());
         }
-    }
-
-    /**
-     * A per-thread buffer of at least {@code length} bytes in which a codec assembles one encoded row before a single
-     * copy to its destination; owned by the calling thread until its next call.
-     */
-    static byte[] rowBuffer(int length) {
-        byte[][] holder = ROW_BUFFER.get();
-        if (holder[0].length < length) {
-            holder[0] = new byte[Math.max(length, holder[0].length * 2)];
-        }
-        return holder[0];
     }
 }

@@ -153,9 +153,7 @@ final class Iq4NonLinear {
         }
 
         for (int i = 0; i < superBlockSize / 32; ++i) {
-            for (int j = 0; j < 16; ++j) {
-                y[qsOff + 16 * i + j] = (byte) (L[32 * i + j] | (L[32 * i + 16 + j] << 4));
-            }
+            Q4_0Codec.packCodes(L, 32 * i, y, qsOff + 16 * i);
         }
     }
 }

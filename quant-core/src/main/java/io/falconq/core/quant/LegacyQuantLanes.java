@@ -7,6 +7,9 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
 /**
  * Vector paths of {@code quantize_row_q8_0_ref} and {@code quantize_row_q4_0_ref}: one 32-element block at a time,
  * with the scalar ports' operations lane by lane, so the bytes are identical. The absolute maximum is taken on the
@@ -36,6 +39,7 @@ final class LegacyQuantLanes {
     private static final FloatVector TWO = FloatVector.broadcast(F, 2.0f);
     private static final FloatVector EIGHT_AND_A_HALF = FloatVector.broadcast(F, 8.5f);
     private static final ByteVector FIFTEEN = B != null ? ByteVector.broadcast(B, (byte) 15) : null;
+    private static final ThreadLocal<byte[][]> ROW_BUFFER = ThreadLocal.withInitial(() -> new byte[1][0]);
 
     private LegacyQuantLanes() {
     }
@@ -81,6 +85,40 @@ final class LegacyQuantLanes {
 
     static boolean usable() {
         return VectorMode.ENABLED && (L == 8 || L == 16);
+    }
+
+    /**
+     * A row of Q8_0 blocks ({@code q8}) or Q4_0 blocks by the reference quantizer: each block on lanes when
+     * {@link #usable}, otherwise (and for the blocks the lanes decline) by the codec's scalar port. The row is
+     * assembled in the per-thread row buffer and copied out once: a segment copy per 34- or 18-byte block cost more
+     * than the arithmetic.
+     */
+    static void quantizeRow(float[] src, int srcOff, int n, MemorySegment dst, long dstOff, boolean q8) {
+        int blockBytes = q8 ? Q8_0Codec.BLOCK_BYTES : Q4_0Codec.BLOCK_BYTES;
+        int blocks = n / QK;
+        byte[] y = rowBuffer(blocks * blockBytes);
+        boolean lanes = usable();
+        for (int i = 0; i < blocks; i++) {
+            int x = srcOff + i * QK;
+            int out = i * blockBytes;
+            if (q8) {
+                if (!lanes || !q8_0Block(src, x, y, out)) {
+                    Q8_0Codec.quantizeBlockScalar(src, x, y, out);
+                }
+            } else if (!lanes || !q4_0Block(src, x, y, out)) {
+                Q4_0Codec.quantizeBlockScalar(src, x, y, out);
+            }
+        }
+        MemorySegment.copy(y, 0, dst, ValueLayout.JAVA_BYTE, dstOff, blocks * blockBytes);
+    }
+
+    /** The calling thread's buffer, grown to at least {@code length} bytes; valid until the thread's next call. */
+    private static byte[] rowBuffer(int length) {
+        byte[][] holder = ROW_BUFFER.get();
+        if (holder[0].length < length) {
+            holder[0] = new byte[Math.max(length, holder[0].length * 2)];
+        }
+        return holder[0];
     }
 
     /**

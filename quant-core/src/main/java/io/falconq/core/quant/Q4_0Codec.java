@@ -41,24 +41,10 @@ public final class Q4_0Codec extends BlockCodec {
         checkQuantize(src, srcOff, n, importance);
         Scratch s = SCRATCH.get();
         if (importance == null) {
-            quantizeRef(src, srcOff, n, dst, dstOff);
+            LegacyQuantLanes.quantizeRow(src, srcOff, n, dst, dstOff, false);
         } else {
             quantizeImpl(src, srcOff, n, importance, s, dst, dstOff);
         }
-    }
-
-    private static void quantizeRef(float[] src, int srcOff, int n, MemorySegment dst, long dstOff) {
-        int blocks = n / QK;
-        byte[] y = rowBuffer(blocks * BLOCK_BYTES);
-        boolean lanes = LegacyQuantLanes.usable();
-        for (int i = 0; i < blocks; i++) {
-            int x = srcOff + i * QK;
-            int out = i * BLOCK_BYTES;
-            if (!lanes || !LegacyQuantLanes.q4_0Block(src, x, y, out)) {
-                quantizeBlockScalar(src, x, y, out);
-            }
-        }
-        MemorySegment.copy(y, 0, dst, ValueLayout.JAVA_BYTE, dstOff, blocks * BLOCK_BYTES);
     }
 
     /** The scalar port of one {@code quantize_row_q4_0_ref} block. */
@@ -85,10 +71,18 @@ public final class Q4_0Codec extends BlockCodec {
             QuantWeights.imatrix(s.weight, quantWeights, QK * ib, x, xb, sigma2, QK);
             float d = KQuantSearch.makeQxQuants(QK, 8, x, xb, s.L, 0, 1, s.weight, 0);
             LittleEndian.putHalf(y, D_OFFSET, d);
-            for (int j = 0; j < 16; ++j) {
-                y[QS_OFFSET + j] = (byte) (s.L[j] | s.L[j + 16] << 4);
-            }
+            packCodes(s.L, 0, y, QS_OFFSET);
             MemorySegment.copy(y, 0, dst, ValueLayout.JAVA_BYTE, dstOff + (long) ib * BLOCK_BYTES, BLOCK_BYTES);
+        }
+    }
+
+    /**
+     * The packing of the Q4_0, Q4_1 and IQ4 quantizers: 32 four-bit codes from {@code L[lOff ..]} into 16 bytes at
+     * {@code qsOff}, element j in the low nibble of byte j and element j+16 in its high nibble.
+     */
+    static void packCodes(byte[] L, int lOff, byte[] y, int qsOff) {
+        for (int j = 0; j < QK / 2; ++j) {
+            y[qsOff + j] = (byte) (L[lOff + j] | L[lOff + j + QK / 2] << 4);
         }
     }
 

@@ -91,9 +91,7 @@ public final class Q4_1Codec extends BlockCodec {
                     36, false);
             LittleEndian.putHalf(y, D_OFFSET, d);
             LittleEndian.putHalf(y, M_OFFSET, -s.min[0]);
-            for (int j = 0; j < 16; ++j) {
-                y[QS_OFFSET + j] = (byte) (s.L[j] | s.L[j + 16] << 4);
-            }
+            Q4_0Codec.packCodes(s.L, 0, y, QS_OFFSET);
             MemorySegment.copy(y, 0, dst, ValueLayout.JAVA_BYTE, dstOff + (long) ib * BLOCK_BYTES, BLOCK_BYTES);
         }
     }

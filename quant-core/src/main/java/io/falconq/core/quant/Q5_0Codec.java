@@ -82,17 +82,25 @@ public final class Q5_0Codec extends BlockCodec {
             QuantWeights.imatrix(s.weight, quantWeights, QK * ib, x, xb, sigma2, QK);
             float d = KQuantSearch.makeQxQuants(QK, 16, x, xb, s.L, 0, 1, s.weight, 0);
             LittleEndian.putHalf(y, D_OFFSET, d);
-            int qh = 0;
-            for (int j = 0; j < 16; ++j) {
-                final int xi0 = s.L[j] & 0xFF;
-                final int xi1 = s.L[j + 16] & 0xFF;
-                y[QS_OFFSET + j] = (byte) ((xi0 & 0x0F) | ((xi1 & 0x0F) << 4));
-                qh |= ((xi0 & 0x10) >>> 4) << j;
-                qh |= ((xi1 & 0x10) >>> 4) << (j + QK / 2);
-            }
-            LittleEndian.putInt(y, QH_OFFSET, qh);
+            packCodes(s.L, y, QS_OFFSET, QH_OFFSET);
             MemorySegment.copy(y, 0, dst, ValueLayout.JAVA_BYTE, dstOff + (long) ib * BLOCK_BYTES, BLOCK_BYTES);
         }
+    }
+
+    /**
+     * The packing of {@code quantize_row_q5_0_impl} and {@code quantize_row_q5_1_impl}: the 32 five-bit codes in
+     * {@code L} split into low nibbles at {@code qsOff} (as Q4_0) and fifth bits in the uint32 at {@code qhOff}.
+     */
+    static void packCodes(byte[] L, byte[] y, int qsOff, int qhOff) {
+        int qh = 0;
+        for (int j = 0; j < QK / 2; ++j) {
+            final int xi0 = L[j] & 0xFF;
+            final int xi1 = L[j + QK / 2] & 0xFF;
+            y[qsOff + j] = (byte) ((xi0 & 0x0F) | ((xi1 & 0x0F) << 4));
+            qh |= ((xi0 & 0x10) >>> 4) << j;
+            qh |= ((xi1 & 0x10) >>> 4) << (j + QK / 2);
+        }
+        LittleEndian.putInt(y, qhOff, qh);
     }
 
     /** {@code dequantize_row_q5_0}. */

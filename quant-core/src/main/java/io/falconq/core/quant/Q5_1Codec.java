@@ -98,15 +98,7 @@ public final class Q5_1Codec extends BlockCodec {
                     36, false);
             LittleEndian.putHalf(y, D_OFFSET, d);
             LittleEndian.putHalf(y, M_OFFSET, -s.min[0]);
-            int qh = 0;
-            for (int j = 0; j < 16; ++j) {
-                final int xi0 = s.L[j] & 0xFF;
-                final int xi1 = s.L[j + 16] & 0xFF;
-                y[QS_OFFSET + j] = (byte) ((xi0 & 0x0F) | ((xi1 & 0x0F) << 4));
-                qh |= ((xi0 & 0x10) >>> 4) << j;
-                qh |= ((xi1 & 0x10) >>> 4) << (j + QK / 2);
-            }
-            LittleEndian.putInt(y, QH_OFFSET, qh);
+            Q5_0Codec.packCodes(s.L, y, QS_OFFSET, QH_OFFSET);
             MemorySegment.copy(y, 0, dst, ValueLayout.JAVA_BYTE, dstOff + (long) ib * BLOCK_BYTES, BLOCK_BYTES);
         }
     }

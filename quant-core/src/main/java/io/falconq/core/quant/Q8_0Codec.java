@@ -26,25 +26,11 @@ public final class Q8_0Codec extends BlockCodec {
         super(GgmlType.Q8_0, WITHOUT_IMATRIX, D_OFFSET);
     }
 
-    /**
-     * {@code quantize_row_q8_0_ref}. The row is assembled in a per-thread buffer and copied out once (a segment
-     * copy per 34-byte block cost more than the arithmetic). Blocks go through {@link LegacyQuantLanes} when the
-     * vector paths are on, otherwise (and for blocks with non-finite values) through {@link #quantizeBlockScalar}.
-     */
+    /** {@code quantize_row_q8_0_ref}, block by block on vector lanes or by {@link #quantizeBlockScalar}. */
     @Override
     public void quantizeRow(float[] src, int srcOff, int n, float[] importance, MemorySegment dst, long dstOff) {
         checkQuantize(src, srcOff, n, importance);
-        int blocks = n / QK;
-        byte[] y = rowBuffer(blocks * BLOCK_BYTES);
-        boolean lanes = LegacyQuantLanes.usable();
-        for (int i = 0; i < blocks; i++) {
-            int x = srcOff + i * QK;
-            int out = i * BLOCK_BYTES;
-            if (!lanes || !LegacyQuantLanes.q8_0Block(src, x, y, out)) {
-                quantizeBlockScalar(src, x, y, out);
-            }
-        }
-        MemorySegment.copy(y, 0, dst, ValueLayout.JAVA_BYTE, dstOff, blocks * BLOCK_BYTES);
+        LegacyQuantLanes.quantizeRow(src, srcOff, n, dst, dstOff, true);
     }
 
     /**
