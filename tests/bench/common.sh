@@ -1,12 +1,13 @@
 # Sourced by the benchmark scripts (tests/bench/*.sh): the setup they share. Sets
 #   repo    the repository root          shared  ../shared beside it (resolved)
 # and defines
-#   snapshot_launcher WORK      copies the launcher, its jar and compiler directives into WORK/launcher (building the
+#   snapshot_launcher WORK      copies the launcher, its jar and its JVM files (cli/src/main/jvm) into WORK/launcher (building the
 #                               jar first if the tree's is missing or stale), links WORK/shared so the copy's AOT
 #                               training run finds ../shared, makes the AOT cache outside any measurement, and sets
 #                               fq to the copied launcher: a long benchmark keeps one build while the tree changes
-#   snapshot_jar WORK NAME      copies the jar alone to WORK/NAME and sets the array fq_jar to java with the
-#                               launcher's JVM flags (no AOT cache, no directives) on that copy
+#   snapshot_jar WORK NAME      copies the jar alone to WORK/NAME (and cli/src/main/jvm/runtime.args to WORK/NAME.args)
+#                               and sets the array fq_jar to java with those JVM flags (no JIT thresholds, AOT cache
+#                               or directives) on that copy
 #   synth_once CONFIG MODEL [OPTIONS...]   `falconq synth --config CONFIG -o MODEL -q` unless MODEL already holds a
 #                               checkpoint, through the last snapshot taken (fq_cmd: the launcher or fq_jar)
 #   load_line                   "load 1m 5m 15m at HH:MM:SSZ"
@@ -23,7 +24,7 @@ snapshot_launcher() {
   (cd "$repo" && ./falconq --version >/dev/null)
   cp "$repo/falconq" "$work/launcher/falconq"
   cp "$repo/cli/target/falconq.jar" "$work/launcher/cli/target/falconq.jar"
-  cp "$repo/cli/src/main/jvm/c2-directives.json" "$work/launcher/cli/src/main/jvm/"
+  cp "$repo"/cli/src/main/jvm/* "$work/launcher/cli/src/main/jvm/"
   [[ -e "$work/shared" ]] || ln -s "$shared" "$work/shared"
   fq="$work/launcher/falconq"
   fq_cmd=("$fq")
@@ -35,8 +36,8 @@ snapshot_jar() {
   mkdir -p "$work"
   (cd "$repo" && ./falconq --version >/dev/null)
   cp "$repo/cli/target/falconq.jar" "$work/$name"
-  fq_jar=("$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC
-          -XX:MaxNewSize=64m -jar "$work/$name")
+  cp "$repo/cli/src/main/jvm/runtime.args" "$work/$name.args"
+  fq_jar=("$java" "@$work/$name.args" -jar "$work/$name")
   fq_cmd=("${fq_jar[@]}")
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 18's kernel microbenchmarks (JMH, tests/src/jmh/java): builds tests/target/falconq-benchmarks.jar with the
-# benchmarks profile, then runs it from the repository root with the launcher's C2 directives file added to the
-# JVM flags every benchmark forks with (BenchmarkDefaults). Arguments go to JMH:
+# benchmarks profile, then runs it from the repository root (where BenchmarkDefaults finds the launcher's JVM
+# argument files) with the launcher's C2 directives file added to the flags every benchmark forks with. Arguments go to JMH:
 #
 #   tests/bench/kernel-benchmarks.sh [JMH options and benchmark regexps]
 #   e.g. tests/bench/kernel-benchmarks.sh CodecBenchmark -p type=Q4_K -rf json -rff /tmp/codec.json
@@ -17,5 +17,5 @@ if [[ "${SKIP_BUILD:-}" != 1 ]]; then
   # shellcheck disable=SC2086
   PATH="$JAVA_HOME/bin:$PATH" mvn -q -B ${MVN_FLAGS:-} -Pbenchmarks -pl tests -am package -DskipTests
 fi
-exec "$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector -jar tests/target/falconq-benchmarks.jar \
+exec "$JAVA_HOME/bin/java" @cli/src/main/jvm/runtime.args -jar tests/target/falconq-benchmarks.jar \
   -jvmArgsAppend "-XX:+UnlockDiagnosticVMOptions -XX:CompilerDirectivesFile=cli/src/main/jvm/c2-directives.json" "$@"

@@ -26,7 +26,7 @@ mkdir -p "$work/launcher/cli/target"
 cp falconq "$work/launcher/falconq"
 cp cli/target/falconq.jar "$work/launcher/cli/target/falconq.jar"
 mkdir -p "$work/launcher/cli/src/main/jvm"
-cp cli/src/main/jvm/c2-directives.json "$work/launcher/cli/src/main/jvm/"
+cp cli/src/main/jvm/* "$work/launcher/cli/src/main/jvm/"
 ln -sfn "$repo/../shared" "$work/shared" # the launcher's AOT training run reads ../shared/llamacpp/tiny-F32.gguf
 fq="$work/launcher/falconq"
 "$fq" --version >/dev/null # creates the AOT cache outside the measurements

@@ -164,6 +164,27 @@ class RepoShellTest {
         assertTrue(r.err().contains("is Java 17; falconq needs JDK 25 or newer"), r.err());
     }
 
+    /**
+     * The launcher's JVM argument files must parse and take effect, or every command, benchmark and forked test would
+     * fail to start or run with other flags.
+     */
+    @Test
+    void launcherJvmArgumentFilesParse() throws Exception {
+        String launcher = Files.readString(ROOT.resolve("falconq"));
+        List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow()));
+        for (String file : List.of("runtime.args", "jit.args")) {
+            assertTrue(launcher.contains("@$repo/cli/src/main/jvm/" + file), "the launcher no longer passes " + file);
+            command.add("@" + ROOT.resolve("cli/src/main/jvm/" + file));
+        }
+        command.addAll(List.of("-XX:+PrintFlagsFinal", "-version"));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "timed out");
+        assertEquals(0, p.exitValue(), out);
+        assertTrue(Pattern.compile("bool UseParallelGC\\s+= true").matcher(out).find(), out);
+        assertTrue(Pattern.compile("size_t MaxNewSize\\s+= 67108864\\b").matcher(out).find(), out);
+    }
+
     /** The launcher's compiler directives must parse, or every command would fail to start the JVM. */
     @Test
     void launcherCompilerDirectivesParse() throws Exception {

@@ -26,6 +26,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** One run of {@code falconq} through {@link FalconqCli#run}, as a user would see it: exit code, stdout, stderr. */
 record CliRun(int exitCode, String out, String err) {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The launcher's JVM flags (a java argument file); surefire runs this module's tests from {@code tests/}. */
+    private static final Path JVM_FLAGS =
+            Path.of("").toAbsolutePath().getParent().resolve("cli/src/main/jvm/runtime.args");
 
     static CliRun of(Object... args) {
         String[] strings = new String[args.length];
@@ -45,7 +48,7 @@ record CliRun(int exitCode, String out, String err) {
      */
     static CliRun forked(long[] maxRssKb, Object... args) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of("/usr/bin/time", "-f", RSS_TAG + "%M"));
-        command.addAll(javaCommand(List.of("-XX:+UseParallelGC", "-XX:MaxNewSize=64m"), args));
+        command.addAll(javaCommand(List.of(), args));
         Path dir = Files.createTempDirectory("falconq-forked");
         try {
             Process p = new ProcessBuilder(command).redirectOutput(dir.resolve("out").toFile())
@@ -68,10 +71,13 @@ record CliRun(int exitCode, String out, String err) {
         }
     }
 
-    /** {@code falconq ARGS} as a command line for a JVM of its own, with the test's class path and {@code jvmFlags}. */
+    /**
+     * {@code falconq ARGS} as a command line for a JVM of its own, with the launcher's JVM flags, the test's class path
+     * and {@code jvmFlags}.
+     */
     static List<String> javaCommand(List<String> jvmFlags, Object... args) {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"));
+                "@" + JVM_FLAGS));
         command.addAll(jvmFlags);
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), FalconqCli.class.getName()));
         for (Object a : args) {
