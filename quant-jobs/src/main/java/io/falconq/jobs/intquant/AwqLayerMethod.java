@@ -168,13 +168,14 @@ public final class AwqLayerMethod {
                 .map(r -> new AwqScaler.Consumer(work.linear(r), work.linear(r).length / in))
                 .toArray(AwqScaler.Consumer[]::new);
         LayerWeights base = searchBase();
-        float[][] quantized = new float[roles.size()][]; // each candidate's Q(W·s)/s, overwritten by the next
+        // each candidate's Q(W·s)/s, overwritten by the next
+        float[][] quantized = java.util.Arrays.stream(consumers).map(c -> new float[c.weight().length])
+                .toArray(float[][]::new);
         return AwqScaler.searchBy(stats.importance(roles.getFirst()).meanAbs(), consumers, in, work.scheme(),
                 tiedClass, s -> {
                     LayerWeights candidate = base;
                     for (int i = 0; i < roles.size(); i++) {
                         AwqScaler.Consumer cons = consumers[i];
-                        quantized[i] = quantized[i] != null ? quantized[i] : new float[cons.weight().length];
                         AwqScaler.quantizedUnscaled(cons.weight(), cons.out(), in, s, work.scheme(), work.pool(),
                                 quantized[i]);
                         candidate = candidate.with(roles.get(i), DenseWeightMatrix.wrapFloats(
