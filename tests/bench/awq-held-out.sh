@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # AWQ's held-out study on the tiny model (quant-jobs test class AwqHeldOut): int4 g128 on calib.txt, then Δppl and
 # mean KL divergence against the float model on two disjoint sets of 120 train.txt windows of 512 (never
-# valid.txt), for each method named: rtn, clip (AWQ's clip search alone), normed-output, layer-output (AWQ).
+# valid.txt), for each method named: rtn, clip (AWQ's clip search alone), clip-only:ROLE, normed-output,
+# layer-output (AWQ), downstream-kld / downstream-nll (AWQ scored by the final logits' KL divergence / NLL).
 #
 #   tests/bench/awq-held-out.sh WORK [METHODS]     e.g. tests/bench/awq-held-out.sh /tmp/awq "rtn normed-output"
 #

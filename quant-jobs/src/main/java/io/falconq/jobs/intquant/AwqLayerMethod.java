@@ -80,12 +80,17 @@ public final class AwqLayerMethod {
      * output holds the float layer's output (the next layer's input).
      */
     public static void quantize(LayerWork work, AwqLoss loss) {
+        quantize(work, loss, null);
+    }
+
+    /** As {@link #quantize(LayerWork, AwqLoss)} with every candidate scored by {@code downstream} (null: by the loss). */
+    static void quantize(LayerWork work, AwqLoss loss, AwqProbe.DownstreamLoss downstream) {
         EnumSet<InputGroup> groups = EnumSet.allOf(InputGroup.class);
         groups.remove(InputGroup.FINAL_NORM);
         InputStatistics stats = new InputStatistics(work.layer(), groups, true, work.pool());
         // the float layer over every sequence: the statistics, and its output is the next layer's input
         work.runAll(LayerPart.INPUT_NORM, LayerPart.MLP_OUTPUT, List.of(), stats);
-        AwqProbe probe = new AwqProbe(work, loss, searchSequences(work.sequences(), work.tokens()));
+        AwqProbe probe = new AwqProbe(work, loss, downstream, searchSequences(work.sequences(), work.tokens()));
         new AwqLayerMethod(work, stats, probe).run();
     }
 

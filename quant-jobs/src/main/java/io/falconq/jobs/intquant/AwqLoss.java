@@ -62,6 +62,14 @@ package io.falconq.jobs.intquant;
  *       1.15× / 1.08×, gate 1.04× / 1.09×, up 1.13× / 1.04×, down 1.02× / 1.01×; o_proj 0.99× / 1.00×) while it
  *       lowers or keeps KLD (in_proj 0.89× / 0.88×, the others 0.97–1.00×): no single role to exempt; the cost
  *       is spread over the whole model, in the direction a squared output error does not see.</li>
+ *   <li>(session 10, dev-2, load 1–6) the bound of any loss at the layer: every candidate scored by the KL
+ *       divergence of the final logits from the float model's on the search sequences, the float model's later
+ *       layers and head run after the searched layer ({@code downstream-kld}; O(layers²), a study, not a job):
+ *       0.84× / 0.78× RTN's Δppl, KLD 0.82× / 0.81×, the same as {@link #NORMED_OUTPUT} within the noise; scored
+ *       by the next-token NLL of those sequences instead ({@code downstream-nll}) 0.95× / 1.05×, KLD 1.09× / 1.08×.
+ *       So the layer loss is not what keeps AWQ from 0.5×: the search space (one scale per input channel per fold
+ *       and a clip per group, round to nearest) reaches about 0.8× of RTN's held-out Δppl on this model whatever
+ *       it is scored by, where GPTQ's error feedback reaches 0.31×.</li>
  * </ul>
  */
 public enum AwqLoss {

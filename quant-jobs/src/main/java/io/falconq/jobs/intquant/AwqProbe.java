@@ -17,8 +17,18 @@ import java.util.List;
  * alone, and no mixer candidate runs the MLP.
  */
 final class AwqProbe {
+    /**
+     * A candidate's loss taken downstream of the layer instead of by the {@link AwqLoss}: from the residual after the
+     * whole layer for search sequence {@code seq} (the held-out study's bound: the float model's later layers and
+     * head, KL divergence from its logits; too costly for a job, O(layers²)).
+     */
+    interface DownstreamLoss {
+        double loss(int layer, int seq, float[] residualAfterLayer);
+    }
+
     private final LayerWork work;
     private final AwqLoss loss;
+    private final DownstreamLoss downstream;
     private final int sequences;
     private final int tokens;
     private final int hidden;
@@ -32,9 +42,10 @@ final class AwqProbe {
     /** Per sequence (tokens × hidden): the residual after the mixer, for ranges that start after it. */
     private float[][] postMixer;
 
-    AwqProbe(LayerWork work, AwqLoss loss, int sequences) {
+    AwqProbe(LayerWork work, AwqLoss loss, DownstreamLoss downstream, int sequences) {
         this.work = work;
         this.loss = loss;
+        this.downstream = downstream;
         this.sequences = sequences;
         this.tokens = work.tokens();
         this.hidden = work.config().hiddenSize();
@@ -61,7 +72,7 @@ final class AwqProbe {
         for (int s = 0; s < sequences; s++) {
             System.arraycopy(input[s], 0, residual, 0, residual.length);
             run(w, residual, LayerPart.INPUT_NORM, LayerPart.MIXER_OUTPUT, null);
-            total += loss.error(referenceMixer[s], residual, tokens, hidden);
+            total += score(w, s, LayerPart.MIXER_OUTPUT, referenceMixer[s]);
         }
         return total;
     }
@@ -108,9 +119,19 @@ final class AwqProbe {
             load(s, from);
             System.arraycopy(start[s], 0, residual, 0, residual.length);
             run(w, residual, from, to, null);
-            total += loss.error(target[s], residual, tokens, hidden);
+            total += score(w, s, to, target[s]);
         }
         return total;
+    }
+
+    private double score(LayerWeights w, int s, LayerPart at, float[] target) {
+        if (downstream == null) {
+            return loss.error(target, residual, tokens, hidden);
+        }
+        if (at == LayerPart.MIXER_OUTPUT) {
+            run(w, residual, LayerPart.FF_NORM, LayerPart.MLP_OUTPUT, null);
+        }
+        return downstream.loss(work.layer(), s, residual);
     }
 
     /** Runs {@code from … to} from {@code start} (null: the layer input) and keeps what the next part reads. */

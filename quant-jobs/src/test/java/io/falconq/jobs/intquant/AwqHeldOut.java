@@ -17,8 +17,9 @@ import java.util.function.Consumer;
  * perplexity increase over the float model and the mean KL divergence of its next-token distribution from the float
  * model's (less noisy than a Δppl) on two disjoint sets of 120 train.txt windows of 512 (0-based windows 8, 24, …
  * and 14, 30, …), never valid.txt. Methods: {@code rtn}, {@code clip} (AWQ's Hessian clip search alone),
- * {@code clip-only:ROLE} (the clip search on one {@link LinearRole} of every layer, the rest round to nearest), and every
- * {@code --awq-loss} name for AWQ. Run by {@code tests/bench/awq-held-out.sh}.
+ * {@code clip-only:ROLE} (the clip search on one {@link LinearRole} of every layer, the rest round to nearest), every
+ * {@code --awq-loss} name for AWQ, and {@code downstream-kld} / {@code downstream-nll} (AWQ scored at the model's
+ * output, {@link #downstream}). Run by {@code tests/bench/awq-held-out.sh}.
  */
 public final class AwqHeldOut {
     private AwqHeldOut() {
@@ -38,7 +39,7 @@ public final class AwqHeldOut {
                 String method = args[i];
                 long t0 = System.nanoTime();
                 List<LayerWeights> layers = tiny.quantizeAll(calib, w4, dir.resolve(method + "-" + i),
-                        method(method));
+                        method.startsWith("downstream-") ? downstream(tiny, calib, method) : method(method));
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 double[][] r = {held[0].evaluate(layers), held[1].evaluate(layers)};
                 double[] d = {r[0][0], r[1][0]};
@@ -95,7 +96,7 @@ public final class AwqHeldOut {
             return new double[] {Math.exp(nllQ / n) - Math.exp(nllF / n), kld / n, Math.exp(nllF / n)};
         }
 
-        private static double logSumExp(float[] x, int off, int n) {
+        static double logSumExp(float[] x, int off, int n) {
             float max = io.falconq.runtime.eval.LogSoftmax.max(x, off, n);
             return max + Math.log(io.falconq.runtime.eval.LogSoftmax.sumExp(x, off, n, max));
         }
@@ -123,6 +124,50 @@ public final class AwqHeldOut {
                 yield w -> AwqLayerMethod.quantize(w, loss);
             }
         };
+    }
+
+    /**
+     * AWQ with every candidate scored by the KL divergence of the final logits from the float model's on the search
+     * sequences ({@code downstream-kld}; {@code downstream-nll}: their next-token NLL), the float model's later
+     * layers run after the searched one: the best the search can do for the model's output distribution.
+     */
+    private static Consumer<LayerWork> downstream(AwqTinyModel tiny, int[][] calib, String name) {
+        int n = AwqLayerMethod.searchSequences(calib.length, calib[0].length);
+        int vocab = tiny.config.vocabSize();
+        List<LayerWeights> floatLayers = tiny.model.weights().layers();
+        float[][] refLogits = new float[n][];
+        for (int s = 0; s < n; s++) {
+            refLogits[s] = tiny.forward.head(tiny.finalResidual(floatLayers, calib[s]), calib[s].length, 0, null)
+                    .clone();
+        }
+        boolean nll = name.equals("downstream-nll");
+        AwqProbe.DownstreamLoss d = (layer, seq, residual) -> {
+            float[][] h = {residual.clone()};
+            for (int l = layer + 1; l < floatLayers.size(); l++) {
+                tiny.run(l, floatLayers.get(l), h);
+            }
+            int[] w = calib[seq];
+            float[] lq = tiny.forward.head(h[0], w.length, 0, null);
+            float[] lf = refLogits[seq];
+            double total = 0;
+            for (int t = 0; t + 1 < w.length; t++) {
+                int off = t * vocab;
+                double zq = Held.logSumExp(lq, off, vocab);
+                if (nll) {
+                    total += zq - lq[off + w[t + 1]];
+                    continue;
+                }
+                double zf = Held.logSumExp(lf, off, vocab);
+                double kl = 0;
+                for (int v = off; v < off + vocab; v++) {
+                    double lpf = lf[v] - zf;
+                    kl += Math.exp(lpf) * (lpf - (lq[v] - zq));
+                }
+                total += kl;
+            }
+            return total;
+        };
+        return work -> AwqLayerMethod.quantize(work, AwqLoss.NORMED_OUTPUT, d);
     }
 
     /** AWQ's clip search without its scales: q and k round to nearest, the others clipped on their Hessian. */
