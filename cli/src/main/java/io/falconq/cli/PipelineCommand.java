@@ -193,7 +193,7 @@ public final class PipelineCommand implements Callable<Integer> {
             DryRunPlanner.Plan plan = DryRunPlanner.plan(inputs, variantList, new DryRunPlanner.Options(evalProtocol,
                     evalChunking.ctx(), evalChunking.chunks(), evalData.isEmpty() ? null : evalTexts(),
                     calibration.sources(DEFAULT_CALIB_DATA).joined(),
-                    calibCtx, calibChunks, damp, threads.threads(), method, measureChunks));
+                    calibCtx, calibChunks, damp, threads.threads(), method, measureChunks, splitRule));
             DryRunPlanner.print(plan, spec.commandLine().getOut());
             return ExitCodes.OK;
         }

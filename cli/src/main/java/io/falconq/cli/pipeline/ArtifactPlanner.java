@@ -6,6 +6,8 @@ import io.falconq.core.convert.ConversionOptions;
 import io.falconq.core.convert.ConversionPlan;
 import io.falconq.core.convert.ConversionPlanner;
 import io.falconq.core.convert.PlannedTensor;
+import io.falconq.formats.gguf.GgufSplit;
+import io.falconq.formats.gguf.GgufSplitWriter;
 import io.falconq.formats.gguf.GgufWriter;
 import io.falconq.formats.hf.HfCheckpoint;
 import io.falconq.formats.imatrix.ImatrixEntry;
@@ -69,10 +71,21 @@ public final class ArtifactPlanner {
     private ArtifactPlanner() {
     }
 
-    /** {@code <model>/<model>-<variant>.gguf} or {@code <model>/<model>-<variant>} for a safetensors folder. */
+    /** The artifact of a variant written as one file (or a safetensors folder): {@link #artifactPath(String, VariantSpec, GgufSplit.Rule)}. */
     public static Path artifactPath(String model, VariantSpec variant) {
+        return artifactPath(model, variant, null);
+    }
+
+    /**
+     * A variant's artifact relative to dist, as the make step writes it: {@code <model>/<model>-<variant>.gguf}, or
+     * {@code <model>/<model>-<variant>} for a safetensors folder and, with a split rule, for the folder of a GGUF's
+     * shards.
+     *
+     * @param split how GGUF variants are split, or null for one file
+     */
+    public static Path artifactPath(String model, VariantSpec variant, GgufSplit.Rule split) {
         String stem = model + "-" + variant.fileName();
-        return Path.of(model, variant instanceof VariantSpec.IntQuant ? stem : stem + ".gguf");
+        return Path.of(model, variant instanceof VariantSpec.IntQuant || split != null ? stem : stem + ".gguf");
     }
 
     /**
@@ -80,35 +93,40 @@ public final class ArtifactPlanner {
      * {@code checkpoint} is null, from the config alone (exact tensors and metadata, estimated tokenizer metadata).
      *
      * @param imatrix the labels the calibrate step will record, for an imatrix variant (otherwise unused, may be null)
+     * @param split   how the file is split, or null for one file
      */
     public static PlannedArtifact planGguf(ModelInput model, HfCheckpoint checkpoint, VariantSpec.Gguf variant,
-                                           ImatrixLabel imatrix) {
+                                           ImatrixLabel imatrix, GgufSplit.Rule split) {
         ConversionOptions options = options(model, variant, imatrix);
         if (checkpoint != null) {
-            return planGgufWith(model, checkpoint, variant, options);
+            return artifact(model, variant, ConversionPlanner.planFromHf(checkpoint, options), split, 0, true);
         }
         ConversionPlan plan = ConversionPlanner.planFromConfig(model.config(), model.name(), options);
-        return artifact(model, variant, plan, estimatedTokenizerBytes(model.config().vocabSize()), false);
+        return artifact(model, variant, plan, split, estimatedTokenizerBytes(model.config().vocabSize()), false);
     }
 
-    /** Plans a GGUF variant of a checkpoint folder with the given conversion options (a real imatrix, say). */
+    /** Plans a GGUF variant of a checkpoint folder, as one file, with the given conversion options (a real imatrix, say). */
     public static PlannedArtifact planGgufWith(ModelInput model, HfCheckpoint checkpoint, VariantSpec variant,
                                                ConversionOptions options) {
-        return artifact(model, variant, ConversionPlanner.planFromHf(checkpoint, options), 0, true);
+        return artifact(model, variant, ConversionPlanner.planFromHf(checkpoint, options), null, 0, true);
     }
 
-    /** The planned file laid out by {@link GgufWriter#plannedFileSize}, the writer's own arithmetic. */
+    /**
+     * The planned file, or with a split rule its shards, laid out by {@link GgufWriter#plannedFileSize} or
+     * {@link GgufSplitWriter#plannedFileSize}, the writers' own arithmetic.
+     */
     private static PlannedArtifact artifact(ModelInput model, VariantSpec variant, ConversionPlan plan,
-                                            long estimatedBytes, boolean exact) {
+                                            GgufSplit.Rule split, long estimatedBytes, boolean exact) {
         List<GgufWriter.PlannedTensor> layout = new ArrayList<>();
         Map<String, Integer> mix = new TreeMap<>();
         for (PlannedTensor t : plan.tensors()) {
             layout.add(t.forWriter());
             mix.merge(t.type().name(), 1, Integer::sum);
         }
-        return new PlannedArtifact(model.name(), variant, artifactPath(model.name(), variant),
-                GgufWriter.plannedFileSize(plan.metadata(), layout) + estimatedBytes, plan.dataBytes(),
-                plan.elementCount(), mix, exact);
+        long fileBytes = split == null ? GgufWriter.plannedFileSize(plan.metadata(), layout)
+                : GgufSplitWriter.plannedFileSize(plan.metadata(), layout, split);
+        return new PlannedArtifact(model.name(), variant, artifactPath(model.name(), variant, split),
+                fileBytes + estimatedBytes, plan.dataBytes(), plan.elementCount(), mix, exact);
     }
 
     /** The conversion options the pipeline uses for a GGUF variant (the same object the convert step gets). */

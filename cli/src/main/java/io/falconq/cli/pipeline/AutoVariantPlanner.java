@@ -1,11 +1,13 @@
 package io.falconq.cli.pipeline;
 
 import io.falconq.core.convert.recipe.QuantRecipe;
+import io.falconq.formats.gguf.GgufSplit;
 import io.falconq.formats.hf.HfCheckpoint;
 import io.falconq.jobs.sensitivity.SensitivityCost;
 import io.falconq.jobs.sensitivity.SensitivityJob;
 import io.falconq.core.model.FalconH1Config;
 
+import java.nio.file.Path;
 import java.util.Map;
 
 /**
@@ -40,15 +42,16 @@ final class AutoVariantPlanner {
      * bits-per-weight budget the tensor data at exactly that rate with the header of the file type's plan.
      */
     static ArtifactPlanner.PlannedArtifact plan(ModelInput model, HfCheckpoint checkpoint, VariantSpec.Auto auto,
-                                                ArtifactPlanner.ImatrixLabel label) {
+                                                ArtifactPlanner.ImatrixLabel label, GgufSplit.Rule split) {
         VariantSpec.Gguf mix = fileTypeGuess(auto);
-        ArtifactPlanner.PlannedArtifact stock = ArtifactPlanner.planGguf(model, checkpoint, mix, label);
+        ArtifactPlanner.PlannedArtifact stock = ArtifactPlanner.planGguf(model, checkpoint, mix, label, split);
+        Path path = ArtifactPlanner.artifactPath(model.name(), auto, split);
         if (auto.sizeOf() != null) {
-            return new ArtifactPlanner.PlannedArtifact(model.name(), auto, ArtifactPlanner.artifactPath(model.name(), auto),
-                    stock.fileBytes(), stock.tensorBytes(), stock.elements(), Map.of(), false);
+            return new ArtifactPlanner.PlannedArtifact(model.name(), auto, path, stock.fileBytes(), stock.tensorBytes(),
+                    stock.elements(), Map.of(), false);
         }
         long tensorBytes = (long) Math.floor(auto.bitsPerWeight() * stock.elements() / 8);
-        return new ArtifactPlanner.PlannedArtifact(model.name(), auto, ArtifactPlanner.artifactPath(model.name(), auto),
+        return new ArtifactPlanner.PlannedArtifact(model.name(), auto, path,
                 stock.fileBytes() - stock.tensorBytes() + tensorBytes, tensorBytes, stock.elements(), Map.of(), false);
     }
 

@@ -62,11 +62,9 @@ public record ConvertStep(ModelInput model, VariantSpec.Gguf variant,
         return List.of(artifactPath(model, variant, settings));
     }
 
-    /** A GGUF variant's artifact relative to dist: its file, or with a split rule the folder of its shards. */
+    /** A variant's artifact relative to dist: {@link ArtifactPlanner#artifactPath} with the run's split rule. */
     static Path artifactPath(ModelInput model, VariantSpec variant, PipelineSettings settings) {
-        Path file = ArtifactPlanner.artifactPath(model.name(), variant);
-        return settings.ggufSplit() == null || variant instanceof VariantSpec.IntQuant ? file
-                : file.resolveSibling(model.name() + "-" + variant.fileName());
+        return ArtifactPlanner.artifactPath(model.name(), variant, settings.ggufSplit());
     }
 
     /**

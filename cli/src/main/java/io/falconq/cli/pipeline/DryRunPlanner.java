@@ -3,6 +3,7 @@ package io.falconq.cli.pipeline;
 import io.falconq.core.convert.recipe.FallbackChain;
 import io.falconq.core.convert.recipe.RecipeContext;
 import io.falconq.formats.gguf.GgmlType;
+import io.falconq.formats.gguf.GgufSplit;
 import io.falconq.formats.hf.HfCheckpoint;
 import io.falconq.formats.safetensors.SafetensorsFile;
 import io.falconq.jobs.intquant.IntQuantCost;
@@ -45,15 +46,18 @@ public final class DryRunPlanner {
      */
     static final long CONVERT_PEAK_BYTES = 185L << 20;
 
-    /** {@code evalTexts} null: none given; {@code calibText}: the calibration texts end to end (amount only). */
+    /**
+     * {@code evalTexts} null: none given; {@code calibText}: the calibration texts end to end (amount only);
+     * {@code ggufSplit}: how GGUF variants are split, as {@link PipelineSettings#ggufSplit()} (null: one file).
+     */
     public record Options(EvalProtocol protocol, int ctx, int chunks, TextSources evalTexts, TextInput calibText,
                           int calibCtx, int calibChunks, double dampPercent, int threads,
-                          SensitivityJob.Method measureMethod, int measureChunks) {
-        /** With {@code falconq measure}'s default method. */
+                          SensitivityJob.Method measureMethod, int measureChunks, GgufSplit.Rule ggufSplit) {
+        /** With {@code falconq measure}'s default method, GGUFs in one file. */
         public Options(EvalProtocol protocol, int ctx, int chunks, TextSources evalTexts, TextInput calibText,
                        int calibCtx, int calibChunks, double dampPercent, int threads) {
             this(protocol, ctx, chunks, evalTexts, calibText, calibCtx, calibChunks, dampPercent, threads,
-                    SensitivityJob.Method.DIRECT, PipelineSettings.MEASURE_CHUNKS);
+                    SensitivityJob.Method.DIRECT, PipelineSettings.MEASURE_CHUNKS, null);
         }
     }
 
@@ -131,14 +135,16 @@ public final class DryRunPlanner {
             for (VariantSpec variant : variants) {
                 switch (variant) {
                     case VariantSpec.Gguf gguf -> {
-                        ArtifactPlanner.PlannedArtifact a = ArtifactPlanner.planGguf(model, checkpoint, gguf, label);
+                        ArtifactPlanner.PlannedArtifact a = ArtifactPlanner.planGguf(model, checkpoint, gguf, label,
+                                options.ggufSplit());
                         artifacts.add(a);
                         double cpu = convertCpuNanos(c, gguf);
                         steps.add(new Step(variant.name() + ": convert to GGUF", a.path(), a.fileBytes(), a.exact(),
                                 CostModel.wallSeconds(cpu, options.threads()), CONVERT_PEAK_BYTES));
                     }
                     case VariantSpec.Auto auto -> {
-                        ArtifactPlanner.PlannedArtifact a = AutoVariantPlanner.plan(model, checkpoint, auto, label);
+                        ArtifactPlanner.PlannedArtifact a = AutoVariantPlanner.plan(model, checkpoint, auto, label,
+                                options.ggufSplit());
                         artifacts.add(a);
                         double cpu = convertCpuNanos(c, AutoVariantPlanner.fileTypeGuess(auto));
                         steps.add(new Step(variant.name() + ": allocate, convert", a.path(), a.fileBytes(), false, CostModel.wallSeconds(cpu, options.threads()),

@@ -45,7 +45,7 @@ class ArtifactPlannerTest {
         try (HfCheckpoint checkpoint = HfCheckpoint.open(tiny)) {
             for (String mix : MIXES) {
                 VariantSpec.Gguf variant = (VariantSpec.Gguf) VariantSpec.parse(mix);
-                ArtifactPlanner.PlannedArtifact planned = ArtifactPlanner.planGguf(model, checkpoint, variant, null);
+                ArtifactPlanner.PlannedArtifact planned = ArtifactPlanner.planGguf(model, checkpoint, variant, null, null);
                 long real = Files.size(shared().resolve("llamacpp/tiny-" + mix + ".gguf"));
                 assertEquals(real, planned.fileBytes(), mix);
                 assertTrue(planned.exact());
@@ -58,7 +58,7 @@ class ArtifactPlannerTest {
             for (String mix : List.of("Q4_K_M", "Q3_K_M", "Q2_K")) {
                 VariantSpec.Gguf variant = (VariantSpec.Gguf) VariantSpec.parse(mix + "-imatrix");
                 long real = Files.size(shared().resolve("llamacpp/tiny-" + mix + "-imatrix.gguf"));
-                assertEquals(real, ArtifactPlanner.planGguf(model, checkpoint, variant, label).fileBytes(), mix + "-imatrix");
+                assertEquals(real, ArtifactPlanner.planGguf(model, checkpoint, variant, label, null).fileBytes(), mix + "-imatrix");
             }
         }
     }
@@ -72,8 +72,8 @@ class ArtifactPlannerTest {
         try (HfCheckpoint checkpoint = HfCheckpoint.open(tiny)) {
             for (String mix : MIXES) {
                 VariantSpec.Gguf variant = (VariantSpec.Gguf) VariantSpec.parse(mix);
-                ArtifactPlanner.PlannedArtifact exact = ArtifactPlanner.planGguf(folder, checkpoint, variant, null);
-                ArtifactPlanner.PlannedArtifact estimate = ArtifactPlanner.planGguf(config, null, variant, null);
+                ArtifactPlanner.PlannedArtifact exact = ArtifactPlanner.planGguf(folder, checkpoint, variant, null, null);
+                ArtifactPlanner.PlannedArtifact estimate = ArtifactPlanner.planGguf(config, null, variant, null, null);
                 assertEquals(exact.tensorBytes(), estimate.tensorBytes(), mix);
                 assertEquals(exact.typeMix(), estimate.typeMix(), mix);
                 assertEquals(exact.elements(), estimate.elements(), mix);
@@ -96,7 +96,7 @@ class ArtifactPlannerTest {
             ModelInput model = ModelInput.config(file);
             for (String mix : SizeEstimate.MIXES) {
                 ArtifactPlanner.PlannedArtifact planned = ArtifactPlanner.planGguf(model, null,
-                        (VariantSpec.Gguf) VariantSpec.parse(mix), null);
+                        (VariantSpec.Gguf) VariantSpec.parse(mix), null, null);
                 SizeEstimate.Estimate inspect = SizeEstimate.estimate(model.config(), QuantRecipe.named(mix));
                 assertEquals(inspect.tensorBytes(), planned.tensorBytes(), file.getFileName() + " " + mix);
                 assertEquals(inspect.elements(), planned.elements(), file.getFileName() + " " + mix);

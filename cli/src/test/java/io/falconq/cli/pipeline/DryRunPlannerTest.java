@@ -3,6 +3,7 @@ package io.falconq.cli.pipeline;
 import io.falconq.cli.FalconqCli;
 import io.falconq.runtime.eval.EvalProtocol;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import io.falconq.jobs.sensitivity.SensitivityCost;
 import io.falconq.jobs.sensitivity.SensitivityJob;
@@ -60,7 +61,7 @@ class DryRunPlannerTest {
     void autoVariantsAddOneMeasurementPricedByTheJobsFormulaAndArePlannedAtTheirBudget() throws IOException {
         List<VariantSpec> variants = VariantList.parse("Q4_K_M,auto@Q4_K_M-size,auto@Q2_K-size,auto@3.5bpw");
         DryRunPlanner.Options options = new DryRunPlanner.Options(EvalProtocol.FALCONQ, 512, 40, null,
-                TextInput.read("builtin:en"), 512, 32, 0.01, 2, SensitivityJob.Method.PROBE, 4);
+                TextInput.read("builtin:en"), 512, 32, 0.01, 2, SensitivityJob.Method.PROBE, 4, null);
         for (Path config : configs()) {
             ModelInput model = ModelInput.config(config);
             DryRunPlanner.ModelPlan m = DryRunPlanner.plan(List.of(model), variants, options).models().getFirst();
@@ -105,6 +106,46 @@ class DryRunPlannerTest {
         }
         assertTrue(text.contains("all models:"), text);
         assertTrue(Files.notExists(Path.of("unused-dist")), "a dry run writes nothing");
+    }
+
+    @Test
+    void aSplitVariantIsPlannedAsTheFolderOfShardsConvertWrites(@TempDir Path tmp) throws IOException {
+        Path tiny = ArtifactPlannerTest.shared().resolve("models/falcon-h1-tiny");
+        String text = run("pipeline", "--dry-run", "--model", tiny.toString(), "--variants", "Q8_0,w8",
+                "--split-max-tensors", "20", "-o", tmp.resolve("dist").toString());
+        // the shards falconq convert writes with the same rule: their folder and total size are what the plan says
+        Files.createDirectories(tmp.resolve("shards"));
+        run("convert", "--type", "Q8_0", "--split-max-tensors", "20", "-q", "-o",
+                tmp.resolve("shards/tiny-Q8_0.gguf").toString(), tiny.toString());
+        long shardBytes = 0;
+        try (Stream<Path> shards = Files.list(tmp.resolve("shards"))) {
+            for (Path shard : shards.toList()) {
+                shardBytes += Files.size(shard);
+            }
+        }
+        String folder = Path.of("falcon-h1-tiny", "falcon-h1-tiny-Q8_0").toString();
+        java.util.regex.Matcher row = java.util.regex.Pattern.compile("Q8_0: convert to GGUF +(\\S+) +(\\S+ \\S+) ")
+                .matcher(text);
+        assertTrue(row.find(), text);
+        assertEquals(folder, row.group(1), text);
+        assertEquals(DryRunPlanner.bytes(shardBytes), row.group(2), text);
+        ArtifactPlanner.PlannedArtifact planned = DryRunPlanner.plan(List.of(ModelInput.folder(tiny)),
+                List.of(VariantSpec.parse("Q8_0")), new DryRunPlanner.Options(EvalProtocol.FALCONQ, 512, 1, null,
+                        TextInput.read("builtin:en"), 512, 1, 0.01, 2, SensitivityJob.Method.DIRECT, 1,
+                        io.falconq.formats.gguf.GgufSplit.Rule.maxTensors(20))).models().getFirst().artifacts().getFirst();
+        assertEquals(shardBytes, planned.fileBytes(), "every shard's header and data, to the byte");
+        assertTrue(text.contains(Path.of("falcon-h1-tiny", "falcon-h1-tiny-w8") + " "), "a GPTQ folder is never split\n"
+                + text);
+        assertTrue(Files.notExists(tmp.resolve("dist")), "a dry run writes nothing");
+    }
+
+    /** Runs falconq with {@code args}: its stdout; a nonzero exit fails with stderr. */
+    private static String run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = new FalconqCli().run(new PrintWriter(out), new PrintWriter(err), args);
+        assertEquals(0, code, err.toString());
+        return out.toString();
     }
 
     @Test

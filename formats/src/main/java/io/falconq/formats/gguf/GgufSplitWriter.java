@@ -74,17 +74,7 @@ public final class GgufSplitWriter implements GgufTensorSink {
                     + "would refuse the new split beside it (use --force to replace it)");
         }
         int n = plan.size();
-        List<GgufMetadata> metas = new ArrayList<>();
-        GgufMetadata first = GgufSplit.withoutSplitKeys(metadata);
-        splitKeys(first, 0, n, tensors.size());
-        metas.add(first);
-        String firstHeader = headerSha256(first, plan.getFirst());
-        for (int i = 1; i < n; i++) {
-            GgufMetadata m = new GgufMetadata();
-            splitKeys(m, i, n, tensors.size());
-            m.putString(GgufSplit.FIRST_HEADER_SHA256, firstHeader);
-            metas.add(m);
-        }
+        List<GgufMetadata> metas = shardMetadata(metadata, plan, tensors.size());
         List<GgufWriter> writers = new ArrayList<>();
         Map<String, GgufWriter> writerOf = new HashMap<>();
         try {
@@ -105,6 +95,38 @@ public final class GgufSplitWriter implements GgufTensorSink {
                     + " tensors");
         }
         return new GgufSplitWriter(List.copyOf(writers), List.copyOf(files), writerOf, strays);
+    }
+
+    /**
+     * The total size of the shards {@link #begin} and the tensors would make, computed without writing anything
+     * (the split counterpart of {@link GgufWriter#plannedFileSize}).
+     */
+    public static long plannedFileSize(GgufMetadata metadata, List<PlannedTensor> tensors, GgufSplit.Rule rule) {
+        List<List<PlannedTensor>> plan = GgufSplit.plan(tensors, rule);
+        List<GgufMetadata> metas = shardMetadata(metadata, plan, tensors.size());
+        long bytes = 0;
+        for (int i = 0; i < plan.size(); i++) {
+            bytes += GgufWriter.plannedFileSize(metas.get(i), plan.get(i));
+        }
+        return bytes;
+    }
+
+    /** Each shard's metadata: the first carries {@code metadata}, the others the split keys and the first's hash. */
+    private static List<GgufMetadata> shardMetadata(GgufMetadata metadata, List<List<PlannedTensor>> plan,
+                                                    int tensorCount) {
+        int n = plan.size();
+        List<GgufMetadata> metas = new ArrayList<>();
+        GgufMetadata first = GgufSplit.withoutSplitKeys(metadata);
+        splitKeys(first, 0, n, tensorCount);
+        metas.add(first);
+        String firstHeader = headerSha256(first, plan.getFirst());
+        for (int i = 1; i < n; i++) {
+            GgufMetadata m = new GgufMetadata();
+            splitKeys(m, i, n, tensorCount);
+            m.putString(GgufSplit.FIRST_HEADER_SHA256, firstHeader);
+            metas.add(m);
+        }
+        return metas;
     }
 
     /** Files named like shards of {@code files}' prefix that are not among them (an earlier split with another count). */

@@ -71,6 +71,9 @@ class GgufSplitTest {
             assertEquals(5, f.metadata().getI32(GgufSplit.TENSORS_COUNT));
             assertEquals(files.stream().mapToLong(p -> p.toFile().length()).sum(), f.fileSize());
         }
+        assertEquals(files.stream().mapToLong(p -> p.toFile().length()).sum(), GgufSplitWriter.plannedFileSize(
+                new GgufMetadata().putString("general.architecture", "test"), plan, GgufSplit.Rule.maxTensors(2)),
+                "the planned size of the shards, without writing them");
         try (GgufFile second = GgufReader.openSingle(files.get(1))) {
             assertEquals(List.of(GgufSplit.NO, GgufSplit.TENSORS_COUNT, GgufSplit.COUNT, GgufSplit.FIRST_HEADER_SHA256),
                     second.metadata().keys());
