@@ -246,7 +246,7 @@ public final class QuantizeCommand extends JobCommand {
                 case "ssm" -> set.addAll(List.of(LinearRole.SSM_IN, LinearRole.SSM_OUT));
                 case "mlp" -> set.addAll(List.of(LinearRole.FFN_GATE, LinearRole.FFN_UP, LinearRole.FFN_DOWN));
                 default -> set.add(java.util.Arrays.stream(LinearRole.perLayer())
-                        .filter(r -> r.ggufWeightName(0).equals("blk.0." + name + ".weight")).findFirst()
+                        .filter(r -> r.ggufRoleName().equals(name)).findFirst()
                         .orElseThrow(() -> new ParameterException(spec.commandLine(), "--skip " + item
                                 + ": not attn, ssm, mlp or a linear's GGUF role (attn_q, attn_k, attn_v, attn_output, "
                                 + "ssm_in, ssm_out, ffn_gate, ffn_up, ffn_down)")));

@@ -71,6 +71,16 @@ public enum LinearRole {
         return tensor.ggufName(layer);
     }
 
+    /**
+     * The role part of a per-layer GGUF weight name, between the layer number and {@code .weight}: {@code attn_q},
+     * {@code ssm_in}, {@code ffn_down} … (the spelling {@code quantize --skip} takes).
+     */
+    public String ggufRoleName() {
+        String template = tensor.ggufTemplate();
+        int layer = template.indexOf(TensorRole.LAYER);
+        return template.substring(layer + TensorRole.LAYER.length() + 1, template.length() - WEIGHT.length());
+    }
+
     /** HF module path without {@code .weight}, e.g. {@code model.layers.0.self_attn.q_proj} or {@code lm_head}. */
     public String hfModulePath(int layer) {
         String weight = tensor.hfName(layer);

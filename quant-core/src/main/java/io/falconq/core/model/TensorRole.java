@@ -59,7 +59,8 @@ public enum TensorRole {
         NEG_EXP
     }
 
-    static final String LAYER = "{bid}";
+    /** The layer index's place in a per-layer template. */
+    public static final String LAYER = "{bid}";
 
     private final String hfTemplate;
     private final String ggufTemplate;

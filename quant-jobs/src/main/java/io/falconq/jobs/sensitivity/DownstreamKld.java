@@ -122,7 +122,7 @@ final class DownstreamKld implements AutoCloseable {
         int layers = c.numLayers();
         int start = role == null || role == TensorRole.OUTPUT ? layers
                 : role == TensorRole.TOKEN_EMBD ? 0 : swapLayer(role, m);
-        LinearRole linear = role == null || !role.perLayer() ? null : LinearRole.parseGguf(m.name()).role();
+        LinearRole linear = role == null || !role.perLayer() ? null : LinearRole.of(role);
         // a GGUF without output.weight reuses the embedding as the LM head
         boolean tied = w.lmHead() == w.embeddings();
         WeightMatrix head = role == TensorRole.OUTPUT || (role == TensorRole.TOKEN_EMBD && tied) ? m : w.lmHead();
