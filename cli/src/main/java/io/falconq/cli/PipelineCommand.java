@@ -2,6 +2,7 @@ package io.falconq.cli;
 
 import io.falconq.cli.options.CalibrationDataOptions;
 import io.falconq.cli.options.CountLimits;
+import io.falconq.cli.options.DampOption;
 import io.falconq.cli.options.ChunkOptions;
 import io.falconq.cli.options.ProtocolOption;
 import io.falconq.cli.options.GgufSplitOptions;
@@ -112,10 +113,12 @@ public final class PipelineCommand implements Callable<Integer> {
     @Mixin
     private CalibrationDataOptions calibration;
 
-    @Option(names = "--calib-ctx", defaultValue = "512", paramLabel = "N", description = "Calibration chunk length (default ${DEFAULT-VALUE}).")
+    /** {@link ChunkOptions} for the calibration text, under other names (picocli cannot rename a mixin's options). */
+    @Option(names = "--calib-ctx", defaultValue = ChunkOptions.DEFAULT_CTX, paramLabel = "N",
+            description = "Calibration chunk length (default ${DEFAULT-VALUE}).")
     private int calibCtx;
 
-    @Option(names = "--calib-chunks", defaultValue = "-1", paramLabel = "N",
+    @Option(names = "--calib-chunks", defaultValue = ChunkOptions.DEFAULT_CHUNKS, paramLabel = "N",
             description = "Use at most N calibration chunks (default: all).")
     private int calibChunks;
 
@@ -129,8 +132,8 @@ public final class PipelineCommand implements Callable<Integer> {
                     + "'falconq measure'; -1: all). The cost grows linearly: see --dry-run.")
     private int measureChunks;
 
-    @Option(names = "--damp", defaultValue = "0.01", paramLabel = "F", description = "GPTQ damp_percent (default ${DEFAULT-VALUE}).")
-    private double damp;
+    @Mixin
+    private DampOption damp;
 
     @OutputPath
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "DIR",
@@ -193,7 +196,7 @@ public final class PipelineCommand implements Callable<Integer> {
             DryRunPlanner.Plan plan = DryRunPlanner.plan(inputs, variantList, new DryRunPlanner.Options(evalProtocol,
                     evalChunking.ctx(), evalChunking.chunks(), evalData.isEmpty() ? null : evalTexts(),
                     calibration.sources(DEFAULT_CALIB_DATA).joined(),
-                    calibCtx, calibChunks, damp, threads.threads(), method, measureChunks, splitRule));
+                    calibCtx, calibChunks, damp.percent(), threads.threads(), method, measureChunks, splitRule));
             DryRunPlanner.print(plan, spec.commandLine().getOut());
             return ExitCodes.OK;
         }
@@ -206,7 +209,7 @@ public final class PipelineCommand implements Callable<Integer> {
         String toolVersion = toolVersion();
         PipelineSettings settings = new PipelineSettings(evalTexts(), evalProtocol, evalChunking.ctx(),
                 evalChunking.chunks(), calibration.sources(DEFAULT_CALIB_DATA), calibration.seed(), calibCtx,
-                calibChunks, damp, threads.threads(), toolVersion, method, measureChunks, splitRule);
+                calibChunks, damp.percent(), threads.threads(), toolVersion, method, measureChunks, splitRule);
         Path dist = output.toAbsolutePath().normalize();
         OutputGuard.check(dist);
         try {

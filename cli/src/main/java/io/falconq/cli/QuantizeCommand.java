@@ -2,13 +2,13 @@ package io.falconq.cli;
 
 import io.falconq.cli.options.CalibrationDataOptions;
 import io.falconq.cli.options.ChunkOptions;
+import io.falconq.cli.options.DampOption;
 import io.falconq.cli.pipeline.CalibrationTokens;
 import io.falconq.cli.progress.Progress;
 import io.falconq.formats.safetensors.SafetensorsShardPlan;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.core.calib.LinearRole;
 import io.falconq.core.intquant.EngineShapeRules;
-import io.falconq.core.intquant.GptqQuantizer;
 import io.falconq.core.intquant.IntQuantScheme;
 import io.falconq.jobs.intquant.AwqLoss;
 import io.falconq.jobs.intquant.IntQuantCost;
@@ -92,9 +92,8 @@ public final class QuantizeCommand extends JobCommand {
     @Option(names = "--asym", description = "Asymmetric zero points (sym=false); default symmetric, as Marlin kernels need.")
     private boolean asym;
 
-    @Option(names = "--damp", defaultValue = "0.01", paramLabel = "F",
-            description = "GPTQ damp_percent (default ${DEFAULT-VALUE}).")
-    private double damp;
+    @Mixin
+    private DampOption damp;
 
     /** Calibration text for clip/awq/gptq (default builtin:en). */
     @Mixin
@@ -154,7 +153,7 @@ public final class QuantizeCommand extends JobCommand {
         Path out = output.outputOr(null).toAbsolutePath();
         PrintWriter err = spec.commandLine().getErr();
         CalibrationTokens tokens = m.needsCalibration() ? calibrationTokens() : null;
-        IntQuantJob.Options options = new IntQuantJob.Options(s, m, damp > 0 ? damp : GptqQuantizer.DEFAULT_DAMP_PERCENT,
+        IntQuantJob.Options options = new IntQuantJob.Options(s, m, damp.percent(),
                 loss, maxShard, threads.threads(), tokens == null ? null : tokens.metadata(), unquantized);
         int[][] sequences = tokens == null ? null : tokens.sequences();
         IntQuantJob.Report report;

@@ -11,14 +11,18 @@ import picocli.CommandLine.Spec;
  * ({@code measure}) says so with a picocli default provider. Add with {@code @Mixin ChunkOptions chunking;}.
  */
 public final class ChunkOptions {
+    /** The chunk length and count by default, here and in {@code pipeline}'s {@code --calib-ctx}/{@code --calib-chunks}. */
+    public static final String DEFAULT_CTX = "512";
+    public static final String DEFAULT_CHUNKS = "-1";
+
     @Spec(Spec.Target.MIXEE)
     private CommandSpec mixee;
 
-    @Option(names = "--ctx", paramLabel = "N", defaultValue = "512",
+    @Option(names = "--ctx", paramLabel = "N", defaultValue = DEFAULT_CTX,
             description = "Tokens per chunk (window) of the text (default ${DEFAULT-VALUE}).")
     private int ctx;
 
-    @Option(names = "--chunks", paramLabel = "N", defaultValue = "-1",
+    @Option(names = "--chunks", paramLabel = "N", defaultValue = DEFAULT_CHUNKS,
             description = "Use only the first N chunks (windows), as llama-perplexity --chunks; -1: all "
                     + "(default ${DEFAULT-VALUE}).")
     private int chunks;
