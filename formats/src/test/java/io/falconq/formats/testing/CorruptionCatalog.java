@@ -38,12 +38,22 @@ public final class CorruptionCatalog {
 
     /** A corruption of a valid file's bytes, and a fragment the reader's error message must contain. */
     public interface ByteCorruption {
-        /** A corrupt copy of {@code validFile}. */
-        byte[] apply(byte[] validFile);
-
-        String expectedMessageFragment();
+        Edit edit();
 
         String name();
+
+        /** A corrupt copy of {@code validFile} (a valid file of the kind the enum's catalogue describes). */
+        default byte[] apply(byte[] validFile) {
+            return edit().corruption().apply(validFile.clone());
+        }
+
+        default String expectedMessageFragment() {
+            return edit().expectedMessageFragment();
+        }
+    }
+
+    /** What a {@link ByteCorruption} does to the bytes (given a copy it may change), and what the reader must say. */
+    public record Edit(String expectedMessageFragment, UnaryOperator<byte[]> corruption) {
     }
 
     // =================================================================================================================
@@ -67,6 +77,7 @@ public final class CorruptionCatalog {
         return safetensorsWithHeader(json.getBytes(StandardCharsets.UTF_8), data);
     }
 
+    /** Corruptions of a valid safetensors file with at least three tensors. */
     public enum SafetensorsCorruption implements ByteCorruption {
         TOO_SHORT("too short for the 8-byte header length", f -> Arrays.copyOf(f, 5)),
         EMPTY_FILE("too short for the 8-byte header length", f -> new byte[0]),
@@ -127,23 +138,15 @@ public final class CorruptionCatalog {
         TRAILING_BYTES("trailing bytes", f -> Arrays.copyOf(f, f.length + 3)),
         TRUNCATED_DATA("truncated download", f -> Arrays.copyOf(f, f.length - 1));
 
-        private final String expectedMessageFragment;
-        private final UnaryOperator<byte[]> corruption;
+        private final Edit edit;
 
         SafetensorsCorruption(String expectedMessageFragment, UnaryOperator<byte[]> corruption) {
-            this.expectedMessageFragment = expectedMessageFragment;
-            this.corruption = corruption;
-        }
-
-        /** A corrupt copy of {@code validFile} (a valid safetensors file with at least three tensors). */
-        @Override
-        public byte[] apply(byte[] validFile) {
-            return corruption.apply(validFile.clone());
+            edit = new Edit(expectedMessageFragment, corruption);
         }
 
         @Override
-        public String expectedMessageFragment() {
-            return expectedMessageFragment;
+        public Edit edit() {
+            return edit;
         }
     }
 
@@ -254,6 +257,7 @@ public final class CorruptionCatalog {
         return h.toByteArray();
     }
 
+    /** Corruptions of a valid little-endian GGUF shaped like {@link #validGguf()}. */
     public enum GgufCorruption implements ByteCorruption {
         TOO_SHORT("too short for the GGUF magic", f -> Arrays.copyOf(f, 3)),
         BAD_MAGIC("bad magic", f -> {
@@ -332,23 +336,15 @@ public final class CorruptionCatalog {
         }),
         DATA_SECTION_PAST_EOF("past the end of the file", f -> Arrays.copyOf(f, (int) scan(f).infosEnd));
 
-        private final String expectedMessageFragment;
-        private final UnaryOperator<byte[]> corruption;
+        private final Edit edit;
 
         GgufCorruption(String expectedMessageFragment, UnaryOperator<byte[]> corruption) {
-            this.expectedMessageFragment = expectedMessageFragment;
-            this.corruption = corruption;
-        }
-
-        /** A corrupt copy of {@code validFile} (a valid little-endian GGUF shaped like {@link #validGguf()}). */
-        @Override
-        public byte[] apply(byte[] validFile) {
-            return corruption.apply(validFile.clone());
+            edit = new Edit(expectedMessageFragment, corruption);
         }
 
         @Override
-        public String expectedMessageFragment() {
-            return expectedMessageFragment;
+        public Edit edit() {
+            return edit;
         }
     }
 
