@@ -54,7 +54,7 @@ public final class MeasureCommand extends JobCommand {
             description = "Candidate types (default: Q2_K,Q3_K,Q4_K,Q5_K,Q6_K,Q8_0,F16).")
     private List<String> types;
 
-    /** {@code --chunks} defaults to {@value #DEFAULT_CHUNKS} here ({@link ChunksDefault}), not all. */
+    /** {@code --chunks} defaults to {@value SensitivityJob#DEFAULT_CHUNKS} here ({@link ChunksDefault}), not all. */
     @Mixin
     private ChunkOptions chunking;
 
@@ -77,13 +77,8 @@ public final class MeasureCommand extends JobCommand {
         int ctx = chunking.ctx();
         int chunks = chunking.chunks();
         List<GgmlType> candidates = parseTypes();
-        SensitivityJob.Method how = switch (method) {
-            case "direct" -> SensitivityJob.Method.DIRECT;
-            case "probe" -> SensitivityJob.Method.PROBE;
-            case "layer-gain" -> SensitivityJob.Method.LAYER_GAIN;
-            default -> throw new ParameterException(spec.commandLine(), "--method must be direct, probe or layer-gain, found "
-                    + method);
-        };
+        SensitivityJob.Method how = SensitivityJob.Method.ofLabel(method).orElseThrow(() -> new ParameterException(
+                spec.commandLine(), "--method must be " + SensitivityJob.Method.labels() + ", found " + method));
         if (dryRun) {
             printPlan(candidates, how);
             return ExitCodes.OK;
@@ -120,14 +115,11 @@ public final class MeasureCommand extends JobCommand {
         return ExitCodes.OK;
     }
 
-    /** Chunks measured on by default: each one is run again for every tensor and candidate type. */
-    static final int DEFAULT_CHUNKS = 16;
-
-    /** Gives {@link ChunkOptions}' {@code --chunks} measure's own default, {@value #DEFAULT_CHUNKS}. */
+    /** Gives {@link ChunkOptions}' {@code --chunks} measure's own default, {@value SensitivityJob#DEFAULT_CHUNKS}. */
     public static final class ChunksDefault implements CommandLine.IDefaultValueProvider {
         @Override
         public String defaultValue(ArgSpec arg) {
-            return arg instanceof OptionSpec o && o.longestName().equals("--chunks") ? String.valueOf(DEFAULT_CHUNKS)
+            return arg instanceof OptionSpec o && o.longestName().equals("--chunks") ? String.valueOf(SensitivityJob.DEFAULT_CHUNKS)
                     : null;
         }
     }
@@ -167,7 +159,7 @@ public final class MeasureCommand extends JobCommand {
             }
         }
         int ctx = chunking.ctx();
-        int n = chunking.chunks() > 0 ? chunking.chunks() : DEFAULT_CHUNKS;
+        int n = chunking.chunks() > 0 ? chunking.chunks() : SensitivityJob.DEFAULT_CHUNKS;
         SensitivityCost.Plan p = SensitivityCost.plan(c, candidates, how, n, ctx, threads.threads());
         PrintWriter out = spec.commandLine().getOut();
         out.printf(Locale.ROOT, "measure plan: %d layers, hidden %d, vocab %d; %d chunks of %d (%d tokens run, "

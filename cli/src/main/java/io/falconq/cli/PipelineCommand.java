@@ -127,7 +127,7 @@ public final class PipelineCommand implements Callable<Integer> {
                     + "--method' (default ${DEFAULT-VALUE}; probe for 1.5B and up).")
     private String measureMethod;
 
-    @Option(names = "--measure-chunks", defaultValue = "16", paramLabel = "N",
+    @Option(names = "--measure-chunks", defaultValue = "" + SensitivityJob.DEFAULT_CHUNKS, paramLabel = "N",
             description = "auto@ variants: measure on the first N calibration chunks (default ${DEFAULT-VALUE}, as "
                     + "'falconq measure'; -1: all). The cost grows linearly: see --dry-run.")
     private int measureChunks;
@@ -188,10 +188,9 @@ public final class PipelineCommand implements Callable<Integer> {
         configs.forEach(c -> inputs.add(ModelInput.config(c)));
         checkUniqueNames(inputs);
         EvalProtocol evalProtocol = protocol.protocol();
-        SensitivityJob.Method method = java.util.Arrays.stream(SensitivityJob.Method.values())
-                .filter(m -> m.label().equals(measureMethod)).findFirst()
-                .orElseThrow(() -> new ParameterException(spec.commandLine(),
-                        "--measure-method must be direct, probe or layer-gain, found " + measureMethod));
+        SensitivityJob.Method method = SensitivityJob.Method.ofLabel(measureMethod).orElseThrow(() ->
+                new ParameterException(spec.commandLine(), "--measure-method must be " + SensitivityJob.Method.labels()
+                        + ", found " + measureMethod));
         if (dryRun) {
             DryRunPlanner.Plan plan = DryRunPlanner.plan(inputs, variantList, new DryRunPlanner.Options(evalProtocol,
                     evalChunking.ctx(), evalChunking.chunks(), evalData.isEmpty() ? null : evalTexts(),

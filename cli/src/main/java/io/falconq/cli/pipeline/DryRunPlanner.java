@@ -57,7 +57,7 @@ public final class DryRunPlanner {
         public Options(EvalProtocol protocol, int ctx, int chunks, TextSources evalTexts, TextInput calibText,
                        int calibCtx, int calibChunks, double dampPercent, int threads) {
             this(protocol, ctx, chunks, evalTexts, calibText, calibCtx, calibChunks, dampPercent, threads,
-                    SensitivityJob.Method.DIRECT, PipelineSettings.MEASURE_CHUNKS, null);
+                    SensitivityJob.Method.DIRECT, SensitivityJob.DEFAULT_CHUNKS, null);
         }
     }
 

@@ -40,15 +40,12 @@ public record PipelineSettings(TextSources evalTexts, EvalProtocol protocol, int
         }
     }
 
-    /** {@code falconq measure}'s default chunk count. */
-    public static final int MEASURE_CHUNKS = 16;
-
     /** Settings with {@code falconq measure}'s defaults (method direct, 16 chunks), GGUFs in one file. */
     public PipelineSettings(TextSources evalTexts, EvalProtocol protocol, int ctx, int chunks, TextSources calibTexts,
                             long seed, int calibCtx, int calibChunks, double dampPercent, int threads,
                             String toolVersion) {
         this(evalTexts, protocol, ctx, chunks, calibTexts, seed, calibCtx, calibChunks, dampPercent, threads,
-                toolVersion, SensitivityJob.Method.DIRECT, MEASURE_CHUNKS, null);
+                toolVersion, SensitivityJob.Method.DIRECT, SensitivityJob.DEFAULT_CHUNKS, null);
     }
 
     /** The falconq version, in every step's key: an upgrade remakes everything (development builds say "dev"). */

@@ -82,7 +82,21 @@ public final class SensitivityJob {
         public String label() {
             return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
         }
+
+        /** The method whose {@link #label()} is {@code label}, if any. */
+        public static java.util.Optional<Method> ofLabel(String label) {
+            return java.util.Arrays.stream(values()).filter(m -> m.label().equals(label)).findFirst();
+        }
+
+        /** Every label, as a usage message lists them: {@code direct, probe or layer-gain}. */
+        public static String labels() {
+            List<String> labels = java.util.Arrays.stream(values()).map(Method::label).toList();
+            return String.join(", ", labels.subList(0, labels.size() - 1)) + " or " + labels.getLast();
+        }
     }
+
+    /** Calibration chunks measured on by default: each one is run again for every tensor and candidate type. */
+    public static final int DEFAULT_CHUNKS = 16;
 
     /** What a run did. */
     public record Report(SensitivityTable table, int tensorsResumed, long scoredTokens, double seconds) {
