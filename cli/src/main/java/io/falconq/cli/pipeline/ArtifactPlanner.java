@@ -24,7 +24,6 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -162,7 +161,7 @@ public final class ArtifactPlanner {
      */
     public static PlannedArtifact planGptq(ModelInput model, HfCheckpoint checkpoint, VariantSpec.IntQuant variant,
                                            double dampPercent) {
-        IntQuantMethod method = IntQuantMethod.valueOf(variant.method().toUpperCase(Locale.ROOT));
+        IntQuantMethod method = variant.intQuantMethod();
         IntQuantJob.Options options = new IntQuantJob.Options(variant.scheme(), method, dampPercent,
                 AwqLoss.NORMED_OUTPUT, IntQuantJob.DEFAULT_MAX_SHARD_BYTES, 1);
         GptqFolderPlan folder;

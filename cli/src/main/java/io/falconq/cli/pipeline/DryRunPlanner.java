@@ -7,7 +7,6 @@ import io.falconq.formats.gguf.GgufSplit;
 import io.falconq.formats.hf.HfCheckpoint;
 import io.falconq.formats.safetensors.SafetensorsFile;
 import io.falconq.jobs.intquant.IntQuantCost;
-import io.falconq.jobs.intquant.IntQuantMethod;
 import io.falconq.jobs.sensitivity.SensitivityJob;
 import io.falconq.core.model.FalconH1Config;
 import io.falconq.core.model.TensorRole;
@@ -154,7 +153,7 @@ public final class DryRunPlanner {
                         ArtifactPlanner.PlannedArtifact a = ArtifactPlanner.planGptq(model, checkpoint, q, options.dampPercent());
                         artifacts.add(a);
                         // the job's own formulas: the layer loop's memory and its forward, Hessians, GPTQ, AWQ
-                        IntQuantCost.Plan plan = IntQuantCost.plan(c, method(q), q.scheme(), tokens.calibChunks(),
+                        IntQuantCost.Plan plan = IntQuantCost.plan(c, q.intQuantMethod(), q.scheme(), tokens.calibChunks(),
                                 options.calibCtx(), 2, options.threads());
                         steps.add(new Step(variant.name() + ": quantize to int" + q.scheme().bits() + " ("
                                 + q.method() + ")", a.path(), a.fileBytes(), a.exact(), plan.wallSeconds(),
@@ -270,10 +269,6 @@ public final class DryRunPlanner {
             }
         }
         return nanos;
-    }
-
-    private static IntQuantMethod method(VariantSpec.IntQuant q) {
-        return IntQuantMethod.valueOf(q.method().toUpperCase(java.util.Locale.ROOT));
     }
 
     // ---- printing ---------------------------------------------------------------------------------------------

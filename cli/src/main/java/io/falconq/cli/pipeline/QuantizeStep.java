@@ -11,7 +11,6 @@ import io.falconq.jobs.intquant.IntQuantMethod;
 
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -27,7 +26,7 @@ public record QuantizeStep(ModelInput model, VariantSpec.IntQuant variant, Pipel
     }
 
     IntQuantMethod method() {
-        return IntQuantMethod.valueOf(variant.method().toUpperCase(Locale.ROOT));
+        return variant.intQuantMethod();
     }
 
     @Override

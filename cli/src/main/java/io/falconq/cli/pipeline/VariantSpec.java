@@ -1,6 +1,7 @@
 package io.falconq.cli.pipeline;
 
 import io.falconq.core.convert.recipe.QuantRecipe;
+import io.falconq.jobs.intquant.IntQuantMethod;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.core.intquant.IntQuantScheme;
 
@@ -51,9 +52,14 @@ public sealed interface VariantSpec permits VariantSpec.Gguf, VariantSpec.IntQua
      * @param method how the integers are chosen: {@code rtn}, {@code clip}, {@code awq} or {@code gptq}
      */
     record IntQuant(String name, IntQuantScheme scheme, String method) implements VariantSpec {
+        /** The job's method that {@link #method()} names. */
+        public IntQuantMethod intQuantMethod() {
+            return IntQuantMethod.valueOf(method.toUpperCase(Locale.ROOT));
+        }
+
         @Override
         public boolean needsCalibration() {
-            return method.equals("awq") || method.equals("gptq");
+            return intQuantMethod().needsCalibration();
         }
     }
 

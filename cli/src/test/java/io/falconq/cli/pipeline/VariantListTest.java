@@ -56,6 +56,7 @@ class VariantListTest {
         VariantSpec.IntQuant gptq = assertInstanceOf(VariantSpec.IntQuant.class, list.get(4));
         assertEquals(IntQuantScheme.w4(128), gptq.scheme());
         assertTrue(gptq.needsCalibration());
+        assertTrue(VariantSpec.parse("w4-clip").needsCalibration(), "clip searches its ratios on the imatrix");
         assertEquals(64, ((VariantSpec.IntQuant) list.get(5)).scheme().groupSize());
         assertEquals(-1, ((VariantSpec.IntQuant) list.get(6)).scheme().groupSize());
     }
