@@ -1,19 +1,16 @@
 package io.falconq.runtime;
 
+import io.falconq.formats.io.LittleEndianLayout;
 import io.falconq.formats.gguf.GgmlType;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.tensor.TensorView;
 import io.falconq.core.quant.FloatRows;
 import io.falconq.core.quant.QuantType;
 
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /** Decodes small float tensors (norms, conv kernels, SSM parameters) to float32 arrays, checking their shape. */
 public final class TensorFloats {
-    private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private TensorFloats() {
     }
@@ -56,15 +53,15 @@ public final class TensorFloats {
         switch (v.type()) {
             case F32 -> {
                 for (long i = 0; i + 4 <= n; i += 4) {
-                    if (!Float.isFinite(v.data().get(F32_LE, i))) {
-                        throw nonFinite(v, i / 4, v.data().get(F32_LE, i));
+                    if (!Float.isFinite(v.data().get(LittleEndianLayout.FLOAT, i))) {
+                        throw nonFinite(v, i / 4, v.data().get(LittleEndianLayout.FLOAT, i));
                     }
                 }
             }
             case BF16, F16 -> {
                 int exponent = v.type() == GgmlType.BF16 ? 0x7F80 : 0x7C00;
                 for (long i = 0; i + 2 <= n; i += 2) {
-                    short bits = v.data().get(I16_LE, i);
+                    short bits = v.data().get(LittleEndianLayout.SHORT, i);
                     if ((bits & exponent) == exponent) {
                         throw nonFinite(v, i / 2, v.type() == GgmlType.BF16
                                 ? Float.intBitsToFloat((bits & 0xFFFF) << 16) : Float.float16ToFloat(bits));

@@ -1,5 +1,6 @@
 package io.falconq.formats.imatrix;
 
+import io.falconq.formats.io.LittleEndianLayout;
 import io.falconq.formats.gguf.GgmlType;
 import io.falconq.formats.gguf.GgufFile;
 import io.falconq.formats.gguf.GgufReader;
@@ -10,7 +11,6 @@ import io.falconq.formats.io.LittleEndianCursor;
 import io.falconq.formats.io.MappedFile;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -40,7 +40,6 @@ public final class ImatrixReader {
     public static final String CHUNK_SIZE_KEY = "imatrix.chunk_size";
     private static final String SUMS_SUFFIX = ".in_sum2";
     private static final String COUNTS_SUFFIX = ".counts";
-    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
 
     private ImatrixReader() {
     }
@@ -48,7 +47,7 @@ public final class ImatrixReader {
     public static ImatrixFile read(Path path) {
         boolean gguf;
         try (MappedFile m = MappedFile.open(path)) {
-            gguf = m.size() >= 4 && m.segment().get(ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), 0)
+            gguf = m.size() >= 4 && m.segment().get(LittleEndianLayout.INT, 0)
                     == GgufReader.MAGIC;
             if (!gguf) {
                 return readLegacy(path, m.segment());
@@ -160,7 +159,7 @@ public final class ImatrixReader {
     private static float[] toFloats(MemorySegment seg, long n) {
         float[] out = new float[Math.toIntExact(n)];
         for (int i = 0; i < out.length; i++) {
-            out[i] = seg.get(F32, 4L * i);
+            out[i] = seg.get(LittleEndianLayout.FLOAT, 4L * i);
         }
         return out;
     }

@@ -1,5 +1,6 @@
 package io.falconq.formats.imatrix;
 
+import io.falconq.formats.io.LittleEndianLayout;
 import io.falconq.formats.gguf.GgmlType;
 import io.falconq.formats.gguf.GgufMetadata;
 import io.falconq.formats.gguf.GgufValue;
@@ -12,8 +13,6 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -37,7 +36,6 @@ import java.util.TreeMap;
  * is 0); then int32 chunk count, int32 dataset length, dataset name.
  */
 public final class ImatrixWriter {
-    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private ImatrixWriter() {
     }
@@ -147,7 +145,7 @@ public final class ImatrixWriter {
     private static MemorySegment floats(Arena arena, float[] v) {
         MemorySegment s = arena.allocate(4L * v.length);
         for (int i = 0; i < v.length; i++) {
-            s.set(F32, 4L * i, v[i]);
+            s.set(LittleEndianLayout.FLOAT, 4L * i, v[i]);
         }
         return s;
     }

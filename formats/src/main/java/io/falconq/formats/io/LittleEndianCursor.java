@@ -2,7 +2,6 @@ package io.falconq.formats.io;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
@@ -12,11 +11,6 @@ import java.nio.file.Path;
  * can never surface as an {@code IndexOutOfBoundsException}.
  */
 public final class LittleEndianCursor {
-    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final Path file;
     private final MemorySegment segment;
@@ -75,7 +69,7 @@ public final class LittleEndianCursor {
     }
 
     public short i16(String what) {
-        return segment.get(I16, advance(2, what));
+        return segment.get(LittleEndianLayout.SHORT, advance(2, what));
     }
 
     public int u16(String what) {
@@ -83,7 +77,7 @@ public final class LittleEndianCursor {
     }
 
     public int i32(String what) {
-        return segment.get(I32, advance(4, what));
+        return segment.get(LittleEndianLayout.INT, advance(4, what));
     }
 
     /** An unsigned 32-bit value widened to a long. */
@@ -93,15 +87,15 @@ public final class LittleEndianCursor {
 
     /** A 64-bit value; for a {@code uint64_t} field, values of 2^63 and above come back negative. */
     public long i64(String what) {
-        return segment.get(I64, advance(8, what));
+        return segment.get(LittleEndianLayout.LONG, advance(8, what));
     }
 
     public float f32(String what) {
-        return segment.get(F32, advance(4, what));
+        return segment.get(LittleEndianLayout.FLOAT, advance(4, what));
     }
 
     public double f64(String what) {
-        return segment.get(F64, advance(8, what));
+        return segment.get(LittleEndianLayout.DOUBLE, advance(8, what));
     }
 
     /** The position of the next {@code n} bytes of {@code what}, which must be there; moves past them. */
@@ -144,7 +138,7 @@ public final class LittleEndianCursor {
         if (remaining() < 8) {
             require(8, stringLabel(name, index) + " length");
         }
-        long len = segment.get(I64, position);
+        long len = segment.get(LittleEndianLayout.LONG, position);
         if (len < 0 || len > maxLength) {
             throw error(at, stringLabel(name, index) + ": string length " + Long.toUnsignedString(len)
                     + " exceeds the limit of " + maxLength + " bytes (corrupt file?)");

@@ -1,11 +1,11 @@
 package io.falconq.formats.safetensors;
 
+import io.falconq.formats.io.LittleEndianLayout;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.falconq.formats.io.FormatException;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -33,8 +33,6 @@ public record SafetensorsHeader(long headerLength, boolean metadataPresent, Map<
     /** {@code MAX_HEADER_SIZE} in safetensors/src/tensor.rs. */
     public static final long MAX_HEADER_LENGTH = 100_000_000L;
     public static final String METADATA_KEY = "__metadata__";
-
-    private static final ValueLayout.OfLong U64_LE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     public SafetensorsHeader {
         metadata = Collections.unmodifiableMap(new LinkedHashMap<>(metadata));
@@ -64,7 +62,7 @@ public record SafetensorsHeader(long headerLength, boolean metadataPresent, Map<
             throw new FormatException(path, 0, "file is " + fileSize
                     + " bytes, too short for the 8-byte header length (truncated or not a safetensors file?)");
         }
-        long n = file.get(U64_LE, 0);
+        long n = file.get(LittleEndianLayout.LONG, 0);
         if (n < 0 || n > MAX_HEADER_LENGTH) {
             throw new FormatException(path, 0, "header length " + Long.toUnsignedString(n) + " exceeds the "
                     + MAX_HEADER_LENGTH + "-byte limit (not a safetensors file, or corrupt?)");

@@ -1,13 +1,14 @@
 package io.falconq.core.quant;
 
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
+import io.falconq.formats.io.LittleEndianLayout;
 
-/** Unaligned little-endian layouts for block fields (ggml block structs are packed, multi-byte fields LE). */
+import java.lang.foreign.ValueLayout;
+
+/** Block fields (ggml block structs are packed, multi-byte fields LE): the layouts, and byte-array access. */
 final class LittleEndian {
-    static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfShort SHORT = LittleEndianLayout.SHORT;
+    static final ValueLayout.OfInt INT = LittleEndianLayout.INT;
+    static final ValueLayout.OfFloat FLOAT = LittleEndianLayout.FLOAT;
 
     private LittleEndian() {
     }

@@ -1,12 +1,12 @@
 package io.falconq.jobs.intquant;
 
+import io.falconq.formats.io.LittleEndianLayout;
 import io.falconq.formats.io.OutputException;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -19,7 +19,6 @@ import java.nio.file.StandardOpenOption;
  * process's resident memory. Also the sensitivity job's cache of residual streams.
  */
 public final class SequenceStore implements AutoCloseable {
-    private static final ValueLayout.OfFloat FLOATS_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final Path file;
     private final FileChannel channel;
@@ -71,7 +70,7 @@ public final class SequenceStore implements AutoCloseable {
                     throw new OutputException(file + ": activation store ends before sequence " + seq);
                 }
             }
-            MemorySegment.copy(bufferBytes, FLOATS_LE, 0, dst, 0, tokens * width);
+            MemorySegment.copy(bufferBytes, LittleEndianLayout.FLOAT, 0, dst, 0, tokens * width);
         } catch (IOException e) {
             throw new OutputException(file + ": cannot read: " + e.getMessage(), e);
         }
@@ -81,7 +80,7 @@ public final class SequenceStore implements AutoCloseable {
     public void write(int seq, float[] src) {
         try {
             buffer.clear();
-            MemorySegment.copy(src, 0, bufferBytes, FLOATS_LE, 0, tokens * width);
+            MemorySegment.copy(src, 0, bufferBytes, LittleEndianLayout.FLOAT, 0, tokens * width);
             long pos = offset(seq);
             while (buffer.hasRemaining()) {
                 channel.write(buffer, pos + buffer.position());

@@ -1,5 +1,6 @@
 package io.falconq.runtime.kernel;
 
+import io.falconq.formats.io.LittleEndianLayout;
 import io.falconq.formats.gguf.GgmlType;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.tensor.TensorView;
@@ -13,7 +14,6 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
@@ -28,8 +28,6 @@ public final class DenseWeightMatrix extends StoredWeightMatrix {
     private static final VectorSpecies<Short> SHORTS =
             VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
     private static final VectorSpecies<Integer> INTS = VectorSpecies.of(int.class, F.vectorShape());
-    private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final GgmlType type;
     private final BlockCodec codec;
@@ -83,9 +81,9 @@ public final class DenseWeightMatrix extends StoredWeightMatrix {
     /** One element, for the tail of {@link #dotVector}. */
     private float element(long base, int k) {
         return switch (type) {
-            case F32 -> data.get(F32_LE, base + 4L * k);
-            case BF16 -> Float.intBitsToFloat((data.get(I16_LE, base + 2L * k) & 0xFFFF) << 16);
-            case F16 -> Float.float16ToFloat(data.get(I16_LE, base + 2L * k));
+            case F32 -> data.get(LittleEndianLayout.FLOAT, base + 4L * k);
+            case BF16 -> Float.intBitsToFloat((data.get(LittleEndianLayout.SHORT, base + 2L * k) & 0xFFFF) << 16);
+            case F16 -> Float.float16ToFloat(data.get(LittleEndianLayout.SHORT, base + 2L * k));
             default -> throw new AssertionError(type);
         };
     }

@@ -1,5 +1,6 @@
 package io.falconq.runtime.kernel;
 
+import io.falconq.formats.io.LittleEndianLayout;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.falconq.formats.gguf.GgmlType;
 import io.falconq.formats.io.InvalidInputException;
@@ -8,8 +9,6 @@ import io.falconq.formats.tensor.TensorView;
 import io.falconq.core.intquant.IntQuantScheme;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
@@ -19,8 +18,6 @@ import java.util.Arrays;
  * {@code W[o, i] = scales[g, o] · (q[o, i] − zeros[g, o])} with {@code g = g_idx[i]} and zeros already +1.
  */
 public final class GptqWeightMatrix extends StoredWeightMatrix {
-    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final int bits;
     private final int pf;
@@ -85,7 +82,7 @@ public final class GptqWeightMatrix extends StoredWeightMatrix {
         MemorySegment q = qw.data();
         for (int r = 0; r < cols / pf; r++) {
             for (int o = 0; o < rows; o++) {
-                int word = q.get(I32, 4L * ((long) r * rows + o));
+                int word = q.get(LittleEndianLayout.INT, 4L * ((long) r * rows + o));
                 rowWords[o * (cols / pf) + r] = word;
             }
         }
@@ -94,9 +91,9 @@ public final class GptqWeightMatrix extends StoredWeightMatrix {
         float[] scales = new float[groups * rows];
         for (int g = 0; g < groups; g++) {
             for (int o = 0; o < rows; o++) {
-                int word = qz.data().get(I32, 4L * ((long) g * width + o / pf));
+                int word = qz.data().get(LittleEndianLayout.INT, 4L * ((long) g * width + o / pf));
                 zeros[g * rows + o] = ((word >>> (bits * (o % pf))) & mask) + 1;
-                float s = Float.float16ToFloat(sc.data().get(I16, 2L * ((long) g * rows + o)));
+                float s = Float.float16ToFloat(sc.data().get(LittleEndianLayout.SHORT, 2L * ((long) g * rows + o)));
                 if (!Float.isFinite(s)) {
                     throw new InvalidInputException(module + ".scales[" + g + ", " + o + "] is " + s);
                 }
@@ -105,7 +102,7 @@ public final class GptqWeightMatrix extends StoredWeightMatrix {
         }
         int[] gIdx = new int[cols];
         for (int i = 0; i < cols; i++) {
-            gIdx[i] = gi.data().get(I32, 4L * i);
+            gIdx[i] = gi.data().get(LittleEndianLayout.INT, 4L * i);
             if (gIdx[i] < 0 || gIdx[i] >= groups) {
                 throw new InvalidInputException(module + ".g_idx[" + i + "] = " + gIdx[i] + " outside [0, " + groups + ")");
             }

@@ -1,5 +1,6 @@
 package io.falconq.runtime.kernel;
 
+import io.falconq.formats.io.LittleEndianLayout;
 import io.falconq.formats.gguf.GgmlType;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.tensor.TensorView;
@@ -8,8 +9,6 @@ import io.falconq.core.quant.HalfFloat;
 import io.falconq.core.quant.QuantType;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 
 /**
  * A weight matrix read in its ggml block encoding straight from the memory-mapped GGUF: every type falconq has a
@@ -25,7 +24,6 @@ import java.nio.ByteOrder;
  * </ul>
  */
 public final class QuantizedWeightMatrix extends StoredWeightMatrix {
-    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final QuantType type;
     private final BlockCodec codec;
@@ -123,7 +121,7 @@ public final class QuantizedWeightMatrix extends StoredWeightMatrix {
         int ts = codec.typeSize();
         long base = row * rowBytes;
         for (int b = 0; b < cols / 32; b++) {
-            dst[dstOff + b] = HalfFloat.fp16ToFp32(data.get(I16, base + (long) b * ts + 2));
+            dst[dstOff + b] = HalfFloat.fp16ToFp32(data.get(LittleEndianLayout.SHORT, base + (long) b * ts + 2));
         }
     }
 }
