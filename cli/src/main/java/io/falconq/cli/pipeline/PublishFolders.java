@@ -96,7 +96,7 @@ public final class PublishFolders {
                 }
             }
             AtomicFolder.deleteRecursively(hub);
-            Files.move(temp, hub, StandardCopyOption.ATOMIC_MOVE);
+            AtomicOutput.rename(temp, hub, false);
         } catch (IOException e) {
             AtomicFolder.deleteRecursively(temp);
             throw new OutputException(hub + ": cannot lay out the Hub folders: " + e.getMessage(), e);

@@ -4,12 +4,10 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
@@ -105,7 +103,7 @@ public final class AtomicFolder implements AutoCloseable {
         if (!adopt.equals(temp)) {
             deleteRecursively(temp);
             try {
-                move(adopt, temp);
+                AtomicOutput.rename(adopt, temp, false);
             } catch (IOException e) {
                 throw new OutputException(adopt + ": cannot adopt for resuming: " + e.getMessage(), e);
             }
@@ -138,9 +136,9 @@ public final class AtomicFolder implements AutoCloseable {
             if (Files.exists(target, NOFOLLOW)) {
                 old = target.resolveSibling(PartialName.oldOf(target.getFileName().toString()));
                 deleteRecursively(old);
-                move(target, old);
+                AtomicOutput.rename(target, old, false);
             }
-            move(temp, target);
+            AtomicOutput.rename(temp, target, false);
             committed = true;
             PartialOutputs.unregister(temp);
             sync(target.getParent());
@@ -263,14 +261,6 @@ public final class AtomicFolder implements AutoCloseable {
     private static void sync(Path p) throws IOException {
         try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
             ch.force(true);
-        }
-    }
-
-    private static void move(Path from, Path to) throws IOException {
-        try {
-            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(from, to);
         }
     }
 }

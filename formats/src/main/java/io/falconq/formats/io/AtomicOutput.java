@@ -5,6 +5,7 @@ import java.io.OutputStream;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.CopyOption;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -178,11 +179,7 @@ public final class AtomicOutput implements AutoCloseable {
             channel.force(true);
             channel.close();
             checkOverwrite(target, force);
-            try {
-                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
+            rename(temp, target, true);
             committed = true;
             PartialOutputs.unregister(temp);
         } catch (FileAlreadyExistsException e) {
@@ -210,6 +207,22 @@ public final class AtomicOutput implements AutoCloseable {
             PartialOutputs.unregister(temp);
         } catch (IOException ignored) {
             // best effort: the name carries the pid, so a later run removes the leftover (PartialOutputs.removeStale)
+        }
+    }
+
+    /**
+     * Renames {@code from} to {@code to} atomically where the file system can, else by a plain move (which then is
+     * not atomic); {@code replace}: an existing file at {@code to} is replaced.
+     */
+    public static void rename(Path from, Path to, boolean replace) throws IOException {
+        CopyOption[] plain = replace ? new CopyOption[] {StandardCopyOption.REPLACE_EXISTING} : new CopyOption[0];
+        CopyOption[] atomic = replace
+                ? new CopyOption[] {StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING}
+                : new CopyOption[] {StandardCopyOption.ATOMIC_MOVE};
+        try {
+            Files.move(from, to, atomic);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(from, to, plain);
         }
     }
 }
