@@ -128,7 +128,7 @@ public final class QuantizeCommand extends JobCommand {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
-        AwqLoss loss = java.util.Arrays.stream(AwqLoss.values()).filter(l -> l.optionName().equals(awqLoss)).findFirst()
+        AwqLoss loss = AwqLoss.ofOptionName(awqLoss)
                 .orElseThrow(() -> new ParameterException(spec.commandLine(),
                         "--awq-loss must be normed-output or layer-output, found " + awqLoss));
         if (!awqLoss.equals(AwqLoss.NORMED_OUTPUT.optionName()) && m != IntQuantMethod.AWQ) {

@@ -118,4 +118,9 @@ public enum AwqLoss {
     public String optionName() {
         return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
     }
+
+    /** The loss whose {@link #optionName()} is {@code name}, if any. */
+    public static java.util.Optional<AwqLoss> ofOptionName(String name) {
+        return java.util.Arrays.stream(values()).filter(l -> l.optionName().equals(name)).findFirst();
+    }
 }

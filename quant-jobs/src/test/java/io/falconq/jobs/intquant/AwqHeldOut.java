@@ -82,18 +82,23 @@ public final class AwqHeldOut {
                     int off = t * vocab;
                     double zf = logSumExp(lf, off, vocab);
                     double zq = logSumExp(lq, off, vocab);
-                    double kl = 0;
-                    for (int v = off; v < off + vocab; v++) {
-                        double lpf = lf[v] - zf;
-                        kl += Math.exp(lpf) * (lpf - (lq[v] - zq));
-                    }
-                    kld += kl;
+                    kld += kl(lf, zf, lq, zq, off, vocab);
                     nllF += zf - lf[off + w[t + 1]];
                     nllQ += zq - lq[off + w[t + 1]];
                     n++;
                 }
             }
             return new double[] {Math.exp(nllQ / n) - Math.exp(nllF / n), kld / n, Math.exp(nllF / n)};
+        }
+
+        /** KL(float ‖ quantized) of one position's logits, {@code z}: each row's log-sum-exp. */
+        static double kl(float[] lf, double zf, float[] lq, double zq, int off, int vocab) {
+            double kl = 0;
+            for (int v = off; v < off + vocab; v++) {
+                double lpf = lf[v] - zf;
+                kl += Math.exp(lpf) * (lpf - (lq[v] - zq));
+            }
+            return kl;
         }
 
         static double logSumExp(float[] x, int off, int n) {
@@ -119,8 +124,8 @@ public final class AwqHeldOut {
                     LinearRole only = LinearRole.valueOf(name.substring("clip-only:".length()));
                     yield w -> clipOnly(w, only);
                 }
-                AwqLoss loss = java.util.Arrays.stream(AwqLoss.values()).filter(l -> l.optionName().equals(name))
-                        .findFirst().orElseThrow(() -> new IllegalArgumentException("unknown method " + name));
+                AwqLoss loss = AwqLoss.ofOptionName(name)
+                        .orElseThrow(() -> new IllegalArgumentException("unknown method " + name));
                 yield w -> AwqLayerMethod.quantize(w, loss);
             }
         };
@@ -157,13 +162,7 @@ public final class AwqHeldOut {
                     total += zq - lq[off + w[t + 1]];
                     continue;
                 }
-                double zf = Held.logSumExp(lf, off, vocab);
-                double kl = 0;
-                for (int v = off; v < off + vocab; v++) {
-                    double lpf = lf[v] - zf;
-                    kl += Math.exp(lpf) * (lpf - (lq[v] - zq));
-                }
-                total += kl;
+                total += Held.kl(lf, Held.logSumExp(lf, off, vocab), lq, zq, off, vocab);
             }
             return total;
         };
