@@ -194,9 +194,9 @@ public final class SafetensorsWriter implements AutoCloseable {
                     json.append(',');
                 }
                 firstEntry = false;
-                quote(json, e.getKey());
+                JsonString.appendSerde(json, e.getKey());
                 json.append(':');
-                quote(json, e.getValue());
+                JsonString.appendSerde(json, e.getValue());
             }
             json.append('}');
             first = false;
@@ -206,7 +206,7 @@ public final class SafetensorsWriter implements AutoCloseable {
                 json.append(',');
             }
             first = false;
-            quote(json, t.name());
+            JsonString.appendSerde(json, t.name());
             json.append(":{\"dtype\":\"").append(t.dtype().name()).append("\",\"shape\":[");
             long[] shape = t.shape();
             for (int i = 0; i < shape.length; i++) {
@@ -227,30 +227,5 @@ public final class SafetensorsWriter implements AutoCloseable {
         byte[] out = Arrays.copyOf(bytes, padded);
         Arrays.fill(out, bytes.length, padded, (byte) ' ');
         return out;
-    }
-
-    /** A JSON string as serde_json writes it: {@code " \\ \b \f \n \r \t} short escapes, other controls as \\u00xx. */
-    static void quote(StringBuilder sb, String s) {
-        sb.append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> sb.append("\\\"");
-                case '\\' -> sb.append("\\\\");
-                case '\b' -> sb.append("\\b");
-                case '\f' -> sb.append("\\f");
-                case '\n' -> sb.append("\\n");
-                case '\r' -> sb.append("\\r");
-                case '\t' -> sb.append("\\t");
-                default -> {
-                    if (c < 0x20) {
-                        sb.append("\\u00").append(Character.forDigit(c >> 4, 16)).append(Character.forDigit(c & 0xf, 16));
-                    } else {
-                        sb.append(c);
-                    }
-                }
-            }
-        }
-        sb.append('"');
     }
 }

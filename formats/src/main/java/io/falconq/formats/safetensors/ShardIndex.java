@@ -11,7 +11,6 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -93,11 +92,11 @@ public record ShardIndex(Path file, JsonNode metadata, Map<String, String> weigh
         json.append('{');
         for (int i = 0; i < keys.size(); i++) {
             json.append(i == 0 ? "\n    " : ",\n    ");
-            appendPythonAsciiString(json, keys.get(i));
+            JsonString.appendPythonAscii(json, keys.get(i));
             json.append(": ");
             Object value = entries.get(keys.get(i));
             if (value instanceof String s) {
-                appendPythonAsciiString(json, s);
+                JsonString.appendPythonAscii(json, s);
             } else {
                 json.append(value);
             }
@@ -108,31 +107,6 @@ public record ShardIndex(Path file, JsonNode metadata, Map<String, String> weigh
     /** Python's str order; Java's {@code compareTo} differs for characters above the surrogate range. */
     private static int compareCodePoints(String a, String b) {
         return Arrays.compare(a.codePoints().toArray(), b.codePoints().toArray());
-    }
-
-    /** {@code json.encoder.py_encode_basestring_ascii}: short escapes, then {@code \\uXXXX} for all outside 0x20-0x7e. */
-    private static void appendPythonAsciiString(StringBuilder json, String s) {
-        json.append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> json.append("\\\"");
-                case '\\' -> json.append("\\\\");
-                case '\n' -> json.append("\\n");
-                case '\r' -> json.append("\\r");
-                case '\t' -> json.append("\\t");
-                case '\b' -> json.append("\\b");
-                case '\f' -> json.append("\\f");
-                default -> {
-                    if (c < 0x20 || c > 0x7e) {
-                        json.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
-                    } else {
-                        json.append(c);
-                    }
-                }
-            }
-        }
-        json.append('"');
     }
 
     /** Why {@code name} is not a plain file name, or null if it is. */
