@@ -1,5 +1,6 @@
 package io.falconq.cli.inspect;
 
+import io.falconq.formats.tensor.Shapes;
 import io.falconq.cli.SizeEstimate;
 import io.falconq.cli.inspect.ModelInspection.Architecture;
 import io.falconq.cli.inspect.ModelInspection.EstimateRow;
@@ -165,7 +166,7 @@ public final class ModelInspector {
                 continue;
             }
             long[] shape = role.hfShape(config);
-            long elements = product(shape);
+            long elements = Shapes.elementCount(shape);
             int layers = role.perLayer() ? config.numLayers() : 1;
             for (int layer = 0; layer < layers; layer++) {
                 long bytes = dtype == null ? 0 : elements * bytesPerElement(dtype);
@@ -389,11 +390,4 @@ public final class ModelInspector {
         return new Estimates(SizeEstimate.METHOD, sizes);
     }
 
-    private static long product(long[] shape) {
-        long n = 1;
-        for (long d : shape) {
-            n = Math.multiplyExact(n, d);
-        }
-        return n;
-    }
 }

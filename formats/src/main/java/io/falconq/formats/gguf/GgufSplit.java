@@ -1,5 +1,6 @@
 package io.falconq.formats.gguf;
 
+import io.falconq.formats.tensor.Shapes;
 import io.falconq.formats.gguf.GgufWriter.PlannedTensor;
 
 import java.nio.file.Path;
@@ -71,7 +72,8 @@ public final class GgufSplit {
         long currentBytes = 0;
         for (int i = 0; i < tensors.size(); i++) {
             PlannedTensor t = tensors.get(i);
-            long bytes = GgufWriter.padded(t.type().bytesFor(elements(t)), GgufMetadata.DEFAULT_ALIGNMENT);
+            long bytes = GgufWriter.padded(t.type().bytesFor(Shapes.elementCount(t.ne())),
+                    GgufMetadata.DEFAULT_ALIGNMENT);
             boolean split = rule.maxTensors() > 0 ? i > 0 && i % rule.maxTensors() == 0
                     : currentBytes + bytes > rule.maxBytes();
             if (split && !current.isEmpty()) {
@@ -90,13 +92,6 @@ public final class GgufSplit {
         return shards;
     }
 
-    private static long elements(PlannedTensor t) {
-        long n = 1;
-        for (long d : t.ne()) {
-            n = Math.multiplyExact(n, d);
-        }
-        return n;
-    }
 
     /** {@code llama_split_path}: shard {@code index} (0-based) of {@code count}. */
     public static Path shardPath(Path prefix, int index, int count) {

@@ -1,5 +1,6 @@
 package io.falconq.formats.gguf;
 
+import io.falconq.formats.tensor.Shapes;
 import java.util.Arrays;
 
 /**
@@ -35,11 +36,7 @@ public record GgufTensorInfo(String name, GgmlType type, long[] ne, long offset)
     }
 
     public long elementCount() {
-        long n = 1;
-        for (long d : ne) {
-            n = Math.multiplyExact(n, d);
-        }
-        return n;
+        return Shapes.elementCount(ne);
     }
 
     /** {@code ggml_nbytes}: (ne[0]/block)·typeSize·ne[1]·ne[2]·ne[3]. */

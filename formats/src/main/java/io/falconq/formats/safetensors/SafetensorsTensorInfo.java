@@ -1,5 +1,6 @@
 package io.falconq.formats.safetensors;
 
+import io.falconq.formats.tensor.Shapes;
 import java.util.Arrays;
 
 /**
@@ -24,11 +25,7 @@ public record SafetensorsTensorInfo(String name, SafetensorsDtype dtype, long[] 
     }
 
     public long elementCount() {
-        long n = 1;
-        for (long d : shape) {
-            n = Math.multiplyExact(n, d);
-        }
-        return n;
+        return Shapes.elementCount(shape);
     }
 
     @Override

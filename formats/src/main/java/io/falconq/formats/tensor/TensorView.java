@@ -31,11 +31,7 @@ public record TensorView(String name, GgmlType type, long[] shape, MemorySegment
     }
 
     public long elementCount() {
-        long n = 1;
-        for (long d : shape) {
-            n = Math.multiplyExact(n, d);
-        }
-        return n;
+        return Shapes.elementCount(shape);
     }
 
     /** Elements per row: the innermost dimension (1 for a scalar). */

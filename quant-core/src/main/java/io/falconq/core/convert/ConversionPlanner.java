@@ -1,5 +1,6 @@
 package io.falconq.core.convert;
 
+import io.falconq.formats.tensor.Shapes;
 import io.falconq.core.convert.recipe.QuantRecipe;
 import io.falconq.core.convert.recipe.RecipeContext;
 import io.falconq.formats.gguf.GgmlType;
@@ -88,8 +89,8 @@ public final class ConversionPlanner {
                     options.imatrix() != null, ne[0], true);
             TensorTypeChoice choice = TensorTypeChoice.choose(ctx, target, GgmlType.F32, options, notes);
             tensors.add(new PlannedTensor(at.role(), at.layer(), source.name(), source.type(), target, choice.type(),
-                    ne, choice.type().bytesFor(product(ne)), MupFolding.of(at.role(), config), at.role().transform(),
-                    choice.resolution(), choice.importance()));
+                    ne, choice.type().bytesFor(Shapes.elementCount(ne)), MupFolding.of(at.role(), config),
+                    at.role().transform(), choice.resolution(), choice.importance()));
         }
         GgufMetadata metadata = FalconH1GgufMetadata.architecture(config, modelName, QuantRecipe.F32.ftype());
         tokenizer.accept(metadata);
@@ -188,8 +189,8 @@ public final class ConversionPlanner {
                     options.imatrix() != null, ne[0], hasOutput);
             TensorTypeChoice choice = TensorTypeChoice.choose(ctx, info.name(), info.type(), options, notes);
             tensors.add(new PlannedTensor(at.role(), at.layer(), info.name(), info.type(), info.name(), choice.type(),
-                    ne, choice.type().bytesFor(product(ne)), null, TensorRole.Transform.NONE, choice.resolution(),
-                    choice.importance()));
+                    ne, choice.type().bytesFor(Shapes.elementCount(ne)), null, TensorRole.Transform.NONE,
+                    choice.resolution(), choice.importance()));
         }
         // llama-quantize removes the split keys of a split input (llama-quant.cpp, "Remove split metadata")
         GgufMetadata metadata = FalconH1GgufMetadata.requantized(GgufSplit.withoutSplitKeys(meta),
@@ -245,11 +246,4 @@ public final class ConversionPlanner {
         return Arrays.copyOf(ne, n);
     }
 
-    private static long product(long[] ne) {
-        long n = 1;
-        for (long d : ne) {
-            n = Math.multiplyExact(n, d);
-        }
-        return n;
-    }
 }

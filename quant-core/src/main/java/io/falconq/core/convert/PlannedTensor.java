@@ -1,5 +1,6 @@
 package io.falconq.core.convert;
 
+import io.falconq.formats.tensor.Shapes;
 import io.falconq.core.convert.recipe.FallbackChain;
 import io.falconq.formats.gguf.GgmlType;
 import io.falconq.formats.gguf.GgufWriter;
@@ -42,11 +43,7 @@ public record PlannedTensor(TensorRole role, int layer, String sourceName, GgmlT
     }
 
     public long elementCount() {
-        long n = 1;
-        for (long d : ne) {
-            n = Math.multiplyExact(n, d);
-        }
-        return n;
+        return Shapes.elementCount(ne);
     }
 
     public long rowCount() {

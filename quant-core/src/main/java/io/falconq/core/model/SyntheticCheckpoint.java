@@ -1,5 +1,6 @@
 package io.falconq.core.model;
 
+import io.falconq.formats.tensor.Shapes;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -50,11 +51,7 @@ public final class SyntheticCheckpoint {
     /** One tensor to generate. */
     private record Planned(String name, long[] shape, Init init) {
         long elements() {
-            long n = 1;
-            for (long d : shape) {
-                n = Math.multiplyExact(n, d);
-            }
-            return n;
+            return Shapes.elementCount(shape);
         }
     }
 
