@@ -64,8 +64,7 @@ public final class AtomicFolder implements AutoCloseable {
     /** Starts an empty partial folder; refuses an existing target unless {@code force} and falconq wrote it. */
     public static AtomicFolder create(Path target, boolean force) {
         Path absolute = checkWritable(target, force);
-        PartialOutputs.removeStale(absolute);
-        Path temp = PartialName.beside(absolute);
+        Path temp = PartialOutputs.freshPartial(absolute);
         createExclusively(temp);
         PartialOutputs.register(temp);
         return new AtomicFolder(absolute, temp, force, false, false);

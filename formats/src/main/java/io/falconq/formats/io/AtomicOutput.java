@@ -51,8 +51,7 @@ public final class AtomicOutput implements AutoCloseable {
      */
     public static AtomicOutput create(Path target, boolean force) {
         Path absolute = checkWritable(target, force);
-        PartialOutputs.removeStale(absolute);
-        Path temp = PartialName.beside(absolute);
+        Path temp = PartialOutputs.freshPartial(absolute);
         try {
             Files.deleteIfExists(temp); // this process's name, left by an abandoned writer; a link is not followed
             FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,

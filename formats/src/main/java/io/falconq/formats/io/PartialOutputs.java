@@ -46,12 +46,18 @@ public final class PartialOutputs {
      * Deletes the partial files and folders of {@code target} left by processes that have ended, or left under this
      * process's own name but not registered (a pid reused after a kill); resumable job folders are kept.
      */
-    public static void removeStale(Path target) {
+    static void removeStale(Path target) {
         for (Path p : leftovers(target)) {
             if (!Files.exists(p.resolve(AtomicFolder.JOURNAL_FILE), LinkOption.NOFOLLOW_LINKS)) {
                 AtomicFolder.deleteRecursively(p);
             }
         }
+    }
+
+    /** A new output's partial: the stale ones of {@code target} removed, this process's name beside it. */
+    static Path freshPartial(Path target) {
+        removeStale(target);
+        return PartialName.beside(target);
     }
 
     /** Partial names of {@code target} (beside it) of ended processes, or of this one but not registered. */
