@@ -132,20 +132,8 @@ public final class GgufMetadata {
 
     // ---- typed getters ----------------------------------------------------------------------------------------
 
-    public int getU8(String key) {
-        return scalar(key, GgufValueType.UINT8, Integer.class);
-    }
-
-    public byte getI8(String key) {
-        return scalar(key, GgufValueType.INT8, Byte.class);
-    }
-
     public int getU16(String key) {
         return scalar(key, GgufValueType.UINT16, Integer.class);
-    }
-
-    public short getI16(String key) {
-        return scalar(key, GgufValueType.INT16, Short.class);
     }
 
     /** A UINT32 value, 0..2^32-1. */
@@ -181,23 +169,6 @@ public final class GgufMetadata {
     /** A UINT64 value as raw bits. */
     public long getU64(String key) {
         return scalar(key, GgufValueType.UINT64, Long.class);
-    }
-
-    public long getI64(String key) {
-        return scalar(key, GgufValueType.INT64, Long.class);
-    }
-
-    public double getF64(String key) {
-        return scalar(key, GgufValueType.FLOAT64, Double.class);
-    }
-
-    /** Any array value. */
-    public GgufValue getArray(String key) {
-        GgufValue v = get(key);
-        if (!v.isArray()) {
-            throw typeMismatch(key, "ARRAY", v);
-        }
-        return v;
     }
 
     @SuppressWarnings("unchecked")
