@@ -229,6 +229,18 @@ public final class FalconH1Forward implements AutoCloseable {
         System.arraycopy(src, srcOff, dst, 0, n * width);
     }
 
+    /**
+     * A bound of the bytes of activation buffers this forward pass and its branches hold per token of a window (the
+     * logits and the layer states apart): six hidden-wide rows, in_proj's output, the conv input, the SSM output,
+     * q, k, v and the attended heads, and three F-wide rows. The MLP holds two F-wide rows and the Mamba branch a
+     * per-head dt row (Hs floats, far fewer than F); the bound counts a third F-wide row instead. Memory plans size a
+     * window with it.
+     */
+    public static long activationBytesPerToken(FalconH1Config c) {
+        return 4 * (6L * c.hiddenSize() + c.inProjSize() + c.convDim() + c.ssmInnerSize() + 2L * c.qSize()
+                + 2L * c.kvSize() + 3L * c.intermediateSize());
+    }
+
     /** Floats per token row at {@code tap}. */
     public int width(Tap tap) {
         return tap.width(c);

@@ -2,6 +2,8 @@ package io.falconq.cli.pipeline;
 
 import io.falconq.formats.gguf.GgmlType;
 import io.falconq.core.model.FalconH1Config;
+import io.falconq.runtime.FalconH1Forward;
+import io.falconq.runtime.LayerState;
 
 /**
  * How long and how much memory each pipeline step takes, from the amount of work it does and throughput
@@ -65,14 +67,10 @@ public final class CostModel {
 
     /**
      * Working memory of an evaluation or calibration window of {@code ctx} tokens beyond the mapped weights: the
-     * forward pass's activation buffers (sized by FalconH1Forward), the window's logits, and the KV and SSM states.
+     * forward pass's activation buffers (sized by FalconH1Forward), the window's logits, and every layer's state ({@link LayerState}).
      */
     static long forwardWorkingBytes(FalconH1Config c, int ctx) {
-        long activations = (long) ctx * (6L * c.hiddenSize() + c.inProjSize() + c.convDim() + c.ssmInnerSize()
-                + 2L * c.qSize() + 2L * c.kvSize() + 3L * c.intermediateSize());
-        long logits = (long) ctx * c.vocabSize();
-        long kv = 2L * c.numLayers() * c.kvSize() * ctx;
-        long ssm = (long) c.numLayers() * c.ssmInnerSize() * c.ssmStateSize();
-        return 4 * (activations + logits + kv + ssm);
+        return ctx * FalconH1Forward.activationBytesPerToken(c) + 4L * ctx * c.vocabSize()
+                + c.numLayers() * LayerState.bytes(c, ctx);
     }
 }

@@ -2,6 +2,7 @@ package io.falconq.jobs.intquant;
 
 import io.falconq.core.intquant.IntQuantScheme;
 import io.falconq.core.model.FalconH1Config;
+import io.falconq.runtime.FalconH1Forward;
 import io.falconq.runtime.LayerState;
 
 /**
@@ -136,9 +137,8 @@ public final class IntQuantCost {
         }
         long churn = 4 * p + p * scheme.bits() / 8 + 4 * (method == IntQuantMethod.AWQ ? p : largestLinear);
         if (method.needsCalibration()) {
-            long perToken = 6L * c.hiddenSize() + c.inProjSize() + c.convDim() + c.ssmInnerSize() + 2L * c.qSize()
-                    + 2L * c.kvSize() + 3L * c.intermediateSize();
-            churn += 4L * ctx * perToken + LayerState.bytes(c, ctx) + 4L * ctx * (3L * c.hiddenSize() + 2L * stageWidth(c));
+            churn += ctx * FalconH1Forward.activationBytesPerToken(c) + LayerState.bytes(c, ctx)
+                    + 4L * ctx * (3L * c.hiddenSize() + 2L * stageWidth(c));
         }
         long hessian = 0;
         for (long in : hessianInputs(c)) {
