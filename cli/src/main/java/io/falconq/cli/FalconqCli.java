@@ -13,6 +13,7 @@ import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -69,6 +70,8 @@ public final class FalconqCli implements Callable<Integer> {
     }
 
     public static void main(String... args) {
+        // Files and printed numbers must not depend on the user's locale (a decimal comma, Turkish's dotless i)
+        Locale.setDefault(Locale.ROOT);
         FalconqCli cli = new FalconqCli(true);
         PrintWriter out = new PrintWriter(new OutputStreamWriter(System.out, System.out.charset()), true);
         PrintWriter err = new PrintWriter(new OutputStreamWriter(System.err, System.err.charset()), true);

@@ -47,8 +47,13 @@ record CliRun(int exitCode, String out, String err) {
      * warning is dropped from stderr, as the launcher drops it.
      */
     static CliRun forked(long[] maxRssKb, Object... args) throws IOException, InterruptedException {
+        return forked(List.of(), maxRssKb, args);
+    }
+
+    /** {@link #forked(long[], Object...)} in a JVM started with {@code jvmFlags} as well. */
+    static CliRun forked(List<String> jvmFlags, long[] maxRssKb, Object... args) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of("/usr/bin/time", "-f", RSS_TAG + "%M"));
-        command.addAll(javaCommand(List.of(), args));
+        command.addAll(javaCommand(jvmFlags, args));
         Path dir = Files.createTempDirectory("falconq-forked");
         try {
             Process p = new ProcessBuilder(command).redirectOutput(dir.resolve("out").toFile())

@@ -12,6 +12,7 @@ import java.util.Collections;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -79,7 +80,7 @@ public record SafetensorsHeader(long headerLength, boolean metadataPresent, Map<
         byte[] json = file.asSlice(8, n).toArray(ValueLayout.JAVA_BYTE);
         JsonNode root = StrictJson.parse(path, json, 0, json.length, 8, "header JSON");
         if (!root.isObject()) {
-            throw new FormatException(path, 8, "header JSON is a " + root.getNodeType().name().toLowerCase()
+            throw new FormatException(path, 8, "header JSON is a " + root.getNodeType().name().toLowerCase(Locale.ROOT)
                     + ", expected an object");
         }
 
@@ -221,6 +222,6 @@ public record SafetensorsHeader(long headerLength, boolean metadataPresent, Map<
     }
 
     private static String kind(JsonNode v) {
-        return v.getNodeType().name().toLowerCase();
+        return v.getNodeType().name().toLowerCase(Locale.ROOT);
     }
 }

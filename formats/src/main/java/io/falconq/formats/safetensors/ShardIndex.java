@@ -11,6 +11,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -35,16 +36,16 @@ public record ShardIndex(Path file, JsonNode metadata, Map<String, String> weigh
     public static ShardIndex read(Path file) {
         JsonNode root = StrictJson.readFile(file);
         if (!root.isObject()) {
-            throw new FormatException(file, -1, "index is a " + root.getNodeType().name().toLowerCase() + ", expected an object");
+            throw new FormatException(file, -1, "index is a " + root.getNodeType().name().toLowerCase(Locale.ROOT) + ", expected an object");
         }
         JsonNode map = root.get("weight_map");
         if (map == null || !map.isObject()) {
             throw new FormatException(file, -1, map == null ? "missing \"weight_map\""
-                    : "\"weight_map\" is a " + map.getNodeType().name().toLowerCase() + ", expected an object");
+                    : "\"weight_map\" is a " + map.getNodeType().name().toLowerCase(Locale.ROOT) + ", expected an object");
         }
         JsonNode metadata = root.get("metadata");
         if (metadata != null && !metadata.isObject() && !metadata.isNull()) {
-            throw new FormatException(file, -1, "\"metadata\" is a " + metadata.getNodeType().name().toLowerCase()
+            throw new FormatException(file, -1, "\"metadata\" is a " + metadata.getNodeType().name().toLowerCase(Locale.ROOT)
                     + ", expected an object");
         }
         Map<String, String> weightMap = new LinkedHashMap<>();

@@ -205,7 +205,7 @@ public final class IntQuantJob {
         }
         ObjectNode meta = qc.putObject("meta");
         meta.put("quantizer", "falconq");
-        meta.put("method", opt.method().name().toLowerCase());
+        meta.put("method", opt.method().label());
         if (opt.method() == IntQuantMethod.AWQ) {
             meta.put("awq_loss", opt.awqLoss().optionName());
         }

@@ -1,5 +1,7 @@
 package io.falconq.jobs.intquant;
 
+import java.util.Locale;
+
 /** How the linears of a GPTQ-layout checkpoint are quantized. */
 public enum IntQuantMethod {
     /** Round to nearest with min/max group parameters; no calibration. */
@@ -10,6 +12,11 @@ public enum IntQuantMethod {
     AWQ,
     /** Hessian error feedback (Frantar et al.), layer by layer, true-sequential. */
     GPTQ;
+
+    /** The name {@code quantize --method} takes and quantize_config.json's {@code meta.method} holds. */
+    public String label() {
+        return name().toLowerCase(Locale.ROOT);
+    }
 
     public boolean needsCalibration() {
         return this != RTN;

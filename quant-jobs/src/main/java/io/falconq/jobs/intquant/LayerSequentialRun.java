@@ -96,7 +96,7 @@ final class LayerSequentialRun {
                 try (var gc = phases.enter(JobPhases.Phase.GC)) {
                     System.gc();
                 }
-                progress.onStep(layer + 1, layers, "layer " + layer + "  " + opt.method().name().toLowerCase() + "  "
+                progress.onStep(layer + 1, layers, "layer " + layer + "  " + opt.method().label() + "  "
                         + phases.since(before));
             }
         }
