@@ -3,7 +3,7 @@ package io.falconq.it;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.falconq.cli.report.Sha256;
+import io.falconq.formats.io.Sha256;
 import io.falconq.core.convert.alloc.AllocationKeys;
 import io.falconq.core.convert.alloc.SensitivityTable;
 import io.falconq.core.convert.alloc.TensorTypeFile;

@@ -1,6 +1,6 @@
 package io.falconq.cli.options;
 
-import io.falconq.cli.report.Sha256;
+import io.falconq.formats.io.Sha256;
 import io.falconq.core.convert.ConversionPlan;
 import io.falconq.core.convert.ConversionOptions;
 import io.falconq.core.convert.alloc.Allocation;

@@ -3,7 +3,7 @@ package io.falconq.cli.pipeline;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.falconq.cli.options.AllocationOptions;
-import io.falconq.cli.report.Sha256;
+import io.falconq.formats.io.Sha256;
 import io.falconq.core.convert.ConversionOptions;
 import io.falconq.core.convert.ConversionPlanner;
 import io.falconq.core.convert.GgufConversion;

@@ -3,18 +3,14 @@ package io.falconq.cli.pipeline;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.falconq.calibration.CalibrationMix;
 import io.falconq.cli.report.CalibrationReport;
-import io.falconq.cli.report.Sha256;
+import io.falconq.formats.io.Sha256;
 import io.falconq.formats.gguf.GgufValue;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.jobs.imatrix.CalibrationRunner;
 import io.falconq.runtime.text.HfTokenizer;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -43,7 +39,7 @@ public record CalibrationTokens(int[][] sequences, int bos, CalibrationReport re
         if (data.texts().size() == 1) {
             TextSources.Text t = data.texts().getFirst();
             int[][] seqs = CalibrationRunner.sequences(tokenizer.encodeForModel(t.input().text()), bos, ctx, chunks);
-            String sha = sha256(List.of(seqs));
+            String sha = Sha256.ofInts(List.of(seqs));
             return new CalibrationTokens(seqs, bos, new CalibrationReport(data.label(), seed, false, ctx, seqs.length,
                     (long) seqs.length * ctx, sha, List.of(new CalibrationReport.LanguageTokens(t.language(),
                     t.weight(), seqs.length, (long) seqs.length * ctx, sha, t.input().sha256(), false))));
@@ -75,7 +71,7 @@ public record CalibrationTokens(int[][] sequences, int bos, CalibrationReport re
             int[][] seqs = n == 0 ? new int[0][] : CalibrationRunner.sequences(ids, bos, ctx, n);
             perText.add(seqs);
             languages.add(new CalibrationReport.LanguageTokens(t.language(), t.weight(), n, (long) n * ctx,
-                    sha256(List.of(seqs)), Sha256.of(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)),
+                    Sha256.ofInts(List.of(seqs)), Sha256.of(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)),
                     n < shares[i]));
         }
         List<int[]> all = new ArrayList<>();
@@ -96,7 +92,7 @@ public record CalibrationTokens(int[][] sequences, int bos, CalibrationReport re
         }
         int[][] seqs = all.toArray(int[][]::new);
         return new CalibrationTokens(seqs, bos, new CalibrationReport(data.label(), seed, true, ctx, seqs.length,
-                (long) seqs.length * ctx, sha256(all), languages));
+                (long) seqs.length * ctx, Sha256.ofInts(all), languages));
     }
 
     /** {@link #report} as JSON, for a GPTQ folder's {@code quantization_config.meta.calibration}. */
@@ -171,14 +167,4 @@ public record CalibrationTokens(int[][] sequences, int bos, CalibrationReport re
         return (int) Math.min(best, Integer.MAX_VALUE);
     }
 
-    static String sha256(List<int[]> sequences) {
-        MessageDigest d = Sha256.newDigest();
-        ByteBuffer b = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
-        for (int[] seq : sequences) {
-            for (int id : seq) {
-                d.update(b.putInt(0, id).array());
-            }
-        }
-        return HexFormat.of().formatHex(d.digest());
-    }
 }

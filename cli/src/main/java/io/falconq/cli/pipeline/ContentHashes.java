@@ -1,6 +1,6 @@
 package io.falconq.cli.pipeline;
 
-import io.falconq.cli.report.Sha256;
+import io.falconq.formats.io.Sha256;
 import io.falconq.formats.io.InvalidInputException;
 
 import java.io.IOException;

@@ -1,13 +1,11 @@
 package io.falconq.cli.pipeline;
 
 import io.falconq.calibration.CalibrationSets;
-import io.falconq.cli.report.Sha256;
+import io.falconq.formats.io.Sha256;
 import io.falconq.formats.io.InputFiles;
 import io.falconq.formats.io.InvalidInputException;
 
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**

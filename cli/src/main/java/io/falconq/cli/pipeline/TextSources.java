@@ -2,7 +2,7 @@ package io.falconq.cli.pipeline;
 
 import io.falconq.calibration.CalibrationMix;
 import io.falconq.calibration.CalibrationSets;
-import io.falconq.cli.report.Sha256;
+import io.falconq.formats.io.Sha256;
 import io.falconq.runtime.eval.LogitsFolder;
 
 import java.nio.charset.StandardCharsets;

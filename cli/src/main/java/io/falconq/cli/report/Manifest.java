@@ -1,5 +1,6 @@
 package io.falconq.cli.report;
 
+import io.falconq.formats.io.Sha256;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.falconq.formats.io.AtomicOutput;
 import io.falconq.formats.io.OutputException;

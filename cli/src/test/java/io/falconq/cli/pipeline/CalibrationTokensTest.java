@@ -1,5 +1,6 @@
 package io.falconq.cli.pipeline;
 
+import io.falconq.formats.io.Sha256;
 import io.falconq.calibration.CalibrationSets;
 import io.falconq.cli.report.CalibrationReport;
 import io.falconq.jobs.imatrix.CalibrationRunner;
@@ -67,9 +68,9 @@ class CalibrationTokensTest {
             assertEquals(bos, s[0], "every sequence starts with BOS");
         }
         // interleaved in text order: de, fr, ja, de, fr, ja, de, de, de
-        assertEquals(CalibrationTokens.sha256(List.of(t.sequences()[0], t.sequences()[3], t.sequences()[6],
+        assertEquals(Sha256.ofInts(List.of(t.sequences()[0], t.sequences()[3], t.sequences()[6],
                 t.sequences()[7], t.sequences()[8])), langs.get(0).tokensSha256());
-        assertEquals(CalibrationTokens.sha256(List.of(t.sequences())), t.report().tokensSha256());
+        assertEquals(Sha256.ofInts(List.of(t.sequences())), t.report().tokensSha256());
         assertTrue(t.report().sampled());
         assertEquals(9L * 48, t.report().tokens());
     }

@@ -1,5 +1,6 @@
 package io.falconq.cli.report;
 
+import io.falconq.formats.io.Sha256;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -1,5 +1,6 @@
 package io.falconq.formats.gguf;
 
+import io.falconq.formats.io.Sha256;
 import io.falconq.formats.io.FormatException;
 import io.falconq.formats.io.InvalidInputException;
 
@@ -139,7 +140,7 @@ final class GgufSplitReader {
     }
 
     private static byte[] digest(GgufFile first) {
-        MessageDigest d = GgufSplitWriter.sha256();
+        MessageDigest d = Sha256.newDigest();
         d.update(first.headerBytes());
         return d.digest();
     }

@@ -1,5 +1,6 @@
 package io.falconq.formats.gguf;
 
+import io.falconq.formats.io.Sha256;
 import io.falconq.formats.gguf.GgufWriter.PlannedTensor;
 import io.falconq.formats.io.AtomicOutput;
 import io.falconq.formats.io.OutputException;
@@ -8,7 +9,6 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HexFormat;
@@ -162,19 +162,12 @@ public final class GgufSplitWriter implements GgufTensorSink {
     static String headerSha256(GgufMetadata metadata, List<PlannedTensor> tensors) {
         byte[] header = GgufWriter.header(metadata, GgufWriter.layout(tensors, GgufMetadata.DEFAULT_ALIGNMENT));
         long dataOffset = GgufWriter.padded(header.length, GgufMetadata.DEFAULT_ALIGNMENT);
-        MessageDigest d = sha256();
+        MessageDigest d = Sha256.newDigest();
         d.update(header);
         d.update(new byte[(int) (dataOffset - header.length)]);
         return HexFormat.of().formatHex(d.digest());
     }
 
-    static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 
     @Override
     public List<Path> files() {

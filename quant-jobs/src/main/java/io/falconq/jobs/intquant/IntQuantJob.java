@@ -1,5 +1,6 @@
 package io.falconq.jobs.intquant;
 
+import io.falconq.formats.io.Sha256;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -22,7 +23,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumSet;
@@ -245,28 +245,24 @@ public final class IntQuantJob {
 
     /** What makes two runs the same job: the source files, the options, the calibration tokens. */
     static String jobKey(HfCheckpoint src, Options opt, int[][] sequences) {
-        try {
-            MessageDigest d = MessageDigest.getInstance("SHA-256");
-            d.update(src.dir().toAbsolutePath().toString().getBytes(StandardCharsets.UTF_8));
-            for (var shard : src.shards()) {
-                d.update((shard.path().getFileName() + ":" + shard.fileSize()).getBytes(StandardCharsets.UTF_8));
-            }
-            // the thread count is not part of it: the bytes do not depend on it
-            d.update((opt.scheme() + " " + opt.method() + " " + opt.dampPercent() + " " + opt.awqLoss() + " "
-                    + opt.maxShardBytes() + " " + opt.unquantized())
-                    .getBytes(StandardCharsets.UTF_8));
-            if (opt.method().needsCalibration()) {
-                ByteBuffer b = ByteBuffer.allocate(4);
-                for (int[] seq : sequences) {
-                    for (int id : seq) {
-                        d.update(b.putInt(0, id).array());
-                    }
-                    d.update((byte) '\n');
-                }
-            }
-            return "int-quant " + HexFormat.of().formatHex(d.digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
+        MessageDigest d = Sha256.newDigest();
+        d.update(src.dir().toAbsolutePath().toString().getBytes(StandardCharsets.UTF_8));
+        for (var shard : src.shards()) {
+            d.update((shard.path().getFileName() + ":" + shard.fileSize()).getBytes(StandardCharsets.UTF_8));
         }
+        // the thread count is not part of it: the bytes do not depend on it
+        d.update((opt.scheme() + " " + opt.method() + " " + opt.dampPercent() + " " + opt.awqLoss() + " "
+                + opt.maxShardBytes() + " " + opt.unquantized())
+                .getBytes(StandardCharsets.UTF_8));
+        if (opt.method().needsCalibration()) {
+            ByteBuffer b = ByteBuffer.allocate(4);
+            for (int[] seq : sequences) {
+                for (int id : seq) {
+                    d.update(b.putInt(0, id).array());
+                }
+                d.update((byte) '\n');
+            }
+        }
+        return "int-quant " + HexFormat.of().formatHex(d.digest());
     }
 }

@@ -1,5 +1,6 @@
 package io.falconq.jobs.sensitivity;
 
+import io.falconq.formats.io.Sha256;
 import io.falconq.core.convert.ConversionPlan;
 import io.falconq.core.convert.ConversionOptions;
 import io.falconq.core.convert.ConversionPlanner;
@@ -20,12 +21,10 @@ import io.falconq.runtime.eval.EvalProtocol;
 import io.falconq.runtime.eval.LogitsFile;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -174,7 +173,7 @@ public final class SensitivityJob {
                 String reference = in.tensorInfos().stream().filter(x -> x.name().equals("token_embd.weight"))
                         .map(x -> x.type().name()).findFirst().orElse("F32");
                 table = new SensitivityTable(new SensitivityTable.Source(model.toString(), dataLabel, scored,
-                        sha256(used), opt.imatrixLabel(), reference, opt.method().label()), entries);
+                        Sha256.ofInts(List.of(used)), opt.imatrixLabel(), reference, opt.method().label()), entries);
             }
             table.write(target, force);
             AtomicFolder.deleteRecursively(work.folder());
@@ -199,7 +198,7 @@ public final class SensitivityJob {
 
     /** The source files (names and sizes), the options and the measured tokens. */
     static String jobKey(Path model, Options opt, int[] tokens, int bosId) {
-        MessageDigest d = digest();
+        MessageDigest d = Sha256.newDigest();
         update(d, JOB_VERSION + "\n" + model.toAbsolutePath() + "\n");
         try (Stream<Path> files = Files.isDirectory(model) ? Files.list(model).sorted() : Stream.of(model)) {
             for (Path f : files.toList()) {
@@ -213,28 +212,13 @@ public final class SensitivityJob {
         } catch (IOException e) {
             throw new InvalidInputException(model + ": cannot read: " + e.getMessage(), e);
         }
-        update(d, opt.method() + " " + opt.types() + " " + opt.ctx() + " " + opt.chunks() + " " + bosId + " " + sha256(tokens));
+        update(d, opt.method() + " " + opt.types() + " " + opt.ctx() + " " + opt.chunks() + " " + bosId + " " + Sha256.ofInts(List.of(tokens)));
         return "measure " + HexFormat.of().formatHex(d.digest());
     }
 
-    /** SHA-256 of the token ids as little-endian int32s. */
-    static String sha256(int[] tokens) {
-        MessageDigest d = digest();
-        ByteBuffer b = ByteBuffer.allocate(4 * tokens.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-        b.asIntBuffer().put(tokens);
-        d.update(b.array());
-        return HexFormat.of().formatHex(d.digest());
-    }
 
     private static void update(MessageDigest d, String s) {
         d.update(s.getBytes(StandardCharsets.UTF_8));
     }
 
-    private static MessageDigest digest() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 }

@@ -1,15 +1,15 @@
-package io.falconq.cli.report;
-
-import io.falconq.formats.io.InvalidInputException;
+package io.falconq.formats.io;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.List;
 
 /** SHA-256 digests as lower-case hex, the form used in reports, manifests and pipeline cache keys. */
 public final class Sha256 {
@@ -28,6 +28,21 @@ public final class Sha256 {
 
     public static String of(byte[] bytes) {
         return HexFormat.of().formatHex(newDigest().digest(bytes));
+    }
+
+    /**
+     * The digest of int32 values (token ids) as little-endian bytes, every array in order: a calibration set's or a
+     * measured text's {@code tokensSha256}.
+     */
+    public static String ofInts(List<int[]> arrays) {
+        MessageDigest digest = newDigest();
+        ByteBuffer b = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
+        for (int[] values : arrays) {
+            for (int v : values) {
+                digest.update(b.putInt(0, v).array());
+            }
+        }
+        return HexFormat.of().formatHex(digest.digest());
     }
 
     /** Streams the file through the digest; files of any size. */
