@@ -15,7 +15,6 @@ import io.falconq.formats.gguf.GgufMetadata;
 import io.falconq.formats.gguf.GgufReader;
 import io.falconq.formats.gguf.GgufTensorInfo;
 import io.falconq.formats.hf.HfCheckpoint;
-import io.falconq.formats.io.InputFiles;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.safetensors.SafetensorsFile;
 import io.falconq.formats.safetensors.SafetensorsTensorInfo;
@@ -24,8 +23,6 @@ import io.falconq.core.model.TensorNameMap;
 import io.falconq.core.model.TensorNameMap.RoleAt;
 import io.falconq.core.model.TensorRole;
 
-import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -71,12 +68,7 @@ public final class ModelInspector {
         if (name.endsWith(".safetensors")) {
             return false;
         }
-        byte[] magic = new byte[4];
-        try (InputStream in = Files.newInputStream(InputFiles.requireRegular(file))) {
-            return in.readNBytes(magic, 0, 4) == 4 && magic[0] == 'G' && magic[1] == 'G' && magic[2] == 'U' && magic[3] == 'F';
-        } catch (IOException e) {
-            throw new InvalidInputException(file + ": cannot read: " + e.getMessage(), e);
-        }
+        return GgufReader.startsWithMagic(file);
     }
 
     // ---- Hugging Face checkpoint ---------------------------------------------------------------------------

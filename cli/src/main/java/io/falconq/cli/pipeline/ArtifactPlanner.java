@@ -173,7 +173,7 @@ public final class ArtifactPlanner {
             try {
                 configJson = JSON.readTree(model.path().toFile());
             } catch (IOException e) {
-                throw new InvalidInputException(model.path() + ": cannot read: " + e.getMessage(), e);
+                throw InvalidInputException.unreadable(model.path(), e);
             }
             folder = IntQuantJob.planFolder(model.config(), configJson, SafetensorsDtype.BF16, options);
             estimatedFiles = (long) model.config().vocabSize() * TOKENIZER_JSON_BYTES_PER_TOKEN + 4096;

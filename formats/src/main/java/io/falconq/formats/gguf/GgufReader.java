@@ -1,11 +1,16 @@
 package io.falconq.formats.gguf;
 
 import io.falconq.formats.io.FormatException;
+import io.falconq.formats.io.InputFiles;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.io.LittleEndianCursor;
 import io.falconq.formats.io.MappedFile;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,6 +55,17 @@ public final class GgufReader {
             file.close();
             throw e;
         }
+    }
+
+    /** Whether the file (which must be a regular file) begins with the GGUF magic; a shorter file does not. */
+    public static boolean startsWithMagic(Path path) {
+        byte[] head;
+        try (InputStream in = Files.newInputStream(InputFiles.requireRegular(path))) {
+            head = in.readNBytes(4);
+        } catch (IOException e) {
+            throw InvalidInputException.unreadable(path, e);
+        }
+        return head.length == 4 && ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN).getInt() == MAGIC;
     }
 
     /** Opens exactly this file, also when it is a shard of a split model. */

@@ -6,7 +6,6 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 
@@ -32,10 +31,8 @@ public final class InputFiles {
         BasicFileAttributes a;
         try {
             a = Files.readAttributes(path, BasicFileAttributes.class);
-        } catch (NoSuchFileException e) {
-            throw new InvalidInputException(path + ": no such file");
         } catch (IOException e) {
-            throw new InvalidInputException(path + ": cannot read: " + e.getMessage(), e);
+            throw InvalidInputException.unreadable(path, e);
         }
         if (a.isDirectory()) {
             throw new InvalidInputException(path + ": is a directory (expected a file)");
@@ -59,10 +56,8 @@ public final class InputFiles {
                 throw new InvalidInputException(path + ": grew over the " + maxBytes + "-byte limit while read");
             }
             return bytes;
-        } catch (NoSuchFileException e) {
-            throw new InvalidInputException(path + ": no such file");
         } catch (IOException e) {
-            throw new InvalidInputException(path + ": cannot read: " + e.getMessage(), e);
+            throw InvalidInputException.unreadable(path, e);
         }
     }
 

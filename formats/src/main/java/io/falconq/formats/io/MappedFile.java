@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
@@ -36,10 +35,8 @@ public final class MappedFile implements AutoCloseable {
                 arena.close();
                 throw e;
             }
-        } catch (NoSuchFileException e) {
-            throw new InvalidInputException(path + ": no such file");
         } catch (IOException e) {
-            throw new InvalidInputException(path + ": cannot read: " + e.getMessage(), e);
+            throw InvalidInputException.unreadable(path, e);
         }
     }
 

@@ -210,7 +210,7 @@ public final class SensitivityJob {
                 d.update(Files.readAllBytes(opt.imatrix().path()));
             }
         } catch (IOException e) {
-            throw new InvalidInputException(model + ": cannot read: " + e.getMessage(), e);
+            throw InvalidInputException.unreadable(model, e);
         }
         update(d, opt.method() + " " + opt.types() + " " + opt.ctx() + " " + opt.chunks() + " " + bosId + " " + Sha256.ofInts(List.of(tokens)));
         return "measure " + HexFormat.of().formatHex(d.digest());

@@ -189,7 +189,7 @@ public final class LogitsFile {
             } catch (NoSuchFileException e) {
                 throw new InvalidInputException(path + ": no such logits file");
             } catch (IOException e) {
-                throw new InvalidInputException(path + ": cannot read: " + e.getMessage(), e);
+                throw InvalidInputException.unreadable(path, e);
             }
             try {
                 this.header = readHeader();
@@ -204,7 +204,7 @@ public final class LogitsFile {
                 this.position = header.headerBytes();
             } catch (IOException e) {
                 close();
-                throw new InvalidInputException(path + ": cannot read: " + e.getMessage(), e);
+                throw InvalidInputException.unreadable(path, e);
             } catch (RuntimeException e) {
                 close();
                 throw e;
