@@ -9,6 +9,7 @@ import io.falconq.jobs.sensitivity.SensitivityCost;
 import io.falconq.jobs.sensitivity.SensitivityJob;
 import io.falconq.core.model.FalconH1Config;
 import io.falconq.runtime.FalconH1Model;
+import io.falconq.runtime.eval.EvalProtocol;
 import io.falconq.runtime.text.HfTokenizer;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -164,7 +165,7 @@ public final class MeasureCommand extends JobCommand {
         PrintWriter out = spec.commandLine().getOut();
         out.printf(Locale.ROOT, "measure plan: %d layers, hidden %d, vocab %d; %d chunks of %d (%d tokens run, "
                         + "%d scored); types %s; method %s%n", c.numLayers(), c.hiddenSize(), c.vocabSize(), n, ctx,
-                (long) n * ctx, (long) n * (ctx - 1 - ctx / 2), candidates, how.label());
+                (long) n * ctx, (long) n * EvalProtocol.LLAMA_CPP.scoredPerWindow(ctx), candidates, how.label());
         out.printf(Locale.ROOT, "  tensors, end-to-end runs   %d tensors, %d measured end to end%n", p.tensors(), p.measurements());
         out.printf(Locale.ROOT, "  layer-token runs           %.3g%n", p.layerTokenRuns());
         out.printf(Locale.ROOT, "  head-token runs            %.3g%n", p.headTokenRuns());

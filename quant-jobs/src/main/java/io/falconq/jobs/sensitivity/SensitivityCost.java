@@ -6,6 +6,7 @@ import io.falconq.formats.gguf.GgmlType;
 import io.falconq.jobs.intquant.IntQuantCost;
 import io.falconq.core.model.FalconH1Config;
 import io.falconq.runtime.LayerState;
+import io.falconq.runtime.eval.EvalProtocol;
 
 import java.util.EnumSet;
 import java.util.List;
@@ -72,7 +73,7 @@ public final class SensitivityCost {
         boolean direct = method == SensitivityJob.Method.DIRECT;
         int layers = c.numLayers();
         long tokens = (long) chunks * ctx;
-        long scored = (long) chunks * (ctx - 1 - ctx / 2);
+        long scored = (long) chunks * EvalProtocol.LLAMA_CPP.scoredPerWindow(ctx);
         long[][] shapes = IntQuantCost.linearShapes(c);
         int tensors = 2;
         // token_embd (re-run from the embedding) and output (head only), both rows of H
@@ -112,7 +113,7 @@ public final class SensitivityCost {
 
     /** Heap the job needs beyond the mapped model: one window's buffers and states and the largest candidate. */
     public static long heapBytes(FalconH1Config c, int chunks, int ctx) {
-        long scoredPerChunk = ctx - 1 - ctx / 2;
+        long scoredPerChunk = EvalProtocol.LLAMA_CPP.scoredPerWindow(ctx);
         long perToken = 8L * c.hiddenSize() + c.inProjSize() + c.convDim() + 3L * c.ssmInnerSize() + 3L * c.qSize()
                 + 2L * c.kvSize() + 2L * c.intermediateSize();
         long window = 4L * ctx * perToken + LayerState.bytes(c, ctx) + scoredPerChunk * c.vocabSize() * (4L + 2L + 8L);

@@ -30,6 +30,16 @@ public enum EvalProtocol {
         return label;
     }
 
+    /** The first scored position of a window: 0, or llama-perplexity's ctx/2. */
+    public int firstScored(int ctx) {
+        return this == LLAMA_CPP ? ctx / 2 : 0;
+    }
+
+    /** The positions scored in a window of {@code ctx} tokens (each against the next token). */
+    public int scoredPerWindow(int ctx) {
+        return ctx - 1 - firstScored(ctx);
+    }
+
     public static EvalProtocol parse(String s) {
         for (EvalProtocol p : values()) {
             if (p.label.equalsIgnoreCase(s) || p.name().equalsIgnoreCase(s)) {
@@ -75,14 +85,13 @@ public enum EvalProtocol {
             }
             case LLAMA_CPP -> {
                 int chunks = tokens.length / ctx;
-                int first = ctx / 2;
                 for (int i = 0; i < chunks && out.size() < limit; i++) {
                     int start = i * ctx;
                     int[] in = java.util.Arrays.copyOfRange(tokens, start, start + ctx);
                     if (bosId >= 0) {
                         in[0] = bosId;
                     }
-                    out.add(new Window(i, start, in, first, ctx - 1 - first));
+                    out.add(new Window(i, start, in, firstScored(ctx), scoredPerWindow(ctx)));
                 }
             }
         }
