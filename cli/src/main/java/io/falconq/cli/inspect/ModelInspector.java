@@ -18,6 +18,7 @@ import io.falconq.formats.hf.HfCheckpoint;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.safetensors.SafetensorsFile;
 import io.falconq.formats.safetensors.SafetensorsTensorInfo;
+import io.falconq.core.convert.FalconH1GgufLayout;
 import io.falconq.core.model.FalconH1Config;
 import io.falconq.core.model.TensorNameMap;
 import io.falconq.core.model.TensorNameMap.RoleAt;
@@ -41,7 +42,6 @@ import java.util.TreeMap;
  * readers' {@link InvalidInputException}s; inconsistencies that do not stop inspection become warnings.
  */
 public final class ModelInspector {
-    private static final String GGUF_ARCH = "falcon-h1";
 
     private ModelInspector() {
     }
@@ -199,11 +199,7 @@ public final class ModelInspector {
     public static ModelInspection gguf(Path file) {
         try (GgufFile gguf = GgufReader.open(file)) {
             GgufMetadata md = gguf.metadata();
-            String arch = md.find("general.architecture").map(v -> String.valueOf(v.value())).orElse(null);
-            if (!GGUF_ARCH.equals(arch)) {
-                throw new InvalidInputException(file + ": general.architecture is " + (arch == null ? "missing"
-                        : "\"" + arch + "\"") + ", expected \"" + GGUF_ARCH + "\" (falconq handles Falcon-H1 only)");
-            }
+            FalconH1GgufLayout.requireFalconH1(gguf);
             List<String> warnings = new ArrayList<>();
             List<TensorRow> rows = new ArrayList<>();
             Map<String, Map<String, Integer>> typesByRole = new LinkedHashMap<>();
@@ -223,7 +219,8 @@ public final class ModelInspector {
             List<FileEntry> files = gguf.shards().stream()
                     .map(s -> new FileEntry(s.path().toString(), s.fileSize())).toList();
             Source source = new Source("gguf", file.toString(), files, gguf.fileSize(), fileType);
-            return new ModelInspection(source, ggufArchitecture(md, gguf), countTensors(rows), typeUsage(rows), rows,
+            return new ModelInspection(source, architecture(FalconH1GgufLayout.config(gguf), "GGUF metadata",
+                            md.find("general.name").map(v -> String.valueOf(v.value())).orElse(null), null, null), countTensors(rows), typeUsage(rows), rows,
                     typesByRole, null, warnings, quantizeKeys(md));
         }
     }
@@ -237,37 +234,6 @@ public final class ModelInspector {
             }
         }
         return keys.isEmpty() ? null : keys;
-    }
-
-    private static Architecture ggufArchitecture(GgufMetadata md, GgufFile gguf) {
-        String p = GGUF_ARCH + ".";
-        int hidden = u32(md, p + "embedding_length");
-        int heads = optU32(md, p + "attention.head_count", 0);
-        int ssmInner = u32(md, p + "ssm.inner_size");
-        int ssmHeads = u32(md, p + "ssm.time_step_rank");
-        int vocab = gguf.contains("token_embd.weight") ? (int) gguf.info("token_embd.weight").ne()[1]
-                : optU32(md, p + "vocab_size", 0);
-        return new Architecture("GGUF metadata",
-                md.find("general.name").map(v -> String.valueOf(v.value())).orElse(null),
-                u32(md, p + "block_count"), hidden, vocab, heads,
-                optU32(md, p + "attention.head_count_kv", heads),
-                optU32(md, p + "attention.key_length", heads == 0 ? 0 : hidden / heads),
-                optU32(md, p + "feed_forward_length", 0),
-                ssmInner, ssmHeads, ssmHeads == 0 ? 0 : ssmInner / ssmHeads,
-                u32(md, p + "ssm.group_count"), u32(md, p + "ssm.state_size"), u32(md, p + "ssm.conv_kernel"),
-                gguf.contains(TensorRole.SSM_NORM.ggufName(0)), null, !gguf.contains(TensorRole.OUTPUT.ggufName(-1)),
-                optU32(md, p + "context_length", 0),
-                md.find(p + "rope.freq_base").map(v -> ((Number) v.value()).doubleValue()).orElse(10000.0),
-                md.find(p + "attention.layer_norm_rms_epsilon").map(v -> ((Number) v.value()).doubleValue()).orElse(0.0),
-                null);
-    }
-
-    private static int u32(GgufMetadata md, String key) {
-        return md.getU32AsInt(key);
-    }
-
-    private static int optU32(GgufMetadata md, String key, int dflt) {
-        return md.containsKey(key) ? md.getU32AsInt(key) : dflt;
     }
 
     /** {@code enum llama_ftype} in llama.h, for the mixes llama-quantize writes. */
@@ -368,10 +334,19 @@ public final class ModelInspector {
         mult.put("ssm_out", c.ssmOutMultiplier());
         mult.put("ssm [z, x, B, C, dt]", c.ssmMultipliers());
         mult.put("mlp [gate, down]", c.mlpMultipliers());
-        return new Architecture("config.json", null, c.numLayers(), c.hiddenSize(), c.vocabSize(), c.numHeads(),
+        return architecture(c, "config.json", null, c.ssmNormBeforeGate(), mult);
+    }
+
+    /**
+     * The architecture section from a config; a GGUF's is {@link FalconH1GgufLayout#config}'s reading of its keys,
+     * with no norm order or multipliers (llama.cpp's converter folds them into the weights).
+     */
+    private static Architecture architecture(FalconH1Config c, String from, String name, Boolean normBeforeGate,
+                                             Map<String, Object> multipliers) {
+        return new Architecture(from, name, c.numLayers(), c.hiddenSize(), c.vocabSize(), c.numHeads(),
                 c.numKvHeads(), c.headDim(), c.intermediateSize(), c.ssmInnerSize(), c.ssmHeads(), c.ssmHeadDim(),
-                c.ssmGroups(), c.ssmStateSize(), c.convKernel(), c.ssmRmsNorm(), c.ssmNormBeforeGate(),
-                c.tieWordEmbeddings(), c.maxPositionEmbeddings(), c.ropeTheta(), c.rmsNormEps(), mult);
+                c.ssmGroups(), c.ssmStateSize(), c.convKernel(), c.ssmRmsNorm(), normBeforeGate,
+                c.tieWordEmbeddings(), c.maxPositionEmbeddings(), c.ropeTheta(), c.rmsNormEps(), multipliers);
     }
 
     private static Estimates estimates(FalconH1Config config) {

@@ -26,17 +26,23 @@ public final class FalconH1GgufLayout {
     private FalconH1GgufLayout() {
     }
 
+    /** Refuses a GGUF whose {@code general.architecture} is not {@code falcon-h1}, or that has none. */
+    public static void requireFalconH1(GgufFile gguf) {
+        String arch = gguf.metadata().find("general.architecture").map(v -> String.valueOf(v.value())).orElse(null);
+        if (!FalconH1GgufMetadata.ARCH.equals(arch)) {
+            throw new InvalidInputException(gguf.path() + ": general.architecture is " + (arch == null ? "missing"
+                    : "\"" + arch + "\"") + ", expected \"" + FalconH1GgufMetadata.ARCH
+                    + "\" (falconq handles Falcon-H1 only)");
+        }
+    }
+
     /**
      * The config of a Falcon-H1 GGUF: sizes from its keys, the vocabulary from {@code token_embd}, every µP multiplier
      * 1 (llama.cpp's converter folds them into the weights), the SSM norm present exactly when {@code ssm_norm} is.
      */
     public static FalconH1Config config(GgufFile gguf) {
         GgufMetadata md = gguf.metadata();
-        String arch = md.find("general.architecture").map(v -> String.valueOf(v.value())).orElse("(none)");
-        if (!FalconH1GgufMetadata.ARCH.equals(arch)) {
-            throw new InvalidInputException(gguf.path() + ": general.architecture is \"" + arch + "\", expected \""
-                    + FalconH1GgufMetadata.ARCH + "\" (falconq handles Falcon-H1 only)");
-        }
+        requireFalconH1(gguf);
         FalconH1GgufMetadata.requireArchitectureKeys(md, gguf.path().toString());
         int hidden = md.getU32AsInt(P + "embedding_length");
         int layers = md.getU32AsInt(P + "block_count");
