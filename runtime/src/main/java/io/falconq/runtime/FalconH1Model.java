@@ -1,15 +1,19 @@
 package io.falconq.runtime;
 
+import io.falconq.formats.gguf.GgufReader;
+import io.falconq.formats.hf.HfCheckpoint;
 import io.falconq.formats.io.InputFiles;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.tensor.TensorSource;
 import io.falconq.core.model.FalconH1Config;
+import io.falconq.core.model.TensorRole;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
+import java.util.function.Function;
 
 /**
  * A loaded Falcon-H1 model: its config, its weights (memory-mapped, not copied), the µP multipliers the forward
@@ -20,9 +24,22 @@ import java.util.Optional;
  */
 public final class FalconH1Model implements AutoCloseable {
 
-    /** Where the weights came from; decides which multipliers are folded. */
+    /** Where the weights came from; decides which multipliers are folded, and how tensors are named and shaped. */
     public enum Format {
-        HF_SAFETENSORS, GGUF
+        /** A Hugging Face checkpoint: its names and shapes (SPEC.md §1.2). */
+        HF_SAFETENSORS,
+        /** A llama.cpp GGUF: its names and the converter's shapes (GGUF-NOTES.md §3.2). */
+        GGUF;
+
+        /** The stored name of {@code role}'s tensor in {@code layer} (-1 for a model-level tensor). */
+        String tensorName(TensorRole role, int layer) {
+            return this == GGUF ? role.ggufName(layer) : role.hfName(layer);
+        }
+
+        /** The shape of {@code role}'s tensor in this format, PyTorch order. */
+        long[] shape(TensorRole role, FalconH1Config c) {
+            return this == GGUF ? role.convertedShape(c) : role.hfShape(c);
+        }
     }
 
     private final FalconH1Config config;
@@ -47,18 +64,33 @@ public final class FalconH1Model implements AutoCloseable {
     /** Loads an HF checkpoint folder, or a {@code .gguf} file (recognised by its magic). */
     public static FalconH1Model load(Path path) {
         if (Files.isDirectory(path)) {
-            return HfModelLoader.load(path);
+            return closingOnFailure(HfCheckpoint.open(path), ckpt -> HfModelLoader.load(ckpt, path));
         }
         if (!Files.isRegularFile(path)) {
             throw new InvalidInputException(path + ": no such model folder or file");
         }
         if (isGguf(path)) {
-            return GgufModelLoader.load(path);
+            return closingOnFailure(GgufReader.open(path), gguf -> GgufModelLoader.load(gguf, path));
         }
         if (path.getFileName().toString().endsWith(".safetensors")) {
-            return HfModelLoader.load(path);
+            return closingOnFailure(HfCheckpoint.open(path), ckpt -> HfModelLoader.load(ckpt, path));
         }
         throw new InvalidInputException(path + ": neither a Hugging Face checkpoint folder nor a GGUF file");
+    }
+
+    /** The model a loader builds over {@code file}, which the model then owns; the file is closed if that fails. */
+    private static <F extends TensorSource> FalconH1Model closingOnFailure(F file, Function<F, FalconH1Model> loader) {
+        try {
+            return loader.apply(file);
+        } catch (RuntimeException e) {
+            file.close();
+            throw e;
+        }
+    }
+
+    /** {@code dir} if it holds a tokenizer.json, else null. */
+    static Path tokenizerIn(Path dir) {
+        return dir != null && Files.isRegularFile(dir.resolve("tokenizer.json")) ? dir : null;
     }
 
     private static boolean isGguf(Path path) {

@@ -42,37 +42,27 @@ public record LayerWeights(
         float[] preFfNorm,
         WeightMatrix gate, WeightMatrix up, WeightMatrix down) {
 
-    /** How a model loader reads the tensor of a role in one layer: its format's name, shape and encoding. */
-    @FunctionalInterface
-    interface RoleReader<R, T> {
-        T read(R role, int layer);
-    }
-
-    /**
-     * Layer {@code layer} from a loader's {@code floats} (norm, conv and SSM parameters as float32) and
-     * {@code linears}. The conv bias (optional in both formats) and A (A_log in a Hugging Face checkpoint,
-     * −exp(A_log) in a GGUF) are stored differently, so the caller reads them.
-     */
-    static LayerWeights read(RoleReader<TensorRole, float[]> floats, RoleReader<LinearRole, WeightMatrix> linears,
-                             FalconH1Config c, int layer, float[] convBias, float[] a) {
+    /** Layer {@code layer} as {@code src} stores it. */
+    static LayerWeights read(WeightSource src, int layer) {
+        FalconH1Config c = src.config();
         return new LayerWeights(
-                floats.read(TensorRole.ATTN_NORM, layer),
-                linears.read(LinearRole.ATTN_Q, layer),
-                linears.read(LinearRole.ATTN_K, layer),
-                linears.read(LinearRole.ATTN_V, layer),
-                linears.read(LinearRole.ATTN_OUTPUT, layer),
-                linears.read(LinearRole.SSM_IN, layer),
-                TensorFloats.transpose(floats.read(TensorRole.SSM_CONV1D, layer), c.convDim(), c.convKernel()),
-                convBias,
-                floats.read(TensorRole.SSM_DT_BIAS, layer),
-                a,
-                floats.read(TensorRole.SSM_D, layer),
-                c.ssmRmsNorm() ? floats.read(TensorRole.SSM_NORM, layer) : null,
-                linears.read(LinearRole.SSM_OUT, layer),
-                floats.read(TensorRole.FFN_NORM, layer),
-                linears.read(LinearRole.FFN_GATE, layer),
-                linears.read(LinearRole.FFN_UP, layer),
-                linears.read(LinearRole.FFN_DOWN, layer));
+                src.floats(TensorRole.ATTN_NORM, layer),
+                src.linear(LinearRole.ATTN_Q, layer),
+                src.linear(LinearRole.ATTN_K, layer),
+                src.linear(LinearRole.ATTN_V, layer),
+                src.linear(LinearRole.ATTN_OUTPUT, layer),
+                src.linear(LinearRole.SSM_IN, layer),
+                TensorFloats.transpose(src.floats(TensorRole.SSM_CONV1D, layer), c.convDim(), c.convKernel()),
+                c.convBias() ? src.floats(TensorRole.SSM_CONV1D_BIAS, layer) : new float[c.convDim()],
+                src.floats(TensorRole.SSM_DT_BIAS, layer),
+                src.ssmA(layer),
+                src.floats(TensorRole.SSM_D, layer),
+                c.ssmRmsNorm() ? src.floats(TensorRole.SSM_NORM, layer) : null,
+                src.linear(LinearRole.SSM_OUT, layer),
+                src.floats(TensorRole.FFN_NORM, layer),
+                src.linear(LinearRole.FFN_GATE, layer),
+                src.linear(LinearRole.FFN_UP, layer),
+                src.linear(LinearRole.FFN_DOWN, layer));
     }
 
     /** The linear of {@code role} (a per-layer role). */
