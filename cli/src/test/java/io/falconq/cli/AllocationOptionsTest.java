@@ -3,6 +3,7 @@ package io.falconq.cli;
 import io.falconq.core.convert.alloc.SensitivityTable;
 import io.falconq.formats.gguf.GgmlType;
 import io.falconq.core.model.TensorRole;
+import io.falconq.formats.testing.SharedGroundTruth;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,7 +22,7 @@ class AllocationOptionsTest {
     Path dir;
 
     private static String f32() {
-        return Path.of(System.getProperty("falconq.shared"), "llamacpp", "tiny-F32.gguf").toString();
+        return SharedGroundTruth.path("llamacpp/tiny-F32.gguf").toString();
     }
 
     /** Only the two large tensors, so the rest keep the mix (made-up values: this checks wiring, not quality). */

@@ -1,6 +1,6 @@
 package io.falconq.formats.gguf;
 
-import io.falconq.formats.testing.SharedData;
+import io.falconq.formats.testing.SharedGroundTruth;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,7 +25,7 @@ class GgufRewriteTest {
     @Test
     void everyLlamaCppFileRewritesByteIdentically() throws IOException {
         List<Path> files;
-        try (Stream<Path> s = Files.list(SharedData.require("llamacpp"))) {
+        try (Stream<Path> s = Files.list(SharedGroundTruth.path("llamacpp"))) {
             files = s.filter(p -> p.toString().endsWith(".gguf")).sorted().toList();
         }
         assertFalse(files.isEmpty());

@@ -1,6 +1,6 @@
 package io.falconq.formats.gguf;
 
-import io.falconq.formats.testing.SharedData;
+import io.falconq.formats.testing.SharedGroundTruth;
 import io.falconq.formats.tensor.TensorView;
 import org.junit.jupiter.api.Test;
 
@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Reads every GGUF that llama.cpp's own tools produced (../shared/llamacpp, see its README.md). */
 class LlamaCppFilesTest {
     private static List<Path> files() throws IOException {
-        try (Stream<Path> s = Files.list(SharedData.require("llamacpp"))) {
+        try (Stream<Path> s = Files.list(SharedGroundTruth.path("llamacpp"))) {
             List<Path> files = s.filter(p -> p.toString().endsWith(".gguf")).sorted().toList();
             assertFalse(files.isEmpty(), "no .gguf files in shared/llamacpp");
             return files;
@@ -48,7 +48,7 @@ class LlamaCppFilesTest {
 
     @Test
     void f32FileHasFalconH1MetadataAndShapes() {
-        try (GgufFile f = GgufReader.open(SharedData.require("llamacpp/tiny-F32.gguf"))) {
+        try (GgufFile f = GgufReader.open(SharedGroundTruth.path("llamacpp/tiny-F32.gguf"))) {
             GgufMetadata m = f.metadata();
             assertEquals("falcon-h1", m.getString("general.architecture"));
             // llamacpp/README.md: metadata starts with general.architecture, general.type, general.name

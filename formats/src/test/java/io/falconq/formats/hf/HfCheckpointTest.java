@@ -3,7 +3,7 @@ package io.falconq.formats.hf;
 import io.falconq.formats.safetensors.SafetensorsDtype;
 import io.falconq.formats.safetensors.SafetensorsFile;
 import io.falconq.formats.safetensors.SafetensorsReader;
-import io.falconq.formats.testing.SharedData;
+import io.falconq.formats.testing.SharedGroundTruth;
 import io.falconq.formats.tensor.TensorView;
 import org.junit.jupiter.api.Test;
 
@@ -18,8 +18,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class HfCheckpointTest {
     @Test
     void singleAndShardedTinyCheckpointsHoldIdenticalTensors() {
-        Path single = SharedData.require("models/falcon-h1-tiny");
-        Path sharded = SharedData.require("models/falcon-h1-tiny-sharded");
+        Path single = SharedGroundTruth.path("models/falcon-h1-tiny");
+        Path sharded = SharedGroundTruth.path("models/falcon-h1-tiny-sharded");
         try (HfCheckpoint a = HfCheckpoint.open(single); HfCheckpoint b = HfCheckpoint.open(sharded)) {
             assertEquals(1, a.shards().size());
             assertEquals(2, b.shards().size());
@@ -45,7 +45,7 @@ class HfCheckpointTest {
 
     @Test
     void singleFileHeaderMatchesSpecTable() {
-        Path file = SharedData.require("models/falcon-h1-tiny/model.safetensors");
+        Path file = SharedGroundTruth.path("models/falcon-h1-tiny/model.safetensors");
         try (SafetensorsFile f = SafetensorsReader.open(file); HfCheckpoint viaFile = HfCheckpoint.open(file)) {
             assertEquals(f.names().size(), viaFile.names().size());
             assertEquals("pt", f.metadata().get("format"));

@@ -2,7 +2,7 @@ package io.falconq.formats.imatrix;
 
 import io.falconq.formats.io.FormatException;
 import io.falconq.formats.io.InvalidInputException;
-import io.falconq.formats.testing.SharedData;
+import io.falconq.formats.testing.SharedGroundTruth;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,7 +26,7 @@ class ImatrixReaderTest {
      */
     @Test
     void readsLlamaImatrixGguf() {
-        ImatrixFile f = ImatrixReader.read(SharedData.require("llamacpp/imatrix-calib.gguf"));
+        ImatrixFile f = ImatrixReader.read(SharedGroundTruth.path("llamacpp/imatrix-calib.gguf"));
         assertFalse(f.legacy());
         assertTrue(f.hasMetadata());
         assertEquals(List.of("corpus/calib.txt"), f.datasets());

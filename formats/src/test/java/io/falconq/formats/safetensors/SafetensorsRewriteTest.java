@@ -1,6 +1,6 @@
 package io.falconq.formats.safetensors;
 
-import io.falconq.formats.testing.SharedData;
+import io.falconq.formats.testing.SharedGroundTruth;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -24,7 +24,7 @@ class SafetensorsRewriteTest {
         for (String rel : List.of("models/falcon-h1-tiny/model.safetensors",
                 "models/falcon-h1-tiny-sharded/model-00001-of-00002.safetensors",
                 "models/falcon-h1-tiny-sharded/model-00002-of-00002.safetensors")) {
-            Path original = SharedData.require(rel);
+            Path original = SharedGroundTruth.path(rel);
             Path out = tmp.resolve(original.getFileName());
             try (SafetensorsFile f = SafetensorsReader.open(original)) {
                 List<SafetensorsWriter.PlannedTensor> plan = f.infos().stream().map(SafetensorsWriter.PlannedTensor::of).toList();

@@ -1,7 +1,7 @@
 package io.falconq.formats.safetensors;
 
 import io.falconq.formats.safetensors.SafetensorsWriter.PlannedTensor;
-import io.falconq.formats.testing.SharedData;
+import io.falconq.formats.testing.SharedGroundTruth;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -95,11 +95,11 @@ class SafetensorsShardPlanTest {
     @Test
     void reproducesTheSharedTinyIndexByteForByte() throws IOException {
         List<PlannedTensor> tensors;
-        try (SafetensorsFile single = SafetensorsReader.open(SharedData.require("models/falcon-h1-tiny/model.safetensors"))) {
+        try (SafetensorsFile single = SafetensorsReader.open(SharedGroundTruth.path("models/falcon-h1-tiny/model.safetensors"))) {
             tensors = single.infos().stream().map(PlannedTensor::of).toList();
         }
         SafetensorsShardPlan plan = SafetensorsShardPlan.split(tensors, SafetensorsShardPlan.parseSize("7MB"));
-        Path index = SharedData.require("models/falcon-h1-tiny-sharded/" + SafetensorsShardPlan.INDEX_FILE);
+        Path index = SharedGroundTruth.path("models/falcon-h1-tiny-sharded/" + SafetensorsShardPlan.INDEX_FILE);
         assertEquals(Files.readString(index), new String(plan.indexJson(), StandardCharsets.UTF_8));
     }
 

@@ -1,7 +1,7 @@
 package io.falconq.formats.safetensors;
 
 import io.falconq.formats.safetensors.SafetensorsWriter.PlannedTensor;
-import io.falconq.formats.testing.SharedData;
+import io.falconq.formats.testing.SharedGroundTruth;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -83,7 +83,7 @@ class ShardedSafetensorsWriterTest {
     @Test
     void rebuildsTheSharedShardedTinyCheckpointByteForByte() throws IOException {
         Path out = Files.createDirectory(tmp.resolve("out"));
-        try (SafetensorsFile single = SafetensorsReader.open(SharedData.require("models/falcon-h1-tiny/model.safetensors"))) {
+        try (SafetensorsFile single = SafetensorsReader.open(SharedGroundTruth.path("models/falcon-h1-tiny/model.safetensors"))) {
             SafetensorsShardPlan plan = SafetensorsShardPlan.split(single.infos().stream().map(PlannedTensor::of).toList(),
                     SafetensorsShardPlan.parseSize("7MB"));
             try (ShardedSafetensorsWriter w = ShardedSafetensorsWriter.open(out, plan, single.metadata())) {
@@ -93,7 +93,7 @@ class ShardedSafetensorsWriterTest {
                 w.finish();
             }
         }
-        Path shared = SharedData.require("models/falcon-h1-tiny-sharded");
+        Path shared = SharedGroundTruth.path("models/falcon-h1-tiny-sharded");
         for (String name : listing(out)) {
             assertArrayEquals(Files.readAllBytes(shared.resolve(name)), Files.readAllBytes(out.resolve(name)), name);
         }

@@ -64,7 +64,7 @@ class RandomCorruptionTest {
     /** The same on a real llama.cpp output (imatrix-calib.gguf, 52 KB: long string arrays, F32 tensors). */
     @Test
     void mutatedLlamaCppGgufOnlyEverFailsWithInvalidInput() throws java.io.IOException {
-        byte[] base = java.nio.file.Files.readAllBytes(SharedData.require("llamacpp/imatrix-calib.gguf"));
+        byte[] base = java.nio.file.Files.readAllBytes(SharedGroundTruth.path("llamacpp/imatrix-calib.gguf"));
         run(base, SEED + 2, p -> {
             try (GgufFile f = GgufReader.read(LABEL, p)) {
                 for (GgufTensorInfo t : f.tensorInfos()) {

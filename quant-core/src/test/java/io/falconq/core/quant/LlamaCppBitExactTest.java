@@ -5,6 +5,7 @@ import io.falconq.formats.gguf.GgufFile;
 import io.falconq.formats.gguf.GgufReader;
 import io.falconq.formats.gguf.GgufTensorInfo;
 import io.falconq.formats.tensor.TensorView;
+import io.falconq.formats.testing.SharedGroundTruth;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -55,8 +56,8 @@ class LlamaCppBitExactTest {
 
     @BeforeAll
     static void openSource() {
-        source = GgufReader.open(SharedFiles.llamacpp("tiny-F32.gguf"));
-        importance = loadImportance(SharedFiles.llamacpp("imatrix-calib.gguf"));
+        source = GgufReader.open(SharedGroundTruth.path("llamacpp/tiny-F32.gguf"));
+        importance = loadImportance(SharedGroundTruth.path("llamacpp/imatrix-calib.gguf"));
     }
 
     @AfterAll
@@ -92,7 +93,7 @@ class LlamaCppBitExactTest {
         Map<GgmlType, List<String>> byType = new TreeMap<>();
         List<String> failures = java.util.Collections.synchronizedList(new ArrayList<>());
         java.util.concurrent.atomic.AtomicInteger withImportance = new java.util.concurrent.atomic.AtomicInteger();
-        try (GgufFile target = GgufReader.open(SharedFiles.llamacpp(file))) {
+        try (GgufFile target = GgufReader.open(SharedGroundTruth.path("llamacpp/" + file))) {
             for (GgufTensorInfo info : target.tensorInfos()) {
                 byType.computeIfAbsent(info.type(), k -> new ArrayList<>()).add(info.name());
             }

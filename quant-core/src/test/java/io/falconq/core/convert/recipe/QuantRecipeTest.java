@@ -10,6 +10,7 @@ import io.falconq.formats.gguf.GgufReader;
 import io.falconq.formats.gguf.GgufTensorInfo;
 import io.falconq.formats.imatrix.ImatrixFile;
 import io.falconq.formats.imatrix.ImatrixReader;
+import io.falconq.formats.testing.SharedGroundTruth;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -29,12 +30,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * llama.cpp's test-quant-type-selection.cpp), including the ssm_out fallbacks and the imatrix-dependent rules.
  */
 class QuantRecipeTest {
-    static Path llamacpp(String file) {
-        String root = System.getProperty("falconq.shared");
-        assertNotNull(root, "system property falconq.shared is not set (run through Maven)");
-        Path p = Path.of(root, "llamacpp", file);
-        assertTrue(Files.exists(p), "shared ground-truth file missing: " + p);
-        return p;
+    private static Path llamacpp(String file) {
+        return SharedGroundTruth.path("llamacpp/" + file);
     }
 
     static Stream<String> llamaCppFiles() throws Exception {
