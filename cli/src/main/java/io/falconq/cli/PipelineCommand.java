@@ -208,7 +208,7 @@ public final class PipelineCommand implements Callable<Integer> {
         String toolVersion = toolVersion();
         PipelineSettings settings = new PipelineSettings(evalTexts(), evalProtocol, evalChunking.ctx(),
                 evalChunking.chunks(), calibration.sources(DEFAULT_CALIB_DATA), calibration.seed(), calibCtx,
-                calibChunks, damp.percent(), threads.threads(), toolVersion, method, measureChunks, splitRule);
+                calibChunks, damp.percent(), threads.threads(), method, measureChunks, splitRule);
         Path dist = output.toAbsolutePath().normalize();
         OutputGuard.check(dist);
         try {
@@ -220,7 +220,7 @@ public final class PipelineCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         List<PipelineStep> steps = PipelinePlan.steps(inputs, variantList, settings);
         ContentHashes hashes = new ContentHashes();
-        PipelineRunner runner = new PipelineRunner(dist, hashes, threads.threads(),
+        PipelineRunner runner = new PipelineRunner(dist, hashes, toolVersion, threads.threads(),
                 label -> Progress.create(spec, verbosity, label), event -> {
                     if (!verbosity.quiet()) {
                         err.println(event.line());

@@ -52,7 +52,6 @@ public record AutoConvertStep(ModelInput model, VariantSpec.Auto variant,
         model.describe(key);
         key.option("budget", variant.name());
         settings.describeGgufSplit(key);
-        settings.describeTool(key);
     }
 
     @Override

@@ -53,7 +53,6 @@ public record BaselineEvalStep(ModelInput model, PipelineSettings settings) impl
     public void describeInputs(StepKey.Builder key) {
         model.describe(key);
         settings.describeEvaluation(key);
-        settings.describeTool(key);
     }
 
     @Override

@@ -54,7 +54,6 @@ public record ConvertStep(ModelInput model, VariantSpec.Gguf variant,
         key.option("recipe", variant.recipe());
         key.option("imatrix", variant.imatrix());
         settings.describeGgufSplit(key);
-        settings.describeTool(key);
     }
 
     @Override

@@ -42,7 +42,6 @@ public record ImatrixStep(ModelInput model, PipelineSettings settings,
     public void describeInputs(StepKey.Builder key) {
         model.describe(key);
         settings.describeCalibration(key);
-        settings.describeTool(key);
     }
 
     @Override

@@ -53,7 +53,6 @@ public record MeasureStep(ModelInput model, PipelineSettings settings,
         key.option("measure.method", settings.measureMethod().label());
         key.option("measure.chunks", settings.measureChunks());
         key.option("measure.types", SensitivityJob.defaultTypes().toString());
-        settings.describeTool(key);
     }
 
     @Override

@@ -15,6 +15,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
@@ -34,20 +35,22 @@ public final class PipelineRunner {
     private final Path dist;
     private final StepStore store;
     private final ContentHashes hashes;
+    private final String toolVersion;
     private final int threads;
     private final Function<String, Progress> progress;
     private final PipelineEvent.Listener listener;
     private final boolean rebuild;
 
     /**
-     * @param rebuild run every step even when its record matches (the records are then rewritten)
+     * @param toolVersion falconq's version, in every step's key: an upgrade remakes everything (development builds
+     *                    say "dev")
+     * @param progress    opens the progress rendering of one step (given its label); closed when the step ends
+     * @param rebuild     run every step even when its record matches (the records are then rewritten)
      */
-    /**
-     * @param progress opens the progress rendering of one step (given its label); closed when the step ends
-     */
-    public PipelineRunner(Path dist, ContentHashes hashes, int threads, Function<String, Progress> progress,
-                          PipelineEvent.Listener listener, boolean rebuild) {
+    public PipelineRunner(Path dist, ContentHashes hashes, String toolVersion, int threads,
+                          Function<String, Progress> progress, PipelineEvent.Listener listener, boolean rebuild) {
         this.dist = dist;
+        this.toolVersion = Objects.requireNonNull(toolVersion, "toolVersion");
         this.store = new StepStore(dist);
         this.hashes = hashes;
         this.threads = threads;
@@ -72,6 +75,7 @@ public final class PipelineRunner {
         for (int i = 0; i < steps.size(); i++) {
             PipelineStep step = steps.get(i);
             StepKey.Builder keyBuilder = new StepKey.Builder(hashes);
+            keyBuilder.option("falconq", toolVersion);
             step.describeInputs(keyBuilder);
             Map<String, StepRecord> upstream = new LinkedHashMap<>();
             for (String dependency : step.dependsOn()) {

@@ -19,38 +19,23 @@ import java.util.Objects;
  * @param calibChunks  calibration chunks (≤ 0: all whole chunks)
  * @param dampPercent  GPTQ damping
  * @param threads      worker threads for every step
- * @param toolVersion  falconq's version; part of every step key, so an upgrade remakes artifacts
  * @param measureMethod how the sensitivities of {@code auto@} variants are measured ({@link MeasureStep})
  * @param measureChunks the first this many calibration sequences are measured on (≤ 0: all)
  * @param ggufSplit    how GGUF variants are split ({@code --split-max-size|--split-max-tensors}), or null for one file
  */
 public record PipelineSettings(TextSources evalTexts, EvalProtocol protocol, int ctx, int chunks,
                                TextSources calibTexts, long seed, int calibCtx, int calibChunks, double dampPercent,
-                               int threads, String toolVersion, SensitivityJob.Method measureMethod,
-                               int measureChunks, GgufSplit.Rule ggufSplit) {
+                               int threads, SensitivityJob.Method measureMethod, int measureChunks,
+                               GgufSplit.Rule ggufSplit) {
     public PipelineSettings {
         Objects.requireNonNull(measureMethod, "measureMethod");
         Objects.requireNonNull(evalTexts, "evalTexts");
         Objects.requireNonNull(protocol, "protocol");
         Objects.requireNonNull(calibTexts, "calibTexts");
-        Objects.requireNonNull(toolVersion, "toolVersion");
         if (ctx < 2 || calibCtx < 16 || threads < 1) {
             throw new IllegalArgumentException("ctx ≥ 2, calibration ctx ≥ 16 and threads ≥ 1 expected, found "
                     + ctx + ", " + calibCtx + ", " + threads);
         }
-    }
-
-    /** Settings with {@code falconq measure}'s defaults (method direct, 16 chunks), GGUFs in one file. */
-    public PipelineSettings(TextSources evalTexts, EvalProtocol protocol, int ctx, int chunks, TextSources calibTexts,
-                            long seed, int calibCtx, int calibChunks, double dampPercent, int threads,
-                            String toolVersion) {
-        this(evalTexts, protocol, ctx, chunks, calibTexts, seed, calibCtx, calibChunks, dampPercent, threads,
-                toolVersion, SensitivityJob.Method.DIRECT, SensitivityJob.DEFAULT_CHUNKS, null);
-    }
-
-    /** The falconq version, in every step's key: an upgrade remakes everything (development builds say "dev"). */
-    void describeTool(StepKey.Builder key) {
-        key.option("falconq", toolVersion);
     }
 
     /** The split rule of GGUF variants, in their make step's key (absent for one file, so older keys still hold). */

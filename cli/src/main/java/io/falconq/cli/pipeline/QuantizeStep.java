@@ -46,7 +46,6 @@ public record QuantizeStep(ModelInput model, VariantSpec.IntQuant variant, Pipel
         key.option("scheme", variant.scheme());
         key.option("method", variant.method());
         key.option("damp", settings.dampPercent());
-        settings.describeTool(key);
         if (method().needsCalibration()) {
             settings.describeCalibration(key);
         }

@@ -42,7 +42,6 @@ public record VariantEvalStep(ModelInput model, VariantSpec variant,
     public void describeInputs(StepKey.Builder key) {
         // the artifact and the baseline enter through the upstream output hashes
         settings.describeEvaluation(key);
-        settings.describeTool(key);
     }
 
     @Override

@@ -96,7 +96,8 @@ class PipelineRunnerTest {
     }
 
     private Map<String, StepRecord> run(List<PipelineStep> steps) {
-        return new PipelineRunner(dist, new ContentHashes(), 1, label -> Progress.silent(), events::add, false).run(steps);
+        return new PipelineRunner(dist, new ContentHashes(), "test", 1, label -> Progress.silent(), events::add,
+                false).run(steps);
     }
 
     private List<PipelineStep> chain(String calibrateOption, String convertOption, String otherOption) {
