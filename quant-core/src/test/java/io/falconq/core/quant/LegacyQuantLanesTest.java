@@ -3,6 +3,7 @@ package io.falconq.core.quant;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -31,27 +32,42 @@ class LegacyQuantLanesTest {
         assertTrue(vectorEncoded[0] > 40_000 && vectorEncoded[1] > 40_000, Arrays.toString(vectorEncoded));
     }
 
+    /** A scalar port: writes one block of 32 values. */
+    @FunctionalInterface
+    private interface ScalarPort {
+        void quantize(float[] x, int xOffset, byte[] out, int outOffset);
+    }
+
+    /** A vector block quantizer: false when it hands the block back to the scalar port (non-finite values). */
+    @FunctionalInterface
+    private interface VectorPath {
+        boolean quantize(float[] x, int xOffset, byte[] out, int outOffset);
+    }
+
+    private record Quantizers(String type, ScalarPort scalar, VectorPath vector) {
+    }
+
+    private static final List<Quantizers> QUANTIZERS = List.of(
+            new Quantizers("Q8_0", Q8_0Codec::quantizeBlockScalar, LegacyQuantLanes::q8_0Block),
+            new Quantizers("Q4_0", Q4_0Codec::quantizeBlockScalar, LegacyQuantLanes::q4_0Block));
+
     /** Compares both quantizers on every test block; returns how many blocks each vector path encoded. */
     static int[] compareAll(long seed) {
         SplittableRandom r = new SplittableRandom(seed);
-        int[] encoded = new int[2];
+        int[] encoded = new int[QUANTIZERS.size()];
         byte[] scalar = new byte[Q8_0Codec.BLOCK_BYTES];
         byte[] vector = new byte[Q8_0Codec.BLOCK_BYTES];
         for (int t = 0; t < 50_000; t++) {
             float[] x = block(r, t % 12);
-            Arrays.fill(scalar, (byte) 0x5A);
-            Arrays.fill(vector, (byte) 0x5A);
-            Q8_0Codec.quantizeBlockScalar(x, 0, scalar, 0);
-            if (LegacyQuantLanes.q8_0Block(x, 0, vector, 0)) {
-                encoded[0]++;
-                assertArrayEquals(scalar, vector, () -> "Q8_0 block " + Arrays.toString(x));
-            }
-            Arrays.fill(scalar, (byte) 0x5A);
-            Arrays.fill(vector, (byte) 0x5A);
-            Q4_0Codec.quantizeBlockScalar(x, 0, scalar, 0);
-            if (LegacyQuantLanes.q4_0Block(x, 0, vector, 0)) {
-                encoded[1]++;
-                assertArrayEquals(scalar, vector, () -> "Q4_0 block " + Arrays.toString(x));
+            for (int q = 0; q < QUANTIZERS.size(); q++) {
+                Quantizers quantizers = QUANTIZERS.get(q);
+                Arrays.fill(scalar, (byte) 0x5A);
+                Arrays.fill(vector, (byte) 0x5A);
+                quantizers.scalar().quantize(x, 0, scalar, 0);
+                if (quantizers.vector().quantize(x, 0, vector, 0)) {
+                    encoded[q]++;
+                    assertArrayEquals(scalar, vector, () -> quantizers.type() + " block " + Arrays.toString(x));
+                }
             }
         }
         return encoded;
