@@ -269,7 +269,7 @@ public final class QuantizeCommand extends JobCommand {
         if (!m.needsCalibration()) {
             sequences = 0;
             how = "no calibration";
-        } else if (folder && Files.isRegularFile(model.resolve("tokenizer.json"))) {
+        } else if (folder && HfTokenizer.folderHolding(model) != null) {
             sequences = calibrationTokens().sequences().length;
             how = sequences + " sequences of " + chunking.ctx() + " tokens of " + calibrationLabel();
         } else {
@@ -300,11 +300,7 @@ public final class QuantizeCommand extends JobCommand {
 
     /** The calibration text as {@code --chunks} sequences of {@code --ctx} tokens ({@link CalibrationTokens}). */
     private CalibrationTokens calibrationTokens() {
-        Path tokDir = Files.isRegularFile(model.resolve("tokenizer.json")) ? model : null;
-        if (tokDir == null) {
-            throw new InvalidInputException(model + ": no tokenizer.json beside the model (needed for calibration)");
-        }
-        try (HfTokenizer tok = HfTokenizer.load(tokDir)) {
+        try (HfTokenizer tok = HfTokenizer.besideModel(model, "needed for calibration")) {
             return calibration.tokens(calibration.sources(DEFAULT_DATA), tok, chunking.ctx(), chunking.chunks());
         }
     }

@@ -88,11 +88,6 @@ public final class FalconH1Model implements AutoCloseable {
         }
     }
 
-    /** {@code dir} if it holds a tokenizer.json, else null. */
-    static Path tokenizerIn(Path dir) {
-        return dir != null && Files.isRegularFile(dir.resolve("tokenizer.json")) ? dir : null;
-    }
-
     private static boolean isGguf(Path path) {
         try (InputStream in = Files.newInputStream(InputFiles.requireRegular(path))) {
             byte[] magic = in.readNBytes(4);

@@ -7,6 +7,7 @@ import io.falconq.core.model.FalconH1Config;
 import io.falconq.runtime.kernel.DenseWeightMatrix;
 import io.falconq.runtime.kernel.QuantizedWeightMatrix;
 import io.falconq.runtime.kernel.WeightMatrix;
+import io.falconq.runtime.text.HfTokenizer;
 
 import java.nio.file.Path;
 
@@ -33,7 +34,7 @@ record GgufModelLoader(GgufFile file, FalconH1Config config) implements WeightSo
         FalconH1GgufLayout.checkTensors(gguf, cfg);
         // a GGUF carries its vocabulary, but falconq tokenizes with tokenizer.json: use one beside the file if any
         return new GgufModelLoader(gguf, cfg).model(Multipliers.folded(), path,
-                FalconH1Model.tokenizerIn(path.toAbsolutePath().getParent()));
+                HfTokenizer.folderHolding(path.toAbsolutePath().getParent()));
     }
 
     @Override

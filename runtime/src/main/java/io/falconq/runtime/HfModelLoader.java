@@ -8,6 +8,7 @@ import io.falconq.core.model.FalconH1Config;
 import io.falconq.runtime.kernel.DenseWeightMatrix;
 import io.falconq.runtime.kernel.GptqWeightMatrix;
 import io.falconq.runtime.kernel.WeightMatrix;
+import io.falconq.runtime.text.HfTokenizer;
 
 import java.nio.file.Path;
 
@@ -23,7 +24,7 @@ record HfModelLoader(HfCheckpoint file, FalconH1Config config) implements Weight
         }
         FalconH1Config cfg = FalconH1Config.parse(ckpt.configJson(), ckpt.dir().resolve("config.json").toString());
         cfg.requireNoProjectionBiases(ckpt.dir());
-        return new HfModelLoader(ckpt, cfg).model(Multipliers.of(cfg), path, FalconH1Model.tokenizerIn(ckpt.dir()));
+        return new HfModelLoader(ckpt, cfg).model(Multipliers.of(cfg), path, HfTokenizer.folderHolding(ckpt.dir()));
     }
 
     @Override

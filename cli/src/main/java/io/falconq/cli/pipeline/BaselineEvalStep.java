@@ -1,7 +1,6 @@
 package io.falconq.cli.pipeline;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.falconq.formats.io.InvalidInputException;
 import io.falconq.runtime.FalconH1Forward;
 import io.falconq.runtime.FalconH1Model;
 import io.falconq.runtime.eval.EvalProtocol;
@@ -64,10 +63,9 @@ public record BaselineEvalStep(ModelInput model, PipelineSettings settings) impl
     public JsonNode run(StepContext context) {
         try (FalconH1Model loaded = FalconH1Model.load(model.path());
              FalconH1Forward forward = new FalconH1Forward(loaded, context.threads())) {
-            Path tokenizerDir = loaded.tokenizerDir().orElseThrow(() -> new InvalidInputException(model.path()
-                    + ": no tokenizer.json beside the model (needed to tokenize the evaluation text)"));
             List<EvalTexts.Prepared> texts;
-            try (HfTokenizer tokenizer = HfTokenizer.load(tokenizerDir)) {
+            try (HfTokenizer tokenizer = HfTokenizer.besideModel(model.path(),
+                    "needed to tokenize the evaluation text")) {
                 texts = EvalTexts.tokenize(settings.evalTexts(), tokenizer, settings.protocol(), settings.ctx(),
                         settings.chunks());
             }

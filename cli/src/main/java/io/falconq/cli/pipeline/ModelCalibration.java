@@ -1,13 +1,11 @@
 package io.falconq.cli.pipeline;
 
 import io.falconq.core.calib.ImportanceCollector;
-import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.io.ProgressListener;
 import io.falconq.runtime.FalconH1Model;
 import io.falconq.jobs.imatrix.CalibrationRunner;
 import io.falconq.runtime.text.HfTokenizer;
 
-import java.nio.file.Path;
 
 /**
  * A model's calibration text, tokenized once and shared by its steps: as the importance matrix for {@code -imatrix}
@@ -57,12 +55,8 @@ public final class ModelCalibration {
     /** The calibration tokens and their record ({@link CalibrationTokens}), made once. */
     public synchronized CalibrationTokens tokens() {
         if (tokens == null) {
-            Path dir = java.nio.file.Files.isDirectory(model.path()) ? model.path() : model.path().getParent();
-            if (!java.nio.file.Files.isRegularFile(dir.resolve("tokenizer.json"))) {
-                throw new InvalidInputException(model.path()
-                        + ": no tokenizer.json beside the model (needed to tokenize the calibration text)");
-            }
-            try (HfTokenizer tokenizer = HfTokenizer.load(dir)) {
+            try (HfTokenizer tokenizer = HfTokenizer.besideModel(model.path(),
+                    "needed to tokenize the calibration text")) {
                 tokens = CalibrationTokens.of(settings.calibTexts(), settings.seed(), tokenizer, settings.calibCtx(),
                         settings.calibChunks());
             }

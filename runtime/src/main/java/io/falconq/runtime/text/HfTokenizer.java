@@ -112,6 +112,23 @@ public final class HfTokenizer implements AutoCloseable {
         }
     }
 
+    /** {@code dir} if it holds a tokenizer.json, else null. */
+    public static Path folderHolding(Path dir) {
+        return dir != null && Files.isRegularFile(dir.resolve("tokenizer.json")) ? dir : null;
+    }
+
+    /**
+     * The tokenizer beside a model: in the model's folder, or in the folder of a model file; without one, an error
+     * naming what it was {@code neededFor}.
+     */
+    public static HfTokenizer besideModel(Path model, String neededFor) {
+        Path dir = folderHolding(Files.isDirectory(model) ? model : model.getParent());
+        if (dir == null) {
+            throw new InvalidInputException(model + ": no tokenizer.json beside the model (" + neededFor + ")");
+        }
+        return load(dir);
+    }
+
     /**
      * The tokenizer to use with a model: {@code tokenizerDir} when given, else a GGUF's own tokenizer, else the
      * tokenizer.json of an HF checkpoint folder.
