@@ -118,7 +118,7 @@ public final class ModelInspector {
     private static void checkAgainstConfig(FalconH1Config config, HfCheckpoint ckpt, Parameters fromTensors,
                                            List<String> warnings) {
         for (TensorRole role : TensorRole.values()) {
-            if (!role.presentIn(config) || role == TensorRole.OUTPUT && config.tieWordEmbeddings()) {
+            if (!role.storedIn(config)) {
                 continue;
             }
             long[] expected = role.hfShape(config);
@@ -154,7 +154,7 @@ public final class ModelInspector {
         String dtype = torchDtypeName(config.torchDtype());
         List<TensorRow> rows = new ArrayList<>();
         for (TensorRole role : TensorRole.values()) {
-            if (!role.presentIn(config) || role == TensorRole.OUTPUT && config.tieWordEmbeddings()) {
+            if (!role.storedIn(config)) {
                 continue;
             }
             long[] shape = role.hfShape(config);
@@ -289,7 +289,7 @@ public final class ModelInspector {
         by.put(Component.NORMS, c.norms());
         int tensors = 0;
         for (TensorRole role : TensorRole.values()) {
-            if (role.presentIn(config) && !(role == TensorRole.OUTPUT && config.tieWordEmbeddings())) {
+            if (role.storedIn(config)) {
                 tensors += role.perLayer() ? config.numLayers() : 1;
             }
         }

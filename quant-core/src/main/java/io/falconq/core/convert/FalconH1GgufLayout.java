@@ -116,7 +116,7 @@ public final class FalconH1GgufLayout {
             seen.add(info.name());
         }
         for (TensorRole role : TensorRole.values()) {
-            if (!role.presentIn(c) || (role == TensorRole.OUTPUT && c.tieWordEmbeddings())) {
+            if (!role.storedIn(c)) {
                 continue;
             }
             for (int layer = 0; layer < (role.perLayer() ? c.numLayers() : 1); layer++) {

@@ -116,6 +116,14 @@ public enum TensorRole {
         };
     }
 
+    /**
+     * Whether a checkpoint of this config stores the tensor: as {@link #presentIn}, but no LM head when the
+     * embeddings are tied ({@code save_pretrained} leaves it out; a GGUF then has no {@code output.weight}).
+     */
+    public boolean storedIn(FalconH1Config c) {
+        return presentIn(c) && !(this == OUTPUT && c.tieWordEmbeddings());
+    }
+
     /** The shape the HF checkpoint must have, PyTorch order (SPEC.md §1.2). */
     public long[] hfShape(FalconH1Config c) {
         long h = c.hiddenSize();

@@ -129,7 +129,7 @@ public final class IntQuantJob {
                                             Options opt) {
         List<PlannedTensor> stored = new ArrayList<>();
         for (TensorRole role : TensorRole.values()) {
-            if (!role.presentIn(config) || role == TensorRole.OUTPUT && config.tieWordEmbeddings()) {
+            if (!role.storedIn(config)) {
                 continue;
             }
             for (int i = 0; i < (role.perLayer() ? config.numLayers() : 1); i++) {
