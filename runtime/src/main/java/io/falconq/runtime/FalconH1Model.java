@@ -2,14 +2,11 @@ package io.falconq.runtime;
 
 import io.falconq.formats.gguf.GgufReader;
 import io.falconq.formats.hf.HfCheckpoint;
-import io.falconq.formats.io.InputFiles;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.tensor.TensorSource;
 import io.falconq.core.model.FalconH1Config;
 import io.falconq.core.model.TensorRole;
 
-import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
@@ -69,7 +66,7 @@ public final class FalconH1Model implements AutoCloseable {
         if (!Files.isRegularFile(path)) {
             throw new InvalidInputException(path + ": no such model folder or file");
         }
-        if (isGguf(path)) {
+        if (GgufReader.startsWithMagic(path)) {
             return closingOnFailure(GgufReader.open(path), gguf -> GgufModelLoader.load(gguf, path));
         }
         if (path.getFileName().toString().endsWith(".safetensors")) {
@@ -85,15 +82,6 @@ public final class FalconH1Model implements AutoCloseable {
         } catch (RuntimeException e) {
             file.close();
             throw e;
-        }
-    }
-
-    private static boolean isGguf(Path path) {
-        try (InputStream in = Files.newInputStream(InputFiles.requireRegular(path))) {
-            byte[] magic = in.readNBytes(4);
-            return magic.length == 4 && magic[0] == 'G' && magic[1] == 'G' && magic[2] == 'U' && magic[3] == 'F';
-        } catch (IOException e) {
-            throw new InvalidInputException(path + ": cannot read: " + e.getMessage(), e);
         }
     }
 
