@@ -22,7 +22,6 @@ import io.falconq.core.convert.FalconH1GgufLayout;
 import io.falconq.core.model.FalconH1Config;
 import io.falconq.core.model.TensorNameMap;
 import io.falconq.core.model.TensorNameMap.RoleAt;
-import io.falconq.core.model.TensorRole;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -117,20 +116,14 @@ public final class ModelInspector {
     /** Shapes and per-component counts the config implies, against what the checkpoint holds. */
     private static void checkAgainstConfig(FalconH1Config config, HfCheckpoint ckpt, Parameters fromTensors,
                                            List<String> warnings) {
-        for (TensorRole role : TensorRole.values()) {
-            if (!role.storedIn(config)) {
-                continue;
-            }
-            long[] expected = role.hfShape(config);
-            int layers = role.perLayer() ? config.numLayers() : 1;
-            for (int layer = 0; layer < layers; layer++) {
-                String name = role.hfName(role.perLayer() ? layer : -1);
-                if (!ckpt.contains(name)) {
-                    warnings.add("tensor " + name + " is missing (config.json implies " + Arrays.toString(expected) + ")");
-                } else if (!Arrays.equals(expected, ckpt.info(name).shape())) {
-                    warnings.add("tensor " + name + " has shape " + Arrays.toString(ckpt.info(name).shape())
-                            + ", config.json implies " + Arrays.toString(expected));
-                }
+        for (RoleAt tensor : TensorNameMap.stored(config)) {
+            long[] expected = tensor.role().hfShape(config);
+            String name = tensor.hfName();
+            if (!ckpt.contains(name)) {
+                warnings.add("tensor " + name + " is missing (config.json implies " + Arrays.toString(expected) + ")");
+            } else if (!Arrays.equals(expected, ckpt.info(name).shape())) {
+                warnings.add("tensor " + name + " has shape " + Arrays.toString(ckpt.info(name).shape())
+                        + ", config.json implies " + Arrays.toString(expected));
             }
         }
         Parameters fromConfig = countConfig(config);
@@ -153,18 +146,11 @@ public final class ModelInspector {
         List<String> warnings = new ArrayList<>(config.warnings());
         String dtype = torchDtypeName(config.torchDtype());
         List<TensorRow> rows = new ArrayList<>();
-        for (TensorRole role : TensorRole.values()) {
-            if (!role.storedIn(config)) {
-                continue;
-            }
-            long[] shape = role.hfShape(config);
+        for (RoleAt tensor : TensorNameMap.stored(config)) {
+            long[] shape = tensor.role().hfShape(config);
             long elements = Shapes.elementCount(shape);
-            int layers = role.perLayer() ? config.numLayers() : 1;
-            for (int layer = 0; layer < layers; layer++) {
-                long bytes = dtype == null ? 0 : elements * bytesPerElement(dtype);
-                rows.add(row(role.hfName(role.perLayer() ? layer : -1), Component.of(role), dtype, shape, elements,
-                        bytes, null));
-            }
+            long bytes = dtype == null ? 0 : elements * bytesPerElement(dtype);
+            rows.add(row(tensor.hfName(), Component.of(tensor.role()), dtype, shape, elements, bytes, null));
         }
         Parameters parameters = countConfig(config);
         Parameters fromRows = countTensors(rows);
@@ -287,13 +273,7 @@ public final class ModelInspector {
         by.put(Component.SSM, c.ssm());
         by.put(Component.MLP, c.mlp());
         by.put(Component.NORMS, c.norms());
-        int tensors = 0;
-        for (TensorRole role : TensorRole.values()) {
-            if (role.storedIn(config)) {
-                tensors += role.perLayer() ? config.numLayers() : 1;
-            }
-        }
-        return parameters("config", tensors, by);
+        return parameters("config", TensorNameMap.stored(config).size(), by);
     }
 
     private static Parameters parameters(String from, int tensors, Map<Component, Long> by) {

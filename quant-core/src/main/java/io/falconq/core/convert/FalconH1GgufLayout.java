@@ -115,15 +115,9 @@ public final class FalconH1GgufLayout {
             }
             seen.add(info.name());
         }
-        for (TensorRole role : TensorRole.values()) {
-            if (!role.storedIn(c)) {
-                continue;
-            }
-            for (int layer = 0; layer < (role.perLayer() ? c.numLayers() : 1); layer++) {
-                String name = role.ggufName(role.perLayer() ? layer : -1);
-                if (!seen.contains(name)) {
-                    throw new InvalidInputException(gguf.path() + ": missing tensor " + name);
-                }
+        for (TensorNameMap.RoleAt tensor : TensorNameMap.stored(c)) {
+            if (!seen.contains(tensor.ggufName())) {
+                throw new InvalidInputException(gguf.path() + ": missing tensor " + tensor.ggufName());
             }
         }
     }

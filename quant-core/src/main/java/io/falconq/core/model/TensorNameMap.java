@@ -1,8 +1,10 @@
 package io.falconq.core.model;
 
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -29,6 +31,22 @@ public final class TensorNameMap {
     private static final Table GGUF = table(false);
 
     private TensorNameMap() {
+    }
+
+    /**
+     * Every tensor a checkpoint of {@code c} stores ({@link TensorRole#storedIn}): role by role in table order, each
+     * role's layers in order.
+     */
+    public static List<RoleAt> stored(FalconH1Config c) {
+        List<RoleAt> tensors = new ArrayList<>();
+        for (TensorRole role : TensorRole.values()) {
+            if (role.storedIn(c)) {
+                for (int layer = 0; layer < (role.perLayer() ? c.numLayers() : 1); layer++) {
+                    tensors.add(new RoleAt(role, role.perLayer() ? layer : -1));
+                }
+            }
+        }
+        return tensors;
     }
 
     /** The role of a Hugging Face checkpoint tensor, e.g. {@code model.layers.3.mamba.A_log → (SSM_A, 3)}. */

@@ -14,7 +14,7 @@ import io.falconq.formats.safetensors.SafetensorsShardPlan;
 import io.falconq.formats.safetensors.SafetensorsWriter.PlannedTensor;
 import io.falconq.core.intquant.IntQuantScheme;
 import io.falconq.core.model.FalconH1Config;
-import io.falconq.core.model.TensorRole;
+import io.falconq.core.model.TensorNameMap;
 import io.falconq.runtime.FalconH1Model;
 
 import java.io.IOException;
@@ -128,13 +128,8 @@ public final class IntQuantJob {
     public static GptqFolderPlan planFolder(FalconH1Config config, JsonNode configJson, SafetensorsDtype dtype,
                                             Options opt) {
         List<PlannedTensor> stored = new ArrayList<>();
-        for (TensorRole role : TensorRole.values()) {
-            if (!role.storedIn(config)) {
-                continue;
-            }
-            for (int i = 0; i < (role.perLayer() ? config.numLayers() : 1); i++) {
-                stored.add(new PlannedTensor(role.hfName(role.perLayer() ? i : -1), dtype, role.hfShape(config)));
-            }
+        for (TensorNameMap.RoleAt tensor : TensorNameMap.stored(config)) {
+            stored.add(new PlannedTensor(tensor.hfName(), dtype, tensor.role().hfShape(config)));
         }
         return GptqFolderPlan.of(SafetensorsShardPlan.split(GptqFolderWriter.plannedTensors(stored, config,
                 opt.scheme(), opt.unquantized()), opt.maxShardBytes()), configJson, quantizationConfig(opt), Map.of());
