@@ -107,12 +107,8 @@ public final class QuantizeCommand extends JobCommand {
         if (!dryRun) {
             output.required("DIR");
         }
-        IntQuantMethod m;
-        try {
-            m = IntQuantMethod.valueOf(method.toUpperCase(Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), "--method must be rtn, clip, awq or gptq, found " + method);
-        }
+        IntQuantMethod m = IntQuantMethod.ofLabel(method).orElseThrow(() -> new ParameterException(
+                spec.commandLine(), "--method must be rtn, clip, awq or gptq, found " + method));
         int bits = switch (scheme) {
             case "w8" -> 8;
             case "w4" -> 4;

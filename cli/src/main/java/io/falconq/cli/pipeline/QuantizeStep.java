@@ -25,10 +25,6 @@ public record QuantizeStep(ModelInput model, VariantSpec.IntQuant variant, Pipel
     public record FolderSummary(long fileBytes, long tensorBytes, Map<String, Integer> typeMix) {
     }
 
-    IntQuantMethod method() {
-        return variant.intQuantMethod();
-    }
-
     @Override
     public String id() {
         return ConvertStep.id(model, variant);
@@ -46,7 +42,7 @@ public record QuantizeStep(ModelInput model, VariantSpec.IntQuant variant, Pipel
         key.option("scheme", variant.scheme());
         key.option("method", variant.method());
         key.option("damp", settings.dampPercent());
-        if (method().needsCalibration()) {
+        if (variant.intQuantMethod().needsCalibration()) {
             settings.describeCalibration(key);
         }
     }
@@ -58,7 +54,7 @@ public record QuantizeStep(ModelInput model, VariantSpec.IntQuant variant, Pipel
 
     @Override
     public JsonNode run(StepContext context) {
-        IntQuantMethod method = method();
+        IntQuantMethod method = variant.intQuantMethod();
         CalibrationTokens tokens = method.needsCalibration() ? calibration.tokens() : null;
         Path out = context.resolve(outputs().getFirst());
         IntQuantJob.Report report = IntQuantJob.run(model.path(), new IntQuantJob.Options(variant.scheme(), method,

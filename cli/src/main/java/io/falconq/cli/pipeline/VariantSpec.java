@@ -54,7 +54,8 @@ public sealed interface VariantSpec permits VariantSpec.Gguf, VariantSpec.IntQua
     record IntQuant(String name, IntQuantScheme scheme, String method) implements VariantSpec {
         /** The job's method that {@link #method()} names. */
         public IntQuantMethod intQuantMethod() {
-            return IntQuantMethod.valueOf(method.toUpperCase(Locale.ROOT));
+            return IntQuantMethod.ofLabel(method).orElseThrow(() -> new IllegalArgumentException(
+                    "no int-quant method \"" + method + "\""));
         }
 
         @Override

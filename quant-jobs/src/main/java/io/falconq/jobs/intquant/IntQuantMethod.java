@@ -1,6 +1,8 @@
 package io.falconq.jobs.intquant;
 
+import java.util.Arrays;
 import java.util.Locale;
+import java.util.Optional;
 
 /** How the linears of a GPTQ-layout checkpoint are quantized. */
 public enum IntQuantMethod {
@@ -16,6 +18,11 @@ public enum IntQuantMethod {
     /** The name {@code quantize --method} takes and quantize_config.json's {@code meta.method} holds. */
     public String label() {
         return name().toLowerCase(Locale.ROOT);
+    }
+
+    /** The method {@code name} spells ({@link #label()}, in any case), if any. */
+    public static Optional<IntQuantMethod> ofLabel(String name) {
+        return Arrays.stream(values()).filter(m -> m.label().equalsIgnoreCase(name)).findFirst();
     }
 
     public boolean needsCalibration() {
