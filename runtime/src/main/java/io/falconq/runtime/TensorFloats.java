@@ -1,8 +1,8 @@
 package io.falconq.runtime;
 
-import io.falconq.formats.io.LittleEndianLayout;
 import io.falconq.formats.gguf.GgmlType;
 import io.falconq.formats.io.InvalidInputException;
+import io.falconq.formats.io.LittleEndianLayout;
 import io.falconq.formats.tensor.TensorView;
 import io.falconq.core.quant.FloatRows;
 import io.falconq.core.quant.QuantType;
@@ -11,7 +11,6 @@ import java.util.Arrays;
 
 /** Decodes small float tensors (norms, conv kernels, SSM parameters) to float32 arrays, checking their shape. */
 public final class TensorFloats {
-
     private TensorFloats() {
     }
 

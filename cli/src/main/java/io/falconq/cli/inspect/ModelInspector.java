@@ -1,6 +1,5 @@
 package io.falconq.cli.inspect;
 
-import io.falconq.formats.tensor.Shapes;
 import io.falconq.cli.SizeEstimate;
 import io.falconq.cli.inspect.ModelInspection.Architecture;
 import io.falconq.cli.inspect.ModelInspection.EstimateRow;
@@ -22,6 +21,7 @@ import io.falconq.core.convert.FalconH1GgufLayout;
 import io.falconq.core.model.FalconH1Config;
 import io.falconq.core.model.TensorNameMap;
 import io.falconq.core.model.TensorNameMap.RoleAt;
+import io.falconq.formats.tensor.Shapes;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,7 +41,6 @@ import java.util.TreeMap;
  * readers' {@link InvalidInputException}s; inconsistencies that do not stop inspection become warnings.
  */
 public final class ModelInspector {
-
     private ModelInspector() {
     }
 
@@ -205,8 +204,9 @@ public final class ModelInspector {
             List<FileEntry> files = gguf.shards().stream()
                     .map(s -> new FileEntry(s.path().toString(), s.fileSize())).toList();
             Source source = new Source("gguf", file.toString(), files, gguf.fileSize(), fileType);
-            return new ModelInspection(source, architecture(FalconH1GgufLayout.config(gguf), "GGUF metadata",
-                            md.find("general.name").map(v -> String.valueOf(v.value())).orElse(null), null, null), countTensors(rows), typeUsage(rows), rows,
+            Architecture architecture = architecture(FalconH1GgufLayout.config(gguf), "GGUF metadata",
+                    md.find("general.name").map(v -> String.valueOf(v.value())).orElse(null), null, null);
+            return new ModelInspection(source, architecture, countTensors(rows), typeUsage(rows), rows,
                     typesByRole, null, warnings, quantizeKeys(md));
         }
     }
@@ -336,5 +336,4 @@ public final class ModelInspector {
         }
         return new Estimates(SizeEstimate.METHOD, sizes);
     }
-
 }

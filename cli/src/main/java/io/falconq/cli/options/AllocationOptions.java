@@ -1,6 +1,5 @@
 package io.falconq.cli.options;
 
-import io.falconq.formats.io.Sha256;
 import io.falconq.core.convert.ConversionPlan;
 import io.falconq.core.convert.ConversionOptions;
 import io.falconq.core.convert.alloc.Allocation;
@@ -9,6 +8,7 @@ import io.falconq.core.convert.alloc.AllocationPlanner;
 import io.falconq.core.convert.alloc.SensitivityTable;
 import io.falconq.core.convert.alloc.TensorTypeFile;
 import io.falconq.formats.io.InvalidInputException;
+import io.falconq.formats.io.Sha256;
 import io.falconq.formats.safetensors.SafetensorsShardPlan;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;

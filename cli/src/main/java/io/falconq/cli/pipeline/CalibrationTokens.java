@@ -166,5 +166,4 @@ public record CalibrationTokens(int[][] sequences, int bos, CalibrationReport re
         }
         return (int) Math.min(best, Integer.MAX_VALUE);
     }
-
 }

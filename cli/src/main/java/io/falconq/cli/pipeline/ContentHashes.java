@@ -1,7 +1,7 @@
 package io.falconq.cli.pipeline;
 
-import io.falconq.formats.io.Sha256;
 import io.falconq.formats.io.InvalidInputException;
+import io.falconq.formats.io.Sha256;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

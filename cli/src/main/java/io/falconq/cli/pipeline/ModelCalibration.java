@@ -6,7 +6,6 @@ import io.falconq.runtime.FalconH1Model;
 import io.falconq.jobs.imatrix.CalibrationRunner;
 import io.falconq.runtime.text.HfTokenizer;
 
-
 /**
  * A model's calibration text, tokenized once and shared by its steps: as the importance matrix for {@code -imatrix}
  * GGUF variants ({@link #get}: the pass of {@code falconq calibrate}, {@link CalibrationRunner} with BOS written at

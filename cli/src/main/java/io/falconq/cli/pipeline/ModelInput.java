@@ -1,7 +1,7 @@
 package io.falconq.cli.pipeline;
 
-import io.falconq.formats.io.Sha256;
 import io.falconq.formats.io.InvalidInputException;
+import io.falconq.formats.io.Sha256;
 import io.falconq.core.model.FalconH1Config;
 
 import java.io.IOException;

@@ -1,9 +1,9 @@
 package io.falconq.cli.report;
 
-import io.falconq.formats.io.Sha256;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.falconq.formats.io.AtomicOutput;
 import io.falconq.formats.io.OutputException;
+import io.falconq.formats.io.Sha256;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

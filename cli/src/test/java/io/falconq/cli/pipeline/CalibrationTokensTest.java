@@ -1,8 +1,8 @@
 package io.falconq.cli.pipeline;
 
-import io.falconq.formats.io.Sha256;
 import io.falconq.calibration.CalibrationSets;
 import io.falconq.cli.report.CalibrationReport;
+import io.falconq.formats.io.Sha256;
 import io.falconq.jobs.imatrix.CalibrationRunner;
 import io.falconq.runtime.text.HfTokenizer;
 import org.junit.jupiter.api.AfterAll;

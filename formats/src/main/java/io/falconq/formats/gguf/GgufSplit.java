@@ -1,7 +1,7 @@
 package io.falconq.formats.gguf;
 
-import io.falconq.formats.tensor.Shapes;
 import io.falconq.formats.gguf.GgufWriter.PlannedTensor;
+import io.falconq.formats.tensor.Shapes;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -91,7 +91,6 @@ public final class GgufSplit {
         }
         return shards;
     }
-
 
     /** {@code llama_split_path}: shard {@code index} (0-based) of {@code count}. */
     public static Path shardPath(Path prefix, int index, int count) {

@@ -1,8 +1,8 @@
 package io.falconq.formats.gguf;
 
-import io.falconq.formats.io.Sha256;
 import io.falconq.formats.io.FormatException;
 import io.falconq.formats.io.InvalidInputException;
+import io.falconq.formats.io.Sha256;
 
 import java.io.IOException;
 import java.nio.file.DirectoryStream;

@@ -1,9 +1,9 @@
 package io.falconq.formats.gguf;
 
-import io.falconq.formats.io.Sha256;
 import io.falconq.formats.gguf.GgufWriter.PlannedTensor;
 import io.falconq.formats.io.AtomicOutput;
 import io.falconq.formats.io.OutputException;
+import io.falconq.formats.io.Sha256;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
@@ -167,7 +167,6 @@ public final class GgufSplitWriter implements GgufTensorSink {
         d.update(new byte[(int) (dataOffset - header.length)]);
         return HexFormat.of().formatHex(d.digest());
     }
-
 
     @Override
     public List<Path> files() {

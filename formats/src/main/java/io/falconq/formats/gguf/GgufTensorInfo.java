@@ -1,6 +1,7 @@
 package io.falconq.formats.gguf;
 
 import io.falconq.formats.tensor.Shapes;
+
 import java.util.Arrays;
 
 /**

@@ -1,6 +1,5 @@
 package io.falconq.formats.imatrix;
 
-import io.falconq.formats.io.LittleEndianLayout;
 import io.falconq.formats.gguf.GgmlType;
 import io.falconq.formats.gguf.GgufFile;
 import io.falconq.formats.gguf.GgufReader;
@@ -8,6 +7,7 @@ import io.falconq.formats.gguf.GgufTensorInfo;
 import io.falconq.formats.gguf.GgufValueType;
 import io.falconq.formats.io.FormatException;
 import io.falconq.formats.io.LittleEndianCursor;
+import io.falconq.formats.io.LittleEndianLayout;
 import io.falconq.formats.io.MappedFile;
 
 import java.lang.foreign.MemorySegment;

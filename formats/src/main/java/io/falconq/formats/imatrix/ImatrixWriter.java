@@ -1,11 +1,11 @@
 package io.falconq.formats.imatrix;
 
-import io.falconq.formats.io.LittleEndianLayout;
 import io.falconq.formats.gguf.GgmlType;
 import io.falconq.formats.gguf.GgufMetadata;
 import io.falconq.formats.gguf.GgufValue;
 import io.falconq.formats.gguf.GgufWriter;
 import io.falconq.formats.io.AtomicOutput;
+import io.falconq.formats.io.LittleEndianLayout;
 import io.falconq.formats.io.OutputException;
 
 import java.io.DataOutputStream;
@@ -36,7 +36,6 @@ import java.util.TreeMap;
  * is 0); then int32 chunk count, int32 dataset length, dataset name.
  */
 public final class ImatrixWriter {
-
     private ImatrixWriter() {
     }
 

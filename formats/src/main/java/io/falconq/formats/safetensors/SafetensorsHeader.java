@@ -1,8 +1,8 @@
 package io.falconq.formats.safetensors;
 
-import io.falconq.formats.io.LittleEndianLayout;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.falconq.formats.io.FormatException;
+import io.falconq.formats.io.LittleEndianLayout;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

@@ -1,6 +1,7 @@
 package io.falconq.formats.safetensors;
 
 import io.falconq.formats.tensor.Shapes;
+
 import java.util.Arrays;
 
 /**

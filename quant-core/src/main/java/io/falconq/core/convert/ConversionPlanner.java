@@ -1,6 +1,5 @@
 package io.falconq.core.convert;
 
-import io.falconq.formats.tensor.Shapes;
 import io.falconq.core.convert.recipe.QuantRecipe;
 import io.falconq.core.convert.recipe.RecipeContext;
 import io.falconq.formats.gguf.GgmlType;
@@ -11,6 +10,7 @@ import io.falconq.formats.gguf.GgufTensorInfo;
 import io.falconq.formats.hf.HfCheckpoint;
 import io.falconq.formats.imatrix.ImatrixFile;
 import io.falconq.formats.io.InvalidInputException;
+import io.falconq.formats.tensor.Shapes;
 import io.falconq.formats.tensor.TensorView;
 import io.falconq.core.model.FalconH1Config;
 import io.falconq.core.model.MupFolding;
@@ -245,5 +245,4 @@ public final class ConversionPlanner {
         }
         return Arrays.copyOf(ne, n);
     }
-
 }

@@ -1,11 +1,11 @@
 package io.falconq.core.convert;
 
-import io.falconq.formats.tensor.Shapes;
 import io.falconq.core.convert.recipe.FallbackChain;
 import io.falconq.formats.gguf.GgmlType;
 import io.falconq.formats.gguf.GgufWriter;
 import io.falconq.core.model.MupFolding;
 import io.falconq.core.model.TensorRole;
+import io.falconq.formats.tensor.Shapes;
 
 import java.util.Arrays;
 

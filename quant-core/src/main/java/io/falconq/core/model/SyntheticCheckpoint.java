@@ -1,6 +1,5 @@
 package io.falconq.core.model;
 
-import io.falconq.formats.tensor.Shapes;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -14,6 +13,7 @@ import io.falconq.formats.io.ProgressListener;
 import io.falconq.formats.safetensors.SafetensorsDtype;
 import io.falconq.formats.safetensors.SafetensorsWriter;
 import io.falconq.core.parallel.WorkerPool;
+import io.falconq.formats.tensor.Shapes;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;

@@ -1,6 +1,5 @@
 package io.falconq.jobs.intquant;
 
-import io.falconq.formats.io.Sha256;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -9,6 +8,7 @@ import io.falconq.formats.hf.HfCheckpoint;
 import io.falconq.formats.io.AtomicFolder;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.io.ProgressListener;
+import io.falconq.formats.io.Sha256;
 import io.falconq.formats.safetensors.SafetensorsDtype;
 import io.falconq.formats.safetensors.SafetensorsShardPlan;
 import io.falconq.formats.safetensors.SafetensorsWriter.PlannedTensor;

@@ -1,6 +1,5 @@
 package io.falconq.jobs.sensitivity;
 
-import io.falconq.formats.io.Sha256;
 import io.falconq.core.convert.ConversionPlan;
 import io.falconq.core.convert.ConversionOptions;
 import io.falconq.core.convert.ConversionPlanner;
@@ -15,6 +14,7 @@ import io.falconq.formats.imatrix.ImatrixFile;
 import io.falconq.formats.io.AtomicFolder;
 import io.falconq.formats.io.InvalidInputException;
 import io.falconq.formats.io.ProgressListener;
+import io.falconq.formats.io.Sha256;
 import io.falconq.runtime.FalconH1Forward;
 import io.falconq.runtime.FalconH1Model;
 import io.falconq.runtime.eval.EvalProtocol;
@@ -216,9 +216,7 @@ public final class SensitivityJob {
         return "measure " + HexFormat.of().formatHex(d.digest());
     }
 
-
     private static void update(MessageDigest d, String s) {
         d.update(s.getBytes(StandardCharsets.UTF_8));
     }
-
 }

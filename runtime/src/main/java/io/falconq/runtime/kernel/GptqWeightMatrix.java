@@ -1,9 +1,9 @@
 package io.falconq.runtime.kernel;
 
-import io.falconq.formats.io.LittleEndianLayout;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.falconq.formats.gguf.GgmlType;
 import io.falconq.formats.io.InvalidInputException;
+import io.falconq.formats.io.LittleEndianLayout;
 import io.falconq.formats.tensor.TensorSource;
 import io.falconq.formats.tensor.TensorView;
 import io.falconq.core.intquant.IntQuantScheme;

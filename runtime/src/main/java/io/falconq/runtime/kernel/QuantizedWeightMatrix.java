@@ -1,8 +1,8 @@
 package io.falconq.runtime.kernel;
 
-import io.falconq.formats.io.LittleEndianLayout;
 import io.falconq.formats.gguf.GgmlType;
 import io.falconq.formats.io.InvalidInputException;
+import io.falconq.formats.io.LittleEndianLayout;
 import io.falconq.formats.tensor.TensorView;
 import io.falconq.core.quant.BlockCodec;
 import io.falconq.core.quant.HalfFloat;
